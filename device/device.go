@@ -1,0 +1,226 @@
+// Package device defines what punchd needs from a time clock: the Clock interface, the Punch it
+// yields, optional abilities found by type assertion, and a registry that builds a driver from a URL.
+//
+// It owns no wire protocol: drivers live in subpackages (device/zk) and register their URL schemes
+// here. It must not import the store, the rules or anything above it.
+package device
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"sort"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// Punch is one attendance record as the clock holds it, normalised: the user id is a string exactly
+// as the clock shows it ("A1023" stays "A1023"), the time is the clock's wall time read in the
+// configured zone. Raw keeps the record bytes as they came off the wire.
+type Punch struct {
+	Clock    string    // the clock's serial number (~SerialNumber)
+	UserID   string    // the user id (PIN2) as a string
+	Time     time.Time // local wall time in the clock's configured zone
+	State    uint8     // in/out key as pressed (0 in, 1 out, 2 break out, 3 break in, 4 OT in, 5 OT out, …)
+	Verify   uint8     // verify mode (0 password, 1 fingerprint, 2/4 card, 15 face, …)
+	WorkCode uint32
+	Raw      []byte // the record bytes as read (record or event payload)
+}
+
+// Key is the identity of a punch for deduplication: the same record read twice, or once by the pull
+// and once as a realtime event, has the same key.
+func (p Punch) Key() string {
+	return fmt.Sprintf("%s|%s|%s|%d|%d", p.Clock, p.UserID, p.Time.Format("2006-01-02T15:04:05"), p.State, p.Verify)
+}
+
+// Info is what a clock says about itself.
+type Info struct {
+	Serial     string `json:"serial"`
+	Firmware   string `json:"firmware"`
+	Platform   string `json:"platform"`
+	DeviceName string `json:"device_name"`
+	MAC        string `json:"mac"`
+	PINWidth   int    `json:"pin_width"`
+
+	Users         int `json:"users"`
+	UserCapacity  int `json:"user_capacity"`
+	Fingers       int `json:"fingers"`
+	FingerCap     int `json:"finger_capacity"`
+	Records       int `json:"records"`
+	RecordCap     int `json:"record_capacity"`
+	Faces         int `json:"faces"`
+	FaceCap       int `json:"face_capacity"`
+	Admins        int `json:"admins"`
+	OpLogs        int `json:"oplogs"`
+	RecordSize    int `json:"record_size,omitempty"`     // bytes per attendance record, once known
+	UserEntrySize int `json:"user_entry_size,omitempty"` // bytes per user entry, once known
+
+	Time time.Time `json:"time"` // the clock's wall time in the configured zone, when read
+}
+
+// User is one entry of the clock's user table.
+type User struct {
+	UID       uint16 `json:"uid"` // device-internal index; not the employee id
+	UserID    string `json:"user_id"`
+	Name      string `json:"name"`
+	Privilege uint8  `json:"privilege"`
+	Password  string `json:"-"`
+	Card      uint32 `json:"card"`
+	Group     uint8  `json:"group"`
+	RawName   []byte `json:"-"`
+}
+
+// Clock is a connected time clock. Implementations serialise calls internally: one Clock may be
+// used from several goroutines (a realtime listener and a periodic pull share one connection,
+// because a clock serves one client at a time). Every method honours ctx: cancelling it makes a
+// blocked call return promptly with ctx.Err() wrapped.
+type Clock interface {
+	// Info reads identity, counts and capacities, and the clock's time.
+	Info(ctx context.Context) (Info, error)
+	// Punches reads the whole attendance log, in the clock's order. It returns the exact log or an
+	// error, never a partial list presented as complete.
+	Punches(ctx context.Context) ([]Punch, error)
+	// Close ends the session (EXIT) and releases the transport.
+	Close() error
+}
+
+// UserReader is a clock that can list its users.
+type UserReader interface {
+	Users(ctx context.Context) ([]User, error)
+}
+
+// TimeGetter is a clock whose time can be read.
+type TimeGetter interface {
+	Time(ctx context.Context) (time.Time, error)
+}
+
+// TimeSetter is a clock whose time can be set.
+type TimeSetter interface {
+	SetTime(ctx context.Context, t time.Time) error
+}
+
+// Listener is a clock that pushes punches as they happen. Listen registers for attendance events
+// and calls fn for each one until ctx is cancelled or the link is found dead (heartbeat), returning
+// the reason. Other methods may be called on the same Clock while Listen runs.
+type Listener interface {
+	Listen(ctx context.Context, fn func(Punch)) error
+}
+
+// LogClearer is a clock whose attendance log can be erased. Callers must only use it after every
+// punch is durably committed; punchd never calls it unless configured.
+type LogClearer interface {
+	ClearLog(ctx context.Context) error
+}
+
+// Options are the settings that come from config rather than the URL. Query parameters in the URL
+// (comm_key, encoding, timeout, tz) override them.
+type Options struct {
+	CommKey  uint32
+	Encoding string         // code page of names on the clock; default "gbk"
+	Location *time.Location // the zone the clock's wall time is read in; default time.Local
+	Timeout  time.Duration  // per request / per chunk; default 5s
+	Logger   *slog.Logger
+}
+
+// Driver builds a Clock from a parsed URL and connects it.
+type Driver func(ctx context.Context, u *url.URL, opts Options) (Clock, error)
+
+var (
+	// ErrUnknownScheme is returned by Open for a URL whose scheme has no registered driver.
+	ErrUnknownScheme = errors.New("device: unknown clock URL scheme")
+	// ErrBadURL is returned by Open for a URL or option that cannot be used.
+	ErrBadURL = errors.New("device: bad clock URL")
+)
+
+var (
+	regMu   sync.RWMutex
+	drivers = map[string]Driver{}
+)
+
+// Register makes a driver available under a URL scheme. It panics on a duplicate, as it is called
+// from init functions.
+func Register(scheme string, d Driver) {
+	regMu.Lock()
+	defer regMu.Unlock()
+	if _, dup := drivers[scheme]; dup {
+		panic("device: driver registered twice for scheme " + scheme)
+	}
+	drivers[scheme] = d
+}
+
+// Schemes lists the registered URL schemes, sorted.
+func Schemes() []string {
+	regMu.RLock()
+	defer regMu.RUnlock()
+	out := make([]string, 0, len(drivers))
+	for s := range drivers {
+		out = append(out, s)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Open parses rawURL, applies its query parameters over opts and connects with the driver of its
+// scheme.
+func Open(ctx context.Context, rawURL string, opts Options) (Clock, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("%w %q: %v", ErrBadURL, rawURL, err)
+	}
+	regMu.RLock()
+	d, ok := drivers[u.Scheme]
+	regMu.RUnlock()
+	if !ok {
+		return nil, fmt.Errorf("%w %q in %q (known: %v)", ErrUnknownScheme, u.Scheme, rawURL, Schemes())
+	}
+	opts, err = ApplyQuery(u, opts)
+	if err != nil {
+		return nil, err
+	}
+	return d(ctx, u, opts)
+}
+
+// ApplyQuery fills opts from the URL's query (comm_key, encoding, timeout, tz) and defaults.
+func ApplyQuery(u *url.URL, opts Options) (Options, error) {
+	q := u.Query()
+	if v := q.Get("comm_key"); v != "" {
+		n, err := strconv.ParseUint(v, 10, 32)
+		if err != nil {
+			return opts, fmt.Errorf("%w %q: comm_key=%q is not a number 0..4294967295", ErrBadURL, u.Redacted(), v)
+		}
+		opts.CommKey = uint32(n)
+	}
+	if v := q.Get("encoding"); v != "" {
+		opts.Encoding = v
+	}
+	if v := q.Get("timeout"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return opts, fmt.Errorf("%w %q: timeout=%q is not a positive duration", ErrBadURL, u.Redacted(), v)
+		}
+		opts.Timeout = d
+	}
+	if v := q.Get("tz"); v != "" {
+		loc, err := time.LoadLocation(v)
+		if err != nil {
+			return opts, fmt.Errorf("%w %q: tz=%q: %v", ErrBadURL, u.Redacted(), v, err)
+		}
+		opts.Location = loc
+	}
+	if opts.Encoding == "" {
+		opts.Encoding = "gbk"
+	}
+	if opts.Location == nil {
+		opts.Location = time.Local
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = 5 * time.Second
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	return opts, nil
+}
