@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The test command of the README. It installs what the tests need where it is missing (Debian/Ubuntu,
+# as root: mosquitto for the MQTT tests, prometheus for promtool, npm for the node-zklib witness), then
+# runs vet and the whole test suite with the race detector. Every test that needs a broker starts its own
+# Mosquitto on a free loopback port; nothing here talks to anything but loopback.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || need+=(mosquitto)
+command -v promtool >/dev/null 2>&1 || need+=(prometheus)
+command -v node >/dev/null 2>&1 || need+=(nodejs)
+command -v npm >/dev/null 2>&1 || need+=(npm)
+command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
+command -v dpkg-deb >/dev/null 2>&1 || need+=(dpkg)
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "installing test dependencies: ${need[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  else
+    echo "missing test dependencies: ${need[*]} (install them, or run as root on Debian)" >&2
+    exit 1
+  fi
+fi
+
+go vet ./...
+go test -race -count=1 -timeout 20m ./...

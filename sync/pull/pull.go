@@ -1,0 +1,298 @@
+// Package pull runs one loop per clock: connect with back-off, pull the whole attendance log every
+// poll interval (the source of truth), listen for realtime punches in between, measure the clock's
+// time offset on every pull and hand everything read to a Sink that commits it.
+//
+// It owns the connection to one clock and nothing else: it never judges, stores or publishes. It never
+// clears a clock's log unless configured, and then only after the Sink has committed every punch.
+package pull
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/jinbi/punchd/device"
+	"github.com/jinbi/punchd/internal/backoff"
+)
+
+// Sink commits what a loop read. Both methods must have durably committed the punches before
+// returning nil; they are called from the loop's goroutines, possibly concurrently for one clock.
+type Sink interface {
+	// Pulled commits a full read of a clock's log together with the clock's sync state.
+	Pulled(ctx context.Context, r Pull) error
+	// Realtime commits one punch that arrived as a realtime event.
+	Realtime(ctx context.Context, clock string, p device.Punch) error
+}
+
+// Pull is the result of one full read of a clock.
+type Pull struct {
+	Clock    string        // the configured clock name
+	Info     device.Info   // identity, counts and capacities at the time of the read
+	Punches  []device.Punch
+	At       time.Time     // host time when the read finished
+	Offset   time.Duration // clock time minus host time, measured before the read
+	Duration time.Duration // how long the read took
+}
+
+// Observer is told what happens, for metrics. All methods must be safe for concurrent use.
+type Observer interface {
+	ClockUp(clock string, up bool)
+	ClockError(clock, reason string)
+	Pulled(clock string, r Pull)
+	RealtimeConnected(clock string, connected bool)
+	Beat(loop string)
+}
+
+// Config is one clock's loop settings.
+type Config struct {
+	Name           string
+	URL            string
+	Options        device.Options
+	PollInterval   time.Duration // full pull every this long; default 1m
+	Realtime       bool          // listen for realtime punches where the clock allows
+	MaxOffset      time.Duration // set the clock's time when it drifts past this; 0 = never
+	ClearLog       bool          // clear the clock's log after a committed pull (guarded)
+	ClearOlderThan time.Duration // only when every punch on the clock is older than this
+	MinBackoff     time.Duration // default 1s
+	MaxBackoff     time.Duration // default 2m
+}
+
+// Opener connects to a clock; device.Open in production.
+type Opener func(ctx context.Context, url string, opts device.Options) (device.Clock, error)
+
+// Loop pulls one clock. Create with New; Run blocks until ctx is cancelled.
+type Loop struct {
+	cfg  Config
+	sink Sink
+	open Opener
+	now  func() time.Time
+	log  *slog.Logger
+	obs  Observer
+	kick chan struct{}
+}
+
+// New builds a loop. now is the host clock (injected so tests and the demo control time).
+func New(cfg Config, sink Sink, open Opener, now func() time.Time, log *slog.Logger, obs Observer) *Loop {
+	if cfg.PollInterval <= 0 {
+		cfg.PollInterval = time.Minute
+	}
+	if cfg.MinBackoff <= 0 {
+		cfg.MinBackoff = time.Second
+	}
+	if cfg.MaxBackoff <= 0 {
+		cfg.MaxBackoff = 2 * time.Minute
+	}
+	if open == nil {
+		open = device.Open
+	}
+	if now == nil {
+		now = time.Now
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if obs == nil {
+		obs = nopObserver{}
+	}
+	return &Loop{cfg: cfg, sink: sink, open: open, now: now, log: log.With("clock", cfg.Name), obs: obs, kick: make(chan struct{}, 1)}
+}
+
+// Kick asks for a pull as soon as possible (used after a SIGHUP or from the API).
+func (l *Loop) Kick() {
+	select {
+	case l.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Run connects, pulls and listens until ctx is cancelled, reconnecting with jittered back-off.
+func (l *Loop) Run(ctx context.Context) error {
+	bo := backoff.New(l.cfg.MinBackoff, l.cfg.MaxBackoff)
+	for ctx.Err() == nil {
+		l.obs.Beat(l.loopName())
+		clk, err := l.open(ctx, l.cfg.URL, l.cfg.Options)
+		if err != nil {
+			l.fail("connect", err)
+			if !backoff.Sleep(ctx, bo.Next()) {
+				break
+			}
+			continue
+		}
+		err = l.session(ctx, clk, bo)
+		if cerr := clk.Close(); cerr != nil && ctx.Err() == nil {
+			l.log.Debug("close clock", "err", cerr)
+		}
+		l.obs.ClockUp(l.cfg.Name, false)
+		l.obs.RealtimeConnected(l.cfg.Name, false)
+		if ctx.Err() != nil {
+			break
+		}
+		l.fail("session", err)
+		if !backoff.Sleep(ctx, bo.Next()) {
+			break
+		}
+	}
+	return nil
+}
+
+func (l *Loop) loopName() string { return "pull/" + l.cfg.Name }
+
+// session serves one connection: an immediate pull, then a pull every interval, with a realtime
+// listener alongside. It returns the error that ended the connection.
+func (l *Loop) session(ctx context.Context, clk device.Clock, bo *backoff.Backoff) error {
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	if err := l.pullOnce(sctx, clk); err != nil {
+		return err
+	}
+	bo.Reset()
+
+	listenErr := make(chan error, 1)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancel()
+	if lst, ok := clk.(device.Listener); ok && l.cfg.Realtime {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			l.obs.RealtimeConnected(l.cfg.Name, true)
+			err := lst.Listen(sctx, func(p device.Punch) {
+				if err := l.sink.Realtime(sctx, l.cfg.Name, p); err != nil {
+					l.log.Error("commit realtime punch", "user", p.UserID, "time", p.Time, "err", err)
+					l.obs.ClockError(l.cfg.Name, "store")
+					l.Kick() // the next pull reads it again
+				}
+			})
+			l.obs.RealtimeConnected(l.cfg.Name, false)
+			if err == nil {
+				err = errors.New("realtime listener ended")
+			}
+			listenErr <- err
+		}()
+	}
+
+	// The beat keeps /healthz and the watchdog informed while the clock is quiet.
+	beat := time.NewTicker(min(l.cfg.PollInterval, 10*time.Second))
+	defer beat.Stop()
+	next := time.NewTimer(l.cfg.PollInterval)
+	defer next.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case err := <-listenErr:
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return fmt.Errorf("realtime: %w", err)
+		case <-beat.C:
+			l.obs.Beat(l.loopName())
+		case <-l.kick:
+			if err := l.pullOnce(sctx, clk); err != nil {
+				return err
+			}
+		case <-next.C:
+			if err := l.pullOnce(sctx, clk); err != nil {
+				return err
+			}
+			next.Reset(l.cfg.PollInterval)
+		}
+	}
+}
+
+// pullOnce reads info and the whole log, commits it and applies the optional time correction and
+// log clearing.
+func (l *Loop) pullOnce(ctx context.Context, clk device.Clock) error {
+	l.obs.Beat(l.loopName())
+	start := l.now()
+	info, err := clk.Info(ctx)
+	if err != nil {
+		return fmt.Errorf("clock %s: read info: %w", l.cfg.Name, err)
+	}
+	hostAt := l.now()
+	var offset time.Duration
+	if !info.Time.IsZero() {
+		offset = info.Time.Sub(hostAt).Round(time.Second)
+	}
+	l.obs.ClockUp(l.cfg.Name, true)
+
+	punches, err := clk.Punches(ctx)
+	if err != nil {
+		return fmt.Errorf("clock %s: read attendance: %w", l.cfg.Name, err)
+	}
+	r := Pull{Clock: l.cfg.Name, Info: info, Punches: punches, At: l.now(), Offset: offset}
+	r.Duration = r.At.Sub(start)
+	if err := l.sink.Pulled(ctx, r); err != nil {
+		l.obs.ClockError(l.cfg.Name, "store")
+		return fmt.Errorf("clock %s: commit %d punches: %w", l.cfg.Name, len(punches), err)
+	}
+	l.obs.Pulled(l.cfg.Name, r)
+	l.log.Debug("pulled", "records", len(punches), "offset", offset, "took", r.Duration)
+	if info.RecordCap > 0 && info.Records*10 >= info.RecordCap*9 {
+		l.log.Warn("clock log nearly full", "records", info.Records, "capacity", info.RecordCap)
+	}
+
+	if l.cfg.MaxOffset > 0 && (offset > l.cfg.MaxOffset || offset < -l.cfg.MaxOffset) {
+		if ts, ok := clk.(device.TimeSetter); ok {
+			now := l.now().In(l.cfg.Options.Location)
+			if err := ts.SetTime(ctx, now); err != nil {
+				l.log.Warn("correct clock time", "offset", offset, "err", err)
+				l.obs.ClockError(l.cfg.Name, "set_time")
+			} else {
+				l.log.Info("corrected clock time", "offset_was", offset)
+			}
+		}
+	}
+	if l.cfg.ClearLog {
+		l.maybeClear(ctx, clk, r)
+	}
+	return nil
+}
+
+// maybeClear clears the clock's log only when every punch on it was just committed and is older than
+// ClearOlderThan, and the record count did not change since the read (no punch slipped in between).
+func (l *Loop) maybeClear(ctx context.Context, clk device.Clock, r Pull) {
+	cl, ok := clk.(device.LogClearer)
+	if !ok || len(r.Punches) == 0 {
+		return
+	}
+	newest := r.Punches[0].Time
+	for _, p := range r.Punches {
+		if p.Time.After(newest) {
+			newest = p.Time
+		}
+	}
+	clockNow := r.At.Add(r.Offset)
+	if clockNow.Sub(newest) < l.cfg.ClearOlderThan {
+		return
+	}
+	again, err := clk.Info(ctx)
+	if err != nil || again.Records != len(r.Punches) {
+		l.log.Info("not clearing clock log: it changed since the read", "read", len(r.Punches), "now", again.Records, "err", err)
+		return
+	}
+	if err := cl.ClearLog(ctx); err != nil {
+		l.log.Error("clear clock log", "err", err)
+		l.obs.ClockError(l.cfg.Name, "clear")
+		return
+	}
+	l.log.Info("cleared clock log after commit", "records", len(r.Punches), "newest", newest)
+}
+
+func (l *Loop) fail(step string, err error) {
+	reason := Reason(err)
+	l.obs.ClockError(l.cfg.Name, reason)
+	l.log.Warn("clock unavailable", "step", step, "reason", reason, "err", err)
+}
+
+type nopObserver struct{}
+
+func (nopObserver) ClockUp(string, bool)           {}
+func (nopObserver) ClockError(string, string)      {}
+func (nopObserver) Pulled(string, Pull)            {}
+func (nopObserver) RealtimeConnected(string, bool) {}
+func (nopObserver) Beat(string)                    {}
