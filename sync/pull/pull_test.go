@@ -1,0 +1,174 @@
+package pull
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/jinbi/punchd/device"
+)
+
+// fakeClock is an in-process clock holding a log; it can be made to fail.
+type fakeClock struct {
+	mu      *sync.Mutex
+	punches *[]device.Punch
+	failOn  *int // fail the Nth Punches call (1-based) across sessions; 0 = never
+	calls   *int
+	cleared *int
+	offset  time.Duration
+}
+
+func (f *fakeClock) Info(ctx context.Context) (device.Info, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return device.Info{Serial: "SIM1", Records: len(*f.punches), RecordCap: 100, Time: time.Now().Add(f.offset)}, nil
+}
+
+func (f *fakeClock) Punches(ctx context.Context) ([]device.Punch, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	*f.calls++
+	if *f.failOn != 0 && *f.calls == *f.failOn {
+		return nil, errors.New("link dropped mid-transfer")
+	}
+	return append([]device.Punch(nil), *f.punches...), nil
+}
+
+func (f *fakeClock) ClearLog(ctx context.Context) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	*f.punches = nil
+	*f.cleared++
+	return nil
+}
+
+func (f *fakeClock) Close() error { return nil }
+
+type recSink struct {
+	mu    sync.Mutex
+	pulls []Pull
+}
+
+func (s *recSink) Pulled(ctx context.Context, r Pull) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.pulls = append(s.pulls, r)
+	return nil
+}
+
+func (s *recSink) Realtime(ctx context.Context, clock string, p device.Punch) error { return nil }
+
+func (s *recSink) count() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.pulls)
+}
+
+func TestLoopPullsReconnectsAndStops(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var mu sync.Mutex
+		log := []device.Punch{{Clock: "SIM1", UserID: "1", Time: time.Now().Add(-time.Hour)}}
+		failOn, calls, cleared := 2, 0, 0
+		opens := 0
+		open := func(ctx context.Context, url string, opts device.Options) (device.Clock, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			opens++
+			if opens == 2 {
+				return nil, errors.New("connection refused")
+			}
+			return &fakeClock{mu: &mu, punches: &log, failOn: &failOn, calls: &calls, cleared: &cleared}, nil
+		}
+		sink := &recSink{}
+		l := New(Config{Name: "c1", PollInterval: time.Minute}, sink, open, nil, nil, nil)
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan struct{})
+		go func() { l.Run(ctx); close(done) }()
+
+		// First pull at once, second (failing) after a minute, then reconnect: a failed open, back-off,
+		// a good open and an immediate pull.
+		time.Sleep(10 * time.Minute)
+		synctest.Wait()
+		mu.Lock()
+		defer mu.Unlock()
+		if got := sink.count(); got < 3 {
+			t.Fatalf("pulls after 10 minutes = %d, want several despite one failed read and one failed connect", got)
+		}
+		if opens < 3 {
+			t.Fatalf("opens = %d, want a reconnect after the failed read", opens)
+		}
+		if cleared != 0 {
+			t.Fatalf("log cleared %d times without clear_log configured", cleared)
+		}
+		mu.Unlock()
+		cancel()
+		<-done
+		mu.Lock()
+	})
+}
+
+func TestLoopClearsOnlyOldCommittedLogs(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var mu sync.Mutex
+		log := []device.Punch{{Clock: "SIM1", UserID: "1", Time: time.Now().Add(-time.Hour)}}
+		failOn, calls, cleared := 0, 0, 0
+		open := func(ctx context.Context, url string, opts device.Options) (device.Clock, error) {
+			return &fakeClock{mu: &mu, punches: &log, failOn: &failOn, calls: &calls, cleared: &cleared}, nil
+		}
+		sink := &recSink{}
+		cfg := Config{Name: "c1", PollInterval: time.Minute, ClearLog: true, ClearOlderThan: 2 * time.Hour}
+		cfg.Options.Location = time.UTC
+		l := New(cfg, sink, open, nil, nil, nil)
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan struct{})
+		go func() { l.Run(ctx); close(done) }()
+
+		time.Sleep(30 * time.Second)
+		synctest.Wait()
+		mu.Lock()
+		c0 := cleared
+		mu.Unlock()
+		if c0 != 0 {
+			t.Fatalf("cleared a log whose newest punch is 1h old with clear_older_than=2h")
+		}
+		// Two hours on, the same (committed) punch is old enough.
+		time.Sleep(2 * time.Hour)
+		synctest.Wait()
+		mu.Lock()
+		c1 := cleared
+		mu.Unlock()
+		if c1 != 1 {
+			t.Fatalf("cleared = %d, want 1 once every punch is committed and older than 2h", c1)
+		}
+		sink.mu.Lock()
+		first := sink.pulls[0]
+		sink.mu.Unlock()
+		if len(first.Punches) != 1 {
+			t.Fatalf("the punch was not committed before clearing: %+v", first)
+		}
+		cancel()
+		<-done
+	})
+}
+
+func TestReason(t *testing.T) {
+	sentinel := errors.New("zk: bad checksum")
+	Reasons[sentinel] = "checksum"
+	defer delete(Reasons, sentinel)
+	cases := []struct {
+		err  error
+		want string
+	}{
+		{context.DeadlineExceeded, "timeout"},
+		{errors.Join(errors.New("read chunk 3/7"), sentinel), "checksum"},
+		{errors.New("something"), "other"},
+	}
+	for _, c := range cases {
+		if got := Reason(c.err); got != c.want {
+			t.Errorf("Reason(%v) = %q, want %q", c.err, got, c.want)
+		}
+	}
+}
