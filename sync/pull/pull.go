@@ -29,8 +29,8 @@ type Sink interface {
 
 // Pull is the result of one full read of a clock.
 type Pull struct {
-	Clock    string        // the configured clock name
-	Info     device.Info   // identity, counts and capacities at the time of the read
+	Clock    string      // the configured clock name
+	Info     device.Info // identity, counts and capacities at the time of the read
 	Punches  []device.Punch
 	At       time.Time     // host time when the read finished
 	Offset   time.Duration // clock time minus host time, measured before the read
