@@ -1,0 +1,274 @@
+// Package api is the daemon's local API for punchctl: JSON over HTTP on a unix socket with
+// owner-only permissions. bbolt holds an exclusive lock while the daemon runs, so every command that
+// needs the store while the daemon is up goes through here.
+//
+// It owns the wire format and the socket; the daemon supplies a Backend. It must not import the
+// store or bbolt: the Backend is the only way in.
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/jinbi/punchd/device"
+	"github.com/jinbi/punchd/internal/attendance"
+)
+
+// Backend is what the daemon offers the CLI. Implementations must be safe for concurrent use.
+type Backend interface {
+	Status(ctx context.Context) (Status, error)
+	Roster(ctx context.Context) ([]attendance.Person, error)
+	PutRoster(ctx context.Context, people []attendance.Person) error
+	ClockUsers(ctx context.Context) ([]device.User, error)
+	Registrations(ctx context.Context, from, to time.Time) ([]attendance.Registration, error)
+	AddRegistration(ctx context.Context, r attendance.Registration) (attendance.Registration, error)
+	RevokeRegistration(ctx context.Context, id, by, reason string) (attendance.Registration, error)
+	Days(ctx context.Context, from, to attendance.Date) ([]attendance.Day, error)
+}
+
+// Status is the daemon's state as `punchctl status` shows it.
+type Status struct {
+	Version      string        `json:"version"`
+	Started      time.Time     `json:"started"`
+	Site         string        `json:"site"`
+	Store        string        `json:"store"`
+	Clocks       []ClockStatus `json:"clocks"`
+	Outbox       int           `json:"outbox"`
+	OutboxOldest time.Time     `json:"outbox_oldest,omitzero"`
+	MQTT         bool          `json:"mqtt_connected"`
+	MissingYears []int         `json:"calendar_missing_years,omitempty"`
+	EventsSince  string        `json:"events_since"`
+}
+
+// ClockStatus is one clock's state.
+type ClockStatus struct {
+	Name      string    `json:"name"`
+	Serial    string    `json:"serial,omitempty"`
+	Up        bool      `json:"up"`
+	LastPull  time.Time `json:"last_pull,omitzero"`
+	Records   int       `json:"records"`
+	Capacity  int       `json:"capacity"`
+	OffsetSec float64   `json:"offset_seconds"`
+	Realtime  bool      `json:"realtime"`
+	LastError string    `json:"last_error,omitempty"`
+}
+
+// Error is the body of every non-2xx reply.
+type Error struct {
+	Error string `json:"error"`
+}
+
+var (
+	// ErrNotRunning: no daemon answers on the socket.
+	ErrNotRunning = errors.New("api: daemon not running")
+	// ErrRemote: the daemon answered with an error; the message is the daemon's.
+	ErrRemote = errors.New("api: daemon refused")
+)
+
+// Listen creates the unix socket at path with owner-only permissions, removing a stale one.
+func Listen(path string) (net.Listener, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+		return nil, fmt.Errorf("api socket %s: %w", path, err)
+	}
+	if c, err := net.DialTimeout("unix", path, 200*time.Millisecond); err == nil {
+		c.Close()
+		return nil, fmt.Errorf("api socket %s: another daemon is listening", path)
+	}
+	_ = os.Remove(path)
+	old := umask(0o177)
+	ln, err := net.Listen("unix", path)
+	umask(old)
+	if err != nil {
+		return nil, fmt.Errorf("api socket %s: %w", path, err)
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("api socket %s: %w", path, err)
+	}
+	return ln, nil
+}
+
+// Handler serves the API for b.
+func Handler(b Backend, log *slog.Logger) http.Handler {
+	mux := http.NewServeMux()
+	h := func(f func(r *http.Request) (any, error)) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			v, err := f(r)
+			w.Header().Set("Content-Type", "application/json")
+			if err != nil {
+				log.Warn("api request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+				w.WriteHeader(http.StatusBadRequest)
+				json.NewEncoder(w).Encode(Error{err.Error()})
+				return
+			}
+			json.NewEncoder(w).Encode(v)
+		}
+	}
+	mux.HandleFunc("GET /v1/status", h(func(r *http.Request) (any, error) { return b.Status(r.Context()) }))
+	mux.HandleFunc("GET /v1/roster", h(func(r *http.Request) (any, error) { return b.Roster(r.Context()) }))
+	mux.HandleFunc("PUT /v1/roster", h(func(r *http.Request) (any, error) {
+		var people []attendance.Person
+		if err := decode(r, &people); err != nil {
+			return nil, err
+		}
+		return len(people), b.PutRoster(r.Context(), people)
+	}))
+	mux.HandleFunc("GET /v1/clock-users", h(func(r *http.Request) (any, error) { return b.ClockUsers(r.Context()) }))
+	mux.HandleFunc("GET /v1/registrations", h(func(r *http.Request) (any, error) {
+		from, to, err := timeRange(r.URL.Query())
+		if err != nil {
+			return nil, err
+		}
+		return b.Registrations(r.Context(), from, to)
+	}))
+	mux.HandleFunc("POST /v1/registrations", h(func(r *http.Request) (any, error) {
+		var reg attendance.Registration
+		if err := decode(r, &reg); err != nil {
+			return nil, err
+		}
+		return b.AddRegistration(r.Context(), reg)
+	}))
+	mux.HandleFunc("POST /v1/registrations/{id}/revoke", h(func(r *http.Request) (any, error) {
+		var body struct{ By, Reason string }
+		if err := decode(r, &body); err != nil {
+			return nil, err
+		}
+		return b.RevokeRegistration(r.Context(), r.PathValue("id"), body.By, body.Reason)
+	}))
+	mux.HandleFunc("GET /v1/days", h(func(r *http.Request) (any, error) {
+		q := r.URL.Query()
+		from, err := attendance.ParseDate(q.Get("from"))
+		if err != nil {
+			return nil, fmt.Errorf("from: %w", err)
+		}
+		to, err := attendance.ParseDate(q.Get("to"))
+		if err != nil {
+			return nil, fmt.Errorf("to: %w", err)
+		}
+		return b.Days(r.Context(), from, to)
+	}))
+	return mux
+}
+
+func decode(r *http.Request, v any) error {
+	dec := json.NewDecoder(io.LimitReader(r.Body, 16<<20))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("request body: %w", err)
+	}
+	return nil
+}
+
+func timeRange(q url.Values) (from, to time.Time, err error) {
+	if from, err = time.Parse(time.RFC3339, q.Get("from")); err != nil {
+		return from, to, fmt.Errorf("from: %q is not RFC 3339", q.Get("from"))
+	}
+	if to, err = time.Parse(time.RFC3339, q.Get("to")); err != nil {
+		return from, to, fmt.Errorf("to: %q is not RFC 3339", q.Get("to"))
+	}
+	return from, to, nil
+}
+
+// Client talks to a daemon's socket. It implements Backend.
+type Client struct {
+	Path string
+	hc   *http.Client
+}
+
+var _ Backend = (*Client)(nil)
+
+// Dial returns a client for the socket at path if a daemon answers there, or ErrNotRunning.
+func Dial(ctx context.Context, path string) (*Client, error) {
+	d := net.Dialer{Timeout: time.Second}
+	c, err := d.DialContext(ctx, "unix", path)
+	if err != nil {
+		return nil, fmt.Errorf("%w (socket %s: %v)", ErrNotRunning, path, err)
+	}
+	c.Close()
+	return &Client{Path: path, hc: &http.Client{Transport: &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) { return d.DialContext(ctx, "unix", path) },
+	}}}, nil
+}
+
+func (c *Client) do(ctx context.Context, method, path string, in, out any) error {
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return err
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, "http://punchd"+path, body)
+	if err != nil {
+		return err
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return fmt.Errorf("daemon socket %s: %s %s: %w", c.Path, method, path, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		var e Error
+		json.NewDecoder(resp.Body).Decode(&e)
+		return fmt.Errorf("%w: %s", ErrRemote, e.Error)
+	}
+	if out == nil {
+		return nil
+	}
+	return json.NewDecoder(resp.Body).Decode(out)
+}
+
+// Status implements Backend.
+func (c *Client) Status(ctx context.Context) (s Status, err error) {
+	return s, c.do(ctx, "GET", "/v1/status", nil, &s)
+}
+
+// Roster implements Backend.
+func (c *Client) Roster(ctx context.Context) (p []attendance.Person, err error) {
+	return p, c.do(ctx, "GET", "/v1/roster", nil, &p)
+}
+
+// PutRoster implements Backend.
+func (c *Client) PutRoster(ctx context.Context, people []attendance.Person) error {
+	return c.do(ctx, "PUT", "/v1/roster", people, nil)
+}
+
+// ClockUsers implements Backend.
+func (c *Client) ClockUsers(ctx context.Context) (u []device.User, err error) {
+	return u, c.do(ctx, "GET", "/v1/clock-users", nil, &u)
+}
+
+// Registrations implements Backend.
+func (c *Client) Registrations(ctx context.Context, from, to time.Time) (r []attendance.Registration, err error) {
+	q := url.Values{"from": {from.Format(time.RFC3339)}, "to": {to.Format(time.RFC3339)}}
+	return r, c.do(ctx, "GET", "/v1/registrations?"+q.Encode(), nil, &r)
+}
+
+// AddRegistration implements Backend.
+func (c *Client) AddRegistration(ctx context.Context, reg attendance.Registration) (r attendance.Registration, err error) {
+	return r, c.do(ctx, "POST", "/v1/registrations", reg, &r)
+}
+
+// RevokeRegistration implements Backend.
+func (c *Client) RevokeRegistration(ctx context.Context, id, by, reason string) (r attendance.Registration, err error) {
+	body := struct{ By, Reason string }{by, reason}
+	return r, c.do(ctx, "POST", "/v1/registrations/"+url.PathEscape(id)+"/revoke", body, &r)
+}
+
+// Days implements Backend.
+func (c *Client) Days(ctx context.Context, from, to attendance.Date) (d []attendance.Day, err error) {
+	q := url.Values{"from": {from.String()}, "to": {to.String()}}
+	return d, c.do(ctx, "GET", "/v1/days?"+q.Encode(), nil, &d)
+}
