@@ -1,0 +1,82 @@
+package config
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jinbi/punchd/internal/attendance"
+)
+
+// Duration is a non-negative length of time written as Go writes durations ("90s", "5m", "2h",
+// "1h30m", "0") or as whole days ("90d").
+type Duration time.Duration
+
+// Std is d as a time.Duration.
+func (d Duration) Std() time.Duration { return time.Duration(d) }
+
+func (d Duration) String() string { return time.Duration(d).String() }
+
+// MarshalText formats d like time.Duration.String.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+
+// UnmarshalText parses a duration; negative ones are refused.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := ParseDuration(string(b))
+	if err != nil {
+		return err
+	}
+	*d = v
+	return nil
+}
+
+// ParseDuration parses what Duration.UnmarshalText accepts.
+func ParseDuration(s string) (Duration, error) {
+	t := strings.TrimSpace(s)
+	if n, ok := strings.CutSuffix(t, "d"); ok {
+		days, err := strconv.Atoi(n)
+		if err == nil && days >= 0 && days <= 36500 {
+			return Duration(time.Duration(days) * 24 * time.Hour), nil
+		}
+	}
+	v, err := time.ParseDuration(t)
+	if err != nil {
+		return 0, fmt.Errorf("%q is not a duration (like \"90s\", \"5m\", \"2h\", \"90d\")", s)
+	}
+	if v < 0 {
+		return 0, fmt.Errorf("%q is negative", s)
+	}
+	return Duration(v), nil
+}
+
+// Date is an optional civil date: "" is the zero Date.
+type Date attendance.Date
+
+// Std is d as an attendance.Date.
+func (d Date) Std() attendance.Date { return attendance.Date(d) }
+
+// IsZero reports whether d was not set.
+func (d Date) IsZero() bool { return attendance.Date(d).IsZero() }
+
+// MarshalText formats d as YYYY-MM-DD, or "" when zero.
+func (d Date) MarshalText() ([]byte, error) {
+	if d.IsZero() {
+		return nil, nil
+	}
+	return []byte(attendance.Date(d).String()), nil
+}
+
+// UnmarshalText parses YYYY-MM-DD or "".
+func (d *Date) UnmarshalText(b []byte) error {
+	if strings.TrimSpace(string(b)) == "" {
+		*d = Date{}
+		return nil
+	}
+	v, err := attendance.ParseDate(string(b))
+	if err != nil {
+		return fmt.Errorf("%q is not a date YYYY-MM-DD", b)
+	}
+	*d = Date(v)
+	return nil
+}

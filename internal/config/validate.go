@@ -1,0 +1,307 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"path"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jinbi/punchd/device"
+	"github.com/jinbi/punchd/internal/attendance"
+)
+
+// clockSchemes are the URL schemes of clock drivers punchd ships. Checked as text: config does
+// not import the drivers.
+var clockSchemes = []string{"zk+tcp", "zk+udp", "zk+serial"}
+
+// brokerSchemes are the MQTT broker URL schemes paho understands.
+var brokerSchemes = []string{"tcp", "ssl", "tls", "ws", "wss", "mqtt", "mqtts"}
+
+// Validate checks the meaning of every value. It returns all problems found, joined, each a
+// *KeyError naming the file and the key.
+func (c Config) Validate() error {
+	v := &validator{file: c.source}
+
+	// [site]
+	v.topicSafe("site.name", c.Site.Name)
+	if _, err := time.LoadLocation(c.Site.Timezone); err != nil || c.Site.Timezone == "" {
+		v.bad("site.timezone", "%q is not a known time zone (like \"Asia/Shanghai\")", c.Site.Timezone)
+	}
+
+	// [[schedule]]
+	c.validateSchedules(v)
+
+	// [rules]
+	if c.Rules.SeriousLateAfter <= c.Rules.Grace {
+		v.bad("rules.serious_late_after", "%s must be longer than rules.grace (%s)", c.Rules.SeriousLateAfter, c.Rules.Grace)
+	}
+	if c.Rules.AbsentAfter <= c.Rules.SeriousLateAfter {
+		v.bad("rules.absent_after", "%s must be longer than rules.serious_late_after (%s)", c.Rules.AbsentAfter, c.Rules.SeriousLateAfter)
+	}
+	if c.Rules.RepeatWindow > Duration(time.Hour) {
+		v.bad("rules.repeat_window", "%s is longer than an hour: punches that far apart are not repeats", c.Rules.RepeatWindow)
+	}
+
+	// [calendar]
+	seen := map[attendance.Date]int{}
+	for i, o := range c.Calendar.Overrides {
+		k := fmt.Sprintf("calendar.overrides[%d]", i)
+		if o.Date.IsZero() {
+			v.bad(k+".date", "is missing")
+		} else if j, dup := seen[o.Date]; dup {
+			v.bad(k+".date", "%s is already overridden by calendar.overrides[%d]", o.Date, j)
+		} else {
+			seen[o.Date] = i
+		}
+		switch o.Type {
+		case attendance.Workday, attendance.MakeupWorkday, attendance.RestDay, attendance.Holiday:
+		default:
+			v.bad(k+".type", "%q is not one of workday, makeup_workday, rest, holiday", o.Type)
+		}
+	}
+	for i, f := range c.Calendar.HolidayFiles {
+		if strings.TrimSpace(f) == "" {
+			v.bad(fmt.Sprintf("calendar.holiday_files[%d]", i), "is empty")
+		}
+	}
+
+	// [store]
+	if c.Store.Path == "" {
+		v.bad("store.path", "is empty")
+	}
+
+	// [[clock]]
+	names := map[string]int{}
+	for i, cl := range c.Clock {
+		k := fmt.Sprintf("clock[%d]", i)
+		v.topicSafe(k+".name", cl.Name)
+		if j, dup := names[cl.Name]; dup && cl.Name != "" {
+			v.bad(k+".name", "%q is already the name of clock[%d]", cl.Name, j)
+		}
+		names[cl.Name] = i
+		v.clockURL(k+".url", cl.URL)
+		if cl.CommKey < 0 || cl.CommKey > 1<<32-1 {
+			v.bad(k+".comm_key", "%d is not in 0..4294967295", cl.CommKey)
+		}
+		if cl.Encoding == "" || strings.ContainsAny(cl.Encoding, " /\\") {
+			v.bad(k+".encoding", "%q is not a code page name (like \"gbk\", \"utf-8\")", cl.Encoding)
+		}
+		if cl.PollInterval < Duration(time.Second) {
+			v.bad(k+".poll_interval", "%s is shorter than 1s", cl.PollInterval)
+		}
+		v.positive(k+".timeout", cl.Timeout)
+		v.positive(k+".heartbeat", cl.Heartbeat)
+		if cl.ClearLog && cl.ClearOlderThan < Duration(24*time.Hour) {
+			v.bad(k+".clear_older_than", "%s is shorter than a day: with clear_log a clock keeps at least a day of punches", cl.ClearOlderThan)
+		}
+		if cl.Timezone != "" {
+			if _, err := time.LoadLocation(cl.Timezone); err != nil {
+				v.bad(k+".timezone", "%q is not a known time zone", cl.Timezone)
+			}
+		}
+	}
+
+	// [mqtt]
+	v.broker("mqtt.broker", c.MQTT.Broker)
+	if c.MQTT.ClientID == "" || len(c.MQTT.ClientID) > 65535 {
+		v.bad("mqtt.client_id", "is empty")
+	}
+	v.topicPrefix("mqtt.topic_prefix", c.MQTT.TopicPrefix)
+	if c.MQTT.QoS < 0 || c.MQTT.QoS > 2 {
+		v.bad("mqtt.qos", "%d is not 0, 1 or 2", c.MQTT.QoS)
+	}
+	if c.MQTT.Inflight < 1 || c.MQTT.Inflight > 65535 {
+		v.bad("mqtt.inflight", "%d is not in 1..65535", c.MQTT.Inflight)
+	}
+	if c.MQTT.OutboxMaxEntries < 1 {
+		v.bad("mqtt.outbox_max_entries", "%d is not a positive number", c.MQTT.OutboxMaxEntries)
+	}
+	v.positive("mqtt.outbox_max_age", c.MQTT.OutboxMaxAge)
+	if c.MQTT.Keepalive < Duration(time.Second) {
+		v.bad("mqtt.keepalive", "%s is shorter than 1s", c.MQTT.Keepalive)
+	}
+	if (c.MQTT.CertFile == "") != (c.MQTT.KeyFile == "") {
+		v.bad("mqtt.cert_file", "cert_file and key_file go together: set both or neither")
+	}
+
+	// [http], [api]
+	if c.HTTP.Listen != "" {
+		host, port, err := net.SplitHostPort(c.HTTP.Listen)
+		if err != nil {
+			v.bad("http.listen", "%q is not host:port", c.HTTP.Listen)
+		} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+			v.bad("http.listen", "%q: port %q is not a number 0..65535", c.HTTP.Listen, port)
+		} else if strings.ContainsAny(host, " /") {
+			v.bad("http.listen", "%q: %q is not a host", c.HTTP.Listen, host)
+		}
+	}
+	if c.API.Socket == "" {
+		v.bad("api.socket", "is empty")
+	}
+
+	// [reports]
+	if c.Reports.Dir == "" {
+		v.bad("reports.dir", "is empty")
+	}
+	if c.Reports.FileDay < 1 || c.Reports.FileDay > 28 {
+		v.bad("reports.file_day", "%d is not a day 1..28 (a day every month has)", c.Reports.FileDay)
+	}
+	if c.Reports.Title == "" {
+		v.bad("reports.title", "is empty")
+	}
+
+	// [log]
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(c.Log.Level)); err != nil {
+		v.bad("log.level", "%q is not one of debug, info, warn, error", c.Log.Level)
+	}
+	if c.Log.Format != "text" && c.Log.Format != "json" {
+		v.bad("log.format", "%q is not text or json", c.Log.Format)
+	}
+	return errors.Join(v.errs...)
+}
+
+func (c Config) validateSchedules(v *validator) {
+	if len(c.Schedule) == 0 {
+		v.bad("schedule", "no [[schedule]] entry: at least one is needed")
+		return
+	}
+	ok := true
+	for i, s := range c.Schedule {
+		k := fmt.Sprintf("schedule[%d]", i)
+		if s.Name == "" {
+			v.bad(k+".name", "is empty")
+		}
+		times := []struct {
+			key string
+			t   attendance.TimeOfDay
+		}{{"am_in", s.AmIn}, {"am_out", s.AmOut}, {"pm_in", s.PmIn}, {"pm_out", s.PmOut}}
+		for j := 1; j < len(times); j++ {
+			if times[j].t <= times[j-1].t {
+				v.bad(k+"."+times[j].key, "%s is not after %s (%s): the four times must increase", times[j].t, times[j-1].key, times[j-1].t)
+				ok = false
+			}
+		}
+	}
+	if !ok {
+		return
+	}
+	// Every day of the year (a leap year, so 02-29 too) is covered by exactly one entry.
+	for d := (attendance.Date{Year: 2024, Month: time.January, Day: 1}); d.Year == 2024; d = d.AddDays(1) {
+		var covering []int
+		for i, s := range c.Schedule {
+			if attendance.Covers(s.From, s.To, d) {
+				covering = append(covering, i)
+			}
+		}
+		md := attendance.MonthDay{Month: d.Month, Day: d.Day}
+		switch {
+		case len(covering) == 0:
+			v.bad("schedule", "no entry covers %s: the from..to ranges must cover the whole year", md)
+			return
+		case len(covering) > 1:
+			v.bad(fmt.Sprintf("schedule[%d].from", covering[1]), "%q overlaps %q on %s: each day must have one schedule",
+				c.Schedule[covering[1]].Name, c.Schedule[covering[0]].Name, md)
+			return
+		}
+	}
+}
+
+type validator struct {
+	file string
+	errs []error
+}
+
+func (v *validator) bad(key, format string, args ...any) {
+	v.errs = append(v.errs, &KeyError{v.file, key, fmt.Sprintf(format, args...)})
+}
+
+func (v *validator) positive(key string, d Duration) {
+	if d <= 0 {
+		v.bad(key, "%s is not a positive duration", d)
+	}
+}
+
+// topicSafe checks a name used as one MQTT topic level and a metric label.
+func (v *validator) topicSafe(key, s string) {
+	switch {
+	case s == "":
+		v.bad(key, "is empty")
+	case strings.ContainsAny(s, "+#/ \t\r\n\x00"):
+		v.bad(key, "%q must not contain '+', '#', '/', spaces or control characters (it is an MQTT topic level)", s)
+	}
+}
+
+func (v *validator) topicPrefix(key, s string) {
+	switch {
+	case s == "":
+		v.bad(key, "is empty")
+	case strings.ContainsAny(s, "+#\x00"):
+		v.bad(key, "%q must not contain the wildcards '+' or '#'", s)
+	case strings.HasPrefix(s, "/") || strings.HasSuffix(s, "/") || strings.Contains(s, "//"):
+		v.bad(key, "%q must not start or end with '/' or have empty levels", s)
+	case strings.HasPrefix(s, "$"):
+		v.bad(key, "%q must not start with '$' (reserved for the broker)", s)
+	}
+}
+
+func (v *validator) clockURL(key, raw string) {
+	if raw == "" {
+		v.bad(key, "is empty")
+		return
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		v.bad(key, "%q is not a URL", raw)
+		return
+	}
+	switch u.Scheme {
+	case "zk+tcp", "zk+udp":
+		if u.Hostname() == "" {
+			v.bad(key, "%q has no host (like %s://192.168.1.201:4370)", raw, u.Scheme)
+			return
+		}
+		if p := u.Port(); p != "" {
+			if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+				v.bad(key, "%q: port %q is not 1..65535", raw, p)
+				return
+			}
+		}
+	case "zk+serial":
+		if u.Host != "" || u.Path == "" || !path.IsAbs(u.Path) {
+			v.bad(key, "%q is not a serial port URL (like zk+serial:///dev/ttyUSB0?baud=115200&id=1)", raw)
+			return
+		}
+	default:
+		v.bad(key, "%q: scheme %q is not one of %s", raw, u.Scheme, strings.Join(clockSchemes, ", "))
+		return
+	}
+	// Query options are those device.ApplyQuery understands; check them the same way.
+	if _, err := device.ApplyQuery(u, device.Options{}); err != nil {
+		v.bad(key, "%s", strings.TrimPrefix(err.Error(), device.ErrBadURL.Error()+" "))
+	}
+}
+
+func (v *validator) broker(key, raw string) {
+	u, err := url.Parse(raw)
+	if err != nil || raw == "" {
+		v.bad(key, "%q is not a URL (like tcp://127.0.0.1:1883)", raw)
+		return
+	}
+	known := false
+	for _, s := range brokerSchemes {
+		known = known || u.Scheme == s
+	}
+	if !known {
+		v.bad(key, "%q: scheme %q is not one of %s", raw, u.Scheme, strings.Join(brokerSchemes, ", "))
+		return
+	}
+	if u.Hostname() == "" {
+		v.bad(key, "%q has no host", raw)
+	}
+}
