@@ -376,7 +376,8 @@ type Slot struct {
 	Minutes      int        `json:"minutes"`      // minutes late or early; 0 otherwise
 	Registration *string    `json:"registration"` // id of the registration that excused it or supplied the punch
 	Manual       bool       `json:"manual,omitempty"`
-	Clock        string     `json:"clock,omitempty"` // serial of the clock the punch came from
+	Unexcused    Result     `json:"unexcused,omitempty"` // for an excused slot: the result it would have had without the registration
+	Clock        string     `json:"clock,omitempty"`     // serial of the clock the punch came from
 }
 
 // Day is a person's judged day.
