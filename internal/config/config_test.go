@@ -185,7 +185,9 @@ func TestBadConfigs(t *testing.T) {
 		{"year not covered", strings.Replace(sched, `to="12-31"`, `to="11-30"`, 1),
 			`config punchd.toml: schedule: no entry covers 12-01: the from..to ranges must cover the whole year`},
 		{"overlap", sched + strings.Replace(sched, `name="s"`, `name="t"`, 1),
-			`config punchd.toml: schedule[1].from: "t" overlaps "s" on 01-01: each day must have one schedule`},
+			`config punchd.toml: schedule[1].from: "t" and "s" both cover 01-01 and are equally long (366 days): make one shorter or remove the overlap`},
+		{"schedule name dup", sched + strings.Replace(sched, `from="01-01"`, `from="06-01"`, 1),
+			`config punchd.toml: schedule[1].name: "s" is already the name of schedule[0]`},
 		{"no schedule", "schedule = []", `config punchd.toml: schedule: no [[schedule]] entry: at least one is needed`},
 		{"unknown top key", "[sitee]\nname=\"x\"", `config punchd.toml: sitee: unknown key`},
 		{"unknown nested key", "[site]\nnmae=\"x\"", `config punchd.toml: site.nmae: unknown key`},
@@ -305,5 +307,61 @@ func TestErrorsListEveryProblem(t *testing.T) {
 	var ke *KeyError
 	if !errors.As(err, &ke) || ke.File != "p.toml" || ke.Key != "rules.grace" {
 		t.Errorf("errors.As KeyError = %+v", ke)
+	}
+}
+
+func TestNestedSchedulesAndCalendar(t *testing.T) {
+	dir := t.TempDir()
+	hol := filepath.Join(dir, "2031.json")
+	if err := os.WriteFile(hol, []byte(`{"year":2031,"papers":[],"days":[{"name":"劳动节","date":"2031-05-01","isOffDay":true}]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	src := `
+[[schedule]]
+name = "all-year"
+am_in = "08:30"
+am_out = "12:00"
+pm_in = "14:30"
+pm_out = "18:00"
+[[schedule]]
+name = "summer"
+from = "06-01"
+to = "08-31"
+am_in = "08:00"
+am_out = "12:00"
+pm_in = "15:00"
+pm_out = "18:30"
+[calendar]
+overrides = [{date = "2031-05-02", type = "holiday", name = "本地"}]
+holiday_files = ["` + hol + `"]
+`
+	cfg, err := Parse([]byte(src), "n.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	cal, err := cfg.NewCalendar()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := cal.Schedule(attendance.Date{Year: 2031, Month: time.June, Day: 1})
+	if err != nil || s.Name != "summer" {
+		t.Errorf("Schedule(06-01) = %v, %v; want summer", s.Name, err)
+	}
+	s, err = cal.Schedule(attendance.Date{Year: 2031, Month: time.May, Day: 31})
+	if err != nil || s.Name != "all-year" {
+		t.Errorf("Schedule(05-31) = %v, %v; want all-year", s.Name, err)
+	}
+	for d, want := range map[int]attendance.DayType{1: attendance.Holiday, 2: attendance.Holiday, 5: attendance.Workday} {
+		if got, err := cal.DayType(attendance.Date{Year: 2031, Month: time.May, Day: d}); got != want || err != nil {
+			t.Errorf("DayType(2031-05-%02d) = %v, %v; want %v", d, got, err, want)
+		}
+	}
+
+	cfg.Calendar.HolidayFiles = []string{filepath.Join(dir, "none.json")}
+	if _, err := cfg.NewCalendar(); err == nil || !strings.HasPrefix(err.Error(), "config n.toml: calendar.holiday_files[0]: ") {
+		t.Errorf("missing holiday file: err = %v", err)
 	}
 }

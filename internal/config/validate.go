@@ -172,11 +172,15 @@ func (c Config) validateSchedules(v *validator) {
 		return
 	}
 	ok := true
+	names := map[string]int{}
 	for i, s := range c.Schedule {
 		k := fmt.Sprintf("schedule[%d]", i)
 		if s.Name == "" {
 			v.bad(k+".name", "is empty")
+		} else if j, dup := names[s.Name]; dup {
+			v.bad(k+".name", "%q is already the name of schedule[%d]", s.Name, j)
 		}
+		names[s.Name] = i
 		times := []struct {
 			key string
 			t   attendance.TimeOfDay
@@ -191,22 +195,42 @@ func (c Config) validateSchedules(v *validator) {
 	if !ok {
 		return
 	}
-	// Every day of the year (a leap year, so 02-29 too) is covered by exactly one entry.
-	for d := (attendance.Date{Year: 2024, Month: time.January, Day: 1}); d.Year == 2024; d = d.AddDays(1) {
-		var covering []int
-		for i, s := range c.Schedule {
-			if attendance.Covers(s.From, s.To, d) {
-				covering = append(covering, i)
+	// Every day of the year (a leap year, so 02-29 too) must be covered. Where entries overlap the
+	// shortest range wins (so a "summer" entry may sit inside an "all-year" one), as in
+	// internal/calendar; two equally long entries covering one day are ambiguous.
+	length := make([]int, len(c.Schedule))
+	days := func(yield func(attendance.Date) bool) {
+		for d := (attendance.Date{Year: 2024, Month: time.January, Day: 1}); d.Year == 2024; d = d.AddDays(1) {
+			if !yield(d) {
+				return
 			}
 		}
+	}
+	for d := range days {
+		for i, s := range c.Schedule {
+			if attendance.Covers(s.From, s.To, d) {
+				length[i]++
+			}
+		}
+	}
+	for d := range days {
+		best := -1
 		md := attendance.MonthDay{Month: d.Month, Day: d.Day}
-		switch {
-		case len(covering) == 0:
+		for i, s := range c.Schedule {
+			if !attendance.Covers(s.From, s.To, d) {
+				continue
+			}
+			switch {
+			case best < 0 || length[i] < length[best]:
+				best = i
+			case length[i] == length[best]:
+				v.bad(fmt.Sprintf("schedule[%d].from", i), "%q and %q both cover %s and are equally long (%d days): make one shorter or remove the overlap",
+					s.Name, c.Schedule[best].Name, md, length[i])
+				return
+			}
+		}
+		if best < 0 {
 			v.bad("schedule", "no entry covers %s: the from..to ranges must cover the whole year", md)
-			return
-		case len(covering) > 1:
-			v.bad(fmt.Sprintf("schedule[%d].from", covering[1]), "%q overlaps %q on %s: each day must have one schedule",
-				c.Schedule[covering[1]].Name, c.Schedule[covering[0]].Name, md)
 			return
 		}
 	}
