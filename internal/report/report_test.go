@@ -1,0 +1,395 @@
+package report
+
+import (
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/xuri/excelize/v2"
+
+	"github.com/jinbi/punchd/internal/attendance"
+)
+
+var sampleDir = flag.String("sample", "", "write a rendered 40-person sample month (table XLSX/CSV, bulletin MD/XLSX) to this directory")
+
+const (
+	userA   = "001"
+	userB   = "002"
+	userV   = "003"
+	userD   = "004"
+	userUnk = "099"
+)
+
+// goldenInput is March 2021 (the month the township's order took effect) as of the 25th:
+// person A has one of everything, B joins on the 15th, D leaves on the 10th, V is village-tracked,
+// and 099 punched but is not on the roster.
+func goldenInput() TableInput {
+	m := Month{2021, 3}
+	roster := []attendance.Person{
+		{UserID: userA, Name: "张三", Post: "党政办主任", Unit: "党政办", Tracking: attendance.TrackClock},
+		{UserID: userB, Name: "李四", Post: "技术员", Unit: "农技中心", Tracking: attendance.TrackClock, From: date("2021-03-15")},
+		{UserID: userV, Name: "王五", Post: "包村干部", Unit: "党政办", Tracking: attendance.TrackVillage},
+		{UserID: userD, Name: "赵六", Post: "科员", Unit: "党政办", Tracking: attendance.TrackClock, To: date("2021-03-10")},
+	}
+	regs := []attendance.Registration{
+		reg("R1", userA, attendance.KindOffsite, "2021-03-09 08:00", "2021-03-09 18:30"),
+		reg("R2", userA, attendance.KindTrip, "2021-03-10 08:00", "2021-03-10 12:30"),
+		reg("R3", userA, attendance.KindLeave, "2021-03-11 08:00", "2021-03-11 12:30"),
+		reg("R4", userA, attendance.KindLeave, "2021-03-18 08:00", "2021-03-18 18:30"),
+		reg("R5", userA, attendance.KindMakeup, "2021-03-19 08:25", "2021-03-19 08:25"),
+		reg("R6", userA, attendance.KindMeeting, "2021-03-22 08:00", "2021-03-22 18:30"),
+	}
+	revoked := reg("R7", userA, attendance.KindLeave, "2021-03-17 08:00", "2021-03-17 18:30")
+	revoked.RevokedAt, revoked.RevokedBy = revoked.To, "党政办"
+	regs = append(regs, revoked)
+
+	var days []attendance.Day
+	cal := weekCal(nil, nil)
+	special := map[string]attendance.Day{}
+	a := func(ds string, day attendance.Day) { special[ds] = day }
+	d := date
+	a("2021-03-02", with(okDay(userA, d("2021-03-02")), attendance.AmIn, attendance.ResultLate, 12, ""))
+	a("2021-03-03", with(okDay(userA, d("2021-03-03")), attendance.PmOut, attendance.ResultEarly, 5, ""))
+	a("2021-03-04", with(okDay(userA, d("2021-03-04")), attendance.AmOut, attendance.ResultMissing, 0, ""))
+	a("2021-03-05", absentDay(userA, d("2021-03-05")))
+	a("2021-03-08", with(with(okDay(userA, d("2021-03-08")), attendance.AmIn, attendance.ResultLate, 10, ""), attendance.AmOut, attendance.ResultMissing, 0, ""))
+	a("2021-03-09", excusedDay(userA, d("2021-03-09"), "R1", attendance.KindOffsite))
+	a("2021-03-10", status(with(with(okDay(userA, d("2021-03-10")), attendance.AmIn, attendance.ResultExcused, 0, "R2"), attendance.AmOut, attendance.ResultExcused, 0, "R2"), attendance.StatusExcused, ""))
+	a("2021-03-11", with(with(okDay(userA, d("2021-03-11")), attendance.AmIn, attendance.ResultExcused, 0, "R3"), attendance.PmIn, attendance.ResultLate, 3, ""))
+	a("2021-03-12", with(okDay(userA, d("2021-03-12")), attendance.AmIn, attendance.ResultSeriousLate, 45, ""))
+	a("2021-03-15", with(okDay(userA, d("2021-03-15")), attendance.AmIn, attendance.ResultAbsent, 150, ""))
+	a("2021-03-16", status(with(okDay(userA, d("2021-03-16")), attendance.PmOut, attendance.ResultPending, 0, ""), attendance.StatusPending, ""))
+	manual := okDay(userA, d("2021-03-19"))
+	s := manual.Slots[attendance.AmIn]
+	s.Manual, s.Registration = true, new("R5")
+	manual.Slots[attendance.AmIn] = s
+	a("2021-03-19", manual)
+	sat := okDay(userA, d("2021-03-20"))
+	sat.DayType, sat.Status = attendance.RestDay, attendance.StatusRest
+	a("2021-03-20", sat)
+	a("2021-03-22", excusedDay(userA, d("2021-03-22"), "R6", attendance.KindMeeting))
+	for day := 1; day <= 25; day++ {
+		dt := attendance.Date{Year: 2021, Month: 3, Day: day}
+		if sp, ok := special[dt.String()]; ok {
+			days = append(days, sp)
+		} else if cal(dt).IsWorking() && day != 17 && day != 18 {
+			days = append(days, okDay(userA, dt))
+		}
+		if cal(dt).IsWorking() && day >= 15 {
+			days = append(days, okDay(userB, dt))
+		}
+		if cal(dt).IsWorking() && day <= 10 {
+			days = append(days, okDay(userD, dt))
+		}
+		if cal(dt).IsWorking() && day <= 5 {
+			days = append(days, okDay(userV, dt)) // judged by mistake: V is not clock-tracked and must not show
+		}
+	}
+	days = append(days, with(okDay(userUnk, d("2021-03-03")), attendance.AmIn, attendance.ResultLate, 7, ""))
+	return TableInput{Month: m, Days: days, Roster: roster, DayType: cal, Registrations: regs,
+		Options: Options{Site: "金碧镇", Today: d("2021-03-25")}}
+}
+
+// The expected grid: one rune per day 1…31, "·" for blank.
+var goldenRows = []struct {
+	id, name string
+	marks    string
+	totals   Totals
+}{
+	{userA, "张三", "✓迟早缺旷休休缺外差迟迟休休旷待待假✓休休外✓✓✓······", Totals{Late: 4, Early: 1, Missing: 2, Absent: 2, Offsite: 2, Trip: 1, Leave: 2}},
+	{userB, "李四", "··············✓✓✓✓✓休休✓✓✓✓······", Totals{}},
+	{userD, "赵六", "✓✓✓✓✓休休✓✓✓·····················", Totals{}},
+	{userUnk, "099（未在册）", "··迟····························", Totals{Late: 1}},
+}
+
+func marksOf(s string) [MaxDays]Mark {
+	var out [MaxDays]Mark
+	for i, r := range []rune(s) {
+		if r != '·' {
+			out[i] = Mark(string(r))
+		}
+	}
+	return out
+}
+
+func TestTableGolden(t *testing.T) {
+	tb, err := BuildTable(goldenInput())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tb.Title != "金碧镇 2021年3月考勤表" {
+		t.Errorf("title %q", tb.Title)
+	}
+	if tb.Unit != "单位：党政办、农技中心" {
+		t.Errorf("unit line %q", tb.Unit)
+	}
+	if tb.DaysInMonth != 31 || tb.Weekdays[0] != "一" || tb.Weekdays[6] != "日" || tb.Weekdays[30] != "三" {
+		t.Errorf("days %d weekdays %v", tb.DaysInMonth, tb.Weekdays)
+	}
+	if !reflect.DeepEqual(tb.Signatures, DefaultSignatures) {
+		t.Errorf("signatures %v", tb.Signatures)
+	}
+	if len(tb.Rows) != len(goldenRows) {
+		t.Fatalf("%d rows, want %d: %+v", len(tb.Rows), len(goldenRows), tb.Rows)
+	}
+	for i, want := range goldenRows {
+		got := tb.Rows[i]
+		if got.UserID != want.id || got.DisplayName() != want.name {
+			t.Errorf("row %d: %s %s, want %s %s", i, got.UserID, got.DisplayName(), want.id, want.name)
+		}
+		wm := marksOf(want.marks)
+		for d := range MaxDays {
+			if got.Marks[d] != wm[d] {
+				t.Errorf("%s day %d: mark %q, want %q", want.name, d+1, got.Marks[d], wm[d])
+			}
+		}
+		if got.Totals != want.totals {
+			t.Errorf("%s totals %+v, want %+v", want.name, got.Totals, want.totals)
+		}
+	}
+}
+
+func TestTableXLSXReadBack(t *testing.T) {
+	tb, err := BuildTable(goldenInput())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := WriteTableXLSX(&buf, tb); err != nil {
+		t.Fatal(err)
+	}
+	f, err := excelize.OpenReader(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, err := f.GetRows(TableSheet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := func(r, c int) string {
+		if r < len(rows) && c < len(rows[r]) {
+			return rows[r][c]
+		}
+		return ""
+	}
+	if at(0, 0) != tb.Title || at(1, 0) != tb.Unit {
+		t.Errorf("title/unit %q %q", at(0, 0), at(1, 0))
+	}
+	if at(2, 0) != "姓名" || at(2, 1) != "职务" || at(3, 2) != "1" || at(3, 32) != "31" || at(4, 2) != "一" || at(3, 33) != "迟到" {
+		t.Errorf("header rows %q / %q / %q", rows[2], rows[3], rows[4])
+	}
+	for i, want := range goldenRows {
+		r := TableFirstDataRow - 1 + i
+		if at(r, 0) != want.name {
+			t.Errorf("row %d name %q, want %q", r+1, at(r, 0), want.name)
+		}
+		wm := marksOf(want.marks)
+		for d := range MaxDays {
+			if got := at(r, 2+d); got != string(wm[d]) {
+				t.Errorf("%s day %d: cell %q, want %q", want.name, d+1, got, wm[d])
+			}
+		}
+		for k, v := range want.totals.Values() {
+			if got := at(r, 2+MaxDays+k); got != strconv.Itoa(v) {
+				t.Errorf("%s total %s: cell %q, want %d", want.name, TotalHeaders[k], got, v)
+			}
+		}
+	}
+	foot := TableFirstDataRow - 1 + len(goldenRows)
+	if at(foot, 0) != Legend || at(foot+1, 0) != "党组织书记签字：" || !strings.HasPrefix(at(foot+1, 20), "包村挂点领导签字") {
+		t.Errorf("foot %q / %q", rows[foot], rows[foot+1])
+	}
+	// Page setup: A4 landscape fitted to one page.
+	pl, err := f.GetPageLayout(TableSheet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *pl.Size != 9 || *pl.Orientation != "landscape" || *pl.FitToWidth != 1 || *pl.FitToHeight != 1 {
+		t.Errorf("page layout size %d orientation %s fit %dx%d", *pl.Size, *pl.Orientation, *pl.FitToWidth, *pl.FitToHeight)
+	}
+}
+
+func TestTableCSVAndJSON(t *testing.T) {
+	tb, err := BuildTable(goldenInput())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := WriteTableCSV(&buf, tb); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.HasPrefix(buf.Bytes(), []byte("\xEF\xBB\xBF")) {
+		t.Fatal("csv has no UTF-8 byte-order mark")
+	}
+	recs, err := csv.NewReader(bytes.NewReader(buf.Bytes()[3:])).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(recs, TableRecords(tb)) {
+		t.Errorf("csv read back differs")
+	}
+	if recs[2][0] != "姓名" || recs[2][2] != "1" || recs[3][2] != "一" || recs[4][0] != "张三" || recs[4][3] != "迟" || recs[4][2+MaxDays+3] != "2" {
+		t.Errorf("csv grid: %q / %q / %q", recs[2], recs[3], recs[4])
+	}
+	buf.Reset()
+	if err := WriteTableJSON(&buf, tb); err != nil {
+		t.Fatal(err)
+	}
+	var back Table
+	if err := json.Unmarshal(buf.Bytes(), &back); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(back, tb) {
+		t.Errorf("json round trip differs:\n%+v\n%+v", back, tb)
+	}
+	if !bytes.Contains(buf.Bytes(), []byte(`"month": "2021-03"`)) {
+		t.Errorf("json month not YYYY-MM: %s", buf.Bytes()[:200])
+	}
+}
+
+func TestTableFiltersAndErrors(t *testing.T) {
+	in := goldenInput()
+	in.Options.Unit = "农技中心"
+	tb, err := BuildTable(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tb.Rows) != 1 || tb.Rows[0].UserID != userB || tb.Unit != "单位：农技中心" {
+		t.Errorf("unit filter: %+v", tb.Rows)
+	}
+
+	for _, tc := range []struct {
+		name string
+		edit func(*TableInput)
+		want error
+	}{
+		{"unknown unit", func(in *TableInput) { in.Options.Unit = "不存在" }, ErrUnknownUnit},
+		{"future month", func(in *TableInput) { in.Month = Month{2021, 4} }, ErrFutureMonth},
+		{"bad month", func(in *TableInput) { in.Month = Month{2021, 13} }, ErrBadMonth},
+		{"no calendar", func(in *TableInput) { in.DayType = nil }, ErrNoCalendar},
+		{"bad title", func(in *TableInput) { in.Options.Title = "{site} {yr}" }, ErrBadTitle},
+	} {
+		in := goldenInput()
+		tc.edit(&in)
+		if _, err := BuildTable(in); !errors.Is(err, tc.want) {
+			t.Errorf("%s: err %v, want %v", tc.name, err, tc.want)
+		} else if strings.Contains(err.Error(), "\n") {
+			t.Errorf("%s: error spans lines: %q", tc.name, err)
+		}
+	}
+}
+
+func TestTableMonthShapes(t *testing.T) {
+	// February 2021: 28 days, the Spring Festival holiday and two make-up Saturdays (2月7日, 2月20日).
+	hol := map[attendance.Date]bool{}
+	for d := 11; d <= 17; d++ {
+		hol[attendance.Date{Year: 2021, Month: 2, Day: d}] = true
+	}
+	mk := map[attendance.Date]bool{date("2021-02-07"): true, date("2021-02-20"): true}
+	p := attendance.Person{UserID: "1", Name: "甲", Tracking: attendance.TrackClock}
+	var days []attendance.Day
+	cal := weekCal(hol, mk)
+	for d := date("2021-02-01"); d.Month == 2; d = d.AddDays(1) {
+		if cal(d).IsWorking() {
+			jd := okDay("1", d)
+			jd.DayType = cal(d)
+			days = append(days, jd)
+		}
+	}
+	tb, err := BuildTable(TableInput{Month: Month{2021, 2}, Days: days, Roster: []attendance.Person{p}, DayType: cal})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "✓✓✓✓✓休✓✓✓✓休休休休休休休✓✓✓休✓✓✓✓✓休休···"
+	if got := marksString(tb.Rows[0].Marks); got != want {
+		t.Errorf("February marks\n got %s\nwant %s", got, want)
+	}
+	if tb.DaysInMonth != 28 || tb.Weekdays[28] != "" || tb.DayTypes[6] != attendance.MakeupWorkday {
+		t.Errorf("days %d weekday[28] %q daytype[6] %q", tb.DaysInMonth, tb.Weekdays[28], tb.DayTypes[6])
+	}
+}
+
+func marksString(ms [MaxDays]Mark) string {
+	var b strings.Builder
+	for _, m := range ms {
+		if m == MarkNone {
+			b.WriteString("·")
+		} else {
+			b.WriteString(string(m))
+		}
+	}
+	return b.String()
+}
+
+func TestParseMonthAndPeriod(t *testing.T) {
+	for _, s := range []string{"2021-3", "2021-13", "21-03", "2021/03", "", "2021-00", "abcd-ef"} {
+		if _, err := ParseMonth(s); !errors.Is(err, ErrBadMonth) {
+			t.Errorf("ParseMonth(%q) err %v", s, err)
+		}
+	}
+	m, err := ParseMonth("2021-01")
+	if err != nil || m != (Month{2021, 1}) {
+		t.Fatalf("%v %v", m, err)
+	}
+	from, to, err := Period(m, 25)
+	if err != nil || from != date("2020-12-26") || to != date("2021-01-25") {
+		t.Errorf("period %v %v %v", from, to, err)
+	}
+	from, to, err = Period(Month{2021, 3}, 28)
+	if err != nil || from != date("2021-03-01") || to != date("2021-03-28") {
+		t.Errorf("period after February %v %v %v", from, to, err)
+	}
+	from, to, _ = Period(Month{2021, 3}, 0)
+	if from != date("2021-03-01") || to != date("2021-03-31") {
+		t.Errorf("calendar period %v %v", from, to)
+	}
+	for _, d := range []int{-1, 29, 31} {
+		if _, _, err := Period(m, d); !errors.Is(err, ErrBadPeriod) {
+			t.Errorf("Period(%d) err %v", d, err)
+		}
+	}
+}
+
+func TestWriteSample(t *testing.T) {
+	if *sampleDir == "" {
+		t.Skip("no -sample directory given")
+	}
+	m := Month{2021, 3}
+	roster, days, regs := synthMonth(m, 40, 2021)
+	cal := weekCal(nil, nil)
+	opts := Options{Site: "金碧镇", Today: date("2021-03-31")}
+	tb, err := BuildTable(TableInput{Month: m, Days: days, Roster: roster, DayType: cal, Registrations: regs, Options: opts})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := BuildBulletin(BulletinInput{Month: m, PeriodEndDay: 25, Days: days, Roster: roster, DayType: cal, Registrations: regs, Options: opts})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, write := range map[string]func(*os.File) error{
+		"table.xlsx":    func(f *os.File) error { return WriteTableXLSX(f, tb) },
+		"table.csv":     func(f *os.File) error { return WriteTableCSV(f, tb) },
+		"bulletin.md":   func(f *os.File) error { return WriteBulletinMarkdown(f, b) },
+		"bulletin.xlsx": func(f *os.File) error { return WriteBulletinXLSX(f, b) },
+	} {
+		f, err := os.Create(filepath.Join(*sampleDir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := write(f); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
