@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -390,6 +391,238 @@ func TestWriteSample(t *testing.T) {
 		}
 		if err := f.Close(); err != nil {
 			t.Fatal(err)
+		}
+	}
+}
+
+func goldenBulletin(t *testing.T, endDay int) Bulletin {
+	t.Helper()
+	in := goldenInput()
+	b, err := BuildBulletin(BulletinInput{Month: in.Month, PeriodEndDay: endDay, Days: in.Days, Roster: in.Roster,
+		DayType: in.DayType, Registrations: in.Registrations, Options: in.Options})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestBulletinGolden(t *testing.T) {
+	b := goldenBulletin(t, 0)
+	if b.From != date("2021-03-01") || b.To != date("2021-03-31") || b.CheckedTo != date("2021-03-25") {
+		t.Errorf("period %v – %v checked to %v", b.From, b.To, b.CheckedTo)
+	}
+	// 19 working days from the 1st to the 25th; A all 19, B 9 (from the 15th), D 8 (to the 10th), 099 one.
+	if b.WorkingDays != 19 || b.People != 4 || b.PersonDays != 19+9+8+1 {
+		t.Errorf("working days %d people %d person-days %d", b.WorkingDays, b.People, b.PersonDays)
+	}
+	want := map[string]Counts{
+		userA:   {Late: 3, SeriousLate: 1, Early: 1, Missing: 2, AbsentHalves: 3, Excused: 5, Pending: 2, LateMinutes: 12 + 10 + 3 + 45, EarlyMinutes: 5},
+		userB:   {},
+		userD:   {},
+		userUnk: {Late: 1, LateMinutes: 7},
+	}
+	for _, p := range b.Persons {
+		if p.Counts != want[p.UserID] {
+			t.Errorf("%s counts %+v, want %+v", p.UserID, p.Counts, want[p.UserID])
+		}
+	}
+	var a PersonRecord
+	for _, p := range b.Persons {
+		if p.UserID == userA {
+			a = p
+		}
+	}
+	var got []string
+	for _, an := range a.Anomalies {
+		got = append(got, DateCN(an.Date)+" "+an.Describe())
+	}
+	wantA := []string{
+		"3月2日 上午上班 迟到12分钟（08:42）",
+		"3月3日 下午下班 早退5分钟（17:55）",
+		"3月4日 上午下班 缺卡",
+		"3月5日 旷工（全天）",
+		"3月8日 上午上班 迟到10分钟（08:40）",
+		"3月8日 上午下班 缺卡",
+		"3月11日 下午上班 迟到3分钟（14:33）",
+		"3月12日 上午上班 严重迟到45分钟（09:15）",
+		"3月15日 上午上班 迟到150分钟，按旷工半天计（11:00）",
+	}
+	if !reflect.DeepEqual(got, wantA) {
+		t.Errorf("A's anomalies\n got %q\nwant %q", got, wantA)
+	}
+	// Nothing excused is a violation: the registered days of A never appear.
+	for _, an := range a.Anomalies {
+		switch an.Date.Day {
+		case 9, 10, 18, 19, 22:
+			t.Errorf("excused or made-up day listed as a violation: %v", an)
+		case 11:
+			if an.Slot != attendance.PmIn {
+				t.Errorf("excused morning of the 11th listed: %v", an)
+			}
+		}
+	}
+	if len(b.Clean) != 2 || b.Clean[0].UserID != userB || b.Clean[1].UserID != userD {
+		t.Errorf("clean %+v", b.Clean)
+	}
+	if len(b.Worst) != 2 || b.Worst[0].UserID != userA || b.Worst[1].UserID != userUnk {
+		t.Errorf("worst %+v", b.Worst)
+	}
+	if len(b.Units) != 3 || b.Units[0].Unit != "党政办" || b.Units[0].People != 2 || b.Units[0].Clean != 1 || b.Units[0].Offenders != 1 ||
+		b.Units[1].Unit != "农技中心" || b.Units[1].Clean != 1 || b.Units[2].Unit != "" || b.Units[2].Offenders != 1 {
+		t.Errorf("units %+v", b.Units)
+	}
+	if b.Totals.Late != 4 || b.Totals.AbsentHalves != 3 || b.Totals.Excused != 5 {
+		t.Errorf("totals %+v", b.Totals)
+	}
+}
+
+func TestBulletinPeriodEndDay(t *testing.T) {
+	b := goldenBulletin(t, 25)
+	// 2月26日 (a Friday) has no judged day for anyone: pending, not absent.
+	if b.From != date("2021-02-26") || b.To != date("2021-03-25") || b.WorkingDays != 20 {
+		t.Errorf("period %v – %v, %d working days", b.From, b.To, b.WorkingDays)
+	}
+	for _, p := range b.Persons {
+		if p.UserID == userA && (p.Days != 20 || p.Counts.Pending != 3 || p.Counts.AbsentHalves != 3) {
+			t.Errorf("A over the 25th-period: %d days %+v", p.Days, p.Counts)
+		}
+		if p.UserID == userD && (p.Days != 9 || p.Counts.Pending != 1) {
+			t.Errorf("D over the 25th-period: %d days %+v", p.Days, p.Counts)
+		}
+	}
+	if len(b.Clean) != 1 || b.Clean[0].UserID != userB {
+		t.Errorf("clean %+v (a pending day is not a clean day)", b.Clean)
+	}
+}
+
+func TestBulletinWriters(t *testing.T) {
+	b := goldenBulletin(t, 0)
+	var md bytes.Buffer
+	if err := WriteBulletinMarkdown(&md, b); err != nil {
+		t.Fatal(err)
+	}
+	s := md.String()
+	for _, want := range []string{
+		"# 金碧镇 2021年3月工作纪律督查通报（考勤）",
+		"统计期间：2021年3月1日至2021年3月31日（统计截至2021年3月25日），共19个工作日",
+		"应打卡4人，共37人·天",
+		"## 一、各单位汇总", "| 党政办 | 2 | 27 | 3 | 1 | 1 | 2 | 1.5 | 5 | 1 | 1 |",
+		"## 二、全勤人员（2人）", "李四（农技中心）、赵六（党政办）。",
+		"## 三、违纪较重人员", "| 1 | 张三 | 党政办 | 党政办主任 | 1.5 | 2 | 70 | 1 | 5 | 10 |",
+		"| 2 | 099（未在册） | （未填单位） |",
+		"## 四、个人情况", "3月5日 旷工（全天）；3月8日 上午上班 迟到10分钟（08:40）",
+	} {
+		if !strings.Contains(s, want) {
+			t.Errorf("markdown lacks %q", want)
+		}
+	}
+	var x bytes.Buffer
+	if err := WriteBulletinXLSX(&x, b); err != nil {
+		t.Fatal(err)
+	}
+	f, err := excelize.OpenReader(&x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if got := f.GetSheetList(); !reflect.DeepEqual(got, []string{BulletinSheetSummary, BulletinSheetPersons, BulletinSheetDetails, BulletinSheetClean, BulletinSheetWorst}) {
+		t.Errorf("sheets %q", got)
+	}
+	rows, err := f.GetRows(BulletinSheetDetails)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 1+9+1 { // header, A's nine, 099's one
+		t.Fatalf("%d detail rows", len(rows))
+	}
+	if !reflect.DeepEqual(rows[1][:7], []string{"张三", "党政办", "2021-03-02", "上午上班", "迟到", "12", "08:42"}) {
+		t.Errorf("first detail row %q", rows[1])
+	}
+	prs, _ := f.GetRows(BulletinSheetPersons)
+	if prs[1][0] != "张三" || prs[1][4] != "3" || prs[1][5] != "1" || prs[1][8] != "1.5" || prs[1][9] != "5" {
+		t.Errorf("person row %q", prs[1])
+	}
+}
+
+func TestBulletinErrors(t *testing.T) {
+	in := goldenInput()
+	base := BulletinInput{Month: in.Month, Days: in.Days, Roster: in.Roster, DayType: in.DayType, Options: in.Options}
+	for _, tc := range []struct {
+		name string
+		edit func(*BulletinInput)
+		want error
+	}{
+		{"future month", func(b *BulletinInput) { b.Month = Month{2021, 5} }, ErrFutureMonth},
+		{"period day", func(b *BulletinInput) { b.PeriodEndDay = 30 }, ErrBadPeriod},
+		{"unknown unit", func(b *BulletinInput) { b.Options.Unit = "村委会" }, ErrUnknownUnit},
+		{"no calendar", func(b *BulletinInput) { b.DayType = nil }, ErrNoCalendar},
+	} {
+		b := base
+		tc.edit(&b)
+		if _, err := BuildBulletin(b); !errors.Is(err, tc.want) {
+			t.Errorf("%s: err %v, want %v", tc.name, err, tc.want)
+		}
+	}
+	// A period that has started (March 21st – April 20th, today March 25th) is not in the future.
+	b := base
+	b.Month, b.PeriodEndDay = Month{2021, 4}, 20
+	if _, err := BuildBulletin(b); err != nil {
+		t.Errorf("April bulletin with period from March 21st should build on March 25th: %v", err)
+	}
+}
+
+func benchInputs(b *testing.B) (TableInput, BulletinInput) {
+	m := Month{2021, 3}
+	roster, days, regs := synthMonth(m, 200, 1)
+	cal := weekCal(nil, nil)
+	opts := Options{Site: "金碧镇"}
+	return TableInput{Month: m, Days: days, Roster: roster, DayType: cal, Registrations: regs, Options: opts},
+		BulletinInput{Month: m, Days: days, Roster: roster, DayType: cal, Registrations: regs, Options: opts}
+}
+
+// BenchmarkTable200 builds a month's table for 200 people and writes it as XLSX and CSV.
+func BenchmarkTable200(b *testing.B) {
+	tin, _ := benchInputs(b)
+	for b.Loop() {
+		tb, err := BuildTable(tin)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := WriteTableXLSX(io.Discard, tb); err != nil {
+			b.Fatal(err)
+		}
+		if err := WriteTableCSV(io.Discard, tb); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkBulletin200 builds a month's bulletin for 200 people and writes it as Markdown and XLSX.
+func BenchmarkBulletin200(b *testing.B) {
+	_, bin := benchInputs(b)
+	for b.Loop() {
+		bl, err := BuildBulletin(bin)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := WriteBulletinMarkdown(io.Discard, bl); err != nil {
+			b.Fatal(err)
+		}
+		if err := WriteBulletinXLSX(io.Discard, bl); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkBuildOnly200 is the grid and the bulletin without the file formats.
+func BenchmarkBuildOnly200(b *testing.B) {
+	tin, bin := benchInputs(b)
+	for b.Loop() {
+		if _, err := BuildTable(tin); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := BuildBulletin(bin); err != nil {
+			b.Fatal(err)
 		}
 	}
 }
