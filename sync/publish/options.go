@@ -1,0 +1,231 @@
+package publish
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/jinbi/punchd/internal/event"
+)
+
+// Options configures a Publisher. Start from DefaultOptions, set what the config says, and let
+// New validate it. Zero durations and counts are replaced by the defaults.
+type Options struct {
+	Broker   string // tcp://host:1883, ssl://host:8883 (also mqtt://, mqtts://, tls://)
+	ClientID string
+	Prefix   string // topic prefix: {prefix}/status is the presence topic
+
+	Username     string
+	Password     string // or PasswordFile; not both
+	PasswordFile string // read at New; one trailing newline is dropped
+
+	// TLS, for ssl:// brokers: CAFile verifies the broker (system roots when empty);
+	// CertFile and KeyFile are the client certificate, both or neither.
+	CAFile, CertFile, KeyFile string
+
+	KeepAlive      time.Duration // MQTT keepalive
+	ConnectTimeout time.Duration // one connection attempt, TCP + TLS + CONNACK
+	AckTimeout     time.Duration // a QoS 1 publish not acknowledged within it drops the connection
+	WriteTimeout   time.Duration // handing one publish to the socket; bounds shutdown too
+	Inflight       int           // publishes awaiting an acknowledgement at once
+	PollInterval   time.Duration // look at the outbox this often even without Notify; trim it too
+	BackoffMin     time.Duration // first reconnect delay (jittered, doubling)
+	BackoffMax     time.Duration // reconnect delay cap
+
+	// Outbox bounds, applied every PollInterval whether connected or not: entries beyond
+	// MaxEntries (oldest first) or older than MaxAge are dropped, counted and logged.
+	// Zero means no bound of that kind.
+	MaxEntries int
+	MaxAge     time.Duration
+
+	Version string // reported in the status payload
+
+	Logger *slog.Logger     // nil: discard
+	Now    func() time.Time // nil: time.Now
+	Hooks  Hooks
+}
+
+// DefaultOptions returns the defaults; Broker, ClientID and Prefix still have to be set.
+func DefaultOptions() Options {
+	return Options{
+		KeepAlive:      30 * time.Second,
+		ConnectTimeout: 10 * time.Second,
+		AckTimeout:     10 * time.Second,
+		WriteTimeout:   time.Second,
+		Inflight:       16,
+		PollInterval:   5 * time.Second,
+		BackoffMin:     500 * time.Millisecond,
+		BackoffMax:     time.Minute,
+		MaxEntries:     100_000,
+		MaxAge:         30 * 24 * time.Hour,
+	}
+}
+
+// Hooks let the daemon count what the publisher does without this package importing metrics.
+// Each may be nil. They are called from the publisher's goroutines and must not block.
+type Hooks struct {
+	OnConnect    func()                            // a connection is up and "online" acknowledged
+	OnDisconnect func(err error)                   // a connection ended (err nil on shutdown)
+	OnReconnect  func()                            // a connection is up after an earlier one ended or failed
+	OnPublish    func(latency time.Duration)       // an entry was acknowledged, latency since it was sent
+	OnError      func(reason string)               // one of the Reason* constants
+	OnDrop       func(n int)                       // n entries were trimmed from the outbox unsent
+	OnOutbox     func(count int, oldest time.Time) // outbox depth after each poll; oldest zero when empty
+}
+
+// Error reasons passed to Hooks.OnError.
+const (
+	ReasonConnect    = "connect"     // a connection attempt failed
+	ReasonLost       = "lost"        // an established connection was lost
+	ReasonPublish    = "publish"     // a publish was refused or failed on the connection
+	ReasonAckTimeout = "ack_timeout" // no acknowledgement within AckTimeout
+	ReasonOutbox     = "outbox"      // reading, deleting or trimming the outbox failed
+	ReasonStatus     = "status"      // the retained online/offline status was not acknowledged
+)
+
+// Reasons lists every reason, for initialising counters to zero.
+var Reasons = []string{ReasonConnect, ReasonLost, ReasonPublish, ReasonAckTimeout, ReasonOutbox, ReasonStatus}
+
+// Sentinel errors of configuration.
+var (
+	ErrConfig = errors.New("publish: bad mqtt config")
+)
+
+func (o *Options) applyDefaults() {
+	d := DefaultOptions()
+	setDur := func(v *time.Duration, def time.Duration) {
+		if *v == 0 {
+			*v = def
+		}
+	}
+	setDur(&o.KeepAlive, d.KeepAlive)
+	setDur(&o.ConnectTimeout, d.ConnectTimeout)
+	setDur(&o.AckTimeout, d.AckTimeout)
+	setDur(&o.WriteTimeout, d.WriteTimeout)
+	setDur(&o.PollInterval, d.PollInterval)
+	setDur(&o.BackoffMin, d.BackoffMin)
+	setDur(&o.BackoffMax, d.BackoffMax)
+	if o.Inflight == 0 {
+		o.Inflight = d.Inflight
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+}
+
+// Validate checks the options; each message names the config key under [mqtt].
+func (o Options) Validate() error {
+	bad := func(key, format string, args ...any) error {
+		return fmt.Errorf("%w: mqtt.%s: %s", ErrConfig, key, fmt.Sprintf(format, args...))
+	}
+	u, err := url.Parse(o.Broker)
+	switch {
+	case o.Broker == "":
+		return bad("broker", "is empty")
+	case err != nil:
+		return bad("broker", "%q is not a URL: %v", o.Broker, err)
+	case u.Host == "" || u.Port() == "":
+		return bad("broker", "%q needs host:port, e.g. tcp://127.0.0.1:1883", o.Broker)
+	}
+	secure := false
+	switch u.Scheme {
+	case "tcp", "mqtt":
+	case "ssl", "tls", "mqtts", "tcps":
+		secure = true
+	default:
+		return bad("broker", "scheme %q is not tcp, mqtt, ssl, tls or mqtts", u.Scheme)
+	}
+	if o.ClientID == "" {
+		return bad("client_id", "is empty")
+	}
+	if len(o.ClientID) > 65535 {
+		return bad("client_id", "is longer than 65535 bytes")
+	}
+	if err := event.CheckPrefix(o.Prefix); err != nil {
+		return bad("topic_prefix", "%v", err)
+	}
+	if o.Password != "" && o.PasswordFile != "" {
+		return bad("password_file", "set together with a password; use one")
+	}
+	if (o.CertFile == "") != (o.KeyFile == "") {
+		return bad("cert_file", "cert_file and key_file must be set together")
+	}
+	if !secure && (o.CAFile != "" || o.CertFile != "") {
+		return bad("ca_file", "TLS files are set but broker %q is not ssl://", o.Broker)
+	}
+	for key, v := range map[string]time.Duration{
+		"keepalive": o.KeepAlive, "connect_timeout": o.ConnectTimeout, "ack_timeout": o.AckTimeout,
+		"write_timeout": o.WriteTimeout, "poll_interval": o.PollInterval,
+		"backoff_min": o.BackoffMin, "backoff_max": o.BackoffMax,
+	} {
+		if v < 0 {
+			return bad(key, "%s is negative", v)
+		}
+	}
+	if o.KeepAlive != 0 && o.KeepAlive < time.Second {
+		return bad("keepalive", "%s is under one second", o.KeepAlive)
+	}
+	if o.BackoffMax < o.BackoffMin {
+		return bad("backoff_max", "%s is below backoff_min %s", o.BackoffMax, o.BackoffMin)
+	}
+	if o.Inflight < 0 || o.Inflight > 1000 {
+		return bad("inflight", "%d is outside 1..1000", o.Inflight)
+	}
+	if o.MaxEntries < 0 {
+		return bad("max_entries", "%d is negative", o.MaxEntries)
+	}
+	if o.MaxAge < 0 {
+		return bad("max_age", "%s is negative", o.MaxAge)
+	}
+	return nil
+}
+
+// password returns the password, read from PasswordFile when set.
+func (o Options) password() (string, error) {
+	if o.PasswordFile == "" {
+		return o.Password, nil
+	}
+	data, err := os.ReadFile(o.PasswordFile)
+	if err != nil {
+		return "", fmt.Errorf("%w: mqtt.password_file: %w", ErrConfig, err)
+	}
+	return strings.TrimSuffix(strings.TrimSuffix(string(data), "\n"), "\r"), nil
+}
+
+// tlsConfig builds the TLS configuration for ssl:// brokers, or nil for tcp://.
+func (o Options) tlsConfig() (*tls.Config, error) {
+	u, _ := url.Parse(o.Broker)
+	switch u.Scheme {
+	case "tcp", "mqtt":
+		return nil, nil
+	}
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: u.Hostname()}
+	if o.CAFile != "" {
+		pem, err := os.ReadFile(o.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("%w: mqtt.ca_file: %w", ErrConfig, err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("%w: mqtt.ca_file: %s holds no PEM certificate", ErrConfig, o.CAFile)
+		}
+		cfg.RootCAs = pool
+	}
+	if o.CertFile != "" {
+		cert, err := tls.LoadX509KeyPair(o.CertFile, o.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("%w: mqtt.cert_file/key_file: %w", ErrConfig, err)
+		}
+		cfg.Certificates = []tls.Certificate{cert}
+	}
+	return cfg, nil
+}

@@ -1,0 +1,495 @@
+// Package publish is the outbox → MQTT loop: it takes entries from the durable outbox oldest
+// first, publishes them with QoS 1 within a small in-flight window, and deletes an entry only
+// after the broker acknowledged it on the connection it was sent on. It also keeps the daemon's
+// retained presence on {prefix}/status ("online" on connect, "offline" as Last Will and on a
+// clean shutdown) and bounds the outbox by size and age.
+//
+// It owns the MQTT connection and nothing else: it never writes the outbox except to delete
+// acknowledged entries and to trim it, it never builds payloads (internal/event does) and it does
+// not import the metrics package (Hooks are wired by the daemon).
+//
+// # Why its own reconnect loop
+//
+// paho's auto-reconnect re-queues unacknowledged publishes on the new connection and completes
+// their tokens without error, so a completed token would not prove the broker has the message.
+// Every connection here is a fresh client with AutoReconnect, ConnectRetry off and CleanSession
+// on; when it dies, the unacknowledged entries are still in the outbox and are sent again on the
+// next connection. A consumer may therefore see an event twice, always with the same id.
+package publish
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync/atomic"
+	"time"
+
+	mqtt "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/jinbi/punchd/internal/event"
+)
+
+// Entry is one message waiting in the outbox.
+type Entry struct {
+	Seq        uint64 // position in the outbox; oldest first
+	Topic      string
+	Payload    []byte
+	Retained   bool
+	QoS        byte // 1 or 2; 0 is published as 1 (an entry is only deleted on an acknowledgement)
+	EnqueuedAt time.Time
+	Key        string // the producer's key (e.g. event id and rev); for logs only
+}
+
+// Outbox is the durable queue the publisher drains. Implementations must be safe for concurrent
+// use: Trim and Stats run beside Peek and Delete.
+type Outbox interface {
+	// Peek returns up to n entries, oldest first, without removing them.
+	Peek(n int) ([]Entry, error)
+	// Delete removes the entries with these sequence numbers; unknown ones are ignored.
+	Delete(seqs ...uint64) error
+	// Stats returns the number of entries and the enqueue time of the oldest (zero when empty).
+	Stats() (count int, oldest time.Time, err error)
+	// Trim drops the oldest entries beyond maxEntries and those enqueued before now-maxAge
+	// (zero: no bound of that kind) and returns how many it dropped.
+	Trim(maxEntries int, maxAge time.Duration, now time.Time) (int, error)
+}
+
+// Publisher drains an Outbox to an MQTT broker. Create it with New and run it with Run.
+type Publisher struct {
+	ob       Outbox
+	o        Options
+	log      *slog.Logger
+	password string
+
+	wake      chan struct{}
+	connected atomic.Bool
+	connGen   atomic.Uint64 // incremented for every connection; results carry the one they were sent on
+}
+
+// New checks the options (applying defaults to zero values), reads the password file and the
+// TLS files, and returns a Publisher that has not connected yet.
+func New(ob Outbox, o Options) (*Publisher, error) {
+	if ob == nil {
+		return nil, fmt.Errorf("%w: no outbox", ErrConfig)
+	}
+	o.applyDefaults()
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	pw, err := o.password()
+	if err != nil {
+		return nil, err
+	}
+	if _, err := o.tlsConfig(); err != nil {
+		return nil, err
+	}
+	return &Publisher{
+		ob: ob, o: o, password: pw,
+		log:  o.Logger.With("broker", o.Broker, "client_id", o.ClientID),
+		wake: make(chan struct{}, 1),
+	}, nil
+}
+
+// Notify wakes the publisher after the daemon enqueued entries. It never blocks and may be
+// called from any goroutine, before or during Run.
+func (p *Publisher) Notify() {
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Connected reports whether a connection is up and its "online" status was acknowledged.
+func (p *Publisher) Connected() bool { return p.connected.Load() }
+
+// Shutdown budget: Run returns within about this long after ctx is done.
+const (
+	drainOnShutdown   = 600 * time.Millisecond // waiting for acknowledgements already in flight
+	offlineOnShutdown = 500 * time.Millisecond // waiting for "offline" to be acknowledged
+	quiesceOnShutdown = 250                    // milliseconds paho waits for the DISCONNECT to go out
+)
+
+// Run connects, drains the outbox and reconnects after failures with a jittered, doubling
+// back-off, until ctx is done. Then it waits briefly for acknowledgements in flight, publishes
+// "offline" (retained) and disconnects; it returns nil within about 1.5 s plus WriteTimeout.
+// Outbox and broker failures are logged and reported through Hooks, never returned.
+func (p *Publisher) Run(ctx context.Context) error {
+	housekeeping := make(chan struct{})
+	go func() { defer close(housekeeping); p.housekeep(ctx) }()
+	defer func() { <-housekeeping }()
+
+	failures := 0
+	everUp := false
+	for ctx.Err() == nil {
+		c, lost, err := p.connect(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				break
+			}
+			failures++
+			p.hookErr(ReasonConnect)
+			d := backoff(p.o.BackoffMin, p.o.BackoffMax, failures)
+			p.log.Warn("mqtt connect failed", "err", err, "attempt", failures, "retry_in", d.Round(time.Millisecond))
+			sleep(ctx, d)
+			continue
+		}
+		if everUp || failures > 0 {
+			if h := p.o.Hooks.OnReconnect; h != nil {
+				h()
+			}
+		}
+		everUp, failures = true, 0
+		p.connected.Store(true)
+		if h := p.o.Hooks.OnConnect; h != nil {
+			h()
+		}
+		p.log.Info("mqtt connected")
+
+		err = p.session(ctx, c, lost)
+		p.connected.Store(false)
+		if h := p.o.Hooks.OnDisconnect; h != nil {
+			h(err)
+		}
+		if err == nil || ctx.Err() != nil {
+			break
+		}
+		failures = 1
+		d := backoff(p.o.BackoffMin, p.o.BackoffMax, failures)
+		p.log.Warn("mqtt connection ended", "err", err, "retry_in", d.Round(time.Millisecond))
+		sleep(ctx, d)
+	}
+	return nil
+}
+
+// connect makes a fresh client, connects it and waits for "online" to be acknowledged.
+// lost is closed when that connection dies.
+func (p *Publisher) connect(ctx context.Context) (mqtt.Client, <-chan struct{}, error) {
+	tlsCfg, err := p.o.tlsConfig()
+	if err != nil {
+		return nil, nil, err
+	}
+	will, err := json.Marshal(event.Status{State: event.StateOffline, Version: p.o.Version, Reason: "lost"})
+	if err != nil {
+		return nil, nil, err
+	}
+	lost := make(chan struct{})
+	var lostOnce atomic.Bool
+	opts := mqtt.NewClientOptions().
+		AddBroker(p.o.Broker).
+		SetClientID(p.o.ClientID).
+		SetUsername(p.o.Username).
+		SetPassword(p.password).
+		SetCleanSession(true).
+		SetAutoReconnect(false).
+		SetConnectRetry(false).
+		SetOrderMatters(false).
+		SetKeepAlive(p.o.KeepAlive).
+		SetPingTimeout(p.o.AckTimeout).
+		SetConnectTimeout(p.o.ConnectTimeout).
+		SetWriteTimeout(p.o.WriteTimeout).
+		SetMaxReconnectInterval(p.o.BackoffMax).
+		SetBinaryWill(event.StatusTopic(p.o.Prefix), will, 1, true).
+		SetConnectionLostHandler(func(_ mqtt.Client, err error) {
+			if lostOnce.CompareAndSwap(false, true) {
+				p.log.Warn("mqtt connection lost", "err", err)
+				close(lost)
+			}
+		})
+	if tlsCfg != nil {
+		opts.SetTLSConfig(tlsCfg)
+	}
+	c := mqtt.NewClient(opts)
+	tok := c.Connect()
+	if err := waitToken(ctx, tok, p.o.ConnectTimeout+time.Second); err != nil {
+		// A connect still in progress finishes in the background; make sure it does not linger.
+		go func() {
+			tok.WaitTimeout(p.o.ConnectTimeout + time.Second)
+			c.Disconnect(0)
+		}()
+		return nil, nil, fmt.Errorf("mqtt %s: connect: %w", p.o.Broker, err)
+	}
+	if err := p.publishStatus(ctx, c, event.StateOnline, "", p.o.AckTimeout); err != nil {
+		c.Disconnect(0)
+		p.hookErr(ReasonStatus)
+		return nil, nil, fmt.Errorf("mqtt %s: publish online status: %w", p.o.Broker, err)
+	}
+	p.connGen.Add(1)
+	return c, lost, nil
+}
+
+func (p *Publisher) publishStatus(ctx context.Context, c mqtt.Client, state, reason string, timeout time.Duration) error {
+	payload, err := json.Marshal(event.Status{
+		State: state, Since: p.o.Now().Format(time.RFC3339), Version: p.o.Version, Reason: reason,
+	})
+	if err != nil {
+		return err
+	}
+	return waitToken(ctx, c.Publish(event.StatusTopic(p.o.Prefix), 1, true, payload), timeout)
+}
+
+// errAckTimeout: the broker did not acknowledge within AckTimeout.
+var errAckTimeout = errors.New("no acknowledgement within ack timeout")
+
+// waitToken waits for tok up to timeout or until ctx is done. Never a blocking Wait.
+func waitToken(ctx context.Context, tok mqtt.Token, timeout time.Duration) error {
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case <-tok.Done():
+		return tok.Error()
+	case <-t.C:
+		return errAckTimeout
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// result is the outcome of one publish, tagged with the connection it was sent on.
+type result struct {
+	seq  uint64
+	gen  uint64
+	sent time.Time
+	err  error
+}
+
+// session drains the outbox over one connection. It returns nil after a clean shutdown (ctx
+// done) and an error when the connection failed; either way the client is disconnected.
+func (p *Publisher) session(ctx context.Context, c mqtt.Client, lost <-chan struct{}) error {
+	gen := p.connGen.Load()
+	window := p.o.Inflight
+	// Buffered for the whole window: waiters of an abandoned session never block.
+	results := make(chan result, window)
+	inflight := make(map[uint64]struct{}, window)
+	var acked []uint64 // acknowledged on this connection, not yet deleted
+	ackedSet := make(map[uint64]struct{})
+	poll := time.NewTicker(p.o.PollInterval)
+	defer poll.Stop()
+
+	flush := func() {
+		if len(acked) == 0 {
+			return
+		}
+		if err := p.ob.Delete(acked...); err != nil {
+			// The broker has them; they will be published again (same id) once Delete works.
+			p.hookErr(ReasonOutbox)
+			p.log.Error("outbox delete failed", "err", err, "entries", len(acked))
+		}
+		acked = acked[:0]
+		clear(ackedSet)
+	}
+	var failure error
+	handle := func(r result) {
+		delete(inflight, r.seq)
+		select {
+		case <-lost:
+			// The connection is gone. paho completes the tokens of a dead connection while tearing
+			// it down, and a result handled now cannot show it was acknowledged before the loss:
+			// the entry stays and is sent again (a duplicate with the same id, never a loss).
+			return
+		default:
+		}
+		switch {
+		case r.gen != gen:
+			// Sent on a connection that has been replaced: not an acknowledgement.
+		case r.err == nil:
+			acked = append(acked, r.seq)
+			ackedSet[r.seq] = struct{}{}
+			if h := p.o.Hooks.OnPublish; h != nil {
+				h(time.Since(r.sent))
+			}
+		case errors.Is(r.err, errAckTimeout):
+			p.hookErr(ReasonAckTimeout)
+			if failure == nil {
+				failure = fmt.Errorf("mqtt %s: entry %d: %w (%s)", p.o.Broker, r.seq, r.err, p.o.AckTimeout)
+			}
+		default:
+			p.hookErr(ReasonPublish)
+			if failure == nil {
+				failure = fmt.Errorf("mqtt %s: publish entry %d: %w", p.o.Broker, r.seq, r.err)
+			}
+		}
+	}
+
+	for {
+		// Fill the window with the oldest entries not already in flight or acknowledged.
+		if failure == nil && len(inflight) < window {
+			entries, err := p.ob.Peek(len(inflight) + len(acked) + window)
+			if err != nil {
+				p.hookErr(ReasonOutbox)
+				p.log.Error("outbox peek failed", "err", err)
+			}
+			for _, e := range entries {
+				if len(inflight) >= window {
+					break
+				}
+				if _, ok := inflight[e.Seq]; ok {
+					continue
+				}
+				if _, ok := ackedSet[e.Seq]; ok {
+					continue
+				}
+				qos := e.QoS
+				if qos == 0 || qos > 2 {
+					qos = 1
+				}
+				sent := time.Now()
+				tok := c.Publish(e.Topic, qos, e.Retained, e.Payload)
+				inflight[e.Seq] = struct{}{}
+				go func(seq uint64) {
+					var err error
+					if !tok.WaitTimeout(p.o.AckTimeout) {
+						err = errAckTimeout
+					} else {
+						err = tok.Error()
+					}
+					results <- result{seq: seq, gen: gen, sent: sent, err: err}
+				}(e.Seq)
+			}
+		}
+		if len(inflight) == 0 || len(acked) >= window {
+			flush()
+		}
+		if failure != nil {
+			flush()
+			c.Disconnect(0)
+			return failure
+		}
+
+		select {
+		case r := <-results:
+			handle(r)
+			for more := true; more; {
+				select {
+				case r := <-results:
+					handle(r)
+				default:
+					more = false
+				}
+			}
+		case <-p.wake:
+		case <-poll.C:
+		case <-lost:
+			// Acknowledgements already received count; anything else is sent again next time.
+			for drained := false; !drained; {
+				select {
+				case r := <-results:
+					handle(r) // not counted as acknowledged: see handle
+				default:
+					drained = true
+				}
+			}
+			flush()
+			p.hookErr(ReasonLost)
+			return fmt.Errorf("mqtt %s: connection lost with %d publishes unacknowledged", p.o.Broker, len(inflight))
+		case <-ctx.Done():
+			return p.shutdown(c, lost, results, inflight, handle, flush)
+		}
+	}
+}
+
+// shutdown waits a little for acknowledgements in flight, deletes what was acknowledged,
+// publishes "offline" and disconnects.
+func (p *Publisher) shutdown(c mqtt.Client, lost <-chan struct{}, results <-chan result,
+	inflight map[uint64]struct{}, handle func(result), flush func()) error {
+	deadline := time.NewTimer(drainOnShutdown)
+	defer deadline.Stop()
+wait:
+	for len(inflight) > 0 {
+		select {
+		case r := <-results:
+			handle(r)
+		case <-lost:
+			break wait
+		case <-deadline.C:
+			break wait
+		}
+	}
+	flush()
+	select {
+	case <-lost:
+		return nil
+	default:
+	}
+	if err := p.publishStatus(context.Background(), c, event.StateOffline, "shutdown", offlineOnShutdown); err != nil {
+		p.hookErr(ReasonStatus)
+		p.log.Warn("mqtt offline status not acknowledged", "err", err)
+	}
+	c.Disconnect(quiesceOnShutdown)
+	p.log.Info("mqtt disconnected", "unacknowledged", len(inflight))
+	return nil
+}
+
+// housekeep trims the outbox and reports its depth every PollInterval, connected or not.
+func (p *Publisher) housekeep(ctx context.Context) {
+	t := time.NewTicker(p.o.PollInterval)
+	defer t.Stop()
+	for {
+		p.trim()
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (p *Publisher) trim() {
+	if p.o.MaxEntries > 0 || p.o.MaxAge > 0 {
+		n, err := p.ob.Trim(p.o.MaxEntries, p.o.MaxAge, p.o.Now())
+		if err != nil {
+			p.hookErr(ReasonOutbox)
+			p.log.Error("outbox trim failed", "err", err)
+		} else if n > 0 {
+			p.log.Warn("outbox over its bounds: dropped unsent entries", "dropped", n,
+				"max_entries", p.o.MaxEntries, "max_age", p.o.MaxAge)
+			if h := p.o.Hooks.OnDrop; h != nil {
+				h(n)
+			}
+		}
+	}
+	if h := p.o.Hooks.OnOutbox; h != nil {
+		count, oldest, err := p.ob.Stats()
+		if err != nil {
+			p.hookErr(ReasonOutbox)
+			p.log.Error("outbox stats failed", "err", err)
+			return
+		}
+		h(count, oldest)
+	}
+}
+
+func (p *Publisher) hookErr(reason string) {
+	if h := p.o.Hooks.OnError; h != nil {
+		h(reason)
+	}
+}
+
+// backoff is the delay before attempt n (1-based): min·2^(n-1) capped at max, then jittered
+// to a uniform value in [d/2, d] so that many daemons do not reconnect in step.
+func backoff(min, max time.Duration, n int) time.Duration {
+	d := min
+	for i := 1; i < n && d < max; i++ {
+		d *= 2
+	}
+	if d > max {
+		d = max
+	}
+	if d <= 1 {
+		return d
+	}
+	half := d / 2
+	return half + rand.N(d-half+1)
+}
+
+// sleep waits d or until ctx is done.
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}

@@ -1,0 +1,604 @@
+package publish_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	mqtt "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/jinbi/punchd/internal/attendance"
+	"github.com/jinbi/punchd/internal/event"
+	"github.com/jinbi/punchd/internal/mqtttest"
+	"github.com/jinbi/punchd/sync/publish"
+)
+
+const prefix = "punchd/test"
+
+var shanghai = time.FixedZone("CST", 8*3600)
+
+// sampleEvent is event i of a run: a distinct person-day-slot, so a distinct id.
+func sampleEvent(i int) event.Event {
+	day := attendance.Date{Year: 2026, Month: 3, Day: 2}.AddDays(i / 400)
+	slot := attendance.Slots[i%4]
+	kinds := map[attendance.SlotName]string{
+		attendance.AmIn: event.KindLate, attendance.AmOut: event.KindEarly,
+		attendance.PmIn: event.KindMissing, attendance.PmOut: event.KindAbsent,
+	}
+	kind := kinds[slot]
+	user := fmt.Sprintf("A%04d", (i/4)%100)
+	exp := day.At(8*3600+30*60, shanghai)
+	e := event.Event{
+		ID: event.ID("jinbi", user, day, slot, kind), Rev: 1, Kind: kind, Site: "jinbi", Clock: "dangzhengban",
+		UserID: user, Name: "张三" + user, Unit: "党政办", Date: day.String(), Slot: string(slot),
+		Expected: exp.Format(time.RFC3339), Minutes: i % 60, Severity: event.SeverityMinor,
+		JudgedAt: exp.Add(time.Hour).Format(time.RFC3339),
+	}
+	if kind == event.KindLate || kind == event.KindEarly {
+		a := exp.Add(time.Duration(i%60) * time.Minute).Format(time.RFC3339)
+		e.Actual = &a
+	} else {
+		e.Severity = event.SeveritySerious
+	}
+	return e
+}
+
+func enqueueEvents(t testing.TB, ob *memOutbox, from, n int) map[string]bool {
+	ids := make(map[string]bool, n)
+	for i := from; i < from+n; i++ {
+		e := sampleEvent(i)
+		b, err := json.Marshal(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ob.add(event.Topic(prefix, e.Kind), b, false, time.Now())
+		ids[e.ID] = true
+	}
+	return ids
+}
+
+// collector is a subscriber that records what it receives.
+type collector struct {
+	client mqtt.Client
+	mu     sync.Mutex
+	msgs   map[string][][]byte // topic -> payloads
+	ids    map[string]int      // event id -> times received
+	got    chan struct{}
+}
+
+// subscribe connects a subscriber to filter. persistent keeps its session (QoS 1 messages are
+// queued by the broker while it is away, across a broker restart).
+func subscribe(t testing.TB, url, clientID, filter string, persistent bool) *collector {
+	t.Helper()
+	c := &collector{msgs: map[string][][]byte{}, ids: map[string]int{}, got: make(chan struct{}, 1)}
+	handler := func(_ mqtt.Client, m mqtt.Message) {
+		c.mu.Lock()
+		c.msgs[m.Topic()] = append(c.msgs[m.Topic()], m.Payload())
+		if strings.Contains(m.Topic(), "/events/") {
+			var e event.Event
+			if err := json.Unmarshal(m.Payload(), &e); err == nil {
+				c.ids[e.ID]++
+			}
+		}
+		c.mu.Unlock()
+		select {
+		case c.got <- struct{}{}:
+		default:
+		}
+	}
+	opts := mqtt.NewClientOptions().AddBroker(url).SetClientID(clientID).
+		SetCleanSession(!persistent).SetAutoReconnect(true).SetConnectRetry(true).
+		SetConnectRetryInterval(100 * time.Millisecond).SetMaxReconnectInterval(200 * time.Millisecond).
+		SetOrderMatters(false).
+		SetOnConnectHandler(func(cl mqtt.Client) { cl.Subscribe(filter, 1, handler) })
+	c.client = mqtt.NewClient(opts)
+	tok := c.client.Connect()
+	if !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatalf("subscriber connect: %v", tok.Error())
+	}
+	// Make sure the subscription is in place before anything is published.
+	st := c.client.Subscribe(filter, 1, handler)
+	if !st.WaitTimeout(10*time.Second) || st.Error() != nil {
+		t.Fatalf("subscribe %s: %v", filter, st.Error())
+	}
+	t.Cleanup(func() { c.client.Disconnect(0) })
+	return c
+}
+
+// waitFor polls cond until it holds or the deadline passes.
+func waitFor(t testing.TB, what string, d time.Duration, cond func() bool, signals ...<-chan struct{}) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", d, what)
+		}
+		select {
+		case <-time.After(20 * time.Millisecond):
+		case <-first(signals):
+		}
+	}
+}
+
+func first(s []<-chan struct{}) <-chan struct{} {
+	if len(s) == 0 {
+		return nil
+	}
+	return s[0]
+}
+
+func (c *collector) idCounts() map[string]int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make(map[string]int, len(c.ids))
+	for k, v := range c.ids {
+		out[k] = v
+	}
+	return out
+}
+
+func (c *collector) payloads(topic string) [][]byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([][]byte(nil), c.msgs[topic]...)
+}
+
+func testLogger(t testing.TB) *slog.Logger {
+	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+type testWriter struct{ t testing.TB }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+func fastOptions(t testing.TB, url string) publish.Options {
+	o := publish.DefaultOptions()
+	o.Broker = url
+	o.ClientID = "punchd-test"
+	o.Prefix = prefix
+	o.Version = "test"
+	o.BackoffMin = 50 * time.Millisecond
+	o.BackoffMax = 300 * time.Millisecond
+	o.PollInterval = 200 * time.Millisecond
+	o.ConnectTimeout = 2 * time.Second
+	o.AckTimeout = 3 * time.Second
+	o.Logger = testLogger(t)
+	return o
+}
+
+// run starts p.Run in the background; the returned func cancels it and waits for Run to return.
+func run(t testing.TB, p *publish.Publisher) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx) }()
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("Run: %v", err)
+				}
+			case <-time.After(10 * time.Second):
+				t.Errorf("Run did not return within 10s of cancel")
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return stop
+}
+
+func readRetained(t testing.TB, url, topic string) []byte {
+	t.Helper()
+	got := make(chan []byte, 1)
+	opts := mqtt.NewClientOptions().AddBroker(url).SetClientID(fmt.Sprintf("retained-%d", time.Now().UnixNano()))
+	c := mqtt.NewClient(opts)
+	if tok := c.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatalf("connect: %v", tok.Error())
+	}
+	defer c.Disconnect(0)
+	c.Subscribe(topic, 1, func(_ mqtt.Client, m mqtt.Message) {
+		select {
+		case got <- m.Payload():
+		default:
+		}
+	})
+	select {
+	case b := <-got:
+		return b
+	case <-time.After(5 * time.Second):
+		t.Fatalf("no retained message on %s", topic)
+		return nil
+	}
+}
+
+func TestEventsArriveWithAllFields(t *testing.T) {
+	b := mqtttest.Start(t)
+	sub := subscribe(t, b.URL(), "sub-fields", prefix+"/#", false)
+	ob := newMemOutbox()
+	ids := enqueueEvents(t, ob, 0, 40)
+
+	var connects, publishes atomic.Int64
+	o := fastOptions(t, b.URL())
+	o.Hooks = publish.Hooks{
+		OnConnect: func() { connects.Add(1) },
+		OnPublish: func(time.Duration) { publishes.Add(1) },
+	}
+	p, err := publish.New(ob, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := run(t, p)
+	waitFor(t, "all events received", 10*time.Second, func() bool { return len(sub.idCounts()) == len(ids) }, sub.got)
+	waitFor(t, "outbox drained", 10*time.Second, func() bool { return ob.count() == 0 })
+
+	for _, kind := range event.Kinds {
+		for _, raw := range sub.payloads(event.Topic(prefix, kind)) {
+			var fields map[string]any
+			if err := json.Unmarshal(raw, &fields); err != nil {
+				t.Fatalf("payload %s: %v", raw, err)
+			}
+			for _, f := range []string{"id", "rev", "kind", "site", "clock", "user_id", "name", "date", "slot",
+				"expected", "actual", "minutes", "severity", "excused", "registration", "judged_at"} {
+				if _, ok := fields[f]; !ok {
+					t.Errorf("payload on %s lacks %q: %s", kind, f, raw)
+				}
+			}
+			var e event.Event
+			if err := json.Unmarshal(raw, &e); err != nil {
+				t.Fatal(err)
+			}
+			if err := e.Validate(); err != nil {
+				t.Errorf("received event does not validate: %v", err)
+			}
+			if e.Kind != kind {
+				t.Errorf("event of kind %q on topic of %q", e.Kind, kind)
+			}
+			if !ids[e.ID] {
+				t.Errorf("received an id that was never enqueued: %s", e.ID)
+			}
+		}
+	}
+	for id, n := range sub.idCounts() {
+		if n != 1 {
+			t.Errorf("id %s received %d times on a clean run", id, n)
+		}
+	}
+	if publishes.Load() != int64(len(ids)) {
+		t.Errorf("OnPublish called %d times, want %d", publishes.Load(), len(ids))
+	}
+	if connects.Load() != 1 {
+		t.Errorf("OnConnect called %d times, want 1", connects.Load())
+	}
+
+	var st event.Status
+	if err := json.Unmarshal(readRetained(t, b.URL(), event.StatusTopic(prefix)), &st); err != nil {
+		t.Fatal(err)
+	}
+	if st.State != event.StateOnline || st.Version != "test" || st.Since == "" {
+		t.Errorf("retained status while running = %+v, want online", st)
+	}
+	if !p.Connected() {
+		t.Errorf("Connected() = false while running")
+	}
+	stop()
+	if err := json.Unmarshal(readRetained(t, b.URL(), event.StatusTopic(prefix)), &st); err != nil {
+		t.Fatal(err)
+	}
+	if st.State != event.StateOffline || st.Reason != "shutdown" {
+		t.Errorf("retained status after shutdown = %+v, want offline/shutdown", st)
+	}
+}
+
+// TestBrokerOutage: the broker goes away mid-drain and comes back. Nothing is lost, nothing is
+// deleted from the outbox without an acknowledgement, and duplicates carry an already-used id.
+func TestBrokerOutage(t *testing.T) {
+	b := mqtttest.Start(t)
+	sub := subscribe(t, b.URL(), "sub-outage", event.EventsFilter(prefix), true)
+	ob := newMemOutbox()
+	want := enqueueEvents(t, ob, 0, 3000)
+
+	var reconnects atomic.Int64
+	o := fastOptions(t, b.URL())
+	o.Inflight = 4 // slow the drain so the outage lands in the middle of it
+	o.Hooks.OnReconnect = func() { reconnects.Add(1) }
+	p, err := publish.New(ob, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run(t, p)
+	waitFor(t, "some entries acknowledged", 10*time.Second, func() bool { return len(ob.deletedSeqs()) >= 50 }, ob.changed)
+
+	b.Stop()
+	// While the broker is away the daemon keeps enqueueing.
+	for k, v := range enqueueEvents(t, ob, 3000, 200) {
+		want[k] = v
+	}
+	p.Notify()
+	left := ob.count()
+	if left == 0 {
+		t.Fatalf("outbox empty while the broker is down: entries were deleted without an acknowledgement")
+	}
+	b.Restart()
+
+	waitFor(t, "outbox drained after the restart", 30*time.Second, func() bool { return ob.count() == 0 }, ob.changed)
+	waitFor(t, "subscriber has every id", 30*time.Second, func() bool { return len(sub.idCounts()) >= len(want) }, sub.got)
+
+	dups := 0
+	for id, n := range sub.idCounts() {
+		if !want[id] {
+			t.Errorf("received id %s that was never enqueued", id)
+		}
+		dups += n - 1
+	}
+	for id := range want {
+		if sub.idCounts()[id] == 0 {
+			t.Errorf("id %s lost", id)
+		}
+	}
+	if reconnects.Load() < 1 {
+		t.Errorf("OnReconnect never called")
+	}
+	t.Logf("outage: %d entries left when the broker stopped, %d duplicates (same id) after, %d reconnects", left, dups, reconnects.Load())
+}
+
+// TestCancelMidDrain: a publisher stopped mid-drain leaves the unacknowledged entries in the
+// outbox, and every entry it deleted reached the broker.
+func TestCancelMidDrain(t *testing.T) {
+	b := mqtttest.Start(t)
+	sub := subscribe(t, b.URL(), "sub-cancel", event.EventsFilter(prefix), false)
+	ob := newMemOutbox()
+	want := enqueueEvents(t, ob, 0, 5000)
+	seqID := map[uint64]string{}
+	for _, e := range ob.remaining() {
+		var ev event.Event
+		_ = json.Unmarshal(e.Payload, &ev)
+		seqID[e.Seq] = ev.ID
+	}
+
+	o := fastOptions(t, b.URL())
+	o.Inflight = 2
+	p, err := publish.New(ob, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := run(t, p)
+	waitFor(t, "some entries acknowledged", 10*time.Second, func() bool { return len(ob.deletedSeqs()) >= 100 }, ob.changed)
+	stop()
+
+	deleted := ob.deletedSeqs()
+	if ob.count() == 0 {
+		t.Fatalf("outbox drained completely; the test did not stop mid-drain")
+	}
+	if len(deleted)+ob.count() != len(want) {
+		t.Errorf("deleted %d + left %d != enqueued %d", len(deleted), ob.count(), len(want))
+	}
+	waitFor(t, "every deleted entry received", 10*time.Second, func() bool {
+		got := sub.idCounts()
+		for _, s := range deleted {
+			if got[seqID[s]] == 0 {
+				return false
+			}
+		}
+		return true
+	}, sub.got)
+
+	// A new publisher (the daemon restarted) sends what is left.
+	p2, err := publish.New(ob, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run(t, p2)
+	waitFor(t, "outbox drained by the next run", 30*time.Second, func() bool { return ob.count() == 0 }, ob.changed)
+	waitFor(t, "every id received", 30*time.Second, func() bool { return len(sub.idCounts()) == len(want) }, sub.got)
+}
+
+// TestLastWill: a connection that dies (the broker is reached through a proxy that is cut)
+// leaves the retained Last Will "offline"/"lost"; the publisher reconnects and says "online".
+func TestLastWill(t *testing.T) {
+	b := mqtttest.Start(t)
+	px := mqtttest.NewProxy(t, b.Addr())
+	ob := newMemOutbox()
+	o := fastOptions(t, "tcp://"+px.Addr())
+	o.KeepAlive = 2 * time.Second
+	var connects atomic.Int64
+	o.Hooks.OnConnect = func() { connects.Add(1) }
+	p, err := publish.New(ob, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub := subscribe(t, b.URL(), "sub-will", event.StatusTopic(prefix), false)
+	run(t, p)
+	waitFor(t, "connected", 10*time.Second, p.Connected)
+
+	px.Pause() // cut every connection and refuse new ones until Resume
+	waitFor(t, "Last Will published", 20*time.Second, func() bool {
+		for _, raw := range sub.payloads(event.StatusTopic(prefix)) {
+			var st event.Status
+			if json.Unmarshal(raw, &st) == nil && st.State == event.StateOffline && st.Reason == "lost" {
+				return true
+			}
+		}
+		return false
+	}, sub.got)
+	px.Resume()
+	enqueueEvents(t, ob, 0, 10)
+	p.Notify()
+	waitFor(t, "reconnected and drained", 20*time.Second, func() bool { return ob.count() == 0 && connects.Load() >= 2 }, ob.changed)
+}
+
+func TestTLSAndPassword(t *testing.T) {
+	b := mqtttest.StartWith(t, mqtttest.Config{TLS: true, RequireClientCert: true, Users: map[string]string{"punchd": "s3cret"}})
+	pwFile := filepath.Join(t.TempDir(), "mqtt.pass")
+	if err := os.WriteFile(pwFile, []byte("s3cret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ob := newMemOutbox()
+	enqueueEvents(t, ob, 0, 5)
+	o := fastOptions(t, b.URL())
+	o.CAFile, o.CertFile, o.KeyFile = b.CAFile, b.CertFile, b.KeyFile
+	o.Username, o.PasswordFile = "punchd", pwFile
+	p, err := publish.New(ob, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run(t, p)
+	waitFor(t, "drained over TLS", 10*time.Second, func() bool { return ob.count() == 0 }, ob.changed)
+
+	// A wrong password never connects and never deletes anything.
+	if err := os.WriteFile(pwFile, []byte("wrong\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ob2 := newMemOutbox()
+	enqueueEvents(t, ob2, 0, 5)
+	var connectErrors atomic.Int64
+	o.ClientID = "punchd-test-wrong"
+	o.Hooks.OnError = func(reason string) {
+		if reason == publish.ReasonConnect {
+			connectErrors.Add(1)
+		}
+	}
+	p2, err := publish.New(ob2, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run(t, p2)
+	waitFor(t, "connect refused twice", 10*time.Second, func() bool { return connectErrors.Load() >= 2 })
+	if ob2.count() != 5 {
+		t.Errorf("outbox has %d entries after refused connects, want 5", ob2.count())
+	}
+}
+
+func TestTrimCountsDrops(t *testing.T) {
+	ob := newMemOutbox()
+	now := time.Date(2026, 3, 2, 9, 0, 0, 0, shanghai)
+	for i := range 30 {
+		ob.add(event.Topic(prefix, "late"), []byte("{}"), false, now.Add(-time.Duration(30-i)*time.Hour))
+	}
+	var dropped atomic.Int64
+	var depth atomic.Int64
+	o := publish.DefaultOptions()
+	o.Broker = "tcp://127.0.0.1:1" // nothing listens: the trim must run while disconnected
+	o.ClientID, o.Prefix = "trim", prefix
+	o.BackoffMin, o.BackoffMax = 20*time.Millisecond, 50*time.Millisecond
+	o.MaxEntries, o.MaxAge = 20, 24*time.Hour
+	o.Now = func() time.Time { return now }
+	o.Hooks.OnDrop = func(n int) { dropped.Add(int64(n)) }
+	o.Hooks.OnOutbox = func(n int, _ time.Time) { depth.Store(int64(n)) }
+	o.Logger = testLogger(t)
+	p, err := publish.New(ob, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := run(t, p)
+	waitFor(t, "trim", 5*time.Second, func() bool { return dropped.Load() > 0 && depth.Load() > 0 })
+	stop()
+	// 30 entries 30h..1h old: 6 are older than 24h, and the 24 left are cut to 20.
+	if dropped.Load() != 10 || ob.count() != 20 || depth.Load() != 20 {
+		t.Errorf("dropped %d, left %d, reported depth %d; want 10, 20, 20", dropped.Load(), ob.count(), depth.Load())
+	}
+}
+
+func TestValidateNamesTheKey(t *testing.T) {
+	base := func() publish.Options {
+		o := publish.DefaultOptions()
+		o.Broker, o.ClientID, o.Prefix = "tcp://127.0.0.1:1883", "punchd-jinbi", "punchd/jinbi"
+		return o
+	}
+	cases := []struct {
+		name string
+		mod  func(*publish.Options)
+		key  string
+	}{
+		{"empty broker", func(o *publish.Options) { o.Broker = "" }, "mqtt.broker"},
+		{"no port", func(o *publish.Options) { o.Broker = "tcp://127.0.0.1" }, "mqtt.broker"},
+		{"bad scheme", func(o *publish.Options) { o.Broker = "http://127.0.0.1:80" }, "mqtt.broker"},
+		{"no client id", func(o *publish.Options) { o.ClientID = "" }, "mqtt.client_id"},
+		{"wildcard prefix", func(o *publish.Options) { o.Prefix = "punchd/#" }, "mqtt.topic_prefix"},
+		{"empty prefix", func(o *publish.Options) { o.Prefix = "" }, "mqtt.topic_prefix"},
+		{"trailing slash", func(o *publish.Options) { o.Prefix = "punchd/" }, "mqtt.topic_prefix"},
+		{"both passwords", func(o *publish.Options) { o.Password, o.PasswordFile = "a", "/x" }, "mqtt.password_file"},
+		{"cert without key", func(o *publish.Options) { o.Broker = "ssl://h:8883"; o.CertFile = "c.pem" }, "mqtt.cert_file"},
+		{"tls files on tcp", func(o *publish.Options) { o.CAFile = "ca.pem" }, "mqtt.ca_file"},
+		{"negative ack timeout", func(o *publish.Options) { o.AckTimeout = -time.Second }, "mqtt.ack_timeout"},
+		{"inflight too big", func(o *publish.Options) { o.Inflight = 5000 }, "mqtt.inflight"},
+		{"backoff upside down", func(o *publish.Options) { o.BackoffMin, o.BackoffMax = time.Minute, time.Second }, "mqtt.backoff_max"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			o := base()
+			c.mod(&o)
+			err := o.Validate()
+			if !errors.Is(err, publish.ErrConfig) || !strings.Contains(err.Error(), c.key) {
+				t.Errorf("Validate() = %v, want ErrConfig naming %s", err, c.key)
+			}
+		})
+	}
+	if err := base().Validate(); err != nil {
+		t.Errorf("defaults with broker, client id and prefix: %v", err)
+	}
+	o := base()
+	o.PasswordFile = filepath.Join(t.TempDir(), "missing")
+	if _, err := publish.New(newMemOutbox(), o); !errors.Is(err, publish.ErrConfig) || !strings.Contains(err.Error(), "password_file") {
+		t.Errorf("New with a missing password file = %v, want ErrConfig naming password_file", err)
+	}
+	o = base()
+	o.Broker, o.CAFile = "ssl://127.0.0.1:8883", filepath.Join(t.TempDir(), "missing.pem")
+	if _, err := publish.New(newMemOutbox(), o); !errors.Is(err, publish.ErrConfig) || !strings.Contains(err.Error(), "ca_file") {
+		t.Errorf("New with a missing CA file = %v, want ErrConfig naming ca_file", err)
+	}
+}
+
+// BenchmarkDrain10k: 10,000 queued events published to a real Mosquitto and acknowledged.
+func BenchmarkDrain10k(b *testing.B) {
+	br := mqtttest.Start(b)
+	o := fastOptions(b, br.URL())
+	o.Logger = slog.New(slog.DiscardHandler)
+	payloads := make([][]byte, 10_000)
+	for i := range payloads {
+		payloads[i], _ = json.Marshal(sampleEvent(i))
+	}
+	b.ResetTimer()
+	for range b.N {
+		b.StopTimer()
+		ob := newMemOutbox()
+		for i, pl := range payloads {
+			ob.add(event.Topic(prefix, sampleEvent(i).Kind), pl, false, time.Now())
+		}
+		p, err := publish.New(ob, o)
+		if err != nil {
+			b.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		b.StartTimer()
+		start := time.Now()
+		go func() { defer close(done); _ = p.Run(ctx) }()
+		for ob.count() > 0 {
+			select {
+			case <-ob.changed:
+			case <-time.After(time.Millisecond):
+			}
+		}
+		elapsed := time.Since(start)
+		b.StopTimer()
+		cancel()
+		<-done
+		b.ReportMetric(float64(len(payloads))/elapsed.Seconds(), "events/s")
+		b.ReportMetric(elapsed.Seconds(), "s/10k")
+		b.StartTimer()
+	}
+}
