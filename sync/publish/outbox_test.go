@@ -10,11 +10,11 @@ import (
 
 // memOutbox is an in-memory Outbox: a fake with the store's contract, not a mock.
 type memOutbox struct {
-	mu      sync.Mutex
-	next    uint64
-	entries []publish.Entry // ordered by Seq
-	deleted []uint64        // every seq ever deleted, in order
-	changed chan struct{}   // signalled (non-blocking) on every Delete
+	mu       sync.Mutex
+	next     uint64
+	entries  []publish.Entry // ordered by Seq
+	deleted  []uint64        // every seq ever deleted, in order
+	changed  chan struct{}   // signalled (non-blocking) on every Delete
 	failPeek error
 }
 
