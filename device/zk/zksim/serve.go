@@ -1,0 +1,342 @@
+package zksim
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/creack/pty"
+	"github.com/jinbi/punchd/device/zk"
+	"golang.org/x/sys/unix"
+)
+
+// MaxUDPDatagram is the largest datagram the device accepts (8-byte header + 1024, §1.7).
+const MaxUDPDatagram = 1032
+
+// ListenTCP listens on a loopback TCP address ("127.0.0.1:0" for any free port).
+func ListenTCP(addr string) (net.Listener, error) {
+	if err := checkLoopback(addr); err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("zksim: listen tcp %s: %w", addr, err)
+	}
+	return ln, nil
+}
+
+// ListenUDP listens on a loopback UDP address.
+func ListenUDP(addr string) (net.PacketConn, error) {
+	if err := checkLoopback(addr); err != nil {
+		return nil, err
+	}
+	pc, err := net.ListenPacket("udp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("zksim: listen udp %s: %w", addr, err)
+	}
+	return pc, nil
+}
+
+func checkLoopback(addr string) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("zksim: listen address %q: %w", addr, err)
+	}
+	if host == "localhost" {
+		return nil
+	}
+	ip := net.ParseIP(host)
+	if ip == nil || !ip.IsLoopback() {
+		return fmt.Errorf("%w: %q (use 127.0.0.1 or ::1)", ErrNotLoopback, addr)
+	}
+	return nil
+}
+
+// ServeTCP serves clients accepted on ln one at a time, as the device's listen backlog of 1 does:
+// a second connection waits unserved until the first one ends. It returns nil when ctx ends (and
+// closes ln), or the accept error.
+func (s *Sim) ServeTCP(ctx context.Context, ln net.Listener) error {
+	stop := context.AfterFunc(ctx, func() { ln.Close() })
+	defer stop()
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				continue
+			}
+			return fmt.Errorf("zksim: accept: %w", err)
+		}
+		s.serveTCPConn(ctx, c)
+	}
+}
+
+func (s *Sim) serveTCPConn(ctx context.Context, c net.Conn) {
+	s.mu.Lock()
+	s.stats.TCPConnections++
+	s.mu.Unlock()
+	log := s.log.With("peer", c.RemoteAddr().String(), "transport", "tcp")
+	log.Debug("client connected")
+	l := &link{kind: overTCP, name: c.RemoteAddr().String()}
+	var wmu sync.Mutex
+	l.write = func(b []byte) error {
+		wmu.Lock()
+		defer wmu.Unlock()
+		c.SetWriteDeadline(time.Now().Add(s.cfg.WriteTimeout))
+		_, err := c.Write(b)
+		return err
+	}
+	l.drop = func() { c.Close() }
+	stop := context.AfterFunc(ctx, func() { c.Close() })
+	defer func() {
+		stop()
+		c.Close()
+		s.forget(l)
+		log.Debug("client gone")
+	}()
+	fr := zk.NewTCPFrameReader(c)
+	for {
+		p, err := fr.Next()
+		if errors.Is(err, zk.ErrChecksum) {
+			s.countBadChecksum()
+			log.Debug("bad checksum: packet dropped", "err", err)
+			continue
+		}
+		if err != nil {
+			if !errors.Is(err, io.EOF) && ctx.Err() == nil {
+				log.Debug("stream ended", "err", err)
+			}
+			return
+		}
+		if err := s.handle(ctx, l, l, p); err != nil {
+			log.Debug("connection ended", "err", err)
+			return
+		}
+	}
+}
+
+func (s *Sim) countBadChecksum() {
+	s.mu.Lock()
+	s.stats.BadChecksum++
+	s.mu.Unlock()
+}
+
+// forget removes the session bound to key (a closed TCP connection or serial port).
+func (s *Sim) forget(key any) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.sessions[key]; ok {
+		delete(s.sessions, key)
+		if len(s.sessions) == 0 {
+			s.disabled = false
+		}
+	}
+}
+
+// ServeUDP serves datagrams on pc until ctx ends (then it closes pc and returns nil). Sessions
+// are keyed by the sender's address and port; datagrams over 1032 bytes are dropped.
+func (s *Sim) ServeUDP(ctx context.Context, pc net.PacketConn) error {
+	stop := context.AfterFunc(ctx, func() { pc.Close() })
+	defer stop()
+	links := map[string]*link{}
+	buf := make([]byte, 64*1024)
+	for {
+		n, addr, err := pc.ReadFrom(buf)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("zksim: udp read: %w", err)
+		}
+		if n > MaxUDPDatagram {
+			s.mu.Lock()
+			s.stats.Oversize++
+			s.mu.Unlock()
+			s.log.Debug("oversize datagram dropped", "peer", addr.String(), "bytes", n)
+			continue
+		}
+		p, err := zk.ParseInner(buf[:n])
+		if err != nil {
+			if errors.Is(err, zk.ErrChecksum) {
+				s.countBadChecksum()
+			}
+			s.log.Debug("datagram dropped", "peer", addr.String(), "err", err)
+			continue
+		}
+		key := addr.String()
+		l := links[key]
+		if l == nil {
+			to := addr
+			l = &link{kind: overUDP, name: key, write: func(b []byte) error {
+				_, err := pc.WriteTo(b, to)
+				return err
+			}}
+			links[key] = l
+		}
+		if err := s.handle(ctx, key, l, p); err != nil && !errors.Is(err, errDropped) {
+			if ctx.Err() != nil {
+				return nil
+			}
+			s.log.Debug("udp reply failed", "peer", key, "err", err)
+		}
+	}
+}
+
+// ServeSerial serves the serial wrapper (§8) on rw, typically a pty master, until ctx ends or rw
+// fails. Frames whose wrapper checksum is broken are answered with ACK_RETRY; on RS485 frames for
+// another device id are ignored. If rw is an io.Closer it is closed when ctx ends.
+func (s *Sim) ServeSerial(ctx context.Context, rw io.ReadWriter) error {
+	if c, ok := rw.(io.Closer); ok {
+		stop := context.AfterFunc(ctx, func() { c.Close() })
+		defer stop()
+	}
+	l := &link{kind: overSerial, name: "serial", id: s.cfg.DeviceID}
+	l.write = func(b []byte) error {
+		_, err := rw.Write(b)
+		return err
+	}
+	defer s.forget(l)
+	br := bufio.NewReaderSize(rw, 64*1024)
+	for {
+		hdr, inner, err := readSerialFrame(br)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			return fmt.Errorf("zksim: serial read: %w", err)
+		}
+		if s.cfg.RS485 && (hdr[0] != s.cfg.DeviceID || hdr[1] != s.cfg.DeviceID) {
+			s.mu.Lock()
+			s.stats.SerialOtherID++
+			s.mu.Unlock()
+			continue
+		}
+		var h [8]byte
+		copy(h[:], hdr)
+		h[6], h[7] = 0, 0
+		want := binary.LittleEndian.Uint16(hdr[6:])
+		if zk.Checksum(append(h[:], inner...)) != want {
+			// The firmware asks the PC to resend a frame that arrived broken.
+			var reply uint16
+			if len(inner) >= 8 {
+				reply = binary.LittleEndian.Uint16(inner[6:])
+			}
+			s.mu.Lock()
+			s.stats.SerialRetries++
+			var sid uint16
+			if se := s.sessions[any(l)]; se != nil {
+				sid = se.id
+			}
+			s.mu.Unlock()
+			if err := l.write(l.frame(nil, zk.Packet{Cmd: zk.AckRetry, Session: sid, Reply: reply})); err != nil && ctx.Err() == nil {
+				return fmt.Errorf("zksim: serial write: %w", err)
+			}
+			continue
+		}
+		p, err := zk.ParseInner(inner)
+		if err != nil {
+			if errors.Is(err, zk.ErrChecksum) {
+				s.countBadChecksum()
+			}
+			continue
+		}
+		if err := s.handle(ctx, any(l), l, p); err != nil && !errors.Is(err, errDropped) {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("zksim: serial: %w", err)
+		}
+	}
+}
+
+// readSerialFrame finds the next wrapper (id id 81 7E), skipping noise, and returns its header and
+// inner bytes without judging the checksum: the device answers a broken frame, it does not skip it.
+func readSerialFrame(br *bufio.Reader) ([]byte, []byte, error) {
+	for {
+		b, err := br.Peek(4)
+		if err != nil {
+			return nil, nil, err
+		}
+		if b[0] != b[1] || b[2] != 0x81 || b[3] != 0x7E {
+			br.Discard(1)
+			continue
+		}
+		hdr := make([]byte, 8)
+		if _, err := io.ReadFull(br, hdr); err != nil {
+			return nil, nil, err
+		}
+		n := int(binary.LittleEndian.Uint16(hdr[4:]))
+		if n < zk.HeaderSize {
+			continue
+		}
+		inner := make([]byte, n)
+		if _, err := io.ReadFull(br, inner); err != nil {
+			return nil, nil, err
+		}
+		return hdr, inner, nil
+	}
+}
+
+// PTY is a pseudo-terminal pair: serve the Master with ServeSerial and give Path (the slave) to
+// the client as its serial port. The simulator keeps the slave open so the master does not see
+// EIO between client sessions.
+type PTY struct {
+	Master *os.File
+	Path   string
+	slave  *os.File
+}
+
+// OpenPTY opens a pty in raw mode (no echo, no line discipline, 8N1), as a serial line behaves.
+func OpenPTY() (*PTY, error) {
+	m, sl, err := pty.Open()
+	if err != nil {
+		return nil, fmt.Errorf("zksim: open pty: %w", err)
+	}
+	for _, f := range []*os.File{sl, m} {
+		if err := makeRaw(int(f.Fd())); err != nil {
+			m.Close()
+			sl.Close()
+			return nil, fmt.Errorf("zksim: pty raw mode: %w", err)
+		}
+	}
+	return &PTY{Master: m, Path: sl.Name(), slave: sl}, nil
+}
+
+// Read reads from the master.
+func (p *PTY) Read(b []byte) (int, error) { return p.Master.Read(b) }
+
+// Write writes to the master.
+func (p *PTY) Write(b []byte) (int, error) { return p.Master.Write(b) }
+
+// Close closes both ends.
+func (p *PTY) Close() error {
+	return errors.Join(p.Master.Close(), p.slave.Close())
+}
+
+func makeRaw(fd int) error {
+	t, err := unix.IoctlGetTermios(fd, unix.TCGETS)
+	if err != nil {
+		return err
+	}
+	t.Iflag &^= unix.IGNBRK | unix.BRKINT | unix.PARMRK | unix.ISTRIP | unix.INLCR | unix.IGNCR | unix.ICRNL | unix.IXON | unix.IXOFF
+	t.Oflag &^= unix.OPOST
+	t.Lflag &^= unix.ECHO | unix.ECHONL | unix.ICANON | unix.ISIG | unix.IEXTEN
+	t.Cflag &^= unix.CSIZE | unix.PARENB | unix.CSTOPB | unix.CRTSCTS
+	t.Cflag |= unix.CS8 | unix.CREAD | unix.CLOCAL
+	t.Cc[unix.VMIN] = 1
+	t.Cc[unix.VTIME] = 0
+	return unix.IoctlSetTermios(fd, unix.TCSETS, t)
+}
