@@ -1,0 +1,499 @@
+// Package rules judges a person's four-punch working day: which punch counts for which slot
+// (am_in, am_out, pm_in, pm_out), whether it is on time, late, seriously late, early, missing or
+// absent, which registration excuses it, and whether the judgement is final yet.
+//
+// Judge is a pure function of its Input: no clock is read (the judging instant is Input.Now), no
+// store, no calendar lookups (the caller passes the day type and the schedule). Same inputs, same
+// Day, whatever the order of the punches and registrations and however often a punch repeats.
+//
+// The decision table, every threshold and worked examples are in docs/rules.md; the examples there
+// are checked by TestDocExamples. In short:
+//
+//   - The day [Open, Close) is split at Noon into a morning and an afternoon half; each half splits
+//     at its midpoint (AmSplit, PmSplit). Defaults: Open 00:00, Close 24:00, the splits at the
+//     midpoints between the expected times (08:30/12:00/14:30/18:00 → 10:15, 13:15, 16:15).
+//   - Punches less than RepeatWindow after the last counted punch are repeats of it.
+//   - In a half, the first punch is the arrival if it lies before the half's midpoint, or if it lies
+//     before the expected end and a later punch follows; the last punch is the departure if it lies
+//     at or after the midpoint. A lone punch is an arrival before the midpoint, a departure after it.
+//   - Lunch: if the afternoon has no arrival and the morning holds two or more punches at or after
+//     its midpoint besides its arrival, the last of them is the afternoon arrival (the 12:40 punch)
+//     and the one before it the morning departure.
+//   - Times are compared at the minute the clock displays (seconds dropped): late by m minutes when
+//     the punch's minute is m after the expected minute and m×1min > Grace; serious when it exceeds
+//     SeriousLateAfter; absent (that half-day) when it exceeds AbsentAfter. Early likewise for "out".
+//   - A half with no punch at all is absent (both slots); a slot without punch otherwise missing.
+//   - Late is final at the arrival punch. Everything decided by a punch that did not (yet) happen —
+//     missing, absent, early, even ok for a departure — waits until Now and SyncedUntil have both
+//     passed the slot's window close; until then the slot is pending.
+//   - A final anomaly on a slot whose expected time a (non-revoked, non-makeup) registration covers
+//     becomes excused, naming it. A makeup (补卡) registration is a punch marked manual.
+package rules
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/jinbi/punchd/device"
+	"github.com/jinbi/punchd/internal/attendance"
+)
+
+// StatusNotJudged is the Day.Status of a person this clock does not judge: tracked by a village,
+// a station or exempt, or outside the roster's From..To. Such days are Final and have no slots;
+// the monthly table leaves them out (blank).
+const StatusNotJudged attendance.Status = "not_judged"
+
+// ErrBadParams is returned by Params.Validate.
+var ErrBadParams = errors.New("rules: bad parameters")
+
+// Bounds are the optional window bounds of a day; a zero field takes its default. The morning
+// half is [Open, Noon) and the afternoon [Noon, Close); AmSplit and PmSplit split the halves
+// between their arrival and departure.
+type Bounds struct {
+	Open    attendance.TimeOfDay // earliest punch that counts; default 00:00
+	AmSplit attendance.TimeOfDay // default: midpoint of am_in and am_out
+	Noon    attendance.TimeOfDay // default: midpoint of am_out and pm_in
+	PmSplit attendance.TimeOfDay // default: midpoint of pm_in and pm_out
+	Close   attendance.TimeOfDay // end of the day (exclusive); default 24:00
+}
+
+// Params are the thresholds of the rules ([rules] in the config).
+type Params struct {
+	Grace            time.Duration // late only when more than Grace after expected; default 0
+	SeriousLateAfter time.Duration // late by more than this is serious_late; default 30m
+	AbsentAfter      time.Duration // late or early by more than this: the slot is absent (its half-day); default 2h
+	RepeatWindow     time.Duration // a punch less than this after the last counted one is a repeat; default 2m
+	UseStateKey      bool          // trust the clock's in/out key; default false (ignored)
+	Windows          Bounds        // optional window bounds; zero = defaults
+}
+
+// DefaultParams are the township's defaults.
+func DefaultParams() Params {
+	return Params{
+		Grace:            0,
+		SeriousLateAfter: 30 * time.Minute,
+		AbsentAfter:      2 * time.Hour,
+		RepeatWindow:     2 * time.Minute,
+	}
+}
+
+// Validate checks the thresholds' order and the window bounds' range.
+func (p Params) Validate() error {
+	switch {
+	case p.Grace < 0:
+		return fmt.Errorf("%w: grace %s is negative", ErrBadParams, p.Grace)
+	case p.RepeatWindow < 0:
+		return fmt.Errorf("%w: repeat_window %s is negative", ErrBadParams, p.RepeatWindow)
+	case p.SeriousLateAfter < p.Grace:
+		return fmt.Errorf("%w: serious_late_after %s is shorter than grace %s", ErrBadParams, p.SeriousLateAfter, p.Grace)
+	case p.AbsentAfter < p.SeriousLateAfter:
+		return fmt.Errorf("%w: absent_after %s is shorter than serious_late_after %s", ErrBadParams, p.AbsentAfter, p.SeriousLateAfter)
+	}
+	w := p.Windows
+	for _, f := range []struct {
+		name string
+		v    attendance.TimeOfDay
+	}{{"open", w.Open}, {"am_split", w.AmSplit}, {"noon", w.Noon}, {"pm_split", w.PmSplit}, {"close", w.Close}} {
+		if f.v < 0 || f.v > 24*3600 {
+			return fmt.Errorf("%w: window %s %d s is not within the day", ErrBadParams, f.name, f.v)
+		}
+	}
+	return nil
+}
+
+// CheckSchedule reports whether the configured window bounds fit schedule s: Open ≤ am_in <
+// AmSplit ≤ am_out < Noon ≤ pm_in < PmSplit ≤ pm_out < Close. Judge falls back to the default for
+// a bound that does not fit; the config should call this to refuse such a setting instead.
+func (p Params) CheckSchedule(s attendance.Schedule) error {
+	eff, bad := p.bounds(s)
+	if bad != "" {
+		return fmt.Errorf("%w: schedule %q: window %s does not fit (effective %s %s %s %s %s)", ErrBadParams, s.Name, bad,
+			eff.Open, eff.AmSplit, eff.Noon, eff.PmSplit, eff.Close)
+	}
+	return nil
+}
+
+// bounds resolves the effective bounds for s, naming the first configured bound that did not fit.
+func (p Params) bounds(s attendance.Schedule) (Bounds, string) {
+	w := p.Windows
+	e := s.Expected()
+	mid := func(a, b attendance.TimeOfDay) attendance.TimeOfDay { return a + (b-a)/2 }
+	b := Bounds{Open: 0, AmSplit: mid(e[0], e[1]), Noon: mid(e[1], e[2]), PmSplit: mid(e[2], e[3]), Close: 24 * 3600}
+	bad := ""
+	use := func(name string, v attendance.TimeOfDay, ok bool, dst *attendance.TimeOfDay) {
+		if v == 0 {
+			return
+		}
+		if !ok {
+			if bad == "" {
+				bad = name
+			}
+			return
+		}
+		*dst = v
+	}
+	use("open", w.Open, w.Open <= e[0], &b.Open)
+	use("am_split", w.AmSplit, e[0] < w.AmSplit && w.AmSplit <= e[1], &b.AmSplit)
+	use("noon", w.Noon, e[1] < w.Noon && w.Noon <= e[2], &b.Noon)
+	use("pm_split", w.PmSplit, e[2] < w.PmSplit && w.PmSplit <= e[3], &b.PmSplit)
+	use("close", w.Close, e[3] < w.Close && w.Close <= 24*3600, &b.Close)
+	return b, bad
+}
+
+// Input is everything one person's day is judged from.
+type Input struct {
+	Person        attendance.Person
+	Date          attendance.Date
+	DayType       attendance.DayType
+	Schedule      attendance.Schedule
+	Loc           *time.Location            // the site's zone; nil = UTC
+	Params        Params                    // the zero Params means DefaultParams()
+	Punches       []device.Punch            // any order; duplicates and other people's or days' punches are ignored
+	Registrations []attendance.Registration // other people's and revoked ones are ignored
+	SyncedUntil   time.Time                 // every clock the person uses has synced past this; zero = unknown
+	Now           time.Time                 // the judging instant
+}
+
+// punch is a candidate punch of the day.
+type punch struct {
+	t      time.Time
+	clock  string
+	state  uint8
+	verify uint8
+	work   uint32
+	regID  string // makeup registration id; "" for a clock punch
+}
+
+func (p punch) manual() bool { return p.regID != "" }
+
+func comparePunch(a, b punch) int {
+	if c := a.t.Compare(b.t); c != 0 {
+		return c
+	}
+	if a.manual() != b.manual() { // a clock punch before a manual one at the same instant
+		if a.manual() {
+			return 1
+		}
+		return -1
+	}
+	return cmp.Or(cmp.Compare(a.clock, b.clock), cmp.Compare(a.state, b.state), cmp.Compare(a.verify, b.verify),
+		cmp.Compare(a.work, b.work), cmp.Compare(a.regID, b.regID))
+}
+
+// Tracked reports whether the rules judge p on d: tracked by this clock and on the roster that day.
+func Tracked(p attendance.Person, d attendance.Date) bool {
+	return (p.Tracking == attendance.TrackClock || p.Tracking == "") && p.Active(d)
+}
+
+// state keys of ZK clocks (device.Punch.State)
+func inKey(s uint8) bool  { return s == 0 || s == 3 || s == 4 }
+func outKey(s uint8) bool { return s == 1 || s == 2 || s == 5 }
+
+// Judge judges one person's day. See the package doc and docs/rules.md.
+func Judge(in Input) attendance.Day {
+	day := attendance.Day{UserID: in.Person.UserID, Date: in.Date, DayType: in.DayType}
+	if !Tracked(in.Person, in.Date) {
+		day.Status, day.Final = StatusNotJudged, true
+		return day
+	}
+	loc := in.Loc
+	if loc == nil {
+		loc = time.UTC
+	}
+	prm := in.Params
+	if prm == (Params{}) {
+		prm = DefaultParams()
+	}
+	b, _ := prm.bounds(in.Schedule)
+	at := func(t attendance.TimeOfDay) time.Time { return in.Date.At(t, loc) }
+	open, noon, closeT := at(b.Open), at(b.Noon), at(b.Close)
+
+	ps := collect(in, prm, open, closeT)
+	day.Punches = len(ps)
+
+	e := in.Schedule.Expected()
+	var exp [4]time.Time
+	for i := range e {
+		exp[i] = at(e[i])
+	}
+
+	// Split the day into halves.
+	var am, pm []punch
+	for _, p := range ps {
+		morning := p.t.Before(noon)
+		if prm.UseStateKey {
+			// the key decides around noon: an arrival key after the morning's end is the afternoon's
+			// arrival, a departure key before the afternoon's start is the morning's departure
+			if morning && inKey(p.state) && !p.t.Before(exp[1]) {
+				morning = false
+			} else if !morning && outKey(p.state) && p.t.Before(exp[2]) {
+				morning = true
+			}
+		}
+		if morning {
+			am = append(am, p)
+		} else {
+			pm = append(pm, p)
+		}
+	}
+	amSplit, pmSplit := at(b.AmSplit), at(b.PmSplit)
+	var slot [4]int // index into the half's slice, -1 none
+	slot[0], slot[1] = assignHalf(am, amSplit, exp[1], prm.UseStateKey)
+	slot[2], slot[3] = assignHalf(pm, pmSplit, exp[3], prm.UseStateKey)
+	chosen := [4]*punch{}
+	for i := range 4 {
+		half := am
+		if i >= 2 {
+			half = pm
+		}
+		if slot[i] >= 0 {
+			chosen[i] = &half[slot[i]]
+		}
+	}
+
+	// Lunch: the 12:40 punch.
+	var closes [4]time.Time
+	closes[0], closes[1], closes[2], closes[3] = noon, noon, closeT, closeT
+	lent := false
+	if !prm.UseStateKey {
+		var x []int
+		for i, p := range am {
+			if i != slot[0] && !p.t.Before(amSplit) {
+				x = append(x, i)
+			}
+		}
+		if len(x) >= 2 && chosen[2] == nil {
+			chosen[2], chosen[1] = &am[x[len(x)-1]], &am[x[len(x)-2]]
+			lent = true
+			closes[1] = closeT // an afternoon arrival may still come and undo the lending
+		}
+	}
+
+	if !in.DayType.IsWorking() {
+		day.Status, day.Final = attendance.StatusRest, true
+		day.Slots = make(map[attendance.SlotName]attendance.Slot, 4)
+		for i, name := range attendance.Slots {
+			if chosen[i] != nil {
+				day.Slots[name] = slotWith(attendance.Slot{Name: name, Expected: exp[i], Result: attendance.ResultOK}, chosen[i])
+			}
+		}
+		return day
+	}
+
+	day.Slots = make(map[attendance.SlotName]attendance.Slot, 4)
+	synced := func(t time.Time) bool {
+		return !in.SyncedUntil.IsZero() && !in.SyncedUntil.Before(t) && !in.Now.Before(t)
+	}
+	var excuses [4]*attendance.Registration
+	for i, name := range attendance.Slots {
+		s := attendance.Slot{Name: name, Expected: exp[i]}
+		p := chosen[i]
+		halfEmpty := chosen[i&^1] == nil && chosen[i|1] == nil
+		final := synced(closes[i])
+		if p != nil {
+			s = slotWith(s, p)
+			m := minutesAfter(p.t, exp[i])
+			if name.IsIn() {
+				if !(i == 2 && lent) {
+					final = true // late is final at the arrival punch
+				}
+				s.Result, s.Minutes = lateResult(m, prm)
+			} else {
+				s.Result, s.Minutes = earlyResult(-m, prm)
+			}
+		} else if halfEmpty {
+			s.Result = attendance.ResultAbsent
+		} else {
+			s.Result = attendance.ResultMissing
+		}
+		if !final {
+			s.Result, s.Minutes = attendance.ResultPending, 0
+		} else if anomaly(s.Result) {
+			if r := excuse(in, exp[i]); r != nil {
+				id := r.ID
+				s.Unexcused, s.Result, s.Registration = s.Result, attendance.ResultExcused, &id
+				excuses[i] = r
+			}
+		}
+		day.Slots[name] = s
+	}
+	day.Status, day.Final = status(day.Slots)
+	day.Excuse = mainExcuse(excuses)
+	return day
+}
+
+// collect returns the person's distinct punches in [open, close): clock punches and makeup
+// registrations, sorted, repeats folded into the first punch of their run.
+func collect(in Input, prm Params, open, closeT time.Time) []punch {
+	loc := open.Location()
+	all := make([]punch, 0, 8)
+	for _, p := range in.Punches {
+		if p.UserID != in.Person.UserID || p.Time.Before(open) || !p.Time.Before(closeT) {
+			continue
+		}
+		all = append(all, punch{t: p.Time.In(loc), clock: p.Clock, state: p.State, verify: p.Verify, work: p.WorkCode})
+	}
+	for _, r := range in.Registrations {
+		if r.Kind != attendance.KindMakeup || r.Revoked() || r.UserID != in.Person.UserID ||
+			r.From.Before(open) || !r.From.Before(closeT) {
+			continue
+		}
+		all = append(all, punch{t: r.From.In(loc), regID: r.ID})
+	}
+	slices.SortFunc(all, comparePunch)
+	out := all[:0]
+	for _, p := range all {
+		if len(out) > 0 && p.t.Sub(out[len(out)-1].t) < prm.RepeatWindow {
+			continue
+		}
+		if len(out) > 0 && prm.RepeatWindow <= 0 && comparePunch(p, out[len(out)-1]) == 0 {
+			continue // an exact duplicate is one punch even without a repeat window
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+// assignHalf picks the arrival and the departure of one half among its sorted punches.
+// split is the half's midpoint, end the expected departure. Returns indices or -1.
+func assignHalf(ps []punch, split, end time.Time, useKey bool) (arr, dep int) {
+	arr, dep = -1, -1
+	canIn := func(p punch) bool { return !useKey || !outKey(p.state) }
+	canOut := func(p punch) bool { return !useKey || !inKey(p.state) }
+	for i := len(ps) - 1; i >= 0; i-- {
+		if canOut(ps[i]) {
+			if !ps[i].t.Before(split) {
+				dep = i
+			}
+			break
+		}
+	}
+	for i, p := range ps {
+		if canIn(p) {
+			if p.t.Before(split) || (p.t.Before(end) && dep > i) {
+				arr = i
+			}
+			break
+		}
+	}
+	return arr, dep
+}
+
+// minutesAfter is how many whole minutes the punch's displayed minute is after expected
+// (negative: before). Seconds of the punch are dropped, as the clock's display does.
+func minutesAfter(t, expected time.Time) int {
+	d := t.Sub(expected)
+	m := int(d / time.Minute)
+	if d < 0 && d%time.Minute != 0 {
+		m-- // floor
+	}
+	return m
+}
+
+func lateResult(m int, p Params) (attendance.Result, int) {
+	d := time.Duration(m) * time.Minute
+	switch {
+	case m <= 0 || d <= p.Grace:
+		return attendance.ResultOK, 0
+	case d > p.AbsentAfter:
+		return attendance.ResultAbsent, m
+	case d > p.SeriousLateAfter:
+		return attendance.ResultSeriousLate, m
+	}
+	return attendance.ResultLate, m
+}
+
+func earlyResult(m int, p Params) (attendance.Result, int) {
+	switch {
+	case m <= 0:
+		return attendance.ResultOK, 0
+	case time.Duration(m)*time.Minute > p.AbsentAfter:
+		return attendance.ResultAbsent, m
+	}
+	return attendance.ResultEarly, m
+}
+
+func slotWith(s attendance.Slot, p *punch) attendance.Slot {
+	t := p.t
+	s.Time = &t
+	s.Clock = p.clock
+	if p.manual() {
+		id := p.regID
+		s.Manual, s.Registration = true, &id
+	}
+	return s
+}
+
+func anomaly(r attendance.Result) bool {
+	switch r {
+	case attendance.ResultLate, attendance.ResultSeriousLate, attendance.ResultEarly, attendance.ResultMissing, attendance.ResultAbsent:
+		return true
+	}
+	return false
+}
+
+// excuse is the registration that covers instant t, if any: the earliest From, then the smallest ID.
+func excuse(in Input, t time.Time) *attendance.Registration {
+	var best *attendance.Registration
+	for i := range in.Registrations {
+		r := &in.Registrations[i]
+		if r.Kind == attendance.KindMakeup || r.Revoked() || r.UserID != in.Person.UserID || t.Before(r.From) || t.After(r.To) {
+			continue
+		}
+		if best == nil || r.From.Before(best.From) || (r.From.Equal(best.From) && r.ID < best.ID) {
+			best = r
+		}
+	}
+	return best
+}
+
+func status(slots map[attendance.SlotName]attendance.Slot) (attendance.Status, bool) {
+	var pending, absent, abnormal, excused int
+	for _, s := range slots {
+		switch {
+		case s.Result == attendance.ResultPending:
+			pending++
+		case s.Result == attendance.ResultAbsent:
+			absent++
+			abnormal++
+		case anomaly(s.Result):
+			abnormal++
+		case s.Result == attendance.ResultExcused:
+			excused++
+		}
+	}
+	switch {
+	case pending > 0:
+		return attendance.StatusPending, false
+	case absent == len(attendance.Slots):
+		return attendance.StatusAbsent, true
+	case abnormal > 0:
+		return attendance.StatusAbnormal, true
+	case excused > 0:
+		return attendance.StatusExcused, true
+	}
+	return attendance.StatusNormal, true
+}
+
+// mainExcuse is the kind of the registration that excused the most slots (ties: the earlier slot).
+func mainExcuse(ex [4]*attendance.Registration) attendance.Kind {
+	count := map[string]int{}
+	for _, r := range ex {
+		if r != nil {
+			count[r.ID]++
+		}
+	}
+	var best *attendance.Registration
+	for _, r := range ex {
+		if r != nil && (best == nil || count[r.ID] > count[best.ID]) {
+			best = r
+		}
+	}
+	if best == nil {
+		return ""
+	}
+	return best.Kind
+}

@@ -1,0 +1,416 @@
+package rules
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/jinbi/punchd/device"
+	"github.com/jinbi/punchd/internal/attendance"
+	"pgregory.net/rapid"
+)
+
+var (
+	monday   = attendance.Date{Year: 2026, Month: time.March, Day: 2}
+	standard = attendance.Schedule{Name: "all-year", From: attendance.MonthDay{Month: 1, Day: 1}, To: attendance.MonthDay{Month: 12, Day: 31},
+		AmIn: 8*3600 + 30*60, AmOut: 12 * 3600, PmIn: 14*3600 + 30*60, PmOut: 18 * 3600}
+	worker = attendance.Person{UserID: "A1023", Name: "张三", Tracking: attendance.TrackClock}
+)
+
+func at(hms string) time.Time {
+	t, err := time.ParseInLocation("2006-01-02 15:04:05", "2026-03-02 "+hms, shanghai)
+	if err != nil {
+		panic(err)
+	}
+	return t
+}
+
+func punches(user string, hms ...string) []device.Punch {
+	var out []device.Punch
+	for _, s := range hms {
+		out = append(out, device.Punch{Clock: "CLK1", UserID: user, Time: at(s)})
+	}
+	return out
+}
+
+func baseInput(ps ...string) Input {
+	next := monday.AddDays(1).Start(shanghai)
+	return Input{Person: worker, Date: monday, DayType: attendance.Workday, Schedule: standard, Loc: shanghai,
+		Params: DefaultParams(), Punches: punches(worker.UserID, ps...), SyncedUntil: next, Now: next}
+}
+
+type want struct {
+	status  attendance.Status
+	results [4]attendance.Result
+	minutes [4]int
+}
+
+func check(t *testing.T, name string, d attendance.Day, w want) {
+	t.Helper()
+	if d.Status != w.status {
+		t.Errorf("%s: status %s, want %s", name, d.Status, w.status)
+	}
+	for i, s := range attendance.Slots {
+		if got := d.Slots[s]; got.Result != w.results[i] || got.Minutes != w.minutes[i] {
+			t.Errorf("%s: %s = %s %d, want %s %d", name, s, got.Result, got.Minutes, w.results[i], w.minutes[i])
+		}
+	}
+}
+
+const (
+	ok      = attendance.ResultOK
+	late    = attendance.ResultLate
+	serious = attendance.ResultSeriousLate
+	early   = attendance.ResultEarly
+	missing = attendance.ResultMissing
+	absent  = attendance.ResultAbsent
+	excused = attendance.ResultExcused
+	pending = attendance.ResultPending
+)
+
+func TestThresholds(t *testing.T) {
+	cases := []struct {
+		name    string
+		punches []string
+		grace   time.Duration
+		w       want
+	}{
+		{"on time", []string{"08:30:00", "12:00:00", "14:30:00", "18:00:00"}, 0, want{attendance.StatusNormal, [4]attendance.Result{ok, ok, ok, ok}, [4]int{}}},
+		{"08:30:59 on time", []string{"08:30:59", "12:00:00", "14:30:59", "18:00:00"}, 0, want{attendance.StatusNormal, [4]attendance.Result{ok, ok, ok, ok}, [4]int{}}},
+		{"late by one", []string{"08:31:00", "12:00:00", "14:30:00", "18:00:00"}, 0, want{attendance.StatusAbnormal, [4]attendance.Result{late, ok, ok, ok}, [4]int{1}}},
+		{"grace edge", []string{"08:35:59", "12:00:00", "14:36:00", "18:00:00"}, 5 * time.Minute, want{attendance.StatusAbnormal, [4]attendance.Result{ok, ok, late, ok}, [4]int{0, 0, 6, 0}}},
+		{"serious edge", []string{"09:00:59", "12:00:00", "15:01:00", "18:00:00"}, 0, want{attendance.StatusAbnormal, [4]attendance.Result{late, ok, serious, ok}, [4]int{30, 0, 31, 0}}},
+		{"absent edge", []string{"10:30:00", "12:00:00", "16:31:00", "18:00:00"}, 0, want{attendance.StatusAbnormal, [4]attendance.Result{serious, ok, absent, ok}, [4]int{120, 0, 121, 0}}},
+		{"early edge", []string{"08:00:00", "11:59:59", "14:00:00", "17:59:00"}, 0, want{attendance.StatusAbnormal, [4]attendance.Result{ok, early, ok, early}, [4]int{0, 1, 0, 1}}},
+		{"early at the split", []string{"08:00:00", "10:15:00", "14:00:00", "18:00:00"}, 0, want{attendance.StatusAbnormal, [4]attendance.Result{ok, early, ok, ok}, [4]int{0, 105, 0, 0}}},
+		{"before the split: no departure", []string{"08:00:00", "10:14:59", "14:00:00", "18:00:00"}, 0, want{attendance.StatusAbnormal, [4]attendance.Result{ok, missing, ok, ok}, [4]int{}}},
+		{"no punch", nil, 0, want{attendance.StatusAbsent, [4]attendance.Result{absent, absent, absent, absent}, [4]int{}}},
+		{"one punch all day", []string{"08:20:00"}, 0, want{attendance.StatusAbnormal, [4]attendance.Result{ok, missing, absent, absent}, [4]int{}}},
+		{"punch at 23:59:59 counts", []string{"08:20:00", "12:00:00", "14:20:00", "23:59:59"}, 0, want{attendance.StatusNormal, [4]attendance.Result{ok, ok, ok, ok}, [4]int{}}},
+	}
+	for _, tc := range cases {
+		in := baseInput(tc.punches...)
+		in.Params.Grace = tc.grace
+		check(t, tc.name, Judge(in), tc.w)
+	}
+}
+
+func TestIgnoresOtherPeopleAndDays(t *testing.T) {
+	in := baseInput("08:20:00", "12:00:00", "14:20:00", "18:00:00")
+	ref := Judge(in)
+	in.Punches = append(in.Punches, punches("B7", "08:50:00", "11:00:00")...)
+	in.Punches = append(in.Punches,
+		device.Punch{Clock: "CLK1", UserID: worker.UserID, Time: at("08:50:00").AddDate(0, 0, -1)},
+		device.Punch{Clock: "CLK1", UserID: worker.UserID, Time: at("00:00:00").AddDate(0, 0, 1)},
+		device.Punch{Clock: "CLK1", UserID: worker.UserID, Time: at("07:59:00").In(time.UTC)}, // same instant in another zone counts
+	)
+	in.Registrations = append(in.Registrations,
+		attendance.Registration{ID: "X", UserID: "B7", Kind: attendance.KindLeave, From: at("00:00:00"), To: at("23:00:00")})
+	got := Judge(in)
+	if got.Slots[attendance.AmIn].Time.Format("15:04") != "07:59" {
+		t.Errorf("am_in %v, want the 07:59 punch given in UTC", got.Slots[attendance.AmIn].Time)
+	}
+	got.Slots[attendance.AmIn] = ref.Slots[attendance.AmIn]
+	got.Punches = ref.Punches
+	if !reflect.DeepEqual(got, ref) {
+		t.Errorf("other people's or days' data changed the day:\n%+v\n%+v", got, ref)
+	}
+}
+
+func TestNotJudged(t *testing.T) {
+	for _, p := range []attendance.Person{
+		{UserID: "A1023", Tracking: attendance.TrackVillage},
+		{UserID: "A1023", Tracking: attendance.TrackStation},
+		{UserID: "A1023", Tracking: attendance.TrackExempt},
+		{UserID: "A1023", Tracking: attendance.TrackClock, From: monday.AddDays(1)},
+		{UserID: "A1023", Tracking: attendance.TrackClock, To: monday.AddDays(-1)},
+	} {
+		in := baseInput()
+		in.Person = p
+		d := Judge(in)
+		if d.Status != StatusNotJudged || !d.Final || len(d.Slots) != 0 || Events(d) != nil {
+			t.Errorf("%+v: %+v", p, d)
+		}
+	}
+	in := baseInput()
+	in.Person.From, in.Person.To = monday, monday
+	if d := Judge(in); d.Status != attendance.StatusAbsent {
+		t.Errorf("on the first and last roster day: %s", d.Status)
+	}
+}
+
+func TestRestDayNeverAnomaly(t *testing.T) {
+	for _, dt := range []attendance.DayType{attendance.RestDay, attendance.Holiday} {
+		for _, ps := range [][]string{nil, {"10:00:00"}, {"08:00:00", "11:00:00", "15:00:00", "17:00:00"}} {
+			in := baseInput(ps...)
+			in.DayType = dt
+			d := Judge(in)
+			if d.Status != attendance.StatusRest || !d.Final || len(Events(d)) != 0 || d.Punches != len(ps) {
+				t.Errorf("%s %v: %+v", dt, ps, d)
+			}
+			for _, s := range d.Slots {
+				if s.Result != ok {
+					t.Errorf("%s %v: slot %s %s", dt, ps, s.Name, s.Result)
+				}
+			}
+		}
+	}
+}
+
+func TestPendingAndSync(t *testing.T) {
+	in := baseInput("08:35:00", "11:50:00")
+	in.Now, in.SyncedUntil = at("12:30:00"), at("12:30:00")
+	d := Judge(in)
+	check(t, "before noon close", d, want{attendance.StatusPending, [4]attendance.Result{late, pending, pending, pending}, [4]int{5}})
+	if d.Final {
+		t.Error("final with pending slots")
+	}
+	in.Now, in.SyncedUntil = at("13:15:00"), at("13:15:00")
+	check(t, "at noon close", Judge(in), want{attendance.StatusPending, [4]attendance.Result{late, early, pending, pending}, [4]int{5, 10}})
+	in.SyncedUntil = at("13:14:59")
+	check(t, "not synced", Judge(in), want{attendance.StatusPending, [4]attendance.Result{late, pending, pending, pending}, [4]int{5}})
+	in.SyncedUntil = time.Time{}
+	in.Now = at("23:00:00").AddDate(0, 0, 3)
+	check(t, "sync unknown", Judge(in), want{attendance.StatusPending, [4]attendance.Result{late, pending, pending, pending}, [4]int{5}})
+
+	// Rule L keeps am_out open until an afternoon arrival can no longer come.
+	in = baseInput("08:25:00", "11:50:00", "12:40:00")
+	in.Now, in.SyncedUntil = at("14:00:00"), at("14:00:00")
+	check(t, "lent", Judge(in), want{attendance.StatusPending, [4]attendance.Result{ok, pending, pending, pending}, [4]int{}})
+	in.Punches = append(in.Punches, punches(worker.UserID, "14:28:00")...)
+	check(t, "lending undone", Judge(in), want{attendance.StatusPending, [4]attendance.Result{ok, ok, ok, pending}, [4]int{}})
+}
+
+func TestRegistrations(t *testing.T) {
+	reg := func(id string, k attendance.Kind, from, to string) attendance.Registration {
+		return attendance.Registration{ID: id, UserID: worker.UserID, Kind: k, From: at(from), To: at(to)}
+	}
+	// A registration covering only pm_in's expected time excuses only pm_in.
+	in := baseInput("08:20:00", "12:00:00", "16:00:00", "18:00:00")
+	in.Registrations = []attendance.Registration{reg("R9", attendance.KindLeave, "14:30:00", "15:30:00")}
+	d := Judge(in)
+	if s := d.Slots[attendance.PmIn]; s.Result != excused || s.Unexcused != serious || s.Minutes != 90 || *s.Registration != "R9" {
+		t.Errorf("pm_in %+v", s)
+	}
+	if d.Status != attendance.StatusExcused || d.Excuse != attendance.KindLeave {
+		t.Errorf("status %s excuse %s", d.Status, d.Excuse)
+	}
+	// A registration ending just before the expected time does not cover it.
+	in.Registrations = []attendance.Registration{reg("R9", attendance.KindLeave, "13:00:00", "14:29:59")}
+	if s := Judge(in).Slots[attendance.PmIn]; s.Result != serious {
+		t.Errorf("uncovered pm_in %+v", s)
+	}
+	// Two covering: the earlier start is named, whatever their order.
+	in.Registrations = []attendance.Registration{reg("R2", attendance.KindMeeting, "14:00:00", "16:00:00"), reg("R1", attendance.KindOffsite, "13:00:00", "15:00:00")}
+	if s := Judge(in).Slots[attendance.PmIn]; *s.Registration != "R1" {
+		t.Errorf("named %s, want R1", *s.Registration)
+	}
+	// An ok slot is not marked excused.
+	in = baseInput("08:20:00", "12:00:00", "14:20:00", "18:00:00")
+	in.Registrations = []attendance.Registration{reg("R1", attendance.KindOffsite, "08:00:00", "18:00:00")}
+	if d := Judge(in); d.Status != attendance.StatusNormal || d.Excuse != "" {
+		t.Errorf("ok day with registration: %s %s", d.Status, d.Excuse)
+	}
+	// A makeup within the repeat window of a clock punch: the earlier one counts.
+	in = baseInput("08:21:00", "12:00:00", "14:20:00", "18:00:00")
+	in.Registrations = []attendance.Registration{reg("M1", attendance.KindMakeup, "08:20:00", "08:20:00")}
+	d = Judge(in)
+	if s := d.Slots[attendance.AmIn]; !s.Manual || *s.Registration != "M1" || d.Punches != 4 {
+		t.Errorf("makeup %+v punches %d", s, d.Punches)
+	}
+	// A revoked makeup is no punch.
+	in.Punches = punches(worker.UserID, "12:00:00", "14:20:00", "18:00:00")
+	in.Registrations[0].RevokedAt = at("20:00:00")
+	if s := Judge(in).Slots[attendance.AmIn]; s.Result != missing {
+		t.Errorf("revoked makeup %+v", s)
+	}
+}
+
+func TestEvents(t *testing.T) {
+	in := baseInput("09:10:00", "11:40:00", "14:40:00")
+	in.Registrations = []attendance.Registration{{ID: "R5", UserID: worker.UserID, Kind: attendance.KindMeeting, From: at("14:00:00"), To: at("15:00:00")}}
+	got := Events(Judge(in))
+	type ev struct {
+		slot      attendance.SlotName
+		kind, sev string
+		min       int
+		excused   bool
+		reg       string
+		hasActual bool
+	}
+	var short []ev
+	for _, a := range got {
+		short = append(short, ev{a.Slot, a.Kind, a.Severity, a.Minutes, a.Excused, a.Registration, a.Actual != nil})
+	}
+	wantEv := []ev{
+		{attendance.AmIn, KindLate, SeveritySerious, 40, false, "", true},
+		{attendance.AmOut, KindEarly, SeverityNormal, 20, false, "", true},
+		{attendance.PmIn, KindLate, SeverityNormal, 10, true, "R5", true},
+		{attendance.PmOut, KindMissing, SeverityNormal, 0, false, "", false},
+	}
+	if !reflect.DeepEqual(short, wantEv) {
+		t.Errorf("events\n got %+v\nwant %+v", short, wantEv)
+	}
+	if ev := Events(Judge(baseInput())); len(ev) != 4 || ev[0].Kind != KindAbsent || ev[0].Severity != SeveritySerious {
+		t.Errorf("absent day events %+v", ev)
+	}
+	in = baseInput("08:35:00")
+	in.Now = at("09:00:00")
+	if ev := Events(Judge(in)); len(ev) != 1 || ev[0].Kind != KindLate {
+		t.Errorf("pending day events %+v", ev)
+	}
+}
+
+func TestParams(t *testing.T) {
+	if err := DefaultParams().Validate(); err != nil {
+		t.Fatal(err)
+	}
+	bad := []Params{
+		{Grace: -1, SeriousLateAfter: time.Hour, AbsentAfter: 2 * time.Hour},
+		{Grace: time.Hour, SeriousLateAfter: 30 * time.Minute, AbsentAfter: 2 * time.Hour},
+		{SeriousLateAfter: time.Hour, AbsentAfter: time.Minute},
+		{SeriousLateAfter: time.Hour, AbsentAfter: 2 * time.Hour, Windows: Bounds{Close: 25 * 3600}},
+	}
+	for _, p := range bad {
+		if err := p.Validate(); !errors.Is(err, ErrBadParams) {
+			t.Errorf("%+v: %v", p, err)
+		}
+	}
+	p := DefaultParams()
+	p.Windows.AmSplit = 13 * 3600
+	if err := p.CheckSchedule(standard); !errors.Is(err, ErrBadParams) {
+		t.Errorf("am_split after am_out accepted: %v", err)
+	}
+	// Configured windows: am_split at 11:00 lets a lone 10:31 be a (absent) late arrival.
+	p.Windows = Bounds{AmSplit: 11 * 3600, Close: 22 * 3600}
+	if err := p.CheckSchedule(standard); err != nil {
+		t.Fatal(err)
+	}
+	in := baseInput("10:31:00", "14:28:00", "18:05:00", "22:30:00")
+	in.Params = p
+	check(t, "configured windows", Judge(in), want{attendance.StatusAbnormal, [4]attendance.Result{absent, missing, ok, ok}, [4]int{121}})
+	if Judge(in).Punches != 3 {
+		t.Error("a punch after close counted")
+	}
+	// The zero Params are the defaults.
+	in = baseInput("09:01:00", "12:00:00", "14:30:00", "18:00:00")
+	in.Params = Params{}
+	check(t, "zero params", Judge(in), want{attendance.StatusAbnormal, [4]attendance.Result{serious, ok, ok, ok}, [4]int{31}})
+}
+
+// --- properties ---
+
+func genInput(t *rapid.T) Input {
+	in := baseInput()
+	base := monday.Start(shanghai)
+	n := rapid.IntRange(0, 10).Draw(t, "n")
+	in.Punches = nil
+	for i := range n {
+		sec := rapid.IntRange(-3600, 25*3600).Draw(t, fmt.Sprintf("t%d", i))
+		in.Punches = append(in.Punches, device.Punch{
+			Clock:  rapid.SampledFrom([]string{"CLK1", "CLK2"}).Draw(t, "clock"),
+			UserID: rapid.SampledFrom([]string{worker.UserID, worker.UserID, worker.UserID, "B7"}).Draw(t, "user"),
+			Time:   base.Add(time.Duration(sec) * time.Second),
+			State:  uint8(rapid.IntRange(0, 5).Draw(t, "state")),
+		})
+	}
+	nr := rapid.IntRange(0, 3).Draw(t, "nr")
+	for i := range nr {
+		from := base.Add(time.Duration(rapid.IntRange(0, 24*3600).Draw(t, "from")) * time.Second)
+		r := attendance.Registration{ID: fmt.Sprintf("R%d", i), UserID: worker.UserID,
+			Kind: rapid.SampledFrom([]attendance.Kind{attendance.KindOffsite, attendance.KindLeave, attendance.KindMakeup}).Draw(t, "kind"),
+			From: from, To: from.Add(time.Duration(rapid.IntRange(0, 6*3600).Draw(t, "len")) * time.Second)}
+		if r.Kind == attendance.KindMakeup {
+			r.To = r.From
+		}
+		in.Registrations = append(in.Registrations, r)
+	}
+	in.Params.UseStateKey = rapid.Bool().Draw(t, "key")
+	in.Params.Grace = time.Duration(rapid.IntRange(0, 10).Draw(t, "grace")) * time.Minute
+	in.Params.RepeatWindow = time.Duration(rapid.IntRange(0, 300).Draw(t, "repeat")) * time.Second
+	in.Now = base.Add(time.Duration(rapid.IntRange(0, 30*3600).Draw(t, "now")) * time.Second)
+	in.SyncedUntil = in.Now.Add(-time.Duration(rapid.IntRange(0, 4*3600).Draw(t, "lag")) * time.Second)
+	return in
+}
+
+func TestPropertyOrderAndDuplicates(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		in := genInput(t)
+		ref := Judge(in)
+		shuffled := slices.Clone(in.Punches)
+		for i := range shuffled {
+			j := rapid.IntRange(0, len(shuffled)-1).Draw(t, "swap")
+			shuffled[i], shuffled[j] = shuffled[j], shuffled[i]
+		}
+		for _, p := range in.Punches {
+			if rapid.Bool().Draw(t, "dup") {
+				shuffled = append(shuffled, p) // the same record read twice (pull and realtime)
+			}
+		}
+		regs := slices.Clone(in.Registrations)
+		slices.Reverse(regs)
+		in2 := in
+		in2.Punches, in2.Registrations = shuffled, regs
+		if got := Judge(in2); !reflect.DeepEqual(got, ref) {
+			t.Fatalf("order or duplication changed the judgement:\n got %+v\nwant %+v", got, ref)
+		}
+	})
+}
+
+func TestPropertyRevokeRestores(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		in := genInput(t)
+		ref := Judge(in)
+		from := monday.Start(shanghai).Add(time.Duration(rapid.IntRange(0, 24*3600).Draw(t, "from")) * time.Second)
+		r := attendance.Registration{ID: "NEW", UserID: worker.UserID,
+			Kind: rapid.SampledFrom([]attendance.Kind{attendance.KindOffsite, attendance.KindTrip, attendance.KindLeave, attendance.KindMeeting, attendance.KindMakeup}).Draw(t, "kind"),
+			From: from, To: from.Add(time.Duration(rapid.IntRange(0, 12*3600).Draw(t, "len")) * time.Second)}
+		in.Registrations = append(slices.Clone(in.Registrations), r)
+		_ = Judge(in) // added
+		in.Registrations[len(in.Registrations)-1].RevokedAt = from.Add(time.Hour)
+		in.Registrations[len(in.Registrations)-1].RevokedBy = "office"
+		if got := Judge(in); !reflect.DeepEqual(got, ref) {
+			t.Fatalf("revoking did not restore:\n got %+v\nwant %+v", got, ref)
+		}
+	})
+}
+
+// Invariants that must hold for any input: every working day has four slots, Final iff no slot
+// pending, excused slots name a registration and what they excuse, Events only list final slots.
+func TestPropertyInvariants(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		in := genInput(t)
+		d := Judge(in)
+		if len(d.Slots) != 4 {
+			t.Fatalf("%d slots", len(d.Slots))
+		}
+		anyPending := false
+		for _, s := range d.Slots {
+			switch s.Result {
+			case pending:
+				anyPending = true
+			case excused:
+				if s.Registration == nil || !anomaly(s.Unexcused) {
+					t.Fatalf("excused slot %+v", s)
+				}
+			case ok, late, serious, early, missing, absent:
+			default:
+				t.Fatalf("result %q", s.Result)
+			}
+			if s.Minutes < 0 {
+				t.Fatalf("negative minutes %+v", s)
+			}
+		}
+		if d.Final == anyPending || (d.Status == attendance.StatusPending) != anyPending {
+			t.Fatalf("final %v status %s pending %v", d.Final, d.Status, anyPending)
+		}
+		for _, a := range Events(d) {
+			if d.Slots[a.Slot].Result == pending {
+				t.Fatalf("event for a pending slot %+v", a)
+			}
+		}
+	})
+}
