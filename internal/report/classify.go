@@ -72,8 +72,14 @@ type Anomaly struct {
 	Time    *time.Time          `json:"time,omitempty"`
 }
 
+// statusNotJudged is internal/rules' StatusNotJudged: a day of a person the clock does not judge
+// (village- or station-tracked, exempt, off the roster). Kept as a literal so that report does not
+// import rules; cmd/punchctl's tests check the two agree.
+const statusNotJudged attendance.Status = "not_judged"
+
 // facts is what a judged day says once excuses are taken into account.
 type facts struct {
+	blank        bool // no mark at all (not judged)
 	working      bool
 	late         int // late slots (not seriously)
 	serious      int
@@ -94,6 +100,8 @@ func (f facts) anomalous() bool {
 // mark is the table mark of a working or rest day with these facts.
 func (f facts) mark() Mark {
 	switch {
+	case f.blank:
+		return MarkNone
 	case !f.working:
 		return MarkRest
 	case f.absentHalves > 0:
@@ -163,6 +171,9 @@ func (ix regIndex) judge(day *attendance.Day, user string, d attendance.Date, dt
 			f.pending = true
 		}
 		return f
+	}
+	if day.Status == statusNotJudged {
+		return facts{blank: true} // the rules do not judge this person that day: blank, not counted
 	}
 	if day.DayType != "" {
 		dt = day.DayType
@@ -284,17 +295,23 @@ func (p *personSpan) mustPunch(d attendance.Date) bool {
 		return true
 	}
 	for _, e := range p.entries {
-		if e.Tracking == attendance.TrackClock && e.Active(d) {
+		if clockTracked(e) && e.Active(d) {
 			return true
 		}
 	}
 	return false
 }
 
+// clockTracked reports whether the roster entry must punch this clock (an empty tracking means clock,
+// as in internal/rules).
+func clockTracked(p attendance.Person) bool {
+	return p.Tracking == attendance.TrackClock || p.Tracking == ""
+}
+
 // entryOn is the roster entry in force on d (the last active one), or the person's first entry.
 func (p *personSpan) entryOn(d attendance.Date) attendance.Person {
 	for i := len(p.entries) - 1; i >= 0; i-- {
-		if p.entries[i].Active(d) && p.entries[i].Tracking == attendance.TrackClock {
+		if p.entries[i].Active(d) && clockTracked(p.entries[i]) {
 			return p.entries[i]
 		}
 	}
@@ -325,7 +342,7 @@ func people(roster []attendance.Person, days []attendance.Day, from, to attendan
 		if _, ok := by[d.UserID]; ok || d.Date.Before(from) || d.Date.After(to) {
 			continue
 		}
-		if d.Status == attendance.StatusRest || !d.DayType.IsWorking() && d.DayType != "" {
+		if d.Status == attendance.StatusRest || d.Status == statusNotJudged || !d.DayType.IsWorking() && d.DayType != "" {
 			continue
 		}
 		s := &personSpan{Person: attendance.Person{UserID: d.UserID, Tracking: attendance.TrackClock}, unknown: true}

@@ -626,3 +626,23 @@ func BenchmarkBuildOnly200(b *testing.B) {
 		}
 	}
 }
+
+func TestNotJudgedAndEmptyTracking(t *testing.T) {
+	// An empty tracking means clock (as in internal/rules); a day the rules did not judge is blank.
+	p := attendance.Person{UserID: "5", Name: "钱七"}
+	days := []attendance.Day{
+		okDay("5", date("2021-03-01")),
+		{UserID: "5", Date: date("2021-03-02"), DayType: attendance.Workday, Status: statusNotJudged, Final: true},
+	}
+	tb, err := BuildTable(TableInput{Month: Month{2021, 3}, Days: days, Roster: []attendance.Person{p}, DayType: weekCal(nil, nil),
+		Options: Options{Today: date("2021-03-03")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tb.Rows) != 1 {
+		t.Fatalf("rows %+v", tb.Rows)
+	}
+	if got := marksString(tb.Rows[0].Marks); got != "✓·待····························" {
+		t.Errorf("marks %s", got)
+	}
+}
