@@ -19,6 +19,7 @@ import (
 
 	"github.com/jinbi/punchd/device"
 	"github.com/jinbi/punchd/internal/attendance"
+	"github.com/jinbi/punchd/internal/rules"
 )
 
 // DefaultPath is where punchd and punchctl look for the config when --config is not given.
@@ -69,6 +70,17 @@ type Rules struct {
 	AbsentAfter      Duration `toml:"absent_after"`       // late/early beyond this counts the half-day absent
 	RepeatWindow     Duration `toml:"repeat_window"`      // punches this close are one punch
 	UseStateKey      bool     `toml:"use_state_key"`      // trust the clock's in/out key
+	Windows          Windows  `toml:"windows"`
+}
+
+// Windows are optional bounds of the slots' windows ([rules.windows]); "" takes the default:
+// the day runs 00:00–24:00 and is split at the midpoints between the expected times.
+type Windows struct {
+	Open    WindowTime `toml:"open"`     // earliest punch that counts
+	AmSplit WindowTime `toml:"am_split"` // between am_in and am_out
+	Noon    WindowTime `toml:"noon"`     // between am_out and pm_in: morning and afternoon halves
+	PmSplit WindowTime `toml:"pm_split"` // between pm_in and pm_out
+	Close   WindowTime `toml:"close"`    // end of the day (exclusive), up to "24:00"
 }
 
 // Calendar adds local decisions to the State Council holiday data.
@@ -251,12 +263,35 @@ func loadLocation(name string) *time.Location {
 func (c Config) Schedules() []attendance.Schedule {
 	out := make([]attendance.Schedule, len(c.Schedule))
 	for i, s := range c.Schedule {
-		out[i] = attendance.Schedule{
-			Name: s.Name, From: s.From, To: s.To,
-			AmIn: s.AmIn, AmOut: s.AmOut, PmIn: s.PmIn, PmOut: s.PmOut,
-		}
+		out[i] = s.std()
 	}
 	return out
+}
+
+func (s Schedule) std() attendance.Schedule {
+	return attendance.Schedule{
+		Name: s.Name, From: s.From, To: s.To,
+		AmIn: s.AmIn, AmOut: s.AmOut, PmIn: s.PmIn, PmOut: s.PmOut,
+	}
+}
+
+// RulesParams converts [rules] for internal/rules.
+func (c Config) RulesParams() rules.Params {
+	w := c.Rules.Windows
+	return rules.Params{
+		Grace:            c.Rules.Grace.Std(),
+		SeriousLateAfter: c.Rules.SeriousLateAfter.Std(),
+		AbsentAfter:      c.Rules.AbsentAfter.Std(),
+		RepeatWindow:     c.Rules.RepeatWindow.Std(),
+		UseStateKey:      c.Rules.UseStateKey,
+		Windows: rules.Bounds{
+			Open:    attendance.TimeOfDay(w.Open),
+			AmSplit: attendance.TimeOfDay(w.AmSplit),
+			Noon:    attendance.TimeOfDay(w.Noon),
+			PmSplit: attendance.TimeOfDay(w.PmSplit),
+			Close:   attendance.TimeOfDay(w.Close),
+		},
+	}
 }
 
 // ClockByName finds a [[clock]] entry.

@@ -97,6 +97,10 @@ pm_out = "18:00"
 grace = "1m"
 repeat_window = "90s"
 use_state_key = true
+[rules.windows]
+open = ""
+noon = "13:00"
+close = "24:00"
 [calendar]
 overrides = [{date = "2026-05-06", type = "holiday", name = "local"}, {date = "2026-05-09", type = "makeup_workday"}]
 [[clock]]
@@ -135,6 +139,10 @@ file_time = "07:15"
 	s := cfg.Schedules()
 	if len(s) != 2 || s[0].Name != "summer" || s[0].PmIn != hm(15, 0) || s[1].From != (attendance.MonthDay{Month: 10, Day: 1}) {
 		t.Errorf("schedules = %+v", s)
+	}
+	if p := cfg.RulesParams(); p.Grace != time.Minute || p.RepeatWindow != 90*time.Second || !p.UseStateKey || p.AbsentAfter != 2*time.Hour ||
+		p.Windows.Noon != hm(13, 0) || p.Windows.Close != 24*3600 || p.Windows.Open != 0 {
+		t.Errorf("RulesParams = %+v", p)
 	}
 	if cfg.Rules.Grace.Std() != time.Minute || cfg.Rules.RepeatWindow.Std() != 90*time.Second || !cfg.Rules.UseStateKey ||
 		cfg.Rules.SeriousLateAfter.Std() != 30*time.Minute {
@@ -202,7 +210,11 @@ func TestBadConfigs(t *testing.T) {
 		{"bad timezone", "[site]\ntimezone=\"Asia/Shanghia\"", `config punchd.toml: site.timezone: "Asia/Shanghia" is not a known time zone (like "Asia/Shanghai")`},
 		{"bad site name", "[site]\nname=\"jin bi\"", `config punchd.toml: site.name: "jin bi" must not contain '+', '#', '/', spaces or control characters (it is an MQTT topic level)`},
 		{"bad events_since", "[site]\nevents_since=\"2026-13-01\"", `config punchd.toml: site.events_since: "2026-13-01" is not a date YYYY-MM-DD`},
-		{"serious before grace", "[rules]\ngrace=\"40m\"", `config punchd.toml: rules.serious_late_after: 30m0s must be longer than rules.grace (40m0s)`},
+		{"serious before grace", "[rules]\ngrace=\"40m\"", `config punchd.toml: rules.serious_late_after: 30m0s is shorter than rules.grace (40m0s)`},
+		{"absent before serious", "[rules]\nabsent_after=\"20m\"", `config punchd.toml: rules.absent_after: 20m0s is shorter than rules.serious_late_after (30m0s)`},
+		{"window time", "[rules.windows]\nnoon=\"12:60\"", `config punchd.toml: rules.windows.noon: "12:60" is not a time HH:MM`},
+		{"window unknown", "[rules.windows]\nlunch=\"12:30\"", `config punchd.toml: rules.windows.lunch: unknown key`},
+		{"window misfit", "[rules.windows]\nnoon=\"11:00\"", `config punchd.toml: rules.windows: do not fit schedule[0]: schedule "all-year": window noon does not fit (effective 00:00 10:15 13:15 16:15 24:00)`},
 		{"bad override type", "[calendar]\noverrides=[{date=\"2026-05-06\", type=\"party\"}]",
 			`config punchd.toml: calendar.overrides[0].type: "party" is not one of workday, makeup_workday, rest, holiday`},
 		{"override no date", "[calendar]\noverrides=[{type=\"holiday\"}]", `config punchd.toml: calendar.overrides[0].date: is missing`},

@@ -80,3 +80,35 @@ func (d *Date) UnmarshalText(b []byte) error {
 	*d = Date(v)
 	return nil
 }
+
+// WindowTime is an optional time of day, "HH:MM" up to "24:00"; "" (zero) means the default.
+type WindowTime attendance.TimeOfDay
+
+func (t WindowTime) String() string {
+	if t == 0 {
+		return ""
+	}
+	return attendance.TimeOfDay(t).String()
+}
+
+// MarshalText formats t as HH:MM, or "" when unset.
+func (t WindowTime) MarshalText() ([]byte, error) { return []byte(t.String()), nil }
+
+// UnmarshalText parses HH:MM, "24:00" or "".
+func (t *WindowTime) UnmarshalText(b []byte) error {
+	s := strings.TrimSpace(string(b))
+	switch s {
+	case "":
+		*t = 0
+		return nil
+	case "24:00":
+		*t = WindowTime(24 * 3600)
+		return nil
+	}
+	v, err := attendance.ParseTimeOfDay(s)
+	if err != nil {
+		return fmt.Errorf("%q is not a time HH:MM", b)
+	}
+	*t = WindowTime(v)
+	return nil
+}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/jinbi/punchd/device"
 	"github.com/jinbi/punchd/internal/attendance"
+	"github.com/jinbi/punchd/internal/rules"
 )
 
 // clockSchemes are the URL schemes of clock drivers punchd ships. Checked as text: config does
@@ -37,14 +38,26 @@ func (c Config) Validate() error {
 	c.validateSchedules(v)
 
 	// [rules]
-	if c.Rules.SeriousLateAfter <= c.Rules.Grace {
-		v.bad("rules.serious_late_after", "%s must be longer than rules.grace (%s)", c.Rules.SeriousLateAfter, c.Rules.Grace)
+	if c.Rules.SeriousLateAfter < c.Rules.Grace {
+		v.bad("rules.serious_late_after", "%s is shorter than rules.grace (%s)", c.Rules.SeriousLateAfter, c.Rules.Grace)
 	}
-	if c.Rules.AbsentAfter <= c.Rules.SeriousLateAfter {
-		v.bad("rules.absent_after", "%s must be longer than rules.serious_late_after (%s)", c.Rules.AbsentAfter, c.Rules.SeriousLateAfter)
+	if c.Rules.AbsentAfter < c.Rules.SeriousLateAfter {
+		v.bad("rules.absent_after", "%s is shorter than rules.serious_late_after (%s)", c.Rules.AbsentAfter, c.Rules.SeriousLateAfter)
 	}
 	if c.Rules.RepeatWindow > Duration(time.Hour) {
 		v.bad("rules.repeat_window", "%s is longer than an hour: punches that far apart are not repeats", c.Rules.RepeatWindow)
+	}
+
+	if len(v.errs) == 0 {
+		if err := c.RulesParams().Validate(); err != nil {
+			v.bad("rules", "%s", strings.TrimPrefix(err.Error(), rules.ErrBadParams.Error()+": "))
+		}
+	}
+	for i, s := range c.Schedule {
+		if err := c.RulesParams().CheckSchedule(s.std()); err != nil {
+			v.bad("rules.windows", "do not fit schedule[%d]: %s", i, strings.TrimPrefix(err.Error(), rules.ErrBadParams.Error()+": "))
+			break
+		}
 	}
 
 	// [calendar]
