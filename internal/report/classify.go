@@ -2,6 +2,7 @@ package report
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -318,7 +319,32 @@ func (p *personSpan) entryOn(d attendance.Date) attendance.Person {
 	return p.Person
 }
 
-// people groups the roster by user id in first-appearance order and adds users who have judged days but
+// CompareUserIDs orders user ids the way the office counts them: two all-digit ids by number
+// ("2" < "10", "007" = "7" then by text), anything else as text.
+func CompareUserIDs(a, b string) int {
+	if digits(a) && digits(b) {
+		ta, tb := strings.TrimLeft(a, "0"), strings.TrimLeft(b, "0")
+		if len(ta) != len(tb) {
+			return len(ta) - len(tb)
+		}
+		if c := strings.Compare(ta, tb); c != 0 {
+			return c
+		}
+	}
+	return strings.Compare(a, b)
+}
+
+func digits(s string) bool {
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// people groups the roster by user id, in user id order (CompareUserIDs) whatever order the roster
+// came in — the store keeps it by id, a file by line, and both must give the same table — and adds users who have judged days but
 // no roster entry (listed as unknown, never dropped). Only people who must punch on at least one day of
 // [from, to] are kept; unit filters by the unit in force on those days.
 func people(roster []attendance.Person, days []attendance.Day, from, to attendance.Date, unit string) ([]*personSpan, error) {
@@ -349,6 +375,15 @@ func people(roster []attendance.Person, days []attendance.Day, from, to attendan
 		by[d.UserID] = s
 		out = append(out, s)
 	}
+	slices.SortStableFunc(out, func(a, b *personSpan) int {
+		if a.unknown != b.unknown {
+			if a.unknown {
+				return 1
+			}
+			return -1
+		}
+		return CompareUserIDs(a.UserID, b.UserID)
+	})
 	kept := out[:0]
 	for _, s := range out {
 		var last attendance.Person

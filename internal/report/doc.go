@@ -35,6 +35,14 @@
 // The totals count days per category, not marks: a day late in the morning and missing the noon punch
 // shows 缺 but counts once under 缺卡 and once under 迟到. The legend printed under the table says so.
 //
+// # Rows
+//
+// One row per person who must punch this clock (tracking clock, or empty) on at least one day of the
+// month, in user id order (numeric ids by number) whatever order the roster arrived in, so the table from
+// the store equals the table from the roster file. Someone with judged days but no roster entry is added
+// at the end as "<id>（未在册）": listed, never dropped. A user id on the roster twice (moved between
+// units) is one row with the unit of their last active entry.
+//
 // # Bulletin period
 //
 // By default the bulletin covers the calendar month. With PeriodEndDay d (1–28) it covers the 26th-style

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -644,5 +645,28 @@ func TestNotJudgedAndEmptyTracking(t *testing.T) {
 	}
 	if got := marksString(tb.Rows[0].Marks); got != "✓·待····························" {
 		t.Errorf("marks %s", got)
+	}
+}
+
+func TestRowOrderIgnoresRosterOrder(t *testing.T) {
+	in := goldenInput()
+	want, err := BuildTable(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rev := append([]attendance.Person(nil), in.Roster...)
+	slices.Reverse(rev)
+	in.Roster = rev
+	got, err := BuildTable(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("a reversed roster changes the table")
+	}
+	ids := []string{"10", "A2", "2", "007", "7", "A10", "0"}
+	slices.SortFunc(ids, CompareUserIDs)
+	if !reflect.DeepEqual(ids, []string{"0", "2", "007", "7", "10", "A10", "A2"}) {
+		t.Errorf("order %q", ids)
 	}
 }
