@@ -10,8 +10,11 @@ import (
 
 	"github.com/jinbi/punchd/device"
 	"github.com/jinbi/punchd/internal/attendance"
+	"github.com/jinbi/punchd/internal/calendar"
 	"pgregory.net/rapid"
 )
+
+var calendarErrNoData = calendar.ErrNoData
 
 var (
 	monday   = attendance.Date{Year: 2026, Month: time.March, Day: 2}
@@ -413,4 +416,40 @@ func TestPropertyInvariants(t *testing.T) {
 			}
 		}
 	})
+}
+
+func TestJudgeRange(t *testing.T) {
+	cal := testCalendar(t)
+	from := attendance.Date{Year: 2026, Month: time.December, Day: 30}
+	to := attendance.Date{Year: 2027, Month: time.January, Day: 5}
+	var ps []device.Punch
+	for d := from; !d.After(to); d = d.AddDays(1) {
+		for _, hm := range []attendance.TimeOfDay{8 * 3600, 12*3600 + 60, 14 * 3600, 18*3600 + 60} {
+			ps = append(ps, device.Punch{Clock: "CLK1", UserID: worker.UserID, Time: d.At(hm, shanghai)})
+		}
+	}
+	ps = append(ps, device.Punch{Clock: "CLK1", UserID: "other", Time: from.At(9*3600, shanghai)})
+	slices.Reverse(ps)
+	now := to.AddDays(1).Start(shanghai)
+	days, err := JudgeRange(cal, Range{Person: worker, From: from, To: to, Loc: shanghai, Params: DefaultParams(),
+		Punches: ps, SyncedUntil: now, Now: now})
+	if !errors.Is(err, calendarErrNoData) {
+		t.Fatalf("err %v, want the calendar's ErrNoData for 2027", err)
+	}
+	if len(days) != 7 {
+		t.Fatalf("%d days", len(days))
+	}
+	for _, d := range days {
+		dt, _ := cal.DayType(d.Date)
+		want := attendance.StatusNormal
+		if !dt.IsWorking() {
+			want = attendance.StatusRest
+		}
+		if d.Status != want {
+			t.Errorf("%s (%s): %s, want %s", d.Date, dt, d.Status, want)
+		}
+	}
+	if _, err := JudgeRange(cal, Range{Person: worker, From: to, To: from}); err == nil {
+		t.Error("reversed range accepted")
+	}
 }
