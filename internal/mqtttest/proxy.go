@@ -1,9 +1,9 @@
 package mqtttest
 
 import (
-	"io"
 	"net"
 	"sync"
+	"sync/atomic"
 	"testing"
 )
 
@@ -12,6 +12,8 @@ import (
 type Proxy struct {
 	ln     net.Listener
 	target string
+
+	blackhole atomic.Bool
 
 	mu     sync.Mutex
 	paused bool
@@ -54,6 +56,11 @@ func (p *Proxy) Resume() {
 	p.mu.Unlock()
 }
 
+// Blackhole, while on, silently discards every byte in both directions on open and new
+// connections without closing them: a link that died without a FIN, so acknowledgements never
+// come and only timeouts notice.
+func (p *Proxy) Blackhole(on bool) { p.blackhole.Store(on) }
+
 // Close stops the proxy and cuts its connections.
 func (p *Proxy) Close() {
 	p.ln.Close()
@@ -90,7 +97,18 @@ func (p *Proxy) accept() {
 
 func (p *Proxy) pipe(dst, src net.Conn) {
 	defer p.wg.Done()
-	_, _ = io.Copy(dst, src)
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 && !p.blackhole.Load() {
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				break
+			}
+		}
+		if err != nil {
+			break
+		}
+	}
 	dst.Close()
 	src.Close()
 	p.mu.Lock()

@@ -311,10 +311,15 @@ func TestBrokerOutage(t *testing.T) {
 	ob := newMemOutbox()
 	want := enqueueEvents(t, ob, 0, 3000)
 
-	var reconnects atomic.Int64
+	var reconnects, refused atomic.Int64
 	o := fastOptions(t, b.URL())
 	o.Inflight = 4 // slow the drain so the outage lands in the middle of it
 	o.Hooks.OnReconnect = func() { reconnects.Add(1) }
+	o.Hooks.OnError = func(reason string) {
+		if reason == publish.ReasonConnect {
+			refused.Add(1)
+		}
+	}
 	p, err := publish.New(ob, o)
 	if err != nil {
 		t.Fatal(err)
@@ -328,6 +333,8 @@ func TestBrokerOutage(t *testing.T) {
 		want[k] = v
 	}
 	p.Notify()
+	// Stay down for a while: several reconnect attempts fail.
+	waitFor(t, "reconnect attempts refused", 10*time.Second, func() bool { return refused.Load() >= 3 })
 	left := ob.count()
 	if left == 0 {
 		t.Fatalf("outbox empty while the broker is down: entries were deleted without an acknowledgement")
@@ -601,4 +608,39 @@ func BenchmarkDrain10k(b *testing.B) {
 		b.ReportMetric(elapsed.Seconds(), "s/10k")
 		b.StartTimer()
 	}
+}
+
+// TestAckTimeoutResends: the link goes silent (no FIN, no acknowledgements). Nothing is deleted
+// without an acknowledgement; the ack timeout drops the connection and a new one sends it all.
+func TestAckTimeoutResends(t *testing.T) {
+	b := mqtttest.Start(t)
+	px := mqtttest.NewProxy(t, b.Addr())
+	sub := subscribe(t, b.URL(), "sub-ack", event.EventsFilter(prefix), false)
+	ob := newMemOutbox()
+	o := fastOptions(t, "tcp://"+px.Addr())
+	o.AckTimeout = 300 * time.Millisecond
+	o.ConnectTimeout = 300 * time.Millisecond
+	var ackTimeouts atomic.Int64
+	o.Hooks.OnError = func(reason string) {
+		if reason == publish.ReasonAckTimeout {
+			ackTimeouts.Add(1)
+		}
+	}
+	p, err := publish.New(ob, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run(t, p)
+	waitFor(t, "connected", 10*time.Second, p.Connected)
+
+	px.Blackhole(true)
+	want := enqueueEvents(t, ob, 0, 20)
+	p.Notify()
+	waitFor(t, "an ack timeout", 10*time.Second, func() bool { return ackTimeouts.Load() >= 1 })
+	if n := ob.count(); n != 20 {
+		t.Fatalf("outbox has %d entries after acks were lost, want all 20", n)
+	}
+	px.Blackhole(false)
+	waitFor(t, "drained after the link came back", 20*time.Second, func() bool { return ob.count() == 0 }, ob.changed)
+	waitFor(t, "every id received", 10*time.Second, func() bool { return len(sub.idCounts()) == len(want) }, sub.got)
 }
