@@ -18,7 +18,9 @@ import (
 
 var cst = time.FixedZone("CST", 8*3600)
 
-func day(y int, m time.Month, d int) attendance.Date { return attendance.Date{Year: y, Month: m, Day: d} }
+func day(y int, m time.Month, d int) attendance.Date {
+	return attendance.Date{Year: y, Month: m, Day: d}
+}
 
 func TestIDIsStableAndDistinct(t *testing.T) {
 	d := day(2021, 3, 1)
@@ -56,13 +58,13 @@ func TestIDIsStableAndDistinct(t *testing.T) {
 func TestTopics(t *testing.T) {
 	p := "punchd/jinbi"
 	for got, want := range map[string]string{
-		event.Topic(p, event.KindLate):           "punchd/jinbi/events/late",
-		event.EventsFilter(p):                    "punchd/jinbi/events/#",
-		event.StatusTopic(p):                     "punchd/jinbi/status",
+		event.Topic(p, event.KindLate):            "punchd/jinbi/events/late",
+		event.EventsFilter(p):                     "punchd/jinbi/events/#",
+		event.StatusTopic(p):                      "punchd/jinbi/status",
 		event.ClockStatusTopic(p, "dangzhengban"): "punchd/jinbi/clocks/dangzhengban/status",
-		event.DaysTopic(p):                       "punchd/jinbi/days",
+		event.DaysTopic(p):                        "punchd/jinbi/days",
 		event.ReportTopic(p, 2021, time.March):    "punchd/jinbi/reports/2021-03",
-		event.ReportsFilter(p):                   "punchd/jinbi/reports/#",
+		event.ReportsFilter(p):                    "punchd/jinbi/reports/#",
 	} {
 		if got != want {
 			t.Errorf("topic %q, want %q", got, want)
