@@ -44,8 +44,8 @@ func cell(col, row int) string {
 }
 
 type tableStyles struct {
-	title, unit, head, headSmall, name, post, mark, markBad, markOff, total, totalBad, legend, sign int
-	fillRest, fillBeyond                                                                            map[int]int // base style -> greyed variant
+	title, unit, unitRight, head, headSmall, name, post, mark, markBad, markOff, total, totalBad, legend, sign int
+	fillRest, fillBeyond                                                                                       map[int]int // base style -> greyed variant
 }
 
 func newTableStyles(f *excelize.File) (*tableStyles, error) {
@@ -75,6 +75,7 @@ func newTableStyles(f *excelize.File) (*tableStyles, error) {
 	}
 	s.title = mk(&excelize.Style{Font: font(16, true, ""), Alignment: &excelize.Alignment{Horizontal: "center", Vertical: "center"}})
 	s.unit = mk(&excelize.Style{Font: font(11, false, ""), Alignment: &excelize.Alignment{Horizontal: "left", Vertical: "center"}})
+	s.unitRight = mk(&excelize.Style{Font: font(11, false, ""), Alignment: &excelize.Alignment{Horizontal: "right", Vertical: "center"}})
 	s.legend = mk(&excelize.Style{Font: font(9, false, ""), Alignment: &excelize.Alignment{Horizontal: "left", Vertical: "center", WrapText: true}})
 	s.sign = mk(&excelize.Style{Font: font(11, false, ""), Alignment: &excelize.Alignment{Horizontal: "left", Vertical: "bottom"}})
 	for _, v := range []struct {
@@ -139,7 +140,7 @@ func fillTableSheet(f *excelize.File, sh string, t Table) error {
 	merge(1, rowTitle, last, rowTitle)
 	set(1, rowUnit, t.Unit, st.unit)
 	merge(1, rowUnit, colFirstDay+19, rowUnit)
-	set(colFirstDay+20, rowUnit, fmt.Sprintf("%d年%d月", t.Month.Year, int(t.Month.Month)), st.unit)
+	set(colFirstDay+20, rowUnit, fmt.Sprintf("%d年%d月", t.Month.Year, int(t.Month.Month)), st.unitRight)
 	merge(colFirstDay+20, rowUnit, last, rowUnit)
 
 	// Header: 姓名 职务 考勤情况记录 合计（天）, then the day numbers and the weekdays.
