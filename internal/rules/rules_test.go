@@ -453,3 +453,22 @@ func TestJudgeRange(t *testing.T) {
 		t.Error("reversed range accepted")
 	}
 }
+
+// Judge must not panic on any schedule or window setting, valid or not (a caller may pass the
+// zero Schedule for a date no entry covers).
+func TestPropertyNoPanicAnySchedule(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		in := genInput(t)
+		tod := func(name string) attendance.TimeOfDay {
+			return attendance.TimeOfDay(rapid.IntRange(-100, 90000).Draw(t, name))
+		}
+		in.Schedule = attendance.Schedule{AmIn: tod("a"), AmOut: tod("b"), PmIn: tod("c"), PmOut: tod("d")}
+		in.Params.Windows = Bounds{Open: tod("o"), AmSplit: tod("s1"), Noon: tod("n"), PmSplit: tod("s2"), Close: tod("cl")}
+		in.DayType = rapid.SampledFrom([]attendance.DayType{attendance.Workday, attendance.MakeupWorkday, attendance.RestDay, attendance.Holiday, ""}).Draw(t, "type")
+		d := Judge(in)
+		_ = Events(d)
+		if d.DayType.IsWorking() && len(d.Slots) != 4 {
+			t.Fatalf("%d slots", len(d.Slots))
+		}
+	})
+}
