@@ -28,9 +28,16 @@ func (c ctxWriter) Write(p []byte) (int, error) {
 // that Open accepts as it is.
 func (db *DB) Backup(ctx context.Context, w io.Writer) (int64, error) {
 	var n int64
+	if err := ctx.Err(); err != nil {
+		return 0, fmt.Errorf("store %s: backup: %w", db.path, err)
+	}
 	err := db.view("backup", func(tx *bolt.Tx) error {
 		var err error
 		n, err = tx.WriteTo(ctxWriter{ctx, w})
+		if err != nil && ctx.Err() != nil {
+			// bbolt formats the writer's error with %s: restore the cause.
+			return fmt.Errorf("%w (%v)", ctx.Err(), err)
+		}
 		return err
 	})
 	return n, err
