@@ -1,0 +1,386 @@
+package zk
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/jinbi/punchd/device"
+)
+
+// Buffered-read parameters (§2.6).
+const (
+	TCPChunk = 0xFFC0 // READ_BUFFER length per request over TCP (65472)
+	UDPChunk = 16384  // over UDP and serial
+
+	fctUser    = 5
+	chunkTries = 3
+)
+
+// prepareBuffer builds the 11-byte PREPARE_BUFFER payload.
+func prepareBuffer(cmd uint16, fct uint32) []byte {
+	b := make([]byte, 11)
+	b[0] = 1
+	binary.LittleEndian.PutUint16(b[1:], cmd)
+	binary.LittleEndian.PutUint32(b[3:], fct)
+	return b
+}
+
+// readBuffered reads one dataset with PREPARE_BUFFER / READ_BUFFER / FREE_DATA. The result is the
+// blob (u32 total + data). A refusal of PREPARE_BUFFER itself is returned as ErrRefused so the
+// caller can fall back to a legacy command.
+func (c *Client) readBuffered(ctx context.Context, what string, cmd uint16, fct uint32) ([]byte, error) {
+	r, err := c.exchange(ctx, CmdPrepareBuffer, prepareBuffer(cmd, fct))
+	if err != nil {
+		return nil, fmt.Errorf("prepare %s buffer: %w", what, err)
+	}
+	switch r.Cmd {
+	case CmdData: // small dataset, sent inline
+		return append([]byte(nil), r.Payload...), nil
+	case AckOK:
+	default:
+		return nil, &prepErr{fmt.Errorf("prepare %s buffer: %w: %s", what, ErrRefused, ackName(r.Cmd))}
+	}
+	if len(r.Payload) < 5 {
+		return nil, fmt.Errorf("prepare %s buffer: %w: ACK_OK with %d bytes, want the 13-byte size block", what, ErrShort, len(r.Payload))
+	}
+	size := int(binary.LittleEndian.Uint32(r.Payload[1:]))
+	if size > 64<<20 {
+		return nil, fmt.Errorf("prepare %s buffer: %w: clock announces %d bytes", what, ErrProtocol, size)
+	}
+	blob := make([]byte, 0, size)
+	chunk := c.t.chunkSize()
+	nChunks := (size + chunk - 1) / chunk
+	for i := 0; i < nChunks; i++ {
+		off := i * chunk
+		n := min(chunk, size-off)
+		var data []byte
+		var err error
+		for try := 1; ; try++ {
+			data, err = c.readChunk(ctx, off, n)
+			if err == nil || try == chunkTries || ctx.Err() != nil || errors.Is(err, ErrClosed) || errors.Is(err, ErrUnauthorized) {
+				break
+			}
+			// A repeated reply id would only replay the cached final ACK: ask again with a new one.
+			c.st.chunkRetries.Add(1)
+			c.log.Warn("chunk failed, asking again", "what", what, "chunk", i+1, "of", nChunks, "try", try, "err", err)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read %s chunk %d/%d: %w", what, i+1, nChunks, err)
+		}
+		blob = append(blob, data...)
+	}
+	if len(blob) != size {
+		return nil, fmt.Errorf("read %s: %w: received %d bytes, clock announced %d", what, ErrTruncated, len(blob), size)
+	}
+	if _, err := c.simple(ctx, CmdFreeData, nil); err != nil {
+		// The data is complete; a failed FREE_DATA only leaves the clock's buffer allocated
+		// until the session ends.
+		if errors.Is(err, ErrClosed) || ctx.Err() != nil {
+			return nil, fmt.Errorf("free %s buffer: %w", what, err)
+		}
+		c.log.Warn("FREE_DATA failed", "what", what, "err", err)
+	}
+	return blob, nil
+}
+
+// readChunk sends one READ_BUFFER and collects its data.
+func (c *Client) readChunk(ctx context.Context, off, n int) ([]byte, error) {
+	req := make([]byte, 8)
+	binary.LittleEndian.PutUint32(req, uint32(off))
+	binary.LittleEndian.PutUint32(req[4:], uint32(n))
+	r, err := c.exchange(ctx, CmdReadBuffer, req)
+	if err != nil {
+		return nil, err
+	}
+	return c.collect(ctx, r, n)
+}
+
+// collect gathers a data reply that began with first: inline CMD_DATA, or PREPARE_DATA + N×DATA +
+// ACK_OK. want is the expected length (-1 when only the clock knows). The session field of DATA
+// packets (packet index) and of the final ACK is not checked (§1.6, §11).
+func (c *Client) collect(ctx context.Context, first Packet, want int) ([]byte, error) {
+	switch first.Cmd {
+	case CmdData:
+		if want >= 0 && len(first.Payload) != want {
+			return nil, fmt.Errorf("%w: inline data of %d bytes, asked for %d", ErrTruncated, len(first.Payload), want)
+		}
+		return append([]byte(nil), first.Payload...), nil
+	case CmdPrepareData:
+	default:
+		return nil, fmt.Errorf("%w: %s", ErrRefused, ackName(first.Cmd))
+	}
+	if len(first.Payload) < 4 {
+		return nil, fmt.Errorf("%w: PREPARE_DATA with %d bytes", ErrShort, len(first.Payload))
+	}
+	total := int(binary.LittleEndian.Uint32(first.Payload))
+	if want >= 0 && total != want {
+		return nil, fmt.Errorf("%w: PREPARE_DATA announces %d bytes, asked for %d", ErrProtocol, total, want)
+	}
+	if total > 64<<20 {
+		return nil, fmt.Errorf("%w: PREPARE_DATA announces %d bytes", ErrProtocol, total)
+	}
+	buf := make([]byte, 0, total)
+	for {
+		p, err := c.next(ctx, first.Reply, c.opts.Timeout)
+		if err != nil {
+			return nil, fmt.Errorf("after %d of %d bytes: %w", len(buf), total, err)
+		}
+		switch p.Cmd {
+		case CmdData:
+			if len(buf)+len(p.Payload) > total {
+				return nil, fmt.Errorf("%w: data overruns the announced %d bytes", ErrProtocol, total)
+			}
+			buf = append(buf, p.Payload...)
+		case AckOK:
+			if len(buf) != total {
+				return nil, fmt.Errorf("%w: received %d of %d announced bytes", ErrTruncated, len(buf), total)
+			}
+			return buf, nil
+		default:
+			return nil, fmt.Errorf("%w: %s after %d of %d bytes", ErrRefused, ackName(p.Cmd), len(buf), total)
+		}
+	}
+}
+
+// readLegacy reads with a direct command (ATTLOG_RRQ 13, USERTEMP_RRQ 9): PREPARE_DATA + DATA +
+// ACK_OK, or inline CMD_DATA.
+func (c *Client) readLegacy(ctx context.Context, what string, cmd uint16, payload []byte) ([]byte, error) {
+	r, err := c.exchange(ctx, cmd, payload)
+	if err != nil {
+		return nil, fmt.Errorf("read %s (legacy command %d): %w", what, cmd, err)
+	}
+	b, err := c.collect(ctx, r, -1)
+	if err != nil {
+		return nil, fmt.Errorf("read %s (legacy command %d): %w", what, cmd, err)
+	}
+	return b, nil
+}
+
+// Punches reads the whole attendance log, in the clock's order: the exact log or an error.
+func (c *Client) Punches(ctx context.Context) ([]device.Punch, error) {
+	unlock, err := c.lock(ctx)
+	if err != nil {
+		return nil, c.wrap("read attendance", err)
+	}
+	defer unlock()
+	var out []device.Punch
+	err = c.readPunches(ctx, &out)
+	if err != nil {
+		return nil, fmt.Errorf("clock %s: %w", c.t.name(), err)
+	}
+	return out, nil
+}
+
+// AttRecords reads the raw attendance records and their size, without the date checks or the
+// uid mapping (for diagnostics).
+func (c *Client) AttRecords(ctx context.Context) ([]AttRecord, int, error) {
+	unlock, err := c.lock(ctx)
+	if err != nil {
+		return nil, 0, c.wrap("read attendance", err)
+	}
+	defer unlock()
+	recs, size, _, err := c.readAttLog(ctx)
+	if err != nil {
+		return nil, 0, fmt.Errorf("clock %s: %w", c.t.name(), err)
+	}
+	return recs, size, nil
+}
+
+// readAttLog reads and splits the log. When the record count changes between GET_FREE_SIZES and
+// the read (someone punched), the split fails; it reads again (twice at most).
+func (c *Client) readAttLog(ctx context.Context) ([]AttRecord, int, FreeSizes, error) {
+	var lastErr error
+	for attempt := 0; attempt < 3; attempt++ {
+		fs, err := c.freeSizes(ctx)
+		if err != nil {
+			return nil, 0, fs, fmt.Errorf("read free sizes: %w", err)
+		}
+		if fs.Records == 0 {
+			return nil, 0, fs, nil
+		}
+		blob, err := c.readBuffered(ctx, "attendance", CmdAttLogRRQ, 0)
+		if isPrepareRefusal(err) {
+			c.log.Info("PREPARE_BUFFER refused, using legacy ATTLOG_RRQ", "err", err)
+			blob, err = c.readLegacy(ctx, "attendance", CmdAttLogRRQ, nil)
+		}
+		if err != nil {
+			return nil, 0, fs, err
+		}
+		recs, size, err := DecodeAttLog(blob, fs.Records)
+		if err == nil {
+			return recs, size, fs, nil
+		}
+		lastErr = fmt.Errorf("split attendance log: %w", err)
+		fs2, ferr := c.freeSizes(ctx)
+		if ferr != nil || fs2.Records == fs.Records {
+			return nil, 0, fs, lastErr
+		}
+		c.log.Info("record count changed during the read, reading again", "before", fs.Records, "after", fs2.Records)
+	}
+	return nil, 0, FreeSizes{}, lastErr
+}
+
+// isPrepareRefusal tells a refused PREPARE_BUFFER (legacy fallback applies) from a refused chunk.
+func isPrepareRefusal(err error) bool {
+	var pe *prepErr
+	return errors.As(err, &pe)
+}
+
+type prepErr struct{ error }
+
+func (e *prepErr) Unwrap() error { return e.error }
+
+func (c *Client) readPunches(ctx context.Context, out *[]device.Punch) error {
+	sn, err := c.serialNumber(ctx)
+	if err != nil {
+		return fmt.Errorf("read option ~SerialNumber: %w", err)
+	}
+	clockNow, _, err := c.getTime(ctx)
+	if err != nil {
+		return fmt.Errorf("read time: %w", err)
+	}
+	recs, size, _, err := c.readAttLog(ctx)
+	if err != nil {
+		return err
+	}
+	if len(recs) == 0 {
+		*out = []device.Punch{}
+		return nil
+	}
+	if err := checkDates(recs, size, clockNow); err != nil {
+		return fmt.Errorf("check attendance (%d records of %d bytes): %w", len(recs), size, err)
+	}
+	var byUID map[uint16]string
+	if size == AttRecord8 {
+		users, err := c.readUsers(ctx)
+		if err != nil {
+			return fmt.Errorf("read users to map 8-byte records: %w", err)
+		}
+		byUID = make(map[uint16]string, len(users))
+		for _, u := range users {
+			byUID[u.UID] = u.UserID
+		}
+	}
+	ps := make([]device.Punch, len(recs))
+	for i, r := range recs {
+		id := r.UserID
+		if size == AttRecord8 {
+			var ok bool
+			if id, ok = byUID[r.UID]; !ok {
+				// A punch by a user since deleted: keep it under the internal index rather
+				// than lose it, and say so.
+				id = strconv.Itoa(int(r.UID))
+				c.st.unmappedID.Add(1)
+				c.log.Warn("8-byte record with a uid not in the user table; using the uid as user id", "uid", r.UID, "record", i)
+			}
+		}
+		ps[i] = device.Punch{
+			Clock: sn, UserID: id, Time: DecodeTime(r.Time, c.opts.Location),
+			State: r.State, Verify: r.Verify, WorkCode: r.WorkCode, Raw: r.Raw,
+		}
+	}
+	*out = ps
+	return nil
+}
+
+// checkDates rejects a whole read whose dates cannot be real: a day that does not exist, a year
+// before 2001 (what zeros and shifted bytes decode to), more than a day after the clock's own
+// time, or — for string user ids — control bytes where an id should be, which is what a wrong
+// record size produces.
+func checkDates(recs []AttRecord, size int, clockNow time.Time) error {
+	limit := EncodeTime(clockNow.Add(24 * time.Hour))
+	if clockNow.Year() < 2001 {
+		limit = ^uint32(0) // the clock's own time is unset; judge only by the absolute rules
+	}
+	bad, first := 0, -1
+	var why string
+	for i, r := range recs {
+		var reason string
+		y, mo, d, h, mi, s := TimeFields(r.Time)
+		switch {
+		case !TimeValid(r.Time):
+			reason = fmt.Sprintf("day %04d-%02d-%02d does not exist", y, mo, d)
+		case y < 2001:
+			reason = fmt.Sprintf("year %d", y)
+		case r.Time > limit:
+			reason = fmt.Sprintf("%04d-%02d-%02d %02d:%02d:%02d is more than a day after the clock's time %s", y, mo, d, h, mi, s, clockNow.Format("2006-01-02 15:04:05"))
+		case (size == AttRecord40 || size == AttRecord49) && !printableID(r.UserID):
+			reason = fmt.Sprintf("user id %q has control bytes (misaligned records?)", r.UserID)
+		}
+		if reason != "" {
+			bad++
+			if first < 0 {
+				first, why = i, reason
+			}
+		}
+	}
+	if bad > 0 {
+		return fmt.Errorf("%w: %d of %d records, first is record %d: %s", ErrImplausibleDates, bad, len(recs), first, why)
+	}
+	return nil
+}
+
+func printableID(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] == 0x7F {
+			return false
+		}
+	}
+	return true
+}
+
+// Users reads the user table; names are decoded with the configured code page.
+func (c *Client) Users(ctx context.Context) ([]device.User, error) {
+	unlock, err := c.lock(ctx)
+	if err != nil {
+		return nil, c.wrap("read users", err)
+	}
+	defer unlock()
+	recs, err := c.readUsers(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("clock %s: %w", c.t.name(), err)
+	}
+	out := make([]device.User, len(recs))
+	for i, u := range recs {
+		out[i] = device.User{
+			UID: u.UID, UserID: u.UserID, Name: c.decodeName(u.Name), Privilege: u.Privilege,
+			Password: u.Password, Card: u.Card, Group: u.Group, RawName: u.Name,
+		}
+	}
+	return out, nil
+}
+
+func (c *Client) readUsers(ctx context.Context) ([]UserRecord, error) {
+	var lastErr error
+	for attempt := 0; attempt < 3; attempt++ {
+		fs, err := c.freeSizes(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("read free sizes: %w", err)
+		}
+		if fs.Users == 0 {
+			return []UserRecord{}, nil
+		}
+		blob, err := c.readBuffered(ctx, "users", CmdUserTempRRQ, fctUser)
+		if err != nil && isPrepareRefusal(err) {
+			c.log.Info("PREPARE_BUFFER refused, using legacy USERTEMP_RRQ", "err", err)
+			blob, err = c.readLegacy(ctx, "users", CmdUserTempRRQ, []byte{fctUser})
+		}
+		if err != nil {
+			return nil, err
+		}
+		users, _, err := DecodeUsers(blob, fs.Users)
+		if err == nil {
+			return users, nil
+		}
+		lastErr = fmt.Errorf("split user table: %w", err)
+		fs2, ferr := c.freeSizes(ctx)
+		if ferr != nil || fs2.Users == fs.Users {
+			return nil, lastErr
+		}
+	}
+	return nil, lastErr
+}
