@@ -14,8 +14,8 @@
 //     midpoints between the expected times (08:30/12:00/14:30/18:00 → 10:15, 13:15, 16:15).
 //   - Punches less than RepeatWindow after the last counted punch are repeats of it.
 //   - In a half, the first punch is the arrival if it lies before the half's midpoint, or if it lies
-//     before the expected end and a later punch follows; the last punch is the departure if it lies
-//     at or after the midpoint. A lone punch is an arrival before the midpoint, a departure after it.
+//     before the expected end and an on-time departure follows; the last punch is the departure if it
+//     lies at or after the midpoint. A lone punch is an arrival before the midpoint, a departure after.
 //   - Lunch: if the afternoon has no arrival and the morning holds two or more punches at or after
 //     its midpoint besides its arrival, the last of them is the afternoon arrival (the 12:40 punch)
 //     and the one before it the morning departure.
@@ -359,6 +359,9 @@ func collect(in Input, prm Params, open, closeT time.Time) []punch {
 
 // assignHalf picks the arrival and the departure of one half among its sorted punches.
 // split is the half's midpoint, end the expected departure. Returns indices or -1.
+// A first punch after the split is an arrival only when an on-time departure follows it: then the
+// later punch is surely the departure. Otherwise (11:50 and 11:58) it is not taken as a late
+// arrival — that would judge "absent" from ambiguous punches.
 func assignHalf(ps []punch, split, end time.Time, useKey bool) (arr, dep int) {
 	arr, dep = -1, -1
 	canIn := func(p punch) bool { return !useKey || !outKey(p.state) }
@@ -373,7 +376,7 @@ func assignHalf(ps []punch, split, end time.Time, useKey bool) (arr, dep int) {
 	}
 	for i, p := range ps {
 		if canIn(p) {
-			if p.t.Before(split) || (p.t.Before(end) && dep > i) {
+			if p.t.Before(split) || (p.t.Before(end) && dep > i && !ps[dep].t.Before(end)) {
 				arr = i
 			}
 			break
