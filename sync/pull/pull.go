@@ -32,6 +32,7 @@ type Pull struct {
 	Clock    string      // the configured clock name
 	Info     device.Info // identity, counts and capacities at the time of the read
 	Punches  []device.Punch
+	Users    []device.User // the clock's user table, read on the first pull of each connection; else nil
 	At       time.Time     // host time when the read finished
 	Offset   time.Duration // clock time minus host time, measured before the read
 	Duration time.Duration // how long the read took
@@ -146,7 +147,7 @@ func (l *Loop) session(ctx context.Context, clk device.Clock, bo *backoff.Backof
 	sctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
-	if err := l.pullOnce(sctx, clk); err != nil {
+	if err := l.pullOnce(sctx, clk, true); err != nil {
 		return err
 	}
 	bo.Reset()
@@ -192,11 +193,11 @@ func (l *Loop) session(ctx context.Context, clk device.Clock, bo *backoff.Backof
 		case <-beat.C:
 			l.obs.Beat(l.loopName())
 		case <-l.kick:
-			if err := l.pullOnce(sctx, clk); err != nil {
+			if err := l.pullOnce(sctx, clk, false); err != nil {
 				return err
 			}
 		case <-next.C:
-			if err := l.pullOnce(sctx, clk); err != nil {
+			if err := l.pullOnce(sctx, clk, false); err != nil {
 				return err
 			}
 			next.Reset(l.cfg.PollInterval)
@@ -206,7 +207,7 @@ func (l *Loop) session(ctx context.Context, clk device.Clock, bo *backoff.Backof
 
 // pullOnce reads info and the whole log, commits it and applies the optional time correction and
 // log clearing.
-func (l *Loop) pullOnce(ctx context.Context, clk device.Clock) error {
+func (l *Loop) pullOnce(ctx context.Context, clk device.Clock, withUsers bool) error {
 	l.obs.Beat(l.loopName())
 	start := l.now()
 	info, err := clk.Info(ctx)
@@ -224,7 +225,16 @@ func (l *Loop) pullOnce(ctx context.Context, clk device.Clock) error {
 	if err != nil {
 		return fmt.Errorf("clock %s: read attendance: %w", l.cfg.Name, err)
 	}
-	r := Pull{Clock: l.cfg.Name, Info: info, Punches: punches, At: l.now(), Offset: offset}
+	var users []device.User
+	if ur, ok := clk.(device.UserReader); ok && withUsers {
+		// Names only: a failed user read does not stop the punches from being committed.
+		if users, err = ur.Users(ctx); err != nil {
+			l.log.Warn("read user table", "err", err)
+			l.obs.ClockError(l.cfg.Name, Reason(err))
+			users = nil
+		}
+	}
+	r := Pull{Clock: l.cfg.Name, Info: info, Punches: punches, Users: users, At: l.now(), Offset: offset}
 	r.Duration = r.At.Sub(start)
 	if err := l.sink.Pulled(ctx, r); err != nil {
 		l.obs.ClockError(l.cfg.Name, "store")
