@@ -28,6 +28,13 @@
 //     passed the slot's window close; until then the slot is pending.
 //   - A final anomaly on a slot whose expected time a (non-revoked, non-makeup) registration covers
 //     becomes excused, naming it. A makeup (补卡) registration is a punch marked manual.
+//
+// JudgeRange judges one person over a span of dates with a calendar; Events lists a judged day's
+// final anomalies for the daemon's events. People not tracked by the clock (village, station,
+// exempt) and dates outside their roster From..To get a Final day with StatusNotJudged.
+//
+// The package must not read the clock, the store or the network, and must not import the calendar
+// (JudgeRange takes a small Calendar interface).
 package rules
 
 import (
