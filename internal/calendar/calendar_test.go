@@ -275,3 +275,13 @@ func equalInts(a, b []int) bool {
 	}
 	return true
 }
+
+func TestNoEmbedded(t *testing.T) {
+	c := mustNew(t, Options{NoEmbedded: true})
+	if m := c.MissingYears(2025, 2026); !equalInts(m, []int{2025, 2026}) {
+		t.Errorf("MissingYears = %v", m)
+	}
+	if got, err := c.DayType(date(t, "2026-01-01")); !errors.Is(err, ErrNoData) || got != attendance.Workday {
+		t.Errorf("2026-01-01 without data: %s %v", got, err)
+	}
+}
