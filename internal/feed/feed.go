@@ -127,11 +127,11 @@ func (o Options) check() error {
 		return fmt.Errorf("%w: --broker %q is not a URL like tcp://host:1883", ErrUsage, o.Broker)
 	}
 	switch u.Scheme {
-	case "tcp", "mqtt":
+	case "tcp", "mqtt", "ws":
 		if o.CAFile != "" || o.CertFile != "" {
 			return fmt.Errorf("%w: --ca-file/--cert-file need an ssl:// broker, not %q", ErrUsage, o.Broker)
 		}
-	case "ssl", "tls", "mqtts", "tcps":
+	case "ssl", "tls", "mqtts", "tcps", "wss":
 	default:
 		return fmt.Errorf("%w: --broker scheme %q is not tcp or ssl", ErrUsage, u.Scheme)
 	}

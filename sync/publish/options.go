@@ -17,7 +17,7 @@ import (
 // Options configures a Publisher. Start from DefaultOptions, set what the config says, and let
 // New validate it. Zero durations and counts are replaced by the defaults.
 type Options struct {
-	Broker   string // tcp://host:1883, ssl://host:8883 (also mqtt://, mqtts://, tls://)
+	Broker   string // tcp://host:1883, ssl://host:8883 (also mqtt://, mqtts://, tls://, ws://, wss://)
 	ClientID string
 	Prefix   string // topic prefix: {prefix}/status is the presence topic
 
@@ -138,11 +138,11 @@ func (o Options) Validate() error {
 	}
 	secure := false
 	switch u.Scheme {
-	case "tcp", "mqtt":
-	case "ssl", "tls", "mqtts", "tcps":
+	case "tcp", "mqtt", "ws":
+	case "ssl", "tls", "mqtts", "tcps", "wss":
 		secure = true
 	default:
-		return bad("broker", "scheme %q is not tcp, mqtt, ssl, tls or mqtts", u.Scheme)
+		return bad("broker", "scheme %q is not tcp, mqtt, ws, ssl, tls, mqtts or wss", u.Scheme)
 	}
 	if o.ClientID == "" {
 		return bad("client_id", "is empty")
@@ -205,7 +205,7 @@ func (o Options) password() (string, error) {
 func (o Options) tlsConfig() (*tls.Config, error) {
 	u, _ := url.Parse(o.Broker)
 	switch u.Scheme {
-	case "tcp", "mqtt":
+	case "tcp", "mqtt", "ws":
 		return nil, nil
 	}
 	cfg := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: u.Hostname()}
