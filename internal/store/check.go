@@ -91,22 +91,32 @@ func checkPunches(tx *bolt.Tx, db *DB, add func(string, ...any)) {
 			add("clock %q has id %d above the bucket sequence", s, id)
 		}
 	}
-	_ = tx.Bucket(bPunches).ForEach(func(k, v []byte) error {
-		kp, err := parsePunchKey(k)
-		if err != nil {
+	root := tx.Bucket(bPunches)
+	_ = root.ForEach(func(user, uv []byte) error {
+		if uv != nil {
+			add("punches: value under %q, not a user's bucket", user)
+			return nil
+		}
+		if err := checkUserID(string(user)); err != nil {
 			add("punches: %v", err)
+		}
+		return root.Bucket(user).ForEach(func(k, v []byte) error {
+			kp, err := parsePunchKey(string(user), k)
+			if err != nil {
+				add("punches: %v", err)
+				return nil
+			}
+			serial, ok := dict.serial[kp.clock]
+			if !ok {
+				add("punch %x of %q: unknown clock id %d", k, user, kp.clock)
+				return nil
+			}
+			if _, err := decodePunch(kp, serial, v, db.loc); err != nil {
+				add("punch %x of %q: %v", k, user, err)
+			}
+			counted[kp.clock]++
 			return nil
-		}
-		serial, ok := dict.serial[kp.clock]
-		if !ok {
-			add("punch %x: unknown clock id %d", k, kp.clock)
-			return nil
-		}
-		if _, err := decodePunch(kp, serial, v, db.loc); err != nil {
-			add("punch %x: %v", k, err)
-		}
-		counted[kp.clock]++
-		return nil
+		})
 	})
 	for s, id := range dict.ids {
 		if dict.counts[s] != counted[id] {

@@ -40,10 +40,10 @@ func timeKey(b []byte, sec int64) []byte {
 
 func timeFromKey(b []byte) int64 { return int64(binary.BigEndian.Uint64(b) ^ (1 << 63)) }
 
-// punchKey is user 0x00 | time | clock id | state | verify.
-func punchKey(user string, sec int64, clock uint16, state, verify uint8) []byte {
-	k := userPrefix(user)
-	k = timeKey(k, sec)
+// punchKey is the key of a punch inside its user's sub-bucket of punches:
+// time | clock id | state | verify (12 bytes).
+func punchKey(sec int64, clock uint16, state, verify uint8) []byte {
+	k := timeKey(make([]byte, 0, 12), sec)
 	k = binary.BigEndian.AppendUint16(k, clock)
 	return append(k, state, verify)
 }
@@ -55,18 +55,16 @@ type punchKeyParts struct {
 	state, verify uint8
 }
 
-func parsePunchKey(k []byte) (punchKeyParts, error) {
-	i := bytes.IndexByte(k, 0)
-	if i <= 0 || len(k) != i+1+12 {
-		return punchKeyParts{}, fmt.Errorf("malformed punch key %x", k)
+func parsePunchKey(user string, k []byte) (punchKeyParts, error) {
+	if len(k) != 12 {
+		return punchKeyParts{}, fmt.Errorf("malformed punch key %x of user %q", k, user)
 	}
-	r := k[i+1:]
 	return punchKeyParts{
-		user:   string(k[:i]),
-		sec:    timeFromKey(r[:8]),
-		clock:  binary.BigEndian.Uint16(r[8:10]),
-		state:  r[10],
-		verify: r[11],
+		user:   user,
+		sec:    timeFromKey(k[:8]),
+		clock:  binary.BigEndian.Uint16(k[8:10]),
+		state:  k[10],
+		verify: k[11],
 	}, nil
 }
 
@@ -304,16 +302,3 @@ func checkDate(d attendance.Date) error {
 
 // hasPrefix reports whether k starts with p.
 func hasPrefix(k, p []byte) bool { return bytes.HasPrefix(k, p) }
-
-// nextPrefix is the smallest key after every key that starts with p (p ends with 0x00 for by-user
-// keys, and user ids hold no NUL, so bumping the last byte is enough).
-func nextPrefix(p []byte) []byte {
-	n := append([]byte(nil), p...)
-	for i := len(n) - 1; i >= 0; i-- {
-		if n[i] < 0xFF {
-			n[i]++
-			return n[:i+1]
-		}
-	}
-	return nil
-}

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -188,7 +189,7 @@ func (db *DB) putPunches(ctx context.Context, tx *bolt.Tx, ps []device.Punch, re
 		return err
 	}
 	type item struct {
-		key []byte
+		key []byte // punch key inside the user's sub-bucket
 		i   int
 	}
 	items := make([]item, len(ps))
@@ -197,11 +198,18 @@ func (db *DB) putPunches(ctx context.Context, tx *bolt.Tx, ps []device.Punch, re
 		if err != nil {
 			return err
 		}
-		items[i] = item{punchKey(p.UserID, p.Time.Unix(), id, p.State, p.Verify), i}
+		items[i] = item{punchKey(p.Time.Unix(), id, p.State, p.Verify), i}
 	}
-	slices.SortFunc(items, func(a, b item) int { return bytes.Compare(a.key, b.key) })
-	bk := tx.Bucket(bPunches)
-	bk.FillPercent = punchFill
+	slices.SortFunc(items, func(a, b item) int {
+		if c := strings.Compare(ps[a.i].UserID, ps[b.i].UserID); c != 0 {
+			return c
+		}
+		return bytes.Compare(a.key, b.key)
+	})
+	root := tx.Bucket(bPunches)
+	root.FillPercent = punchFill
+	var sub *bolt.Bucket
+	var user string
 	var last []byte
 	for n, it := range items {
 		if n%4096 == 4095 {
@@ -209,15 +217,22 @@ func (db *DB) putPunches(ctx context.Context, tx *bolt.Tx, ps []device.Punch, re
 				return err
 			}
 		}
-		if bytes.Equal(it.key, last) || bk.Get(it.key) != nil {
+		p := ps[it.i]
+		if sub == nil || p.UserID != user {
+			user, last = p.UserID, nil
+			if sub, err = root.CreateBucketIfNotExists([]byte(user)); err != nil {
+				return fmt.Errorf("punches of user %q: %w", user, err)
+			}
+			sub.FillPercent = punchFill
+		}
+		if bytes.Equal(it.key, last) || sub.Get(it.key) != nil {
 			res.Duplicates++
 			last = it.key
 			continue
 		}
 		last = it.key
-		p := ps[it.i]
 		sec := p.Time.Unix()
-		if err := bk.Put(it.key, encodePunchValue(p, sec)); err != nil {
+		if err := sub.Put(it.key, encodePunchValue(p, sec)); err != nil {
 			return fmt.Errorf("punch clock %q user %q at %s: %w", p.Clock, p.UserID, p.Time.Format(time.RFC3339), err)
 		}
 		dict.counts[p.Clock]++
@@ -241,7 +256,11 @@ func (db *DB) PunchesFor(userID string, from, to time.Time) ([]device.Punch, err
 		if err != nil {
 			return err
 		}
-		out, err = db.scanUser(tx.Bucket(bPunches).Cursor(), dict, userPrefix(userID), from, to, out)
+		sub := tx.Bucket(bPunches).Bucket([]byte(userID))
+		if sub == nil {
+			return nil
+		}
+		out, err = db.scanUser(sub, dict, userID, from, to, out)
 		return err
 	})
 	return out, err
@@ -256,32 +275,30 @@ func (db *DB) PunchesBetween(from, to time.Time) ([]device.Punch, error) {
 		if err != nil {
 			return err
 		}
-		c := tx.Bucket(bPunches).Cursor()
-		for k, _ := c.First(); k != nil; {
-			i := bytes.IndexByte(k, 0)
-			if i <= 0 {
-				return fmt.Errorf("%w: malformed punch key %x", ErrInconsistent, k)
+		root := tx.Bucket(bPunches)
+		c := root.Cursor()
+		for k, v := c.First(); k != nil; k, v = c.Next() {
+			if v != nil {
+				return fmt.Errorf("%w: punches bucket holds a value under %q, not a user's bucket", ErrInconsistent, k)
 			}
-			prefix := append([]byte(nil), k[:i+1]...)
-			if out, err = db.scanUser(c, dict, prefix, from, to, out); err != nil {
+			if out, err = db.scanUser(root.Bucket(k), dict, string(k), from, to, out); err != nil {
 				return err
 			}
-			k, _ = c.Seek(nextPrefix(prefix))
 		}
 		return nil
 	})
 	return out, err
 }
 
-// scanUser appends the punches under prefix within [from, to).
-func (db *DB) scanUser(c *bolt.Cursor, dict *clockDict, prefix []byte, from, to time.Time, out []device.Punch) ([]device.Punch, error) {
-	start := prefix
+// scanUser appends the punches of one user's sub-bucket within [from, to).
+func (db *DB) scanUser(sub *bolt.Bucket, dict *clockDict, user string, from, to time.Time, out []device.Punch) ([]device.Punch, error) {
+	var start []byte
 	if !from.IsZero() {
 		sec := from.Unix()
 		if from.Nanosecond() != 0 {
 			sec++ // punch times are whole seconds: the first one at or after from
 		}
-		start = timeKey(append([]byte(nil), prefix...), sec)
+		start = timeKey(nil, sec)
 	}
 	var end []byte
 	if !to.IsZero() {
@@ -289,23 +306,30 @@ func (db *DB) scanUser(c *bolt.Cursor, dict *clockDict, prefix []byte, from, to 
 		if to.Nanosecond() != 0 {
 			sec++ // a punch at to.Unix() is before to
 		}
-		end = timeKey(append([]byte(nil), prefix...), sec)
+		end = timeKey(nil, sec)
 	}
-	for k, v := c.Seek(start); k != nil && hasPrefix(k, prefix); k, v = c.Next() {
+	c := sub.Cursor()
+	var k, v []byte
+	if start == nil {
+		k, v = c.First()
+	} else {
+		k, v = c.Seek(start)
+	}
+	for ; k != nil; k, v = c.Next() {
 		if end != nil && bytes.Compare(k, end) >= 0 {
 			break
 		}
-		kp, err := parsePunchKey(k)
+		kp, err := parsePunchKey(user, k)
 		if err != nil {
 			return out, fmt.Errorf("%w: %v", ErrInconsistent, err)
 		}
 		serial, ok := dict.serial[kp.clock]
 		if !ok {
-			return out, fmt.Errorf("%w: punch key %x names unknown clock id %d", ErrInconsistent, k, kp.clock)
+			return out, fmt.Errorf("%w: punch %x of %q names unknown clock id %d", ErrInconsistent, k, user, kp.clock)
 		}
 		p, err := decodePunch(kp, serial, v, db.loc)
 		if err != nil {
-			return out, fmt.Errorf("%w: key %x: %v", ErrInconsistent, k, err)
+			return out, fmt.Errorf("%w: punch %x of %q: %v", ErrInconsistent, k, user, err)
 		}
 		out = append(out, p)
 	}

@@ -209,17 +209,12 @@ func (db *DB) Unknown() ([]UnknownUser, error) {
 		if err != nil {
 			return err
 		}
-		c := tx.Bucket(bPunches).Cursor()
-		for k, _ := c.First(); k != nil; k, _ = c.Seek(nextPrefix(k[:bytes.IndexByte(k, 0)+1])) {
-			i := bytes.IndexByte(k, 0)
-			if i <= 0 {
-				return fmt.Errorf("%w: malformed punch key %x", ErrInconsistent, k)
+		return tx.Bucket(bPunches).ForEach(func(k, _ []byte) error {
+			if roster.Get(k) == nil {
+				get(string(k)).Punched = true
 			}
-			if roster.Get(k[:i]) == nil {
-				get(string(k[:i])).Punched = true
-			}
-		}
-		return nil
+			return nil
+		})
 	})
 	out := make([]UnknownUser, 0, len(byID))
 	for _, u := range byID {

@@ -30,7 +30,7 @@ func (db *DB) Unstored(ctx context.Context, ps []device.Punch) ([]device.Punch, 
 				return err
 			}
 			id, known := dict.ids[p.Clock]
-			if known && bk.Get(punchKey(p.UserID, p.Time.Unix(), id, p.State, p.Verify)) != nil {
+			if sub := bk.Bucket([]byte(p.UserID)); known && sub != nil && sub.Get(punchKey(p.Time.Unix(), id, p.State, p.Verify)) != nil {
 				continue
 			}
 			k := p.Key()
