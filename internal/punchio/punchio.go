@@ -152,7 +152,32 @@ type inReg struct {
 // date its end (23:59:59). A makeup (补卡) needs only from. A line without "id" gets
 // "<file>:<line>". Any bad line fails the whole read, naming the file and line.
 func ReadRegistrations(r io.Reader, name string, loc *time.Location) ([]attendance.Registration, error) {
-	var out []attendance.Registration
+	lines, err := ReadRegistrationLines(r, name, loc)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]attendance.Registration, len(lines))
+	for i, l := range lines {
+		out[i] = l.Registration
+	}
+	return out, nil
+}
+
+// RegistrationLine is a registration and the line it was read from, for callers that check more
+// (e.g. that the user is on the roster) and must name the line.
+type RegistrationLine struct {
+	Line int
+	attendance.Registration
+}
+
+// LineError is an error about line n of file name, worded like the read errors.
+func LineError(name string, n int, format string, args ...any) error {
+	return fmt.Errorf("%s:%d: %w: %s", name, n, ErrBadLine, fmt.Sprintf(format, args...))
+}
+
+// ReadRegistrationLines is ReadRegistrations keeping each registration's line number.
+func ReadRegistrationLines(r io.Reader, name string, loc *time.Location) ([]RegistrationLine, error) {
+	var out []RegistrationLine
 	base := filepath.Base(name)
 	ids := map[string]int{}
 	err := eachLine(r, name, func(n int, line []byte) error {
@@ -202,7 +227,7 @@ func ReadRegistrations(r io.Reader, name string, loc *time.Location) ([]attendan
 		if err := reg.Validate(); err != nil {
 			return errors.New(strings.TrimPrefix(err.Error(), "registration: "))
 		}
-		out = append(out, reg)
+		out = append(out, RegistrationLine{n, reg})
 		return nil
 	})
 	if err != nil {

@@ -1,0 +1,366 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/jinbi/punchd/device"
+	_ "github.com/jinbi/punchd/device/zk" // registers zk+tcp, zk+udp, zk+serial
+	"github.com/jinbi/punchd/internal/punchio"
+)
+
+func init() {
+	register(command{
+		Name:    "clock info",
+		Args:    "--clock URL [--comm-key N] [--tz ZONE] [--timeout D] [--json]",
+		Summary: "a clock's firmware, serial number, platform, counts, capacities, time and offset",
+		Run:     runClockInfo,
+	})
+	register(command{
+		Name:    "clock users",
+		Args:    "--clock URL [--comm-key N] [--encoding CP] [--json|--text]",
+		Summary: "a clock's user table, one JSON object a line",
+		Run:     runClockUsers,
+	})
+	register(command{
+		Name:    "clock dump",
+		Args:    "--clock URL [--comm-key N] [--tz ZONE] [--json|--text]",
+		Summary: "every attendance record on a clock, one JSON object a line, in the clock's order",
+		Run:     runClockDump,
+	})
+	register(command{
+		Name:    "clock time",
+		Args:    "--clock URL [--comm-key N] [--tz ZONE] [--set] [--json]",
+		Summary: "a clock's time and its offset from this computer; --set sets it from this computer",
+		Run:     runClockTime,
+	})
+}
+
+// clockFlags are the flags every clock command takes.
+type clockFlags struct {
+	url      string
+	commKey  uint64
+	tz       string
+	encoding string
+	timeout  time.Duration
+	json     bool
+	text     bool
+}
+
+func (e *env) clockFlagSet(name string, f *clockFlags) *flag.FlagSet {
+	fs := e.newFlags(name)
+	fs.StringVar(&f.url, "clock", "", "clock `URL`: zk+tcp://HOST:4370, zk+udp://HOST:4370, zk+serial:///dev/ttyUSB0?baud=115200&id=1")
+	fs.Uint64Var(&f.commKey, "comm-key", 0, "the clock's communication password `N` (0 = none)")
+	fs.StringVar(&f.tz, "tz", "", "`ZONE` the clock's time is set in, e.g. Asia/Shanghai (default: this computer's zone)")
+	fs.StringVar(&f.encoding, "encoding", "gbk", "code page `CP` of names on the clock")
+	fs.DurationVar(&f.timeout, "timeout", 5*time.Second, "per request or chunk")
+	fs.BoolVar(&f.json, "json", false, "JSON output")
+	return fs
+}
+
+func (e *env) parseClockFlags(fs *flag.FlagSet, name string, f *clockFlags, args []string) (*time.Location, error) {
+	pos, err := e.parseFlags(fs, name, args)
+	if err != nil {
+		return nil, err
+	}
+	if len(pos) > 0 {
+		return nil, usagef("unexpected argument %q", pos[0])
+	}
+	if f.url == "" {
+		return nil, usagef("--clock URL is required")
+	}
+	if f.commKey > 1<<32-1 {
+		return nil, usagef("--comm-key %d is not in 0..4294967295", f.commKey)
+	}
+	if f.json && f.text {
+		return nil, usagef("--json and --text exclude each other")
+	}
+	if f.timeout <= 0 {
+		return nil, usagef("--timeout %s is not positive", f.timeout)
+	}
+	loc := time.Local
+	if f.tz != "" {
+		if loc, err = time.LoadLocation(f.tz); err != nil {
+			return nil, usagef("--tz %q is not a known time zone", f.tz)
+		}
+	}
+	return loc, nil
+}
+
+// openClock connects to f.url. Errors name the clock and the step.
+func (e *env) openClock(ctx context.Context, f *clockFlags, loc *time.Location) (device.Clock, error) {
+	c, err := device.Open(ctx, f.url, device.Options{
+		CommKey:  uint32(f.commKey),
+		Encoding: f.encoding,
+		Location: loc,
+		Timeout:  f.timeout,
+		Logger:   e.Logger,
+	})
+	if err != nil {
+		return nil, clockErr(f.url, "connect", err)
+	}
+	return c, nil
+}
+
+// clockErr names the clock and the step, unless the driver's error already does ("clock …: step: …").
+func clockErr(url, step string, err error) error {
+	if strings.HasPrefix(err.Error(), "clock ") {
+		return err
+	}
+	return fmt.Errorf("clock %s: %s: %w", url, step, err)
+}
+
+// closeClock ends the session; a failure to say goodbye is reported only if nothing else failed.
+func closeClock(c device.Clock, url string, err *error) {
+	if cerr := c.Close(); cerr != nil && *err == nil {
+		*err = clockErr(url, "disconnect", cerr)
+	}
+}
+
+// clockTime reads the clock's time: from TimeGetter, else from Info. It returns the clock's time
+// and the host's time at the middle of the exchange.
+func clockTime(ctx context.Context, c device.Clock, url string, now func() time.Time) (clk, host time.Time, err error) {
+	before := now()
+	if tg, ok := c.(device.TimeGetter); ok {
+		clk, err = tg.Time(ctx)
+		if err != nil {
+			return clk, host, clockErr(url, "read time", err)
+		}
+	} else {
+		info, err := c.Info(ctx)
+		if err != nil {
+			return clk, host, clockErr(url, "read info", err)
+		}
+		clk = info.Time
+	}
+	after := now()
+	host = before.Add(after.Sub(before) / 2)
+	return clk, host, nil
+}
+
+// offsetText says how far the clock is from the host, in whole seconds.
+func offsetText(off time.Duration) string {
+	off = off.Round(time.Second)
+	switch {
+	case off == 0:
+		return "0s (in step with this computer)"
+	case off > 0:
+		return fmt.Sprintf("+%s (clock ahead of this computer)", off)
+	default:
+		return fmt.Sprintf("-%s (clock behind this computer)", -off)
+	}
+}
+
+type infoJSON struct {
+	Clock string `json:"clock"`
+	device.Info
+	HostTime      time.Time `json:"host_time"`
+	OffsetSeconds float64   `json:"offset_seconds"`
+}
+
+func runClockInfo(ctx context.Context, e *env, args []string) (err error) {
+	var f clockFlags
+	fs := e.clockFlagSet("clock info", &f)
+	loc, err := e.parseClockFlags(fs, "clock info", &f, args)
+	if err != nil {
+		return err
+	}
+	c, err := e.openClock(ctx, &f, loc)
+	if err != nil {
+		return err
+	}
+	defer closeClock(c, f.url, &err)
+	before := e.Now()
+	info, err := c.Info(ctx)
+	if err != nil {
+		return clockErr(f.url, "read info", err)
+	}
+	host := before.Add(e.Now().Sub(before) / 2)
+	if info.Time.IsZero() {
+		if info.Time, host, err = clockTime(ctx, c, f.url, e.Now); err != nil {
+			return err
+		}
+	}
+	off := info.Time.Sub(host)
+	if f.json {
+		b, err := json.Marshal(infoJSON{Clock: f.url, Info: info, HostTime: host.In(loc).Round(time.Second), OffsetSeconds: off.Round(time.Second).Seconds()})
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(e.Stdout, "%s\n", b)
+		return err
+	}
+	tw := tabwriter.NewWriter(e.Stdout, 0, 4, 2, ' ', 0)
+	row := func(k, format string, a ...any) { fmt.Fprintf(tw, "%s\t"+format+"\n", append([]any{k}, a...)...) }
+	row("clock", "%s", f.url)
+	row("serial number", "%s", info.Serial)
+	row("firmware", "%s", info.Firmware)
+	row("platform", "%s", info.Platform)
+	row("device name", "%s", info.DeviceName)
+	row("MAC", "%s", info.MAC)
+	row("PIN width", "%d", info.PINWidth)
+	row("users", "%d / %d", info.Users, info.UserCapacity)
+	row("fingerprints", "%d / %d", info.Fingers, info.FingerCap)
+	row("faces", "%d / %d", info.Faces, info.FaceCap)
+	if info.RecordCap > 0 {
+		row("records", "%d / %d (%.1f%% full)", info.Records, info.RecordCap, 100*float64(info.Records)/float64(info.RecordCap))
+	} else {
+		row("records", "%d / %d", info.Records, info.RecordCap)
+	}
+	row("admins", "%d", info.Admins)
+	row("clock time", "%s", info.Time.Format(time.RFC3339))
+	row("host time", "%s", host.In(loc).Format(time.RFC3339))
+	row("offset", "%s", offsetText(off))
+	return tw.Flush()
+}
+
+// userJSON is one line of `clock users`.
+type userJSON struct {
+	UserID    string `json:"user_id"`
+	Name      string `json:"name"`
+	Privilege uint8  `json:"privilege"`
+	Card      uint32 `json:"card"`
+}
+
+func runClockUsers(ctx context.Context, e *env, args []string) (err error) {
+	var f clockFlags
+	fs := e.clockFlagSet("clock users", &f)
+	fs.BoolVar(&f.text, "text", false, "a table for reading instead of JSON lines")
+	loc, err := e.parseClockFlags(fs, "clock users", &f, args)
+	if err != nil {
+		return err
+	}
+	c, err := e.openClock(ctx, &f, loc)
+	if err != nil {
+		return err
+	}
+	defer closeClock(c, f.url, &err)
+	ur, ok := c.(device.UserReader)
+	if !ok {
+		return clockErr(f.url, "read users", errors.New("this clock's driver cannot list users"))
+	}
+	users, err := ur.Users(ctx)
+	if err != nil {
+		return clockErr(f.url, "read users", err)
+	}
+	if f.text {
+		tw := tabwriter.NewWriter(e.Stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "USER_ID\tNAME\tPRIVILEGE\tCARD")
+		for _, u := range users {
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\n", u.UserID, u.Name, u.Privilege, u.Card)
+		}
+		return tw.Flush()
+	}
+	w := bufio.NewWriter(e.Stdout)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	for _, u := range users {
+		if err := enc.Encode(userJSON{u.UserID, u.Name, u.Privilege, u.Card}); err != nil {
+			return err
+		}
+	}
+	return w.Flush()
+}
+
+func runClockDump(ctx context.Context, e *env, args []string) (err error) {
+	var f clockFlags
+	fs := e.clockFlagSet("clock dump", &f)
+	fs.BoolVar(&f.text, "text", false, "a table for reading instead of JSON lines")
+	loc, err := e.parseClockFlags(fs, "clock dump", &f, args)
+	if err != nil {
+		return err
+	}
+	c, err := e.openClock(ctx, &f, loc)
+	if err != nil {
+		return err
+	}
+	defer closeClock(c, f.url, &err)
+	punches, err := c.Punches(ctx)
+	if err != nil {
+		return clockErr(f.url, "read attendance", err)
+	}
+	if f.text {
+		tw := tabwriter.NewWriter(e.Stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "USER_ID\tTIME\tSTATE\tVERIFY\tWORKCODE")
+		for _, p := range punches {
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\n", p.UserID, p.Time.Format(time.RFC3339), p.State, p.Verify, p.WorkCode)
+		}
+		return tw.Flush()
+	}
+	w := bufio.NewWriter(e.Stdout)
+	for _, p := range punches {
+		if err := punchio.WriteJSONLine(w, p); err != nil {
+			return err
+		}
+	}
+	return w.Flush()
+}
+
+type timeJSON struct {
+	Clock         string     `json:"clock"`
+	ClockTime     time.Time  `json:"clock_time"`
+	HostTime      time.Time  `json:"host_time"`
+	OffsetSeconds float64    `json:"offset_seconds"`
+	Set           bool       `json:"set"`
+	Before        *time.Time `json:"clock_time_before,omitempty"`
+	OffsetBefore  *float64   `json:"offset_seconds_before,omitempty"`
+}
+
+func runClockTime(ctx context.Context, e *env, args []string) (err error) {
+	var f clockFlags
+	var set bool
+	fs := e.clockFlagSet("clock time", &f)
+	fs.BoolVar(&set, "set", false, "set the clock's time from this computer's")
+	loc, err := e.parseClockFlags(fs, "clock time", &f, args)
+	if err != nil {
+		return err
+	}
+	c, err := e.openClock(ctx, &f, loc)
+	if err != nil {
+		return err
+	}
+	defer closeClock(c, f.url, &err)
+	clk, host, err := clockTime(ctx, c, f.url, e.Now)
+	if err != nil {
+		return err
+	}
+	out := timeJSON{Clock: f.url, ClockTime: clk, HostTime: host.In(loc).Round(time.Second), OffsetSeconds: clk.Sub(host).Round(time.Second).Seconds()}
+	if set {
+		ts, ok := c.(device.TimeSetter)
+		if !ok {
+			return clockErr(f.url, "set time", errors.New("this clock's driver cannot set the time"))
+		}
+		b, ob := out.ClockTime, out.OffsetSeconds
+		if err := ts.SetTime(ctx, e.Now().In(loc)); err != nil {
+			return clockErr(f.url, "set time", err)
+		}
+		if clk, host, err = clockTime(ctx, c, f.url, e.Now); err != nil {
+			return err
+		}
+		out = timeJSON{Clock: f.url, ClockTime: clk, HostTime: host.In(loc).Round(time.Second), OffsetSeconds: clk.Sub(host).Round(time.Second).Seconds(),
+			Set: true, Before: &b, OffsetBefore: &ob}
+	}
+	if f.json {
+		b, err := json.Marshal(out)
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(e.Stdout, "%s\n", b)
+		return err
+	}
+	tw := tabwriter.NewWriter(e.Stdout, 0, 4, 2, ' ', 0)
+	if set {
+		fmt.Fprintf(tw, "was\t%s\t%s\n", out.Before.Format(time.RFC3339), offsetText(time.Duration(*out.OffsetBefore*float64(time.Second))))
+	}
+	fmt.Fprintf(tw, "clock time\t%s\n", out.ClockTime.Format(time.RFC3339))
+	fmt.Fprintf(tw, "host time\t%s\n", out.HostTime.Format(time.RFC3339))
+	fmt.Fprintf(tw, "offset\t%s\n", offsetText(time.Duration(out.OffsetSeconds*float64(time.Second))))
+	return tw.Flush()
+}

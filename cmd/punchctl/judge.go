@@ -1,0 +1,409 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/jinbi/punchd/device"
+	"github.com/jinbi/punchd/internal/attendance"
+	"github.com/jinbi/punchd/internal/calendar"
+	"github.com/jinbi/punchd/internal/config"
+	"github.com/jinbi/punchd/internal/punchio"
+	"github.com/jinbi/punchd/internal/roster"
+	"github.com/jinbi/punchd/internal/rules"
+)
+
+func init() {
+	register(command{
+		Name:    "judge",
+		Args:    "--config FILE --punches FILE [--roster FILE] [--registrations FILE] [--from DATE --to DATE] --json",
+		Summary: "judge punches from files (clock dump format) with the rules, no daemon or store",
+		Run:     runJudge,
+	})
+}
+
+// judgeFiles are the inputs of a judge run as given on the command line.
+type judgeFiles struct {
+	Punches       string // dump JSON lines; "-" = stdin
+	Roster        string // CSV or XLSX; "" = everyone who punched, clock-tracked
+	Registrations string // JSON lines; "" = none
+	From, To      string // YYYY-MM-DD; "" = the span of the punches
+}
+
+// judgeInputs are the inputs of a judge run, read and checked. report commands reuse it to build
+// the monthly table from the same files.
+type judgeInputs struct {
+	Config  config.Config
+	Loc     *time.Location
+	Cal     *calendar.Calendar
+	People  []attendance.Person // in roster order (or by user id without a roster)
+	Punches []device.Punch
+	Regs    []attendance.Registration
+	From    attendance.Date
+	To      attendance.Date
+	// Unknown counts the punches of user ids that are not on the roster (not judged).
+	Unknown map[string]int
+}
+
+// judgeConfig reads --config; when it was not given and the default file does not exist, the
+// defaults are used (and said so on stderr).
+func (e *env) judgeConfig() (config.Config, error) {
+	if !e.ConfigSet {
+		if _, err := os.Stat(e.ConfigPath); errors.Is(err, fs.ErrNotExist) {
+			fmt.Fprintf(e.Stderr, "punchctl: no config at %s: using the defaults\n", e.ConfigPath)
+			return config.Default(), nil
+		}
+	}
+	return e.loadConfig()
+}
+
+// readJudgeInputs reads and checks every input file. Any bad line fails the whole run.
+func (e *env) readJudgeInputs(f judgeFiles) (*judgeInputs, error) {
+	cfg, err := e.judgeConfig()
+	if err != nil {
+		return nil, err
+	}
+	in := &judgeInputs{Config: cfg, Loc: cfg.Location(), Unknown: map[string]int{}}
+	if in.Cal, err = cfg.NewCalendar(); err != nil {
+		return nil, err
+	}
+
+	if in.Punches, err = readFileWith(e, f.Punches, func(r io.Reader, name string) ([]device.Punch, error) {
+		return punchio.ReadJSONLines(r, name, in.Loc)
+	}); err != nil {
+		return nil, err
+	}
+
+	if f.Roster != "" {
+		switch strings.ToLower(filepath.Ext(f.Roster)) {
+		case ".xlsx", ".xlsm":
+			in.People, err = roster.ParseFile(f.Roster)
+		default:
+			in.People, err = readFileWith(e, f.Roster, roster.ParseCSV)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	known := map[string]bool{}
+	for _, p := range in.People {
+		known[p.UserID] = true
+	}
+
+	var regs []punchio.RegistrationLine
+	if f.Registrations != "" {
+		if regs, err = readFileWith(e, f.Registrations, func(r io.Reader, name string) ([]punchio.RegistrationLine, error) {
+			return punchio.ReadRegistrationLines(r, name, in.Loc)
+		}); err != nil {
+			return nil, err
+		}
+	}
+
+	if f.Roster == "" {
+		// Everyone who punched (or was registered), tracked by this clock.
+		for _, p := range in.Punches {
+			known[p.UserID] = true
+		}
+		for _, r := range regs {
+			known[r.UserID] = true
+		}
+		ids := make([]string, 0, len(known))
+		for id := range known {
+			ids = append(ids, id)
+		}
+		slices.Sort(ids)
+		for _, id := range ids {
+			in.People = append(in.People, attendance.Person{UserID: id, Tracking: attendance.TrackClock})
+		}
+	} else {
+		for _, p := range in.Punches {
+			if !known[p.UserID] {
+				in.Unknown[p.UserID]++
+			}
+		}
+		for _, r := range regs {
+			if !known[r.UserID] {
+				return nil, punchio.LineError(f.Registrations, r.Line, "user_id %q is not on the roster %s", r.UserID, f.Roster)
+			}
+		}
+	}
+	for _, r := range regs {
+		in.Regs = append(in.Regs, r.Registration)
+	}
+
+	// The dates: given, or the span of the punches.
+	var lo, hi attendance.Date
+	for _, p := range in.Punches {
+		d := attendance.DateOf(p.Time.In(in.Loc))
+		if lo.IsZero() || d.Before(lo) {
+			lo = d
+		}
+		if hi.IsZero() || d.After(hi) {
+			hi = d
+		}
+	}
+	in.From, in.To = lo, hi
+	if f.From != "" {
+		if in.From, err = attendance.ParseDate(f.From); err != nil {
+			return nil, usagef("--from: %q is not a date YYYY-MM-DD", f.From)
+		}
+	}
+	if f.To != "" {
+		if in.To, err = attendance.ParseDate(f.To); err != nil {
+			return nil, usagef("--to: %q is not a date YYYY-MM-DD", f.To)
+		}
+	}
+	if in.From.IsZero() != in.To.IsZero() {
+		// one bound given and no punches to take the other from
+		return nil, usagef("with no punches, give both --from and --to")
+	}
+	if !in.From.IsZero() && in.To.Before(in.From) {
+		return nil, usagef("--to %s is before --from %s", in.To, in.From)
+	}
+	return in, nil
+}
+
+// readFileWith opens path ("-" = stdin) and parses it with parse, which names path in its errors.
+func readFileWith[T any](e *env, path string, parse func(io.Reader, string) (T, error)) (T, error) {
+	if path == "-" {
+		return parse(e.Stdin, "stdin")
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	defer f.Close()
+	return parse(bufio.NewReaderSize(f, 256*1024), path)
+}
+
+// farFuture is SyncedUntil and Now of a judge run: all the data is in.
+var farFuture = time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)
+
+// judgeDays judges every person on every date From..To, person by person in People order, date by
+// date. It returns working days and the rest days on which the person punched; people the rules
+// do not judge (village, station, exempt, off the roster's dates) are left out. warn is told once
+// per year without holiday data.
+func judgeDays(in *judgeInputs, warn func(string)) ([]attendance.Day, error) {
+	if in.From.IsZero() {
+		return nil, nil
+	}
+	type key struct {
+		user string
+		date attendance.Date
+	}
+	byDay := map[key][]device.Punch{}
+	for _, p := range in.Punches {
+		k := key{p.UserID, attendance.DateOf(p.Time.In(in.Loc))}
+		byDay[k] = append(byDay[k], p)
+	}
+	regsBy := map[string][]attendance.Registration{}
+	for _, r := range in.Regs {
+		regsBy[r.UserID] = append(regsBy[r.UserID], r)
+	}
+	type dayInfo struct {
+		typ   attendance.DayType
+		sched attendance.Schedule
+	}
+	var dates []attendance.Date
+	info := map[attendance.Date]dayInfo{}
+	warned := map[int]bool{}
+	for d := in.From; !d.After(in.To); d = d.AddDays(1) {
+		typ, err := in.Cal.DayType(d)
+		if errors.Is(err, calendar.ErrNoData) {
+			if !warned[d.Year] {
+				warned[d.Year] = true
+				warn(err.Error())
+			}
+		} else if err != nil {
+			return nil, err
+		}
+		sched, err := in.Cal.Schedule(d)
+		if err != nil {
+			return nil, err
+		}
+		dates = append(dates, d)
+		info[d] = dayInfo{typ, sched}
+	}
+	params := in.Config.RulesParams()
+	var out []attendance.Day
+	for _, person := range in.People {
+		for _, d := range dates {
+			ps := byDay[key{person.UserID, d}]
+			di := info[d]
+			if !di.typ.IsWorking() && len(ps) == 0 {
+				continue
+			}
+			day := rules.Judge(rules.Input{
+				Person:        person,
+				Date:          d,
+				DayType:       di.typ,
+				Schedule:      di.sched,
+				Loc:           in.Loc,
+				Params:        params,
+				Punches:       ps,
+				Registrations: regsBy[person.UserID],
+				SyncedUntil:   farFuture,
+				Now:           farFuture,
+			})
+			if day.Status == rules.StatusNotJudged {
+				continue
+			}
+			out = append(out, day)
+		}
+	}
+	return out, nil
+}
+
+// judgeSlot and judgeDay are the output lines of judge --json, field for field.
+type judgeSlot struct {
+	Time         *string           `json:"time"`
+	Result       attendance.Result `json:"result"`
+	Minutes      int               `json:"minutes"`
+	Registration *judgeReg         `json:"registration"`
+}
+
+type judgeReg struct {
+	ID           string          `json:"id"`
+	Kind         attendance.Kind `json:"kind"`
+	From         string          `json:"from"`
+	To           string          `json:"to"`
+	Reason       string          `json:"reason"`
+	RegisteredBy string          `json:"registered_by"`
+}
+
+type judgeDay struct {
+	UserID  string               `json:"user_id"`
+	Date    string               `json:"date"`
+	DayType attendance.DayType   `json:"day_type"`
+	Status  attendance.Status    `json:"status"`
+	Slots   map[string]judgeSlot `json:"slots"`
+}
+
+func judgeLine(d attendance.Day, regs map[string]attendance.Registration) judgeDay {
+	out := judgeDay{UserID: d.UserID, Date: d.Date.String(), DayType: d.DayType, Status: d.Status, Slots: map[string]judgeSlot{}}
+	for _, name := range attendance.Slots {
+		s, ok := d.Slots[name]
+		if !ok {
+			continue
+		}
+		js := judgeSlot{Result: s.Result, Minutes: s.Minutes}
+		if s.Time != nil {
+			t := s.Time.Format(time.RFC3339)
+			js.Time = &t
+		}
+		if s.Registration != nil {
+			r := regs[*s.Registration]
+			js.Registration = &judgeReg{ID: *s.Registration, Kind: r.Kind, Reason: r.Reason, RegisteredBy: r.RegisteredBy}
+			if !r.From.IsZero() {
+				js.Registration.From = r.From.Format(time.RFC3339)
+				js.Registration.To = r.To.Format(time.RFC3339)
+			}
+		}
+		out.Slots[string(name)] = js
+	}
+	return out
+}
+
+func runJudge(ctx context.Context, e *env, args []string) error {
+	var f judgeFiles
+	var asJSON bool
+	fs := e.newFlags("judge")
+	e.configFlag(fs)
+	fs.StringVar(&f.Punches, "punches", "", "punches `FILE` in the clock dump format, one JSON object a line (- = stdin)")
+	fs.StringVar(&f.Roster, "roster", "", "roster `FILE` (CSV user_id,name,post,unit,tracking, or XLSX); default: everyone who punched")
+	fs.StringVar(&f.Registrations, "registrations", "", "registrations `FILE`, one JSON object a line")
+	fs.StringVar(&f.From, "from", "", "first `DATE` judged (default: first day with a punch)")
+	fs.StringVar(&f.To, "to", "", "last `DATE` judged (default: last day with a punch)")
+	fs.BoolVar(&asJSON, "json", false, "one JSON object per person and day (default: a line for reading)")
+	pos, err := e.parseFlags(fs, "judge", args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usagef("unexpected argument %q", pos[0])
+	}
+	if f.Punches == "" {
+		return usagef("--punches FILE is required")
+	}
+	in, err := e.readJudgeInputs(f)
+	if err != nil {
+		return err
+	}
+	if len(in.Unknown) > 0 {
+		ids := make([]string, 0, len(in.Unknown))
+		for id := range in.Unknown {
+			ids = append(ids, fmt.Sprintf("%s (%d)", id, in.Unknown[id]))
+		}
+		slices.Sort(ids)
+		fmt.Fprintf(e.Stderr, "punchctl judge: not on the roster, not judged: %s\n", strings.Join(ids, ", "))
+	}
+	days, err := judgeDays(in, func(msg string) { fmt.Fprintf(e.Stderr, "punchctl judge: warning: %s\n", msg) })
+	if err != nil {
+		return err
+	}
+	regs := map[string]attendance.Registration{}
+	for _, r := range in.Regs {
+		regs[r.ID] = r
+	}
+	names := map[string]string{}
+	for _, p := range in.People {
+		names[p.UserID] = p.Name
+	}
+	w := bufio.NewWriter(e.Stdout)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	for _, d := range days {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		line := judgeLine(d, regs)
+		if asJSON {
+			if err := enc.Encode(line); err != nil {
+				return err
+			}
+			continue
+		}
+		writeJudgeText(w, line, names[d.UserID])
+	}
+	return w.Flush()
+}
+
+// writeJudgeText is the line for reading: date, person, day, then each slot.
+func writeJudgeText(w io.Writer, d judgeDay, name string) {
+	who := d.UserID
+	if name != "" {
+		who += " " + name
+	}
+	fmt.Fprintf(w, "%s  %-14s %-14s %-8s", d.Date, who, d.DayType, d.Status)
+	for _, n := range attendance.Slots {
+		s, ok := d.Slots[string(n)]
+		if !ok {
+			continue
+		}
+		t := "--:--"
+		if s.Time != nil {
+			if tt, err := time.Parse(time.RFC3339, *s.Time); err == nil {
+				t = tt.Format("15:04")
+			}
+		}
+		fmt.Fprintf(w, "  %s %s %s", n, t, s.Result)
+		if s.Minutes != 0 {
+			fmt.Fprintf(w, " %dmin", s.Minutes)
+		}
+		if s.Registration != nil {
+			fmt.Fprintf(w, " (%s %s)", s.Registration.Kind, s.Registration.ID)
+		}
+	}
+	fmt.Fprintln(w)
+}

@@ -1,0 +1,267 @@
+// Command punchctl is the operator's tool for punchd: it reads clocks directly (clock info, users,
+// dump, time), judges punches from files without a daemon (judge), backs up the store, and — in
+// files beside this one — manages the roster, registrations, reports, the live feed and status.
+//
+// Usage: punchctl [--config FILE] COMMAND [SUBCOMMAND] [flags] [args]
+//
+// Each command lives in its own file and registers itself from init with register(command{...});
+// main.go only dispatches. Exit status: 0 ok, 1 failure (one line on stderr naming what failed),
+// 2 usage error.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/jinbi/punchd/internal/config"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// env is what every command gets: its streams, the global flags and the injected clock.
+type env struct {
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+	// ConfigPath is --config (global, or the command's own --config when it declares one with
+	// configFlag); ConfigSet says whether it was given rather than defaulted.
+	ConfigPath string
+	ConfigSet  bool
+	Now        func() time.Time
+	Logger     *slog.Logger // to Stderr, warnings and above
+}
+
+// command is one punchctl command. Name is one word ("judge") or a group and a word ("clock dump").
+type command struct {
+	Name    string
+	Args    string // synopsis after the name, e.g. "--clock URL [--json]"
+	Summary string // one line for the command list
+	Run     func(ctx context.Context, e *env, args []string) error
+}
+
+// commands is filled by register, from init functions of the files of this package.
+var commands = map[string]command{}
+
+// register adds a command. A duplicate name is a programming error.
+func register(c command) {
+	if _, dup := commands[c.Name]; dup || c.Name == "" || c.Run == nil {
+		panic("punchctl: bad or duplicate command " + c.Name)
+	}
+	commands[c.Name] = c
+}
+
+// usageError is a mistake in the command line: exit status 2.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error {
+	return &usageError{fmt.Sprintf(format, args...)}
+}
+
+// run is main without the process: tests call it.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	e := &env{
+		Stdin: stdin, Stdout: stdout, Stderr: stderr,
+		ConfigPath: config.DefaultPath,
+		Now:        time.Now,
+		Logger:     slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+	}
+	global := flag.NewFlagSet("punchctl", flag.ContinueOnError)
+	global.SetOutput(io.Discard)
+	global.Func("config", "config `FILE` (default "+config.DefaultPath+")", func(s string) error {
+		e.ConfigPath, e.ConfigSet = s, true
+		return nil
+	})
+	if err := global.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			printCommands(stdout)
+			return 0
+		}
+		fmt.Fprintf(stderr, "punchctl: %v\n", err)
+		printCommands(stderr)
+		return 2
+	}
+	args = global.Args()
+	if len(args) == 0 || args[0] == "help" {
+		if len(args) > 1 {
+			if c, _, ok := lookup(args[1:]); ok {
+				fmt.Fprintf(stdout, "usage: punchctl %s %s\n  %s\n", c.Name, c.Args, c.Summary)
+				return 0
+			}
+		}
+		w := stdout
+		if len(args) == 0 {
+			w = stderr
+		}
+		printCommands(w)
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	c, rest, ok := lookup(args)
+	if !ok {
+		if group := subcommands(args[0]); len(group) > 0 {
+			fmt.Fprintf(stderr, "punchctl %s: want one of: %s\n", args[0], strings.Join(group, ", "))
+		} else {
+			fmt.Fprintf(stderr, "punchctl: unknown command %q\n", args[0])
+			printCommands(stderr)
+		}
+		return 2
+	}
+	err := c.Run(ctx, e, rest)
+	var ue *usageError
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.As(err, &ue):
+		fmt.Fprintf(stderr, "punchctl %s: %s\nusage: punchctl %s %s\n", c.Name, oneLine(err), c.Name, c.Args)
+		return 2
+	default:
+		fmt.Fprintf(stderr, "punchctl %s: %s\n", c.Name, oneLine(err))
+		return 1
+	}
+}
+
+// lookup finds the command named by args: "group word" first, then "word".
+func lookup(args []string) (command, []string, bool) {
+	if len(args) >= 2 {
+		if c, ok := commands[args[0]+" "+args[1]]; ok {
+			return c, args[2:], true
+		}
+	}
+	if len(args) >= 1 {
+		if c, ok := commands[args[0]]; ok {
+			return c, args[1:], true
+		}
+	}
+	return command{}, nil, false
+}
+
+// subcommands lists the words of a group ("clock" -> info, users, …).
+func subcommands(group string) []string {
+	var out []string
+	for name := range commands {
+		if g, w, ok := strings.Cut(name, " "); ok && g == group {
+			out = append(out, w)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+func printCommands(w io.Writer) {
+	names := make([]string, 0, len(commands))
+	for n := range commands {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	fmt.Fprintln(w, "usage: punchctl [--config FILE] COMMAND [flags]\n\ncommands:")
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-16s %s\n", n, commands[n].Summary)
+	}
+	fmt.Fprintln(w, "\n'punchctl help COMMAND' or 'punchctl COMMAND -h' for a command's flags.")
+}
+
+// oneLine folds a multi-line error (errors.Join) into one line.
+func oneLine(err error) string {
+	return strings.Join(strings.Fields(strings.ReplaceAll(err.Error(), "\n", "; ")), " ")
+}
+
+// newFlags is a command's flag set: errors are returned (usage errors), -h prints the synopsis
+// and the flags to stdout.
+func (e *env) newFlags(c string) *flag.FlagSet {
+	fs := flag.NewFlagSet(c, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	return fs
+}
+
+// configFlag gives a command its own --config, defaulting to the global one.
+func (e *env) configFlag(fs *flag.FlagSet) {
+	fs.Func("config", "config `FILE` (default "+config.DefaultPath+")", func(s string) error {
+		e.ConfigPath, e.ConfigSet = s, true
+		return nil
+	})
+}
+
+// parseFlags parses args with fs, allowing flags after positional arguments ("backup FILE
+// --config X"); "--" ends the flags. It returns the positional arguments.
+func (e *env) parseFlags(fs *flag.FlagSet, name string, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				c := commands[name]
+				fmt.Fprintf(e.Stdout, "usage: punchctl %s %s\n  %s\n\nflags:\n", c.Name, c.Args, c.Summary)
+				fs.SetOutput(e.Stdout)
+				fs.PrintDefaults()
+				return nil, flag.ErrHelp
+			}
+			return nil, usagef("%v", err)
+		}
+		rest := fs.Args()
+		consumed := len(args) - len(rest)
+		if consumed > 0 && args[consumed-1] == "--" {
+			return append(pos, rest...), nil
+		}
+		if len(rest) == 0 {
+			return pos, nil
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
+	}
+}
+
+// loadConfig reads and validates --config.
+func (e *env) loadConfig() (config.Config, error) {
+	return config.Load(e.ConfigPath)
+}
+
+func init() {
+	register(command{
+		Name:    "config check",
+		Args:    "[--config FILE]",
+		Summary: "read and validate the config file; print every problem with its key",
+		Run:     runConfigCheck,
+	})
+}
+
+func runConfigCheck(ctx context.Context, e *env, args []string) error {
+	fs := e.newFlags("config check")
+	e.configFlag(fs)
+	pos, err := e.parseFlags(fs, "config check", args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usagef("unexpected argument %q", pos[0])
+	}
+	cfg, err := e.loadConfig()
+	if err != nil {
+		// Every problem on its own line: this command is for reading them all.
+		fmt.Fprintln(e.Stderr, err)
+		return errors.New("config has errors")
+	}
+	fmt.Fprintf(e.Stdout, "config %s: ok (site %s, %s, %d schedule(s), %d clock(s))\n",
+		e.ConfigPath, cfg.Site.Name, cfg.Site.Timezone, len(cfg.Schedule), len(cfg.Clock))
+	return nil
+}

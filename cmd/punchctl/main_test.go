@@ -1,0 +1,93 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// runCmd runs punchctl in-process and returns exit code, stdout and stderr.
+func runCmd(t *testing.T, stdin string, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := run(context.Background(), args, strings.NewReader(stdin), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func writeFile(t *testing.T, dir, name, content string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestDispatch(t *testing.T) {
+	tests := []struct {
+		name    string
+		args    []string
+		code    int
+		inOut   string // substring of stdout
+		inErr   string // substring of stderr
+		errLine bool   // stderr is exactly one line
+	}{
+		{"no args", nil, 2, "", "usage: punchctl", false},
+		{"help", []string{"help"}, 0, "clock dump", "", false},
+		{"help command", []string{"help", "clock", "dump"}, 0, "usage: punchctl clock dump --clock URL", "", false},
+		{"-h", []string{"-h"}, 0, "judge", "", false},
+		{"unknown", []string{"frobnicate"}, 2, "", `unknown command "frobnicate"`, false},
+		{"group without word", []string{"clock"}, 2, "", "punchctl clock: want one of: dump, info, time, users", true},
+		{"unknown word", []string{"clock", "erase"}, 2, "", "punchctl clock: want one of:", true},
+		{"command -h", []string{"clock", "dump", "-h"}, 0, "-comm-key", "", false},
+		{"missing required flag", []string{"clock", "dump"}, 2, "", "punchctl clock dump: --clock URL is required", false},
+		{"bad flag", []string{"judge", "--punch", "x"}, 2, "", "punchctl judge: flag provided but not defined: -punch", false},
+		{"bad global flag", []string{"--verbose", "judge"}, 2, "", "flag provided but not defined: -verbose", false},
+		{"unexpected arg", []string{"clock", "info", "--clock", "zk+tcp://127.0.0.1:1", "extra"}, 2, "", `unexpected argument "extra"`, false},
+		{"backup needs path", []string{"backup"}, 2, "", "want one PATH", false},
+		{"comm key range", []string{"clock", "info", "--clock", "zk+tcp://127.0.0.1:1", "--comm-key", "4294967296"}, 2, "", "--comm-key 4294967296 is not in 0..4294967295", false},
+		{"bad tz", []string{"clock", "dump", "--clock", "zk+tcp://127.0.0.1:1", "--tz", "Asia/Nowhere"}, 2, "", `--tz "Asia/Nowhere" is not a known time zone`, false},
+		{"unknown scheme", []string{"clock", "info", "--clock", "http://127.0.0.1:1"}, 1, "", "punchctl clock info: clock http://127.0.0.1:1: connect: device: unknown clock URL scheme", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, out, errs := runCmd(t, "", tt.args...)
+			if code != tt.code || !strings.Contains(out, tt.inOut) || !strings.Contains(errs, tt.inErr) {
+				t.Errorf("run %q = %d\nstdout: %s\nstderr: %s\nwant %d, stdout with %q, stderr with %q", tt.args, code, out, errs, tt.code, tt.inOut, tt.inErr)
+			}
+			if tt.errLine && strings.Count(errs, "\n") != 1 {
+				t.Errorf("stderr is not one line: %q", errs)
+			}
+		})
+	}
+}
+
+func TestParseFlagsInterspersed(t *testing.T) {
+	e := &env{ConfigPath: "default"}
+	fs := e.newFlags("backup")
+	e.configFlag(fs)
+	pos, err := e.parseFlags(fs, "backup", []string{"out.db", "--config", "x.toml", "--", "-odd"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pos) != 2 || pos[0] != "out.db" || pos[1] != "-odd" || e.ConfigPath != "x.toml" || !e.ConfigSet {
+		t.Errorf("pos %q config %q set %v", pos, e.ConfigPath, e.ConfigSet)
+	}
+}
+
+func TestConfigCheck(t *testing.T) {
+	dir := t.TempDir()
+	good := writeFile(t, dir, "good.toml", "[site]\nname = \"dongcun\"\n")
+	code, out, errs := runCmd(t, "", "--config", good, "config", "check")
+	if code != 0 || !strings.Contains(out, "ok (site dongcun, Asia/Shanghai, 1 schedule(s), 0 clock(s))") {
+		t.Errorf("good config: %d %q %q", code, out, errs)
+	}
+	bad := writeFile(t, dir, "bad.toml", "[site]\nnmae = \"x\"\n[rules]\ngrace = \"soon\"\n")
+	code, _, errs = runCmd(t, "", "config", "check", "--config", bad)
+	if code != 1 || !strings.Contains(errs, bad+": site.nmae: unknown key\n") || !strings.Contains(errs, bad+": rules.grace: \"soon\" is not a duration") {
+		t.Errorf("bad config: %d %q", code, errs)
+	}
+}
