@@ -1,0 +1,716 @@
+// Package ingest is where a punch read from a clock becomes a judged day and an event: it takes what
+// the pull loops read, works out which person-days it changes, re-judges them with internal/rules,
+// decides which events (and corrections) to publish, and commits the punches, the days, the outbox
+// entries and the clock's watermark in ONE store transaction.
+//
+// It owns the decision of what to publish and when: a late arrival at once (the first "in" punch
+// decides it), an early departure or a missing punch only when the slot's window has closed and every
+// clock has synced past it, a correction (same id, higher rev) when a registration or a late log
+// changes a published judgement. It never talks to a clock or a broker: the publisher drains the
+// outbox it fills.
+package ingest
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/jinbi/punchd/device"
+	"github.com/jinbi/punchd/internal/attendance"
+	"github.com/jinbi/punchd/internal/event"
+	"github.com/jinbi/punchd/internal/rules"
+	"github.com/jinbi/punchd/internal/store"
+	"github.com/jinbi/punchd/sync/pull"
+)
+
+// Store is what the engine needs of the store (*store.DB implements it).
+type Store interface {
+	Unstored(ctx context.Context, ps []device.Punch) ([]device.Punch, error)
+	Commit(ctx context.Context, b store.Batch) (store.CommitResult, error)
+	PunchesFor(userID string, from, to time.Time) ([]device.Punch, error)
+	RegistrationsFor(userID string, from, to time.Time) ([]attendance.Registration, error)
+	Day(userID string, date attendance.Date) (attendance.Day, bool, error)
+	PublishedEvent(id string) (rev int, hash []byte, ok bool, err error)
+	Watermarks() (map[string]store.Watermark, error)
+	Roster() ([]attendance.Person, error)
+	ClockUsers() (map[string][]device.User, error)
+	PutClockUsers(clock string, users []device.User) error
+	GetMeta(key string) ([]byte, error)
+	PutMeta(key string, v []byte) error
+}
+
+// Observer is told what the engine did, for metrics. Methods must be safe for concurrent use.
+type Observer interface {
+	PunchesIngested(clock, path string, n int)
+	PunchesRejected(clock, reason string, n int)
+	EventQueued(kind string, correction bool)
+	Committed(d time.Duration)
+}
+
+// Config is the engine's settings.
+type Config struct {
+	Site        string
+	Prefix      string // MQTT topic prefix
+	Location    *time.Location
+	Params      rules.Params
+	EventsSince attendance.Date // events are published only for days from this date
+	Clocks      []string        // every configured clock name: a day is final only once all synced past it
+	MaxBackfill int             // days before events_since judged on first start; default 400
+}
+
+// Engine ingests, judges and enqueues. It serialises all its writes: the daemon is the store's
+// only writer and the engine its only writing path.
+type Engine struct {
+	cfg    Config
+	db     Store
+	cal    rules.Calendar
+	now    func() time.Time
+	log    *slog.Logger
+	obs    Observer
+	notify func()
+
+	mu          sync.Mutex
+	roster      map[string]attendance.Person
+	names       map[string]string    // user id -> name from the clocks' user tables
+	serials     map[string]string    // clock serial -> configured clock name
+	through     attendance.Date      // every day up to this one is final for everyone
+	nextThrough attendance.Date      // where the mark moves once the batch being built commits
+	up          map[string]time.Time // clock name -> up since
+}
+
+// New builds an engine; call Load before use. notify is called after a commit that queued messages.
+func New(cfg Config, db Store, cal rules.Calendar, now func() time.Time, log *slog.Logger, obs Observer, notify func()) *Engine {
+	if cfg.Location == nil {
+		cfg.Location = time.Local
+	}
+	if cfg.MaxBackfill <= 0 {
+		cfg.MaxBackfill = 400
+	}
+	if now == nil {
+		now = time.Now
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if obs == nil {
+		obs = nopObserver{}
+	}
+	if notify == nil {
+		notify = func() {}
+	}
+	return &Engine{cfg: cfg, db: db, cal: cal, now: now, log: log, obs: obs, notify: notify,
+		roster: map[string]attendance.Person{}, names: map[string]string{}, serials: map[string]string{}}
+}
+
+const metaThrough = "ingest.judged_through"
+
+// Load reads the roster, the clocks' names and the judged-through mark from the store.
+func (e *Engine) Load(ctx context.Context) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if err := e.loadRosterLocked(); err != nil {
+		return err
+	}
+	wms, err := e.db.Watermarks()
+	if err != nil {
+		return fmt.Errorf("load watermarks: %w", err)
+	}
+	for name, wm := range wms {
+		if wm.Serial != "" {
+			e.serials[wm.Serial] = name
+		}
+	}
+	v, err := e.db.GetMeta(metaThrough)
+	if err != nil {
+		return fmt.Errorf("load judged-through mark: %w", err)
+	}
+	if len(v) > 0 {
+		if e.through, err = attendance.ParseDate(string(v)); err != nil {
+			return fmt.Errorf("judged-through mark %q: %w", v, err)
+		}
+	} else {
+		e.through = e.cfg.EventsSince.AddDays(-1)
+	}
+	return nil
+}
+
+// ReloadRoster re-reads the roster (after an import or a SIGHUP) and re-judges the open days.
+func (e *Engine) ReloadRoster(ctx context.Context) error {
+	e.mu.Lock()
+	err := e.loadRosterLocked()
+	e.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	return e.Finalise(ctx)
+}
+
+func (e *Engine) loadRosterLocked() error {
+	people, err := e.db.Roster()
+	if err != nil {
+		return fmt.Errorf("load roster: %w", err)
+	}
+	e.roster = make(map[string]attendance.Person, len(people))
+	for _, p := range people {
+		e.roster[p.UserID] = p
+	}
+	users, err := e.db.ClockUsers()
+	if err != nil {
+		return fmt.Errorf("load clock users: %w", err)
+	}
+	for _, us := range users {
+		for _, u := range us {
+			if u.Name != "" {
+				e.names[u.UserID] = u.Name
+			}
+		}
+	}
+	return nil
+}
+
+// Pulled implements pull.Sink: it commits a full read of a clock with the days it changes, the open
+// days that its new watermark lets us finalise, their events and the watermark, in one transaction.
+func (e *Engine) Pulled(ctx context.Context, r pull.Pull) error {
+	if len(r.Users) > 0 {
+		if err := e.db.PutClockUsers(r.Clock, r.Users); err != nil {
+			e.log.Warn("store clock users", "clock", r.Clock, "err", err)
+		}
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, u := range r.Users {
+		if u.Name != "" {
+			e.names[u.UserID] = u.Name
+		}
+	}
+	if r.Info.Serial != "" {
+		e.serials[r.Info.Serial] = r.Clock
+	}
+	wms, err := e.db.Watermarks()
+	if err != nil {
+		return fmt.Errorf("read watermarks: %w", err)
+	}
+	prev, had := wms[r.Clock]
+	if had && len(r.Punches) < prev.LastCount {
+		e.log.Warn("clock log shrank since the last pull (cleared on the keypad or cyclic delete); stored punches are kept",
+			"clock", r.Clock, "was", prev.LastCount, "now", len(r.Punches))
+	}
+	valid := e.screen(r.Clock, r.Punches)
+	fresh, err := e.db.Unstored(ctx, valid)
+	if err != nil {
+		return fmt.Errorf("clock %s: compare %d punches with the store: %w", r.Clock, len(valid), err)
+	}
+
+	wm := store.Watermark{Clock: r.Clock, Serial: r.Info.Serial, Records: r.Info.Records, LastPull: r.At,
+		LastCount: len(r.Punches), LastPunch: prev.LastPunch}
+	// Every punch made on the clock before the start of the read is now stored. The clock's own
+	// time is the right measure: a drifting clock stamps punches with its time, not ours.
+	wm.SyncedUntil = r.At.Add(r.Offset).Add(-r.Duration)
+	if !r.Info.Time.IsZero() {
+		wm.SyncedUntil = r.Info.Time
+	}
+	if wm.SyncedUntil.Before(prev.SyncedUntil) && r.Offset >= 0 {
+		wm.SyncedUntil = prev.SyncedUntil
+	}
+	for _, p := range valid {
+		if p.Time.After(wm.LastPunch) {
+			wm.LastPunch = p.Time
+		}
+	}
+	wms[r.Clock] = wm
+
+	b := store.Batch{Punches: fresh, Watermark: &wm}
+	if err := e.judgeLocked(ctx, &b, fresh, syncedUntil(e.cfg.Clocks, wms)); err != nil {
+		return err
+	}
+	b.Outbox = append(b.Outbox, e.clockStatus(r, wm))
+	if err := e.commitLocked(ctx, b); err != nil {
+		return fmt.Errorf("clock %s: commit %d new punches: %w", r.Clock, len(fresh), err)
+	}
+	e.obs.PunchesIngested(r.Clock, "pull", len(fresh))
+	return nil
+}
+
+// Realtime implements pull.Sink: one punch from a realtime event, judged and published at once.
+func (e *Engine) Realtime(ctx context.Context, clock string, p device.Punch) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	valid := e.screen(clock, []device.Punch{p})
+	fresh, err := e.db.Unstored(ctx, valid)
+	if err != nil || len(fresh) == 0 {
+		return err
+	}
+	wms, err := e.db.Watermarks()
+	if err != nil {
+		return fmt.Errorf("read watermarks: %w", err)
+	}
+	b := store.Batch{Punches: fresh}
+	if err := e.judgeLocked(ctx, &b, fresh, syncedUntil(e.cfg.Clocks, wms)); err != nil {
+		return err
+	}
+	if err := e.commitLocked(ctx, b); err != nil {
+		return fmt.Errorf("clock %s: commit realtime punch of %s at %s: %w", clock, p.UserID, p.Time.Format(time.RFC3339), err)
+	}
+	e.obs.PunchesIngested(clock, "realtime", len(fresh))
+	return nil
+}
+
+// Finalise re-judges the open days (windows that closed, clocks that synced) and queues what they
+// now decide. The finaliser loop calls it; so does a roster reload.
+func (e *Engine) Finalise(ctx context.Context) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	wms, err := e.db.Watermarks()
+	if err != nil {
+		return fmt.Errorf("read watermarks: %w", err)
+	}
+	var b store.Batch
+	if err := e.judgeLocked(ctx, &b, nil, syncedUntil(e.cfg.Clocks, wms)); err != nil {
+		return err
+	}
+	if len(b.Days) == 0 && len(b.Outbox) == 0 {
+		return nil
+	}
+	return e.commitLocked(ctx, b)
+}
+
+// Rejudge judges one person's days from..to again, after a registration was added or revoked, and
+// queues the corrections.
+func (e *Engine) Rejudge(ctx context.Context, userID string, from, to attendance.Date) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	wms, err := e.db.Watermarks()
+	if err != nil {
+		return fmt.Errorf("read watermarks: %w", err)
+	}
+	b := store.Batch{}
+	touched := map[dayKey]bool{}
+	for d := from; !d.After(to); d = d.AddDays(1) {
+		touched[dayKey{userID, d}] = true
+	}
+	if _, err := e.judgeDaysLocked(ctx, &b, touched, nil, syncedUntil(e.cfg.Clocks, wms)); err != nil {
+		return err
+	}
+	if len(b.Days) == 0 && len(b.Outbox) == 0 {
+		return nil
+	}
+	return e.commitLocked(ctx, b)
+}
+
+// RunFinaliser calls Finalise every interval until ctx is done: windows close with the passing of
+// time, not only with new punches.
+func (e *Engine) RunFinaliser(ctx context.Context, interval time.Duration, beat func()) error {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if beat != nil {
+			beat()
+		}
+		if err := e.Finalise(ctx); err != nil && ctx.Err() == nil {
+			e.log.Error("finalise open days", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// screen drops punches that cannot be stored (no user id, no time) and counts them.
+func (e *Engine) screen(clock string, ps []device.Punch) []device.Punch {
+	out := ps[:0:0]
+	bad := 0
+	for _, p := range ps {
+		if p.UserID == "" || p.Time.IsZero() || p.Clock == "" {
+			bad++
+			continue
+		}
+		out = append(out, p)
+	}
+	if bad > 0 {
+		e.obs.PunchesRejected(clock, "malformed", bad)
+		e.log.Warn("punches without user, time or clock serial rejected", "clock", clock, "count", bad)
+	}
+	return out
+}
+
+type dayKey struct {
+	user string
+	date attendance.Date
+}
+
+// judgeLocked adds to b the days touched by fresh punches and every open day up to today, with
+// their events, and moves the judged-through mark over the dates now final for everyone.
+func (e *Engine) judgeLocked(ctx context.Context, b *store.Batch, fresh []device.Punch, synced time.Time) error {
+	today := attendance.DateOf(e.now().In(e.cfg.Location))
+	touched := map[dayKey]bool{}
+	for _, p := range fresh {
+		d := attendance.DateOf(p.Time.In(e.cfg.Location))
+		touched[dayKey{p.UserID, d}] = true
+		// History read on first start (or after a long outage) is judged too, for the reports.
+		if !d.After(e.through) && d.After(today.AddDays(-e.cfg.MaxBackfill)) && d.Before(e.cfg.EventsSince) {
+			e.through = d.AddDays(-1)
+		}
+	}
+	start := e.through.AddDays(1)
+	if floor := today.AddDays(-e.cfg.MaxBackfill); start.Before(floor) {
+		start = floor
+	}
+	for d := start; !d.After(today); d = d.AddDays(1) {
+		for id := range e.peopleLocked(fresh) {
+			touched[dayKey{id, d}] = true
+		}
+	}
+	final, err := e.judgeDaysLocked(ctx, b, touched, fresh, synced)
+	if err != nil {
+		return err
+	}
+	through := e.through
+	for d := start; !d.After(today); d = d.AddDays(1) {
+		if f, ok := final[d]; ok && !f {
+			break
+		}
+		if d == today {
+			break // today stays open until tomorrow
+		}
+		through = d
+	}
+	e.nextThrough = through
+	return nil
+}
+
+// peopleLocked is everyone whose days are judged: the roster, or when there is none yet, everyone a
+// clock knows or who punched.
+func (e *Engine) peopleLocked(fresh []device.Punch) map[string]bool {
+	out := make(map[string]bool, len(e.roster))
+	for id := range e.roster {
+		out[id] = true
+	}
+	if len(e.roster) == 0 {
+		for id := range e.names {
+			out[id] = true
+		}
+		for _, p := range fresh {
+			out[p.UserID] = true
+		}
+	}
+	return out
+}
+
+func (e *Engine) personLocked(id string) attendance.Person {
+	if p, ok := e.roster[id]; ok {
+		if p.Name == "" {
+			p.Name = e.names[id]
+		}
+		return p
+	}
+	// Not on the roster: judged as a clock-tracked person only while there is no roster at all,
+	// otherwise recorded but not judged (the roster, not the clock, says who must punch here).
+	t := attendance.TrackClock
+	if len(e.roster) > 0 {
+		t = attendance.TrackExempt
+	}
+	return attendance.Person{UserID: id, Name: e.names[id], Tracking: t}
+}
+
+// judgeDaysLocked judges each touched person-day, adds the changed ones and their events to b, and
+// reports per date whether every judged day is final.
+func (e *Engine) judgeDaysLocked(ctx context.Context, b *store.Batch, touched map[dayKey]bool, fresh []device.Punch, synced time.Time) (map[attendance.Date]bool, error) {
+	keys := make([]dayKey, 0, len(touched))
+	for k := range touched {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b dayKey) int {
+		if c := a.date.Compare(b.date); c != 0 {
+			return c
+		}
+		return cmpString(a.user, b.user)
+	})
+	byUser := map[string][]device.Punch{}
+	for _, p := range fresh {
+		byUser[p.UserID] = append(byUser[p.UserID], p)
+	}
+	now := e.now().In(e.cfg.Location)
+	final := map[attendance.Date]bool{}
+	warned := map[int]bool{}
+	for i, k := range keys {
+		if i%256 == 255 {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+		}
+		dt, err := e.cal.DayType(k.date)
+		if err != nil && !warned[k.date.Year] {
+			warned[k.date.Year] = true
+			e.log.Error("no holiday data for the year: judging by the Monday–Friday week", "year", k.date.Year, "err", err)
+		}
+		sched, err := e.cal.Schedule(k.date)
+		if err != nil {
+			return nil, fmt.Errorf("judge %s: %w", k.date, err)
+		}
+		from, to := k.date.Start(e.cfg.Location), k.date.AddDays(1).Start(e.cfg.Location)
+		punches, err := e.db.PunchesFor(k.user, from, to)
+		if err != nil {
+			return nil, fmt.Errorf("judge %s of %s: read punches: %w", k.date, k.user, err)
+		}
+		punches = append(punches, byUser[k.user]...)
+		regs, err := e.db.RegistrationsFor(k.user, from, to)
+		if err != nil {
+			return nil, fmt.Errorf("judge %s of %s: read registrations: %w", k.date, k.user, err)
+		}
+		person := e.personLocked(k.user)
+		day := rules.Judge(rules.Input{Person: person, Date: k.date, DayType: dt, Schedule: sched, Loc: e.cfg.Location,
+			Params: e.cfg.Params, Punches: punches, Registrations: regs, SyncedUntil: synced, Now: now})
+		if f, ok := final[k.date]; !ok || f {
+			final[k.date] = day.Final
+		}
+		if day.Status == rules.StatusNotJudged && len(punches) == 0 {
+			continue
+		}
+		if !day.DayType.IsWorking() && len(punches) == 0 {
+			continue
+		}
+		old, had, err := e.db.Day(k.user, k.date)
+		if err != nil {
+			return nil, fmt.Errorf("judge %s of %s: read stored day: %w", k.date, k.user, err)
+		}
+		if had && sameDay(old, day) {
+			continue
+		}
+		b.Days = append(b.Days, day)
+		if !k.date.Before(e.cfg.EventsSince) {
+			if err := e.eventsLocked(b, person, day, now); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return final, nil
+}
+
+func cmpString(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+func sameDay(a, b attendance.Day) bool {
+	ja, err1 := json.Marshal(a)
+	jb, err2 := json.Marshal(b)
+	return err1 == nil && err2 == nil && bytes.Equal(ja, jb)
+}
+
+// eventsLocked queues the events of a judged day: new anomalies at rev 1 (never an excused one),
+// changed ones as corrections at rev+1, withdrawn ones as retractions; and the day itself on
+// {prefix}/days once it is final.
+func (e *Engine) eventsLocked(b *store.Batch, person attendance.Person, day attendance.Day, now time.Time) error {
+	src := event.Source{Site: e.cfg.Site, Clock: e.clockOfLocked(day), Name: person.Name, Unit: person.Unit}
+	current := map[string]event.Event{}
+	for _, a := range rules.Events(day) {
+		s := day.Slots[a.Slot]
+		s.Name = a.Slot
+		if ev, ok := event.FromSlot(src, day, s, 1, now); ok {
+			current[ev.ID] = ev
+		}
+	}
+	for _, slot := range attendance.Slots {
+		for _, kind := range event.Kinds {
+			id := event.ID(e.cfg.Site, day.UserID, day.Date, slot, kind)
+			rev, hash, published, err := e.db.PublishedEvent(id)
+			if err != nil {
+				return fmt.Errorf("event %s: read published revision: %w", id, err)
+			}
+			ev, isCurrent := current[id]
+			switch {
+			case isCurrent && !published && ev.Excused:
+				continue // nothing excused is announced as a violation
+			case !isCurrent && !published:
+				continue
+			case !isCurrent:
+				ev = e.retraction(src, day, slot, kind, now)
+			}
+			h := eventHash(ev)
+			if published && bytes.Equal(h, hash) {
+				continue
+			}
+			ev.Rev = rev + 1
+			payload, err := json.Marshal(ev)
+			if err != nil {
+				return fmt.Errorf("event %s: encode: %w", id, err)
+			}
+			b.Outbox = append(b.Outbox, store.OutboxEntry{Topic: event.Topic(e.cfg.Prefix, kind), Payload: payload, QoS: 1,
+				EnqueuedAt: now, EventID: id, Rev: ev.Rev, Hash: h})
+			e.obs.EventQueued(kind, ev.Rev > 1)
+		}
+	}
+	if !day.Final || day.Status == rules.StatusNotJudged {
+		return nil
+	}
+	dp := event.FromDay(e.cfg.Site, person.Name, person.Unit, day, now)
+	id := "day-" + event.ID(e.cfg.Site, day.UserID, day.Date, "day", "day")
+	rev, hash, published, err := e.db.PublishedEvent(id)
+	if err != nil {
+		return fmt.Errorf("day %s of %s: read published revision: %w", day.Date, day.UserID, err)
+	}
+	judgedAt := dp.JudgedAt
+	dp.JudgedAt = ""
+	h := hashJSON(dp)
+	if published && bytes.Equal(h, hash) {
+		return nil
+	}
+	dp.JudgedAt = judgedAt
+	payload, err := json.Marshal(dp)
+	if err != nil {
+		return fmt.Errorf("day %s of %s: encode: %w", day.Date, day.UserID, err)
+	}
+	b.Outbox = append(b.Outbox, store.OutboxEntry{Topic: event.DaysTopic(e.cfg.Prefix), Payload: payload, QoS: 1,
+		EnqueuedAt: now, EventID: id, Rev: rev + 1, Hash: h})
+	return nil
+}
+
+// retraction is the correction of an anomaly that no longer stands at all.
+func (e *Engine) retraction(src event.Source, day attendance.Day, slot attendance.SlotName, kind string, now time.Time) event.Event {
+	s := day.Slots[slot]
+	ev := event.Event{ID: event.ID(src.Site, day.UserID, day.Date, slot, kind), Kind: kind, Site: src.Site, Clock: src.Clock,
+		UserID: day.UserID, Name: src.Name, Unit: src.Unit, Date: day.Date.String(), Slot: string(slot),
+		Expected: s.Expected.Format(time.RFC3339), Severity: event.SeverityMinor, Retracted: true,
+		Excused: s.Result == attendance.ResultExcused, Registration: s.Registration, JudgedAt: now.Format(time.RFC3339)}
+	if s.Time != nil {
+		a := s.Time.In(e.cfg.Location).Format(time.RFC3339)
+		ev.Actual = &a
+	}
+	return ev
+}
+
+// clockOfLocked names the clock a day's punches came from (the first slot that has one).
+func (e *Engine) clockOfLocked(day attendance.Day) string {
+	for _, n := range attendance.Slots {
+		if s, ok := day.Slots[n]; ok && s.Clock != "" {
+			if name, ok := e.serials[s.Clock]; ok {
+				return name
+			}
+			return s.Clock
+		}
+	}
+	if len(e.cfg.Clocks) == 1 {
+		return e.cfg.Clocks[0]
+	}
+	return ""
+}
+
+func eventHash(ev event.Event) []byte {
+	ev.Rev, ev.JudgedAt = 0, ""
+	return hashJSON(ev)
+}
+
+func hashJSON(v any) []byte {
+	j, err := json.Marshal(v)
+	if err != nil {
+		return nil
+	}
+	h := sha256.Sum256(j)
+	return h[:]
+}
+
+// clockStatus is the retained status message of a clock after a successful pull.
+func (e *Engine) clockStatus(r pull.Pull, wm store.Watermark) store.OutboxEntry {
+	last := r.At.In(e.cfg.Location).Format(time.RFC3339)
+	cs := event.ClockStatus{Clock: r.Clock, State: event.ClockUp, Since: e.upSince(r.Clock, r.At).Format(time.RFC3339),
+		LastPull: &last, Records: r.Info.Records, Capacity: r.Info.RecordCap, OffsetSeconds: r.Offset.Seconds(), Serial: r.Info.Serial}
+	payload, _ := json.Marshal(cs)
+	return store.OutboxEntry{Topic: event.ClockStatusTopic(e.cfg.Prefix, r.Clock), Payload: payload, QoS: 1, Retained: true,
+		Key: "clock-status/" + r.Clock, EnqueuedAt: r.At}
+}
+
+// ClockDown queues the retained status of a clock that cannot be reached.
+func (e *Engine) ClockDown(ctx context.Context, clock string, since time.Time, reason string) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	delete(e.up, clock)
+	wms, err := e.db.Watermarks()
+	if err != nil {
+		return fmt.Errorf("read watermarks: %w", err)
+	}
+	cs := event.ClockStatus{Clock: clock, State: event.ClockDown, Since: since.In(e.cfg.Location).Format(time.RFC3339), Error: reason}
+	if wm, ok := wms[clock]; ok {
+		last := wm.LastPull.In(e.cfg.Location).Format(time.RFC3339)
+		cs.LastPull, cs.Records, cs.Serial = &last, wm.Records, wm.Serial
+	}
+	payload, _ := json.Marshal(cs)
+	return e.commitLocked(ctx, store.Batch{Outbox: []store.OutboxEntry{{Topic: event.ClockStatusTopic(e.cfg.Prefix, clock),
+		Payload: payload, QoS: 1, Retained: true, Key: "clock-status/" + clock, EnqueuedAt: e.now()}}})
+}
+
+func (e *Engine) upSince(clock string, at time.Time) time.Time {
+	if e.up == nil {
+		e.up = map[string]time.Time{}
+	}
+	if t, ok := e.up[clock]; ok {
+		return t
+	}
+	e.up[clock] = at
+	return at
+}
+
+// commitLocked commits b, then moves the judged-through mark (a lagging mark only costs re-judging).
+func (e *Engine) commitLocked(ctx context.Context, b store.Batch) error {
+	start := time.Now()
+	if _, err := e.db.Commit(ctx, b); err != nil {
+		return err
+	}
+	e.obs.Committed(time.Since(start))
+	if e.nextThrough.After(e.through) {
+		if err := e.db.PutMeta(metaThrough, []byte(e.nextThrough.String())); err != nil {
+			e.log.Warn("save judged-through mark", "err", err)
+		} else {
+			e.through = e.nextThrough
+		}
+	}
+	if len(b.Outbox) > 0 {
+		e.notify()
+	}
+	return nil
+}
+
+// SyncedUntil is the earliest sync point over the configured clocks.
+func (e *Engine) SyncedUntil() (time.Time, error) {
+	wms, err := e.db.Watermarks()
+	if err != nil {
+		return time.Time{}, err
+	}
+	return syncedUntil(e.cfg.Clocks, wms), nil
+}
+
+// syncedUntil is the earliest sync point over the configured clocks: zero while any has never synced.
+func syncedUntil(clocks []string, wms map[string]store.Watermark) time.Time {
+	var min time.Time
+	for i, c := range clocks {
+		wm, ok := wms[c]
+		if !ok || wm.SyncedUntil.IsZero() {
+			return time.Time{}
+		}
+		if i == 0 || wm.SyncedUntil.Before(min) {
+			min = wm.SyncedUntil
+		}
+	}
+	return min
+}
+
+type nopObserver struct{}
+
+func (nopObserver) PunchesIngested(string, string, int) {}
+func (nopObserver) PunchesRejected(string, string, int) {}
+func (nopObserver) EventQueued(string, bool)            {}
+func (nopObserver) Committed(time.Duration)             {}
+
+var _ pull.Sink = (*Engine)(nil)

@@ -1,0 +1,220 @@
+package ingest
+
+import (
+	"context"
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jinbi/punchd/device"
+	"github.com/jinbi/punchd/internal/attendance"
+	"github.com/jinbi/punchd/internal/calendar"
+	"github.com/jinbi/punchd/internal/event"
+	"github.com/jinbi/punchd/internal/rules"
+	"github.com/jinbi/punchd/internal/store"
+	"github.com/jinbi/punchd/sync/pull"
+)
+
+var cst = time.FixedZone("CST", 8*3600)
+
+type fakeNow struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (f *fakeNow) Now() time.Time { f.mu.Lock(); defer f.mu.Unlock(); return f.t }
+func (f *fakeNow) Set(t time.Time) { f.mu.Lock(); defer f.mu.Unlock(); f.t = t }
+
+func at(d, hm string) time.Time {
+	t, err := time.ParseInLocation("2006-01-02 15:04", d+" "+hm, cst)
+	if err != nil {
+		panic(err)
+	}
+	return t
+}
+
+type fixture struct {
+	db  *store.DB
+	eng *Engine
+	now *fakeNow
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	now := &fakeNow{t: at("2026-03-02", "07:00")}
+	db, err := store.Open(filepath.Join(t.TempDir(), "punchd.db"), store.Options{Location: cst, Now: now.Now, NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := db.PutRoster([]attendance.Person{
+		{UserID: "A1023", Name: "张伟", Post: "科员", Unit: "党政办", Tracking: attendance.TrackClock},
+		{UserID: "7", Name: "李娜", Post: "站长", Unit: "农技中心", Tracking: attendance.TrackStation},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	tod := func(s string) attendance.TimeOfDay { v, _ := attendance.ParseTimeOfDay(s); return v }
+	cal, err := calendar.New(calendar.Options{Schedules: []attendance.Schedule{{Name: "all-year",
+		From: attendance.MonthDay{Month: 1, Day: 1}, To: attendance.MonthDay{Month: 12, Day: 31},
+		AmIn: tod("08:30"), AmOut: tod("12:00"), PmIn: tod("14:30"), PmOut: tod("18:00")}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng := New(Config{Site: "jinbi", Prefix: "punchd/jinbi", Location: cst, Params: rules.DefaultParams(),
+		EventsSince: attendance.Date{Year: 2026, Month: 3, Day: 2}, Clocks: []string{"dangzhengban"}}, db, cal, now.Now, nil, nil, nil)
+	if err := eng.Load(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	return &fixture{db: db, eng: eng, now: now}
+}
+
+func (f *fixture) events(t *testing.T) []event.Event {
+	t.Helper()
+	entries, err := f.db.OutboxPeek(1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []event.Event
+	for _, e := range entries {
+		if !strings.Contains(e.Topic, "/events/") {
+			continue
+		}
+		var ev event.Event
+		if err := json.Unmarshal(e.Payload, &ev); err != nil {
+			t.Fatalf("event payload %s: %v", e.Payload, err)
+		}
+		if err := ev.Validate(); err != nil {
+			t.Fatalf("event %s: %v", e.Payload, err)
+		}
+		if e.Topic != event.Topic("punchd/jinbi", ev.Kind) {
+			t.Fatalf("event of kind %s on topic %s", ev.Kind, e.Topic)
+		}
+		out = append(out, ev)
+	}
+	return out
+}
+
+func punch(user string, t time.Time) device.Punch {
+	return device.Punch{Clock: "SN0001", UserID: user, Time: t, Verify: 1}
+}
+
+func (f *fixture) pull(t *testing.T, ps ...device.Punch) {
+	t.Helper()
+	now := f.now.Now()
+	err := f.eng.Pulled(context.Background(), pull.Pull{Clock: "dangzhengban",
+		Info: device.Info{Serial: "SN0001", Records: len(ps), RecordCap: 100000, Time: now}, Punches: ps, At: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestLateIsPublishedAtOnceAndOnlyOnce(t *testing.T) {
+	f := newFixture(t)
+	f.pull(t) // the clock has synced; nothing punched yet
+	f.now.Set(at("2026-03-02", "08:41"))
+	late := punch("A1023", at("2026-03-02", "08:41"))
+	if err := f.eng.Realtime(t.Context(), "dangzhengban", late); err != nil {
+		t.Fatal(err)
+	}
+	evs := f.events(t)
+	if len(evs) != 1 {
+		t.Fatalf("events after a late realtime punch = %+v, want exactly one", evs)
+	}
+	ev := evs[0]
+	if ev.Kind != "late" || ev.Rev != 1 || ev.Minutes != 11 || ev.Slot != "am_in" || ev.Name != "张伟" || ev.Clock != "dangzhengban" ||
+		ev.Expected != "2026-03-02T08:30:00+08:00" || ev.Actual == nil || *ev.Actual != "2026-03-02T08:41:00+08:00" || ev.Excused {
+		t.Fatalf("late event = %+v", ev)
+	}
+	// The same punch read again by the pull and by a repeated event: no new event, nothing stored twice.
+	f.pull(t, late)
+	if err := f.eng.Realtime(t.Context(), "dangzhengban", late); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.events(t); len(got) != 1 {
+		t.Fatalf("events after re-reading the same punch = %d, want 1", len(got))
+	}
+	if n, _ := f.db.CountPunches(); n != 1 {
+		t.Fatalf("punches stored = %d, want 1", n)
+	}
+	// The station person punching is recorded but never judged here.
+	if err := f.eng.Realtime(t.Context(), "dangzhengban", punch("7", at("2026-03-02", "09:30"))); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.events(t); len(got) != 1 {
+		t.Fatalf("a station-tracked punch raised an event: %+v", got)
+	}
+}
+
+func TestRegistrationCorrectsPublishedEvent(t *testing.T) {
+	f := newFixture(t)
+	f.pull(t)
+	f.now.Set(at("2026-03-02", "09:10"))
+	if err := f.eng.Realtime(t.Context(), "dangzhengban", punch("A1023", at("2026-03-02", "09:05"))); err != nil {
+		t.Fatal(err)
+	}
+	reg, err := f.db.AddRegistration(attendance.Registration{UserID: "A1023", Kind: attendance.KindOffsite,
+		From: at("2026-03-02", "08:00"), To: at("2026-03-02", "12:00"), Reason: "到村开展工作", RegisteredBy: "党政办"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := attendance.Date{Year: 2026, Month: 3, Day: 2}
+	if err := f.eng.Rejudge(t.Context(), "A1023", d, d); err != nil {
+		t.Fatal(err)
+	}
+	evs := f.events(t)
+	if len(evs) != 2 || evs[0].ID != evs[1].ID || evs[1].Rev != 2 || !evs[1].Excused ||
+		evs[1].Registration == nil || *evs[1].Registration != reg.ID {
+		t.Fatalf("events = %+v, want the late event and its excused correction (same id, rev 2, registration %s)", evs, reg.ID)
+	}
+	// Re-judging again changes nothing.
+	if err := f.eng.Rejudge(t.Context(), "A1023", d, d); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.events(t); len(got) != 2 {
+		t.Fatalf("a second re-judge queued %d events, want none new", len(got)-2)
+	}
+}
+
+func TestMissingWaitsForWindowAndSync(t *testing.T) {
+	f := newFixture(t)
+	f.pull(t)
+	ps := []device.Punch{punch("A1023", at("2026-03-02", "08:20")), punch("A1023", at("2026-03-02", "12:05")),
+		punch("A1023", at("2026-03-02", "14:25"))}
+	f.now.Set(at("2026-03-02", "14:26"))
+	f.pull(t, ps...)
+	if got := f.events(t); len(got) != 0 {
+		t.Fatalf("events before the evening window closed: %+v", got)
+	}
+	// Evening: the pm_out window has closed but the clock has not synced since 14:26.
+	f.now.Set(at("2026-03-03", "02:00"))
+	if err := f.eng.Finalise(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.events(t); len(got) != 0 {
+		t.Fatalf("missing published before the clock synced past the window: %+v", got)
+	}
+	// The next pull syncs past it: the missing evening punch is final.
+	f.pull(t, ps...)
+	evs := f.events(t)
+	if len(evs) != 1 || evs[0].Kind != "missing" || evs[0].Slot != "pm_out" || evs[0].Actual != nil || evs[0].Severity != "serious" {
+		t.Fatalf("events after sync = %+v, want one missing pm_out", evs)
+	}
+	day, ok, err := f.db.Day("A1023", attendance.Date{Year: 2026, Month: 3, Day: 2})
+	if err != nil || !ok || !day.Final || day.Status != attendance.StatusAbnormal {
+		t.Fatalf("stored day = %+v ok=%v err=%v, want final abnormal", day, ok, err)
+	}
+	// A day published once on {prefix}/days.
+	entries, _ := f.db.OutboxPeek(1000)
+	days := 0
+	for _, e := range entries {
+		if e.Topic == "punchd/jinbi/days" {
+			days++
+		}
+	}
+	if days != 1 {
+		t.Fatalf("day payloads queued = %d, want 1", days)
+	}
+}
