@@ -255,171 +255,243 @@ type result struct {
 	err  error
 }
 
+// session is the state of draining over one connection.
+//
+// Entries move: outbox → inflight (published, token pending) → acked (acknowledged on this
+// connection, not yet deleted) → deleting (handed to the deleter goroutine) → gone. Peek skips
+// every entry in any of these sets, so nothing is published twice on one connection. Deletes run
+// beside the publishing, so an fsync does not stall the window.
+type session struct {
+	p    *Publisher
+	c    mqtt.Client
+	lost <-chan struct{}
+	gen  uint64
+
+	results  chan result
+	inflight map[uint64]struct{}
+	acked    []uint64
+	held     map[uint64]struct{} // acked or deleting: acknowledged, still in the outbox
+	toDelete chan []uint64       // to the deleter; cap 1, at most one batch outstanding
+	deleted  chan deleteResult
+	deleting bool
+	failure  error
+}
+
+type deleteResult struct {
+	seqs []uint64
+	err  error
+}
+
 // session drains the outbox over one connection. It returns nil after a clean shutdown (ctx
 // done) and an error when the connection failed; either way the client is disconnected.
 func (p *Publisher) session(ctx context.Context, c mqtt.Client, lost <-chan struct{}) error {
-	gen := p.connGen.Load()
-	window := p.o.Inflight
-	// Buffered for the whole window: waiters of an abandoned session never block.
-	results := make(chan result, window)
-	inflight := make(map[uint64]struct{}, window)
-	var acked []uint64 // acknowledged on this connection, not yet deleted
-	ackedSet := make(map[uint64]struct{})
+	s := &session{
+		p: p, c: c, lost: lost, gen: p.connGen.Load(),
+		// Buffered for the whole window: waiters of an abandoned session never block.
+		results:  make(chan result, p.o.Inflight),
+		inflight: make(map[uint64]struct{}, p.o.Inflight),
+		held:     make(map[uint64]struct{}),
+		toDelete: make(chan []uint64, 1),
+		deleted:  make(chan deleteResult, 1),
+	}
+	deleterDone := make(chan struct{})
+	go func() {
+		defer close(deleterDone)
+		for seqs := range s.toDelete {
+			s.deleted <- deleteResult{seqs, p.ob.Delete(seqs...)}
+		}
+	}()
+	defer func() {
+		// Every acknowledged entry is deleted before the session ends.
+		s.waitDeleter()
+		s.flushDeletes()
+		s.waitDeleter()
+		close(s.toDelete)
+		<-deleterDone
+	}()
+
 	poll := time.NewTicker(p.o.PollInterval)
 	defer poll.Stop()
-
-	flush := func() {
-		if len(acked) == 0 {
-			return
-		}
-		if err := p.ob.Delete(acked...); err != nil {
-			// The broker has them; they will be published again (same id) once Delete works.
-			p.hookErr(ReasonOutbox)
-			p.log.Error("outbox delete failed", "err", err, "entries", len(acked))
-		}
-		acked = acked[:0]
-		clear(ackedSet)
-	}
-	var failure error
-	handle := func(r result) {
-		delete(inflight, r.seq)
-		select {
-		case <-lost:
-			// The connection is gone. paho completes the tokens of a dead connection while tearing
-			// it down, and a result handled now cannot show it was acknowledged before the loss:
-			// the entry stays and is sent again (a duplicate with the same id, never a loss).
-			return
-		default:
-		}
-		switch {
-		case r.gen != gen:
-			// Sent on a connection that has been replaced: not an acknowledgement.
-		case r.err == nil:
-			acked = append(acked, r.seq)
-			ackedSet[r.seq] = struct{}{}
-			if h := p.o.Hooks.OnPublish; h != nil {
-				h(time.Since(r.sent))
-			}
-		case errors.Is(r.err, errAckTimeout):
-			p.hookErr(ReasonAckTimeout)
-			if failure == nil {
-				failure = fmt.Errorf("mqtt %s: entry %d: %w (%s)", p.o.Broker, r.seq, r.err, p.o.AckTimeout)
-			}
-		default:
-			p.hookErr(ReasonPublish)
-			if failure == nil {
-				failure = fmt.Errorf("mqtt %s: publish entry %d: %w", p.o.Broker, r.seq, r.err)
-			}
-		}
-	}
-
 	for {
-		// Fill the window with the oldest entries not already in flight or acknowledged.
-		if failure == nil && len(inflight) < window {
-			entries, err := p.ob.Peek(len(inflight) + len(acked) + window)
-			if err != nil {
-				p.hookErr(ReasonOutbox)
-				p.log.Error("outbox peek failed", "err", err)
-			}
-			for _, e := range entries {
-				if len(inflight) >= window {
-					break
-				}
-				if _, ok := inflight[e.Seq]; ok {
-					continue
-				}
-				if _, ok := ackedSet[e.Seq]; ok {
-					continue
-				}
-				qos := e.QoS
-				if qos == 0 || qos > 2 {
-					qos = 1
-				}
-				sent := time.Now()
-				tok := c.Publish(e.Topic, qos, e.Retained, e.Payload)
-				inflight[e.Seq] = struct{}{}
-				go func(seq uint64) {
-					var err error
-					if !tok.WaitTimeout(p.o.AckTimeout) {
-						err = errAckTimeout
-					} else {
-						err = tok.Error()
-					}
-					results <- result{seq: seq, gen: gen, sent: sent, err: err}
-				}(e.Seq)
-			}
+		if s.failure == nil {
+			s.fill()
 		}
-		if len(inflight) == 0 || len(acked) >= window {
-			flush()
-		}
-		if failure != nil {
-			flush()
+		s.flushDeletes()
+		if s.failure != nil {
 			c.Disconnect(0)
-			return failure
+			return s.failure
 		}
-
 		select {
-		case r := <-results:
-			handle(r)
-			for more := true; more; {
-				select {
-				case r := <-results:
-					handle(r)
-				default:
-					more = false
-				}
-			}
+		case r := <-s.results:
+			s.handle(r)
+			s.drainResults()
+		case d := <-s.deleted:
+			s.deleteDone(d)
 		case <-p.wake:
 		case <-poll.C:
 		case <-lost:
-			// Acknowledgements already received count; anything else is sent again next time.
-			for drained := false; !drained; {
-				select {
-				case r := <-results:
-					handle(r) // not counted as acknowledged: see handle
-				default:
-					drained = true
-				}
-			}
-			flush()
+			s.drainResults() // none of these count: see handle
 			p.hookErr(ReasonLost)
-			return fmt.Errorf("mqtt %s: connection lost with %d publishes unacknowledged", p.o.Broker, len(inflight))
+			return fmt.Errorf("mqtt %s: connection lost with %d publishes unacknowledged", p.o.Broker, len(s.inflight))
 		case <-ctx.Done():
-			return p.shutdown(c, lost, results, inflight, handle, flush)
+			s.shutdown()
+			return nil
 		}
+	}
+}
+
+// fill publishes the oldest entries not in flight or held until the window is full.
+func (s *session) fill() {
+	p := s.p
+	window := p.o.Inflight
+	if len(s.inflight) >= window {
+		return
+	}
+	entries, err := p.ob.Peek(len(s.inflight) + len(s.held) + window)
+	if err != nil {
+		p.hookErr(ReasonOutbox)
+		p.log.Error("outbox peek failed", "err", err)
+		return
+	}
+	for _, e := range entries {
+		if len(s.inflight) >= window {
+			return
+		}
+		if _, ok := s.inflight[e.Seq]; ok {
+			continue
+		}
+		if _, ok := s.held[e.Seq]; ok {
+			continue
+		}
+		qos := e.QoS
+		if qos == 0 || qos > 2 {
+			qos = 1
+		}
+		sent := time.Now()
+		// Publish hands the packet to paho's writer; it blocks at most WriteTimeout.
+		tok := s.c.Publish(e.Topic, qos, e.Retained, e.Payload)
+		s.inflight[e.Seq] = struct{}{}
+		p.log.Debug("mqtt publish", "seq", e.Seq, "topic", e.Topic, "key", e.Key)
+		go func(seq uint64, gen uint64) {
+			var err error
+			if !tok.WaitTimeout(p.o.AckTimeout) {
+				err = errAckTimeout
+			} else {
+				err = tok.Error()
+			}
+			s.results <- result{seq: seq, gen: gen, sent: sent, err: err}
+		}(e.Seq, s.gen)
+	}
+}
+
+// handle takes the outcome of one publish.
+func (s *session) handle(r result) {
+	p := s.p
+	delete(s.inflight, r.seq)
+	select {
+	case <-s.lost:
+		// The connection is gone. paho completes the tokens of a dead connection while tearing
+		// it down, and a result handled now cannot show it was acknowledged before the loss:
+		// the entry stays and is sent again (a duplicate with the same id, never a loss).
+		return
+	default:
+	}
+	switch {
+	case r.gen != s.gen:
+		// Sent on a connection that has been replaced: not an acknowledgement.
+	case r.err == nil:
+		s.acked = append(s.acked, r.seq)
+		s.held[r.seq] = struct{}{}
+		if h := p.o.Hooks.OnPublish; h != nil {
+			h(time.Since(r.sent))
+		}
+	case errors.Is(r.err, errAckTimeout):
+		p.hookErr(ReasonAckTimeout)
+		if s.failure == nil {
+			s.failure = fmt.Errorf("mqtt %s: entry %d: %w (%s)", p.o.Broker, r.seq, r.err, p.o.AckTimeout)
+		}
+	default:
+		p.hookErr(ReasonPublish)
+		if s.failure == nil {
+			s.failure = fmt.Errorf("mqtt %s: publish entry %d: %w", p.o.Broker, r.seq, r.err)
+		}
+	}
+}
+
+func (s *session) drainResults() {
+	for {
+		select {
+		case r := <-s.results:
+			s.handle(r)
+		default:
+			return
+		}
+	}
+}
+
+// flushDeletes hands the acknowledged entries to the deleter unless it is busy (then they go
+// with the next batch, so batches grow while the disk is slow).
+func (s *session) flushDeletes() {
+	if s.deleting || len(s.acked) == 0 {
+		return
+	}
+	s.deleting = true
+	s.toDelete <- s.acked
+	s.acked = nil
+}
+
+func (s *session) deleteDone(d deleteResult) {
+	s.deleting = false
+	if d.err != nil {
+		// The broker has them; keep them held and retry with the next batch. If the daemon stops
+		// first they are published again (same id) after the restart.
+		s.p.hookErr(ReasonOutbox)
+		s.p.log.Error("outbox delete failed", "err", d.err, "entries", len(d.seqs))
+		s.acked = append(s.acked, d.seqs...)
+		return
+	}
+	for _, seq := range d.seqs {
+		delete(s.held, seq)
+	}
+}
+
+// waitDeleter waits for an outstanding delete batch.
+func (s *session) waitDeleter() {
+	if s.deleting {
+		s.deleteDone(<-s.deleted)
 	}
 }
 
 // shutdown waits a little for acknowledgements in flight, deletes what was acknowledged,
 // publishes "offline" and disconnects.
-func (p *Publisher) shutdown(c mqtt.Client, lost <-chan struct{}, results <-chan result,
-	inflight map[uint64]struct{}, handle func(result), flush func()) error {
+func (s *session) shutdown() {
+	p := s.p
 	deadline := time.NewTimer(drainOnShutdown)
 	defer deadline.Stop()
 wait:
-	for len(inflight) > 0 {
+	for len(s.inflight) > 0 {
 		select {
-		case r := <-results:
-			handle(r)
-		case <-lost:
+		case r := <-s.results:
+			s.handle(r)
+		case d := <-s.deleted:
+			s.deleteDone(d)
+		case <-s.lost:
 			break wait
 		case <-deadline.C:
 			break wait
 		}
 	}
-	flush()
 	select {
-	case <-lost:
-		return nil
+	case <-s.lost:
+		return
 	default:
 	}
-	if err := p.publishStatus(context.Background(), c, event.StateOffline, "shutdown", offlineOnShutdown); err != nil {
+	if err := p.publishStatus(context.Background(), s.c, event.StateOffline, "shutdown", offlineOnShutdown); err != nil {
 		p.hookErr(ReasonStatus)
 		p.log.Warn("mqtt offline status not acknowledged", "err", err)
 	}
-	c.Disconnect(quiesceOnShutdown)
-	p.log.Info("mqtt disconnected", "unacknowledged", len(inflight))
-	return nil
+	s.c.Disconnect(quiesceOnShutdown)
+	p.log.Info("mqtt disconnected", "unacknowledged", len(s.inflight))
 }
 
 // housekeep trims the outbox and reports its depth every PollInterval, connected or not.
