@@ -105,7 +105,7 @@ func FuzzDecodeAttLog(f *testing.F) {
 			if err != nil {
 				t.Fatalf("record %d re-encode: %v", i, err)
 			}
-			back, err := decodeAttRecord(b)
+			back, err := decodeAttRecord(b, nil)
 			if err != nil {
 				t.Fatal(err)
 			}

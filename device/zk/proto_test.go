@@ -291,3 +291,13 @@ func binaryPutWrapperSum(f []byte) {
 	s := Checksum(f)
 	f[6], f[7] = byte(s), byte(s>>8)
 }
+
+func TestDaysIn(t *testing.T) {
+	for y := 1999; y <= 2134; y++ {
+		for m := time.January; m <= time.December; m++ {
+			if got, want := daysIn(y, m), time.Date(y, m+1, 0, 0, 0, 0, 0, time.UTC).Day(); got != want {
+				t.Fatalf("%d-%02d: %d want %d", y, m, got, want)
+			}
+		}
+	}
+}

@@ -266,6 +266,7 @@ func (c *Client) readPunches(ctx context.Context, out *[]device.Punch) error {
 		}
 	}
 	ps := make([]device.Punch, len(recs))
+	td := timeDecoder{loc: c.opts.Location}
 	for i, r := range recs {
 		id := r.UserID
 		if size == AttRecord8 {
@@ -279,7 +280,7 @@ func (c *Client) readPunches(ctx context.Context, out *[]device.Punch) error {
 			}
 		}
 		ps[i] = device.Punch{
-			Clock: sn, UserID: id, Time: DecodeTime(r.Time, c.opts.Location),
+			Clock: sn, UserID: id, Time: td.decode(r.Time),
 			State: r.State, Verify: r.Verify, WorkCode: r.WorkCode, Raw: r.Raw,
 		}
 	}

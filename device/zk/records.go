@@ -105,9 +105,10 @@ func DecodeAttLog(blob []byte, count int) ([]AttRecord, int, error) {
 		return nil, 0, fmt.Errorf("%w: %d bytes per record (%d bytes / %d records)", ErrUnknownRecordSize, size, total, count)
 	}
 	out := make([]AttRecord, count)
+	ids := map[string]string{} // a log holds few distinct ids: share one string per id
 	for i := range out {
 		rec := body[i*size : (i+1)*size : (i+1)*size]
-		out[i], err = decodeAttRecord(rec)
+		out[i], err = decodeAttRecord(rec, ids)
 		if err != nil {
 			return nil, size, fmt.Errorf("record %d: %w", i, err)
 		}
@@ -126,7 +127,8 @@ func splitBlob(blob []byte) (int, []byte, error) {
 	return int(total), blob[4:], nil
 }
 
-func decodeAttRecord(b []byte) (AttRecord, error) {
+// decodeAttRecord decodes one record; ids, when not nil, interns user-id strings.
+func decodeAttRecord(b []byte, ids map[string]string) (AttRecord, error) {
 	r := AttRecord{Raw: b}
 	switch len(b) {
 	case AttRecord8:
@@ -135,14 +137,32 @@ func decodeAttRecord(b []byte) (AttRecord, error) {
 		r.Time = binary.LittleEndian.Uint32(b[3:])
 		r.State = b[7]
 	case AttRecord16:
-		r.UserID = strconv.FormatUint(uint64(binary.LittleEndian.Uint32(b)), 10)
+		if id, ok := ids[string(b[:4])]; ok {
+			r.UserID = id
+		} else {
+			r.UserID = strconv.FormatUint(uint64(binary.LittleEndian.Uint32(b)), 10)
+			if ids != nil {
+				ids[string(b[:4])] = r.UserID
+			}
+		}
 		r.Time = binary.LittleEndian.Uint32(b[4:])
 		r.State = b[8]
 		r.Verify = b[9]
 		r.WorkCode = binary.LittleEndian.Uint32(b[12:])
 	case AttRecord40, AttRecord49:
 		r.UID = binary.LittleEndian.Uint16(b)
-		r.UserID = cString(b[2:26])
+		raw := b[2:26]
+		if j := bytes.IndexByte(raw, 0); j >= 0 {
+			raw = raw[:j]
+		}
+		if id, ok := ids[string(raw)]; ok {
+			r.UserID = id
+		} else {
+			r.UserID = string(raw)
+			if ids != nil {
+				ids[r.UserID] = r.UserID
+			}
+		}
 		r.Verify = b[26]
 		r.Time = binary.LittleEndian.Uint32(b[27:])
 		r.State = b[31]
@@ -437,4 +457,31 @@ func putString(dst []byte, s, what string) error {
 	}
 	copy(dst, s)
 	return nil
+}
+
+// timeDecoder turns packed times into time.Time like DecodeTime, calling time.Date once per day
+// rather than once per record when the zone keeps one offset all that day (a log of 100,000
+// records holds a few hundred days).
+type timeDecoder struct {
+	loc   *time.Location
+	day   uint32
+	base  time.Time
+	fast  bool
+	valid bool
+}
+
+func (d *timeDecoder) decode(v uint32) time.Time {
+	day := v / 86400
+	if !d.valid || day != d.day {
+		d.day, d.valid = day, true
+		d.base = DecodeTime(day*86400, d.loc)
+		y, m, dd := d.base.Date()
+		_, o1 := d.base.Zone()
+		_, o2 := time.Date(y, m, dd, 23, 59, 59, 0, d.loc).Zone()
+		d.fast = o1 == o2 && d.base.Hour() == 0 && TimeValid(day*86400)
+	}
+	if !d.fast {
+		return DecodeTime(v, d.loc)
+	}
+	return d.base.Add(time.Duration(v%86400) * time.Second)
 }

@@ -253,3 +253,26 @@ func TestEventLengths(t *testing.T) {
 		t.Errorf("30 Feb: %v", err)
 	}
 }
+
+func TestTimeDecoderMatchesDecodeTime(t *testing.T) {
+	zones := []*time.Location{time.UTC}
+	for _, name := range []string{"Asia/Shanghai", "Europe/Berlin", "America/Sao_Paulo", "Australia/Lord_Howe"} {
+		if l, err := time.LoadLocation(name); err == nil {
+			zones = append(zones, l)
+		}
+	}
+	for _, loc := range zones {
+		td := timeDecoder{loc: loc}
+		// Every 17 minutes over several years, crossing DST changes both ways.
+		start := EncodeTime(time.Date(2015, 1, 1, 0, 0, 0, 0, time.UTC))
+		for v := start; v < start+4*372*86400; v += 17 * 60 {
+			if !TimeValid(v) {
+				continue
+			}
+			want := DecodeTime(v, loc)
+			if got := td.decode(v); !got.Equal(want) || got.Location() != loc {
+				t.Fatalf("%v %#x: got %v want %v", loc, v, got, want)
+			}
+		}
+	}
+}

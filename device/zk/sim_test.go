@@ -131,45 +131,66 @@ func samePunches(t testing.TB, got []device.Punch, sim *zksim.Sim) {
 	}
 }
 
-func TestSimReadMatrix(t *testing.T) {
-	counts := []int{0, 1, 25, 26, 1638, 1639}
-	if !testing.Short() {
-		counts = append(counts, 4097)
+// boundaryCounts are the record counts around every size limit of a read of size-byte records:
+// the 1024-byte inline limit, the UDP and TCP READ_BUFFER chunks, and 1024 records.
+func boundaryCounts(size int) []int {
+	ns := []int{0, 1, 1024}
+	for _, limit := range []int{1024, zk.UDPChunk, zk.TCPChunk} {
+		n := (limit - 4) / size // the blob is a u32 length plus the records
+		ns = append(ns, n, n+1)
 	}
+	return ns
+}
+
+func TestSimReadMatrix(t *testing.T) {
 	for _, network := range []string{"tcp", "udp", "serial"} {
 		for _, size := range []int{40, 16, 8} {
 			for _, key := range []uint32{0, 12345} {
-				for _, n := range counts {
-					if network == "serial" && n > 1639 {
-						continue // 115200 baud on a pty is still slower than loopback; 1639 covers the chunk boundaries
-					}
+				for _, n := range boundaryCounts(size) {
 					name := fmt.Sprintf("%s/rec%d/key%d/n%d", network, size, key, n)
 					t.Run(name, func(t *testing.T) {
-						data := gen(t, zksim.GenConfig{People: 40, Records: n, Seed: uint64(n + size), NumericIDs: size != 40, MaxNameBytes: 24})
-						cfg := zksim.Config{RecordSize: size, CommKey: key, Data: data}
-						sc := startSim(t, cfg)
-						addr := sc.tcp
-						switch network {
-						case "udp":
-							addr = sc.udp
-						case "serial":
-							addr = startSerial(t, sc.sim)
-						}
-						o := opts()
-						o.CommKey = key
-						c := dial(t, network, addr, o)
-						ps, err := c.Punches(context.Background())
-						if err != nil {
-							t.Fatal(err)
-						}
-						samePunches(t, ps, sc.sim)
-						if n == 0 && ps == nil {
-							t.Fatal("empty log should be an empty, non-nil list")
-						}
+						readAndCompare(t, network, size, key, n)
 					})
 				}
 			}
 		}
+	}
+}
+
+func TestSimRead100k(t *testing.T) {
+	if testing.Short() {
+		t.Skip("100,000 records: not in -short")
+	}
+	for _, network := range []string{"tcp", "udp", "serial"} {
+		t.Run(network, func(t *testing.T) { readAndCompare(t, network, 40, 0, 100000) })
+	}
+}
+
+func readAndCompare(t *testing.T, network string, size int, key uint32, n int) {
+	// Enough people that 100,000 records end well before today (the client rejects future dates).
+	data := gen(t, zksim.GenConfig{People: 200, Records: n, Seed: uint64(n + size), NumericIDs: size != 40, MaxNameBytes: 24,
+		Start: time.Date(2025, 1, 6, 0, 0, 0, 0, shanghai)})
+	sc := startSim(t, zksim.Config{RecordSize: size, CommKey: key, Data: data})
+	addr := sc.tcp
+	switch network {
+	case "udp":
+		addr = sc.udp
+	case "serial":
+		addr = startSerial(t, sc.sim)
+	}
+	o := opts()
+	o.CommKey = key
+	c := dial(t, network, addr, o)
+	ps, err := c.Punches(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	samePunches(t, ps, sc.sim)
+	if n == 0 && ps == nil {
+		t.Fatal("empty log should be an empty, non-nil list")
+	}
+	if st := c.Stats(); st.ChunkRetries != 0 || st.BadChecksums != 0 {
+		t.Errorf("clean read needed retries: %+v", st)
 	}
 }
 

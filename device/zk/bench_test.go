@@ -1,0 +1,82 @@
+package zk_test
+
+import (
+	"context"
+	"io"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/jinbi/punchd/device/zk"
+	"github.com/jinbi/punchd/device/zk/zksim"
+)
+
+// BenchmarkReadAttLog100k reads 100,000 40-byte records from the simulator over TCP loopback with
+// no device pacing: connect, the whole attendance read (free sizes, time, buffered read, date
+// checks, punches), exit.
+func BenchmarkReadAttLog100k(b *testing.B) {
+	const n = 100000
+	data := gen(b, zksim.GenConfig{People: 200, Records: n, Seed: 1, Start: time.Date(2025, 1, 6, 0, 0, 0, 0, shanghai)})
+	sc := startSim(b, zksim.Config{RecordSize: 40, Data: data})
+	ctx := context.Background()
+	b.ResetTimer()
+	for b.Loop() {
+		c, err := zk.DialTCP(ctx, sc.tcp, opts())
+		if err != nil {
+			b.Fatal(err)
+		}
+		ps, err := c.Punches(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(ps) != n {
+			b.Fatalf("%d punches", len(ps))
+		}
+		c.Close()
+	}
+	sec := b.Elapsed().Seconds() / float64(b.N)
+	b.ReportMetric(n/sec, "records/s")
+	b.ReportMetric(float64(n*40)/sec/1e6, "MB/s")
+}
+
+// BenchmarkLoopbackRaw4MB moves the same payload (100,000 × 40 bytes, in 1016-byte frames as the
+// simulator sends them) over a TCP loopback socket with nothing else: the floor the client's read
+// is compared with.
+func BenchmarkLoopbackRaw4MB(b *testing.B) {
+	const total = 100000 * 40
+	frames := (total + 1007) / 1008
+	wire := total + frames*16
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		buf := make([]byte, 1024)
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			for sent := 0; sent < wire; sent += 1024 {
+				if _, err := c.Write(buf[:min(1024, wire-sent)]); err != nil {
+					break
+				}
+			}
+			c.Close()
+		}
+	}()
+	for b.Loop() {
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			b.Fatal(err)
+		}
+		m, err := io.Copy(io.Discard, c)
+		if err != nil || m != int64(wire) {
+			b.Fatal(m, err)
+		}
+		c.Close()
+	}
+	sec := b.Elapsed().Seconds() / float64(b.N)
+	b.ReportMetric(float64(total)/sec/1e6, "MB/s")
+}
