@@ -264,6 +264,13 @@ func Judge(in Input) attendance.Day {
 	// Lunch: the 12:40 punch.
 	var closes [4]time.Time
 	closes[0], closes[1], closes[2], closes[3] = noon, noon, closeT, closeT
+	if prm.UseStateKey {
+		// an out-key punch up to the expected pm_in still joins the morning (rule K)
+		closes[0], closes[1] = exp[2], exp[2]
+	}
+	// An arrival after the split (rule A2) stands only beside an on-time departure; rule L may
+	// still take that departure away, so such an arrival is final only with the morning.
+	lateA2 := chosen[0] != nil && !chosen[0].t.Before(amSplit)
 	lent := false
 	if !prm.UseStateKey {
 		var x []int
@@ -275,7 +282,11 @@ func Judge(in Input) attendance.Day {
 		if len(x) >= 2 && chosen[2] == nil {
 			chosen[2], chosen[1] = &am[x[len(x)-1]], &am[x[len(x)-2]]
 			lent = true
-			closes[1] = closeT // an afternoon arrival may still come and undo the lending
+			// an afternoon arrival may still come and undo the lending
+			closes[0], closes[1] = closeT, closeT
+			if lateA2 && chosen[1].t.Before(exp[1]) {
+				chosen[0] = nil // A2 needs an on-time departure: the departure left is early
+			}
 		}
 	}
 
@@ -304,7 +315,7 @@ func Judge(in Input) attendance.Day {
 			s = slotWith(s, p)
 			m := minutesAfter(p.t, exp[i])
 			if name.IsIn() {
-				if !(i == 2 && lent) {
+				if !(i == 2 && lent) && !(i == 0 && lateA2) {
 					final = true // late is final at the arrival punch
 				}
 				s.Result, s.Minutes = lateResult(m, prm)

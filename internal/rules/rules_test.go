@@ -313,6 +313,10 @@ func genInput(t *rapid.T) Input {
 	in.Punches = nil
 	for i := range n {
 		sec := rapid.IntRange(-3600, 25*3600).Draw(t, fmt.Sprintf("t%d", i))
+		if rapid.Bool().Draw(t, "near") { // most punches sit near an expected time
+			e := standard.Expected()[rapid.IntRange(0, 3).Draw(t, "slot")]
+			sec = int(e) + rapid.IntRange(-150, 150).Draw(t, "min")*60 + rapid.IntRange(0, 59).Draw(t, "sec")
+		}
 		in.Punches = append(in.Punches, device.Punch{
 			Clock:  rapid.SampledFrom([]string{"CLK1", "CLK2"}).Draw(t, "clock"),
 			UserID: rapid.SampledFrom([]string{worker.UserID, worker.UserID, worker.UserID, "B7"}).Draw(t, "user"),
@@ -471,4 +475,56 @@ func TestPropertyNoPanicAnySchedule(t *testing.T) {
 			t.Fatalf("%d slots", len(d.Slots))
 		}
 	})
+}
+
+// A final slot never changes when time moves on: punches that arrive later (at or after the old
+// judging instant), a later judging instant and a later sync leave every final slot as it was.
+// (Punches delivered late by a lagging clock for times before Now may correct a late arrival —
+// by design — so they are not generated here.)
+func TestPropertyFinalIsFinal(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		in := genInput(t)
+		if in.SyncedUntil.After(in.Now) {
+			in.SyncedUntil = in.Now
+		}
+		// what exists at Now: no punch or makeup from the future
+		in.Punches = slices.DeleteFunc(slices.Clone(in.Punches), func(p device.Punch) bool { return p.Time.After(in.Now) })
+		in.Registrations = slices.DeleteFunc(slices.Clone(in.Registrations), func(r attendance.Registration) bool {
+			return r.Kind == attendance.KindMakeup && r.From.After(in.Now)
+		})
+		d1 := Judge(in)
+		in2 := in
+		in2.Now = in.Now.Add(time.Second + time.Duration(rapid.IntRange(0, 30*3600).Draw(t, "advance")) * time.Second)
+		in2.SyncedUntil = in.SyncedUntil.Add(time.Duration(rapid.IntRange(0, int(in2.Now.Sub(in.SyncedUntil)/time.Second)).Draw(t, "sync")) * time.Second)
+		in2.Punches = slices.Clone(in.Punches)
+		k := rapid.IntRange(0, 6).Draw(t, "k")
+		for range k {
+			off := rapid.IntRange(1, 1+int(in2.Now.Sub(in.Now)/time.Second)).Draw(t, "off")
+			in2.Punches = append(in2.Punches, device.Punch{Clock: "CLK1", UserID: worker.UserID,
+				Time: in.Now.Add(time.Duration(off) * time.Second), State: uint8(rapid.IntRange(0, 5).Draw(t, "st"))})
+		}
+		d2 := Judge(in2)
+		for name, s1 := range d1.Slots {
+			if s1.Result == pending {
+				continue
+			}
+			if s2 := d2.Slots[name]; !reflect.DeepEqual(s1, s2) {
+				t.Fatalf("final %s changed:\n before %+v\n after  %+v", name, s1, s2)
+			}
+		}
+	})
+}
+
+func TestLateArrivalAndLunchRule(t *testing.T) {
+	in := baseInput("10:31:00", "11:00:00", "12:40:00")
+	in.Now, in.SyncedUntil = at("12:41:00"), at("12:41:00")
+	check(t, "morning open", Judge(in), want{attendance.StatusPending, [4]attendance.Result{pending, pending, pending, pending}, [4]int{}})
+	in.Now, in.SyncedUntil = at("13:20:00"), at("13:20:00")
+	check(t, "lent, undecided", Judge(in), want{attendance.StatusPending, [4]attendance.Result{pending, pending, pending, pending}, [4]int{}})
+	in.Now, in.SyncedUntil = at("23:59:59").Add(time.Second), at("23:59:59").Add(time.Second)
+	in.Punches = append(in.Punches, punches(worker.UserID, "18:05:00")...)
+	// 12:40 is the afternoon arrival; the morning departure left is 11:00 (early), so 10:31 is no arrival.
+	check(t, "lent", Judge(in), want{attendance.StatusAbnormal, [4]attendance.Result{missing, early, ok, ok}, [4]int{0, 60, 0, 0}})
+	in.Punches = append(in.Punches, punches(worker.UserID, "14:28:00")...)
+	check(t, "not lent", Judge(in), want{attendance.StatusAbnormal, [4]attendance.Result{absent, ok, ok, ok}, [4]int{121, 0, 0, 0}})
 }
