@@ -494,7 +494,7 @@ func TestPropertyFinalIsFinal(t *testing.T) {
 		})
 		d1 := Judge(in)
 		in2 := in
-		in2.Now = in.Now.Add(time.Second + time.Duration(rapid.IntRange(0, 30*3600).Draw(t, "advance")) * time.Second)
+		in2.Now = in.Now.Add(time.Second + time.Duration(rapid.IntRange(0, 30*3600).Draw(t, "advance"))*time.Second)
 		in2.SyncedUntil = in.SyncedUntil.Add(time.Duration(rapid.IntRange(0, int(in2.Now.Sub(in.SyncedUntil)/time.Second)).Draw(t, "sync")) * time.Second)
 		in2.Punches = slices.Clone(in.Punches)
 		k := rapid.IntRange(0, 6).Draw(t, "k")
