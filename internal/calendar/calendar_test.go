@@ -285,3 +285,23 @@ func TestNoEmbedded(t *testing.T) {
 		t.Errorf("2026-01-01 without data: %s %v", got, err)
 	}
 }
+
+func TestExtraOverEmbedded(t *testing.T) {
+	// A corrected notice: the extra file wins over the embedded data for the dates it lists.
+	f, err := LoadHolidayJSON(strings.NewReader(`{"year": 2026, "papers": ["x"], "days": [{"name": "改", "date": "2026-01-04", "isOffDay": true}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := mustNew(t, Options{Extra: []HolidayFile{f}})
+	if got, err := c.DayType(date(t, "2026-01-04")); err != nil || got != attendance.Holiday {
+		t.Errorf("2026-01-04: %s %v", got, err)
+	}
+	if got, _ := c.DayType(date(t, "2026-02-14")); got != attendance.MakeupWorkday {
+		t.Errorf("2026-02-14 from the embedded file lost: %s", got)
+	}
+	// Two extra files that disagree on a date are refused.
+	g, _ := LoadHolidayJSON(strings.NewReader(`{"year": 2027, "papers": ["y"], "days": [{"name": "改", "date": "2026-01-04", "isOffDay": false}]}`))
+	if _, err := New(Options{Schedules: []attendance.Schedule{allYear(t)}, Extra: []HolidayFile{f, g}}); !errors.Is(err, ErrBadHolidayFile) || !strings.Contains(err.Error(), "2026-01-04") {
+		t.Errorf("disagreeing extra files: %v", err)
+	}
+}
