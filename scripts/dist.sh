@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Build punchd's packages: .deb and .rpm for each architecture, with nfpm.
+#
+#   scripts/dist.sh                 # amd64 arm64 loong64, both formats
+#   scripts/dist.sh amd64           # one architecture
+#   FORMATS=deb scripts/dist.sh amd64
+#
+# Environment:
+#   VERSION     package version (default: from the latest v* git tag, else 0.0.0,
+#               plus +git<date>.<sha> when HEAD is not exactly on the tag)
+#   DIST        output directory (default: dist)
+#   FORMATS     "deb rpm" (default)
+#   SKIP_BUILD  1 = package the binaries already in $DIST/bin/<arch>/ instead of building them
+#
+# Binaries are static (CGO_ENABLED=0), cross-compiled for linux/<arch>, with
+# -trimpath and the version in main.version. nfpm is built once from the Go
+# module proxy at a pinned version (for the host, whatever the target) into
+# $DIST/tools: nothing is downloaded but Go modules.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+NFPM_MODULE=github.com/goreleaser/nfpm/v2/cmd/nfpm@v2.45.2
+DIST=${DIST:-dist}
+FORMATS=${FORMATS:-deb rpm}
+ARCHES=("$@")
+[ ${#ARCHES[@]} -gt 0 ] || ARCHES=(amd64 arm64 loong64)
+
+die() { echo "dist: $*" >&2; exit 1; }
+
+if [ -z "${VERSION:-}" ]; then
+  tag=$(git describe --tags --match 'v[0-9]*' --abbrev=0 2>/dev/null || true)
+  base=${tag#v}
+  base=${base:-0.0.0}
+  if [ -z "$tag" ] || [ "$(git rev-list -n1 "$tag" 2>/dev/null)" != "$(git rev-parse HEAD)" ]; then
+    VERSION="${base}+git$(git log -1 --format=%cd --date=format:%Y%m%d).$(git rev-parse --short=7 HEAD)"
+  else
+    VERSION=$base
+  fi
+fi
+case "$VERSION" in
+  [0-9]*) ;;
+  *) die "VERSION=$VERSION must start with a digit (deb and rpm both require it)";;
+esac
+case "$VERSION" in
+  *-*) die "VERSION=$VERSION must not contain '-' (rpm forbids it; the release is added as -1)";;
+esac
+
+# The example configuration written with the config package; the package
+# installs it as /etc/punchd/punchd.toml.
+CONFIG=${CONFIG:-internal/config/testdata/punchd.example.toml}
+[ -f "$CONFIG" ] || die "example configuration $CONFIG not found"
+[ -f docs/operations.md ] || die "docs/operations.md not found"
+
+NFPM="$DIST/tools/nfpm"
+if [ ! -x "$NFPM" ]; then
+  echo "build nfpm ($NFPM_MODULE)"
+  mkdir -p "$DIST/tools"
+  GOBIN="$(cd "$DIST/tools" && pwd)" GOOS= GOARCH= CGO_ENABLED=0 go install "$NFPM_MODULE" \
+    || die "building nfpm ($NFPM_MODULE) failed"
+fi
+
+for arch in "${ARCHES[@]}"; do
+  case "$arch" in amd64|arm64|loong64) ;; *) die "unsupported architecture $arch (amd64, arm64, loong64)";; esac
+  bindir="$DIST/bin/$arch"
+  if [ "${SKIP_BUILD:-}" != 1 ]; then
+    mkdir -p "$bindir"
+    for cmd in punchd punchctl; do
+      [ -d "cmd/$cmd" ] && ls "cmd/$cmd"/*.go >/dev/null 2>&1 || die "cmd/$cmd has no Go files yet: nothing to package"
+      echo "build $cmd linux/$arch"
+      CGO_ENABLED=0 GOOS=linux GOARCH=$arch \
+        go build -trimpath -ldflags "-s -w -X main.version=$VERSION" -o "$bindir/$cmd" "./cmd/$cmd" \
+        || die "building cmd/$cmd for linux/$arch failed"
+    done
+  fi
+  for cmd in punchd punchctl; do
+    [ -x "$bindir/$cmd" ] || die "$bindir/$cmd missing"
+  done
+  for fmt in $FORMATS; do
+    echo "package $fmt linux/$arch $VERSION"
+    PKG_ARCH=$arch VERSION=$VERSION BINDIR=$bindir CONFIG=$CONFIG \
+      "$NFPM" package --config nfpm.yaml --packager "$fmt" --target "$DIST/" \
+      || die "nfpm $fmt for $arch failed"
+  done
+done
+
+# Checksums of this run's packages only (older versions may lie beside them).
+( cd "$DIST" && sha256sum -- punchd[_-]"$VERSION"-* > SHA256SUMS )
+echo "packages in $DIST/:"
+cat "$DIST/SHA256SUMS"
