@@ -57,7 +57,7 @@ func DefaultOptions() Options {
 		KeepAlive:      30 * time.Second,
 		ConnectTimeout: 10 * time.Second,
 		AckTimeout:     10 * time.Second,
-		WriteTimeout:   time.Second,
+		WriteTimeout:   500 * time.Millisecond,
 		Inflight:       16,
 		PollInterval:   5 * time.Second,
 		BackoffMin:     500 * time.Millisecond,

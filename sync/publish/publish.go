@@ -107,14 +107,15 @@ func (p *Publisher) Connected() bool { return p.connected.Load() }
 
 // Shutdown budget: Run returns within about this long after ctx is done.
 const (
-	drainOnShutdown   = 600 * time.Millisecond // waiting for acknowledgements already in flight
-	offlineOnShutdown = 500 * time.Millisecond // waiting for "offline" to be acknowledged
-	quiesceOnShutdown = 250                    // milliseconds paho waits for the DISCONNECT to go out
+	drainOnShutdown   = 400 * time.Millisecond // waiting for acknowledgements already in flight
+	offlineOnShutdown = 400 * time.Millisecond // waiting for "offline" to be acknowledged
+	quiesceOnShutdown = 200                    // milliseconds paho waits for the DISCONNECT to go out
 )
 
 // Run connects, drains the outbox and reconnects after failures with a jittered, doubling
 // back-off, until ctx is done. Then it waits briefly for acknowledgements in flight, publishes
-// "offline" (retained) and disconnects; it returns nil within about 1.5 s plus WriteTimeout.
+// "offline" (retained) and disconnects; it returns nil within about 1 s plus WriteTimeout
+// (a publish being handed to a stalled socket) plus one outbox delete.
 // Outbox and broker failures are logged and reported through Hooks, never returned.
 func (p *Publisher) Run(ctx context.Context) error {
 	housekeeping := make(chan struct{})

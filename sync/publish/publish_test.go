@@ -186,12 +186,14 @@ func run(t testing.TB, p *publish.Publisher) (stop func()) {
 	var once sync.Once
 	stop = func() {
 		once.Do(func() {
+			start := time.Now()
 			cancel()
 			select {
 			case err := <-done:
 				if err != nil {
 					t.Errorf("Run: %v", err)
 				}
+				t.Logf("Run returned %s after cancel", time.Since(start).Round(time.Millisecond))
 			case <-time.After(10 * time.Second):
 				t.Errorf("Run did not return within 10s of cancel")
 			}
@@ -309,7 +311,7 @@ func TestBrokerOutage(t *testing.T) {
 	b := mqtttest.Start(t)
 	sub := subscribe(t, b.URL(), "sub-outage", event.EventsFilter(prefix), true)
 	ob := newMemOutbox()
-	want := enqueueEvents(t, ob, 0, 3000)
+	want := enqueueEvents(t, ob, 0, 1500)
 
 	var reconnects, refused atomic.Int64
 	o := fastOptions(t, b.URL())
@@ -329,7 +331,7 @@ func TestBrokerOutage(t *testing.T) {
 
 	b.Stop()
 	// While the broker is away the daemon keeps enqueueing.
-	for k, v := range enqueueEvents(t, ob, 3000, 200) {
+	for k, v := range enqueueEvents(t, ob, 1500, 200) {
 		want[k] = v
 	}
 	p.Notify()
@@ -368,7 +370,7 @@ func TestCancelMidDrain(t *testing.T) {
 	b := mqtttest.Start(t)
 	sub := subscribe(t, b.URL(), "sub-cancel", event.EventsFilter(prefix), false)
 	ob := newMemOutbox()
-	want := enqueueEvents(t, ob, 0, 5000)
+	want := enqueueEvents(t, ob, 0, 2000)
 	seqID := map[uint64]string{}
 	for _, e := range ob.remaining() {
 		var ev event.Event
