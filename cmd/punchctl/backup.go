@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jinbi/punchd/internal/store"
 )
@@ -11,7 +12,7 @@ import (
 func init() {
 	register(command{
 		Name:    "backup",
-		Args:    "[--config FILE] PATH",
+		Args:    "[--config FILE] [--wait D] PATH",
 		Summary: "write a checked copy of the store to PATH (while the daemon is stopped)",
 		Run:     runBackup,
 	})
@@ -20,6 +21,7 @@ func init() {
 func runBackup(ctx context.Context, e *env, args []string) error {
 	fs := e.newFlags("backup")
 	e.configFlag(fs)
+	wait := fs.Duration("wait", 2*time.Second, "how long to wait for another process (the daemon) to release the store")
 	pos, err := e.parseFlags(fs, "backup", args)
 	if err != nil {
 		return err
@@ -31,7 +33,7 @@ func runBackup(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	db, err := store.Open(cfg.Store.Path, store.Options{ReadOnly: true, Location: cfg.Location(), Logger: e.Logger})
+	db, err := store.Open(cfg.Store.Path, store.Options{ReadOnly: true, LockTimeout: *wait, Location: cfg.Location(), Logger: e.Logger})
 	if err != nil {
 		if errors.Is(err, store.ErrLocked) {
 			return fmt.Errorf("%w: the daemon has it open; stop punchd (systemctl stop punchd), back up, start it again", err)

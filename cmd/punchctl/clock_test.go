@@ -1,0 +1,180 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jinbi/punchd/device/zk/zksim"
+	"github.com/jinbi/punchd/internal/punchio"
+)
+
+// startSim serves a simulated clock over TCP on loopback until the test ends.
+func startSim(t *testing.T, cfg zksim.Config) (*zksim.Sim, string) {
+	t.Helper()
+	s, err := zksim.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := zksim.ListenTCP("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { s.ServeTCP(ctx, ln); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return s, "zk+tcp://" + ln.Addr().String()
+}
+
+func simData(t *testing.T, people, days int) zksim.Data {
+	t.Helper()
+	loc, err := time.LoadLocation("Asia/Shanghai")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := zksim.Generate(zksim.GenConfig{People: people, Days: days, Seed: 7, Location: loc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func TestClockDumpMatchesTruth(t *testing.T) {
+	s, url := startSim(t, zksim.Config{Data: simData(t, 12, 10)})
+	truth := s.Truth()
+	code, out, errs := runCmd(t, "", "clock", "dump", "--clock", url, "--tz", "Asia/Shanghai", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	if len(lines) != len(truth.Records) || len(lines) == 0 {
+		t.Fatalf("%d lines, truth has %d records", len(lines), len(truth.Records))
+	}
+	for i, line := range lines {
+		var got map[string]any
+		if err := json.Unmarshal([]byte(line), &got); err != nil {
+			t.Fatalf("line %d: %v", i+1, err)
+		}
+		if len(got) != 5 {
+			t.Fatalf("line %d has fields %v, want user_id,time,state,verify,workcode", i+1, got)
+		}
+		r := truth.Records[i]
+		want := punchio.Line{UserID: r.UserID, Time: r.Time.Format(time.RFC3339), State: r.State, Verify: r.Verify, WorkCode: r.WorkCode}
+		b, _ := json.Marshal(want)
+		if line != string(b) {
+			t.Fatalf("line %d = %s, want %s (in the clock's order)", i+1, line, b)
+		}
+		if !strings.HasSuffix(got["time"].(string), "+08:00") {
+			t.Fatalf("line %d time %v not in the zone's offset", i+1, got["time"])
+		}
+	}
+	// The dump reads back as judge input.
+	ps, err := punchio.ReadJSONLines(strings.NewReader(out), "dump", time.UTC)
+	if err != nil || len(ps) != len(truth.Records) {
+		t.Fatalf("dump does not read back: %v", err)
+	}
+}
+
+func TestClockUsersMatchesTruth(t *testing.T) {
+	s, url := startSim(t, zksim.Config{Data: simData(t, 15, 1)})
+	truth := s.Truth()
+	code, out, errs := runCmd(t, "", "clock", "users", "--clock", url, "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	if len(lines) != len(truth.Users) {
+		t.Fatalf("%d lines, truth has %d users", len(lines), len(truth.Users))
+	}
+	for i, line := range lines {
+		b, _ := json.Marshal(truth.Users[i])
+		var got, want map[string]any
+		json.Unmarshal([]byte(line), &got)
+		json.Unmarshal(b, &want)
+		if len(got) != 4 || got["user_id"] != want["user_id"] || got["name"] != want["name"] ||
+			got["privilege"] != want["privilege"] || got["card"] != want["card"] {
+			t.Errorf("line %d = %s, want %s", i+1, line, b)
+		}
+	}
+}
+
+func TestClockInfoAndTime(t *testing.T) {
+	s, url := startSim(t, zksim.Config{Data: simData(t, 5, 2), Offset: 5 * time.Minute, CommKey: 12})
+	truth := s.Truth()
+
+	// Wrong comm key: one line naming the clock, exit 1.
+	code, _, errs := runCmd(t, "", "clock", "info", "--clock", url)
+	if code != 1 || strings.Count(errs, "\n") != 1 || !strings.Contains(errs, strings.TrimPrefix(url, "zk+tcp://")) {
+		t.Errorf("wrong comm key: exit %d stderr %q", code, errs)
+	}
+
+	code, out, errs := runCmd(t, "", "clock", "info", "--clock", url, "--comm-key", "12", "--tz", "Asia/Shanghai", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	var info struct {
+		Clock         string  `json:"clock"`
+		Serial        string  `json:"serial"`
+		Firmware      string  `json:"firmware"`
+		Platform      string  `json:"platform"`
+		Users         int     `json:"users"`
+		UserCap       int     `json:"user_capacity"`
+		Records       int     `json:"records"`
+		RecordCap     int     `json:"record_capacity"`
+		Time          string  `json:"time"`
+		OffsetSeconds float64 `json:"offset_seconds"`
+	}
+	if err := json.Unmarshal([]byte(out), &info); err != nil {
+		t.Fatal(err)
+	}
+	if info.Clock != url || info.Serial != truth.Info.Serial || info.Firmware != truth.Info.Firmware || info.Platform != truth.Info.Platform ||
+		info.Users != len(truth.Users) || info.Records != len(truth.Records) || info.UserCap != 3000 || info.RecordCap != 100000 {
+		t.Errorf("info = %+v, truth %+v", info, truth.Info)
+	}
+	if info.OffsetSeconds < 290 || info.OffsetSeconds > 310 {
+		t.Errorf("offset %v s, the clock runs 300 s ahead", info.OffsetSeconds)
+	}
+
+	code, out, _ = runCmd(t, "", "clock", "info", "--clock", url, "--comm-key", "12", "--tz", "Asia/Shanghai")
+	for _, want := range []string{"serial number  " + truth.Info.Serial, "firmware", "records", "clock time", "offset         +5m0s (clock ahead of this computer)"} {
+		if code != 0 || !strings.Contains(out, want) {
+			t.Errorf("text info lacks %q:\n%s", want, out)
+		}
+	}
+
+	code, out, errs = runCmd(t, "", "clock", "time", "--clock", url, "--comm-key", "12", "--tz", "Asia/Shanghai", "--set", "--json")
+	if code != 0 {
+		t.Fatalf("clock time --set: exit %d: %s", code, errs)
+	}
+	var tj struct {
+		Set          bool    `json:"set"`
+		Offset       float64 `json:"offset_seconds"`
+		OffsetBefore float64 `json:"offset_seconds_before"`
+	}
+	if err := json.Unmarshal([]byte(out), &tj); err != nil {
+		t.Fatal(err)
+	}
+	if !tj.Set || tj.OffsetBefore < 290 || tj.Offset < -2 || tj.Offset > 2 {
+		t.Errorf("clock time --set = %s", out)
+	}
+	if off := s.Offset(); off < -2*time.Second || off > 2*time.Second {
+		t.Errorf("simulator offset after --set = %v", off)
+	}
+}
+
+func TestClockUnreachable(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens there now
+	code, _, errs := runCmd(t, "", "clock", "dump", "--clock", "zk+tcp://"+addr, "--timeout", "2s")
+	if code != 1 || strings.Count(errs, "\n") != 1 || !strings.Contains(errs, addr) || !strings.Contains(errs, "connect") {
+		t.Errorf("exit %d stderr %q: want one line naming the clock and the step", code, errs)
+	}
+}
