@@ -40,6 +40,9 @@ func sched(t testing.TB, name, from, to, amIn, amOut, pmIn, pmOut string) attend
 		AmIn: tod(t, amIn), AmOut: tod(t, amOut), PmIn: tod(t, pmIn), PmOut: tod(t, pmOut)}
 }
 
+var testSchedules = []attendance.Schedule{{Name: "all-year", From: attendance.MonthDay{Month: 1, Day: 1}, To: attendance.MonthDay{Month: 12, Day: 31},
+	AmIn: 8*3600 + 1800, AmOut: 12 * 3600, PmIn: 14*3600 + 1800, PmOut: 18 * 3600}}
+
 func allYear(t testing.TB) attendance.Schedule {
 	return sched(t, "all-year", "01-01", "12-31", "08:30", "12:00", "14:30", "18:00")
 }
