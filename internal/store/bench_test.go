@@ -19,25 +19,33 @@ func benchLog(n int, day time.Time) []device.Punch {
 	return officeLog(200, days, day)[:n]
 }
 
-// BenchmarkIngest commits batches of 10,000 new punches, one transaction each, fsync on.
-// Figure: punches/s.
+// BenchmarkIngest commits batches of 10,000 new punches, one transaction each, with fsync (as
+// the daemon runs) and without (the CPU side alone). Figure: punches/s.
 func BenchmarkIngest(b *testing.B) {
-	db := mustOpen(b, filepath.Join(b.TempDir(), "bench.db"), store.Options{})
-	ctx := context.Background()
-	start := time.Date(2020, 1, 1, 0, 0, 0, 0, shanghai)
-	var elapsed time.Duration
-	for i := 0; b.Loop(); i++ {
-		b.StopTimer()
-		log := benchLog(benchBatch, start.AddDate(0, 0, 13*i))
-		b.StartTimer()
-		t0 := time.Now()
-		res, err := db.Commit(ctx, store.Batch{Punches: log})
-		elapsed += time.Since(t0)
-		if err != nil || res.NewPunches != benchBatch {
-			b.Fatalf("commit %d: %d new, %v", i, res.NewPunches, err)
+	for _, sync := range []bool{true, false} {
+		name := "fsync"
+		if !sync {
+			name = "nosync"
 		}
+		b.Run(name, func(b *testing.B) {
+			db := mustOpen(b, filepath.Join(b.TempDir(), "bench.db"), store.Options{NoSync: !sync})
+			ctx := context.Background()
+			start := time.Date(2020, 1, 1, 0, 0, 0, 0, shanghai)
+			var elapsed time.Duration
+			for i := 0; b.Loop(); i++ {
+				b.StopTimer()
+				log := benchLog(benchBatch, start.AddDate(0, 0, 13*i))
+				b.StartTimer()
+				t0 := time.Now()
+				res, err := db.Commit(ctx, store.Batch{Punches: log})
+				elapsed += time.Since(t0)
+				if err != nil || res.NewPunches != benchBatch {
+					b.Fatalf("commit %d: %d new, %v", i, res.NewPunches, err)
+				}
+			}
+			b.ReportMetric(float64(b.N*benchBatch)/elapsed.Seconds(), "punches/s")
+		})
 	}
-	b.ReportMetric(float64(b.N*benchBatch)/elapsed.Seconds(), "punches/s")
 }
 
 // BenchmarkIngestRepull commits a re-pull of 10,000 punches already stored (the common case:

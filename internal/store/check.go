@@ -111,7 +111,7 @@ func checkPunches(tx *bolt.Tx, db *DB, add func(string, ...any)) {
 				add("punch %x of %q: unknown clock id %d", k, user, kp.clock)
 				return nil
 			}
-			if _, err := decodePunch(kp, serial, v, db.loc); err != nil {
+			if _, err := decodePunch(kp, serial, v, db.loc, nil); err != nil {
 				add("punch %x of %q: %v", k, user, err)
 			}
 			counted[kp.clock]++

@@ -76,35 +76,61 @@ const (
 )
 
 // encodePunchValue is u8 flags | uvarint workcode | [uvarint raw len | zigzag offset | runs] or
-// [uvarint raw len | raw bytes].
-func encodePunchValue(p device.Punch, sec int64) []byte {
-	v := make([]byte, 1, 16)
+// [uvarint raw len | raw bytes]. It encodes into buf and tmpl (scratch space, reused by the caller)
+// and returns the value, which aliases buf.
+func encodePunchValue(buf, tmpl []byte, p device.Punch, sec int64) (v, bufOut, tmplOut []byte) {
+	v = append(buf[:0], 0)
 	v = binary.AppendUvarint(v, uint64(p.WorkCode))
 	if len(p.Raw) == 0 {
-		return v
+		return v, v, tmpl
 	}
 	v[0] |= pvRaw
 	v = binary.AppendUvarint(v, uint64(len(p.Raw)))
+	hdr := len(v)
 	_, off := p.Time.Zone()
-	tmpl := rawTemplate(len(p.Raw), p.UserID, time.Unix(sec+int64(off), 0).UTC(), p.State, p.Verify, p.WorkCode)
-	d := make([]byte, 0, 16)
+	if cap(tmpl) < len(p.Raw) {
+		tmpl = make([]byte, len(p.Raw))
+	}
+	tmpl = tmpl[:len(p.Raw)]
+	clear(tmpl)
+	fillTemplate(tmpl, p.UserID, time.Unix(sec+int64(off), 0).UTC(), p.State, p.Verify, p.WorkCode)
 	if off%60 == 0 {
-		d = binary.AppendVarint(d, int64(off/60))
+		v = binary.AppendVarint(v, int64(off/60))
 	} else {
 		v[0] |= pvOffsetSec
-		d = binary.AppendVarint(d, int64(off))
+		v = binary.AppendVarint(v, int64(off))
 	}
-	d = appendDiff(d, p.Raw, tmpl)
-	if len(d) < len(p.Raw) {
+	v = appendDiff(v, p.Raw, tmpl)
+	if len(v)-hdr < len(p.Raw) {
 		v[0] |= pvDiff
-		return append(v, d...)
+		return v, v, tmpl
 	}
+	v = append(v[:hdr], p.Raw...)
 	v[0] &^= pvOffsetSec
-	return append(v, p.Raw...)
+	return v, v, tmpl
 }
 
-// decodePunch rebuilds a punch from its key parts and value.
-func decodePunch(kp punchKeyParts, clock string, v []byte, loc *time.Location) (device.Punch, error) {
+// carve returns n zeroed bytes from the arena (a fresh block when it is full), capped so that
+// appending to them never touches a neighbour.
+func carve(arena *[]byte, n int) []byte {
+	if arena == nil {
+		return make([]byte, n)
+	}
+	a := *arena
+	if cap(a)-len(a) < n {
+		a = make([]byte, 0, max(n, 16<<10))
+	}
+	l := len(a)
+	a = a[:l+n]
+	b := a[l : l+n : l+n]
+	clear(b)
+	*arena = a
+	return b
+}
+
+// decodePunch rebuilds a punch from its key parts and value; Raw is carved from arena (nil:
+// allocated).
+func decodePunch(kp punchKeyParts, clock string, v []byte, loc *time.Location, arena *[]byte) (device.Punch, error) {
 	p := device.Punch{
 		Clock:  clock,
 		UserID: kp.user,
@@ -137,7 +163,8 @@ func decodePunch(kp punchKeyParts, clock string, v []byte, loc *time.Location) (
 		if uint64(len(r)) != rawLen {
 			return p, fmt.Errorf("punch value: raw is %d bytes, header says %d", len(r), rawLen)
 		}
-		p.Raw = append([]byte(nil), r...)
+		p.Raw = carve(arena, len(r))
+		copy(p.Raw, r)
 		return p, nil
 	}
 	off, n := binary.Varint(r)
@@ -148,7 +175,8 @@ func decodePunch(kp punchKeyParts, clock string, v []byte, loc *time.Location) (
 	if flags&pvOffsetSec == 0 {
 		off *= 60
 	}
-	raw := rawTemplate(int(rawLen), p.UserID, time.Unix(kp.sec+off, 0).UTC(), p.State, p.Verify, p.WorkCode)
+	raw := carve(arena, int(rawLen))
+	fillTemplate(raw, p.UserID, time.Unix(kp.sec+off, 0).UTC(), p.State, p.Verify, p.WorkCode)
 	if err := applyDiff(raw, r); err != nil {
 		return p, fmt.Errorf("punch value: %w", err)
 	}
@@ -209,6 +237,13 @@ func applyDiff(raw, d []byte) error {
 // and §3. It only needs to be deterministic: a wrong guess costs bytes, never correctness.
 func rawTemplate(n int, user string, wall time.Time, state, verify uint8, workcode uint32) []byte {
 	t := make([]byte, n)
+	fillTemplate(t, user, wall, state, verify, workcode)
+	return t
+}
+
+// fillTemplate writes the template into t (zeroed, len(t) bytes).
+func fillTemplate(t []byte, user string, wall time.Time, state, verify uint8, workcode uint32) {
+	n := len(t)
 	packed := packTime(wall)
 	put32 := func(off int, v uint32) {
 		if off+4 <= n {
@@ -256,7 +291,6 @@ func rawTemplate(n int, user string, wall time.Time, state, verify uint8, workco
 			put32(32, workcode)
 		}
 	}
-	return t
 }
 
 // packTime is the ZK packed time of a wall time (shared/zk-protocol.md §2.8).

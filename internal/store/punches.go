@@ -208,9 +208,13 @@ func (db *DB) putPunches(ctx context.Context, tx *bolt.Tx, ps []device.Punch, re
 	})
 	root := tx.Bucket(bPunches)
 	root.FillPercent = punchFill
-	var sub *bolt.Bucket
-	var user string
-	var last []byte
+	var (
+		sub            *bolt.Bucket
+		user           string
+		last, tail     []byte // previous key of this batch; the user's newest stored key
+		buf, tmpl, mem []byte // scratch for encoding; arena the values live in until commit
+	)
+	res.NewPunchList = make([]device.Punch, 0, len(ps))
 	for n, it := range items {
 		if n%4096 == 4095 {
 			if err := ctx.Err(); err != nil {
@@ -224,15 +228,22 @@ func (db *DB) putPunches(ctx context.Context, tx *bolt.Tx, ps []device.Punch, re
 				return fmt.Errorf("punches of user %q: %w", user, err)
 			}
 			sub.FillPercent = punchFill
+			tail, _ = sub.Cursor().Last()
+			tail = append([]byte(nil), tail...)
 		}
-		if bytes.Equal(it.key, last) || sub.Get(it.key) != nil {
+		// Keys after the user's newest stored one are new without a lookup (a pull appends).
+		if bytes.Equal(it.key, last) || (bytes.Compare(it.key, tail) <= 0 && sub.Get(it.key) != nil) {
 			res.Duplicates++
 			last = it.key
 			continue
 		}
 		last = it.key
 		sec := p.Time.Unix()
-		if err := sub.Put(it.key, encodePunchValue(p, sec)); err != nil {
+		var v []byte
+		v, buf, tmpl = encodePunchValue(buf, tmpl, p, sec)
+		val := carve(&mem, len(v))
+		copy(val, v)
+		if err := sub.Put(it.key, val); err != nil {
 			return fmt.Errorf("punch clock %q user %q at %s: %w", p.Clock, p.UserID, p.Time.Format(time.RFC3339), err)
 		}
 		dict.counts[p.Clock]++
@@ -260,7 +271,9 @@ func (db *DB) PunchesFor(userID string, from, to time.Time) ([]device.Punch, err
 		if sub == nil {
 			return nil
 		}
-		out, err = db.scanUser(sub, dict, userID, from, to, out)
+		r := punchRange(from, to)
+		out = make([]device.Punch, 0, r.count(sub))
+		out, err = db.scanUser(sub, dict, userID, r, out, &[]byte{})
 		return err
 	})
 	return out, err
@@ -276,12 +289,24 @@ func (db *DB) PunchesBetween(from, to time.Time) ([]device.Punch, error) {
 			return err
 		}
 		root := tx.Bucket(bPunches)
-		c := root.Cursor()
-		for k, v := c.First(); k != nil; k, v = c.Next() {
+		r := punchRange(from, to)
+		var users [][]byte
+		n := 0
+		err = root.ForEach(func(k, v []byte) error {
 			if v != nil {
 				return fmt.Errorf("%w: punches bucket holds a value under %q, not a user's bucket", ErrInconsistent, k)
 			}
-			if out, err = db.scanUser(root.Bucket(k), dict, string(k), from, to, out); err != nil {
+			users = append(users, k)
+			n += r.count(root.Bucket(k))
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		out = make([]device.Punch, 0, n)
+		arena := make([]byte, 0, 40*n)
+		for _, u := range users {
+			if out, err = db.scanUser(root.Bucket(u), dict, string(u), r, out, &arena); err != nil {
 				return err
 			}
 		}
@@ -290,35 +315,52 @@ func (db *DB) PunchesBetween(from, to time.Time) ([]device.Punch, error) {
 	return out, err
 }
 
-// scanUser appends the punches of one user's sub-bucket within [from, to).
-func (db *DB) scanUser(sub *bolt.Bucket, dict *clockDict, user string, from, to time.Time, out []device.Punch) ([]device.Punch, error) {
-	var start []byte
+// keyRange is [start, end) over punch keys; nil ends are open.
+type keyRange struct{ start, end []byte }
+
+func punchRange(from, to time.Time) keyRange {
+	var r keyRange
 	if !from.IsZero() {
 		sec := from.Unix()
 		if from.Nanosecond() != 0 {
 			sec++ // punch times are whole seconds: the first one at or after from
 		}
-		start = timeKey(nil, sec)
+		r.start = timeKey(nil, sec)
 	}
-	var end []byte
 	if !to.IsZero() {
 		sec := to.Unix()
 		if to.Nanosecond() != 0 {
 			sec++ // a punch at to.Unix() is before to
 		}
-		end = timeKey(nil, sec)
+		r.end = timeKey(nil, sec)
 	}
+	return r
+}
+
+func (r keyRange) first(c *bolt.Cursor) ([]byte, []byte) {
+	if r.start == nil {
+		return c.First()
+	}
+	return c.Seek(r.start)
+}
+
+func (r keyRange) in(k []byte) bool { return k != nil && (r.end == nil || bytes.Compare(k, r.end) < 0) }
+
+// count is the number of keys of sub within r (a cursor walk, nothing decoded).
+func (r keyRange) count(sub *bolt.Bucket) int {
+	n := 0
 	c := sub.Cursor()
-	var k, v []byte
-	if start == nil {
-		k, v = c.First()
-	} else {
-		k, v = c.Seek(start)
+	for k, _ := r.first(c); r.in(k); k, _ = c.Next() {
+		n++
 	}
-	for ; k != nil; k, v = c.Next() {
-		if end != nil && bytes.Compare(k, end) >= 0 {
-			break
-		}
+	return n
+}
+
+// scanUser appends the punches of one user's sub-bucket within r; raw records are carved from
+// arena.
+func (db *DB) scanUser(sub *bolt.Bucket, dict *clockDict, user string, r keyRange, out []device.Punch, arena *[]byte) ([]device.Punch, error) {
+	c := sub.Cursor()
+	for k, v := r.first(c); r.in(k); k, v = c.Next() {
 		kp, err := parsePunchKey(user, k)
 		if err != nil {
 			return out, fmt.Errorf("%w: %v", ErrInconsistent, err)
@@ -327,7 +369,7 @@ func (db *DB) scanUser(sub *bolt.Bucket, dict *clockDict, user string, from, to 
 		if !ok {
 			return out, fmt.Errorf("%w: punch %x of %q names unknown clock id %d", ErrInconsistent, k, user, kp.clock)
 		}
-		p, err := decodePunch(kp, serial, v, db.loc)
+		p, err := decodePunch(kp, serial, v, db.loc, arena)
 		if err != nil {
 			return out, fmt.Errorf("%w: punch %x of %q: %v", ErrInconsistent, k, user, err)
 		}
