@@ -269,6 +269,7 @@ type session struct {
 	gen  uint64
 
 	results  chan result
+	queue    []Entry // read ahead from the outbox, not yet published on this connection
 	inflight map[uint64]struct{}
 	acked    []uint64
 	held     map[uint64]struct{} // acked or deleting: acknowledged, still in the outbox
@@ -341,29 +342,32 @@ func (p *Publisher) session(ctx context.Context, c mqtt.Client, lost <-chan stru
 	}
 }
 
-// fill publishes the oldest entries not in flight or held until the window is full.
+// fill publishes the oldest entries not in flight or held until the window is full. Entries
+// are read ahead into a queue so that the outbox is not read again for every acknowledgement.
 func (s *session) fill() {
 	p := s.p
 	window := p.o.Inflight
-	if len(s.inflight) >= window {
-		return
-	}
-	entries, err := p.ob.Peek(len(s.inflight) + len(s.held) + window)
-	if err != nil {
-		p.hookErr(ReasonOutbox)
-		p.log.Error("outbox peek failed", "err", err)
-		return
-	}
-	for _, e := range entries {
-		if len(s.inflight) >= window {
-			return
+	for len(s.inflight) < window {
+		if len(s.queue) == 0 {
+			entries, err := p.ob.Peek(len(s.inflight) + len(s.held) + max(4*window, 64))
+			if err != nil {
+				p.hookErr(ReasonOutbox)
+				p.log.Error("outbox peek failed", "err", err)
+				return
+			}
+			for _, e := range entries {
+				_, busy := s.inflight[e.Seq]
+				_, held := s.held[e.Seq]
+				if !busy && !held {
+					s.queue = append(s.queue, e)
+				}
+			}
+			if len(s.queue) == 0 {
+				return
+			}
 		}
-		if _, ok := s.inflight[e.Seq]; ok {
-			continue
-		}
-		if _, ok := s.held[e.Seq]; ok {
-			continue
-		}
+		e := s.queue[0]
+		s.queue = s.queue[1:]
 		qos := e.QoS
 		if qos == 0 || qos > 2 {
 			qos = 1
