@@ -367,11 +367,16 @@ func (c *Client) exchange(ctx context.Context, cmd uint16, payload []byte) (Pack
 }
 
 func (c *Client) roundTrip(ctx context.Context, p Packet) (Packet, error) {
-	c.st.commands.Add(1)
 	tries := 1
 	if c.t.datagram() {
 		tries = 3
 	}
+	return c.roundTripN(ctx, p, tries)
+}
+
+// roundTripN sends p and waits for its first reply, sending it up to tries times on timeouts.
+func (c *Client) roundTripN(ctx context.Context, p Packet, tries int) (Packet, error) {
+	c.st.commands.Add(1)
 	var lastErr error
 	for attempt := 0; attempt < tries+2; attempt++ {
 		if attempt > 0 {

@@ -92,9 +92,15 @@ func (c *Client) readChunk(ctx context.Context, off, n int) ([]byte, error) {
 	req := make([]byte, 8)
 	binary.LittleEndian.PutUint32(req, uint32(off))
 	binary.LittleEndian.PutUint32(req[4:], uint32(n))
-	r, err := c.exchange(ctx, CmdReadBuffer, req)
+	// No same-reply-id retransmission here: after a multi-packet answer the clock would replay
+	// only its final ACK. A lost chunk is asked for again with a new reply id (readBuffered).
+	c.reply++
+	r, err := c.roundTripN(ctx, Packet{Cmd: CmdReadBuffer, Session: c.session, Reply: c.reply, Payload: req}, 1)
 	if err != nil {
 		return nil, err
+	}
+	if r.Cmd == AckOK {
+		return nil, fmt.Errorf("%w: ACK_OK without data (a replayed final ACK?)", ErrTruncated)
 	}
 	return c.collect(ctx, r, n)
 }
