@@ -1,7 +1,12 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -241,5 +246,34 @@ func TestJudgeBadInput(t *testing.T) {
 				t.Errorf("judged half the data: %q", out)
 			}
 		})
+	}
+}
+
+// BenchmarkJudgeMonth judges a month for 200 people (four punches a working day, 2026-03) from
+// files, the whole command: read, judge, write JSON.
+func BenchmarkJudgeMonth(b *testing.B) {
+	dir := b.TempDir()
+	var sb strings.Builder
+	for p := range 200 {
+		for d := 1; d <= 31; d++ {
+			for _, hm := range []string{"08:2", "12:0", "14:2", "18:0"} {
+				fmt.Fprintf(&sb, `{"user_id":"%d","time":"2026-03-%02dT%s%d:00+08:00","state":0,"verify":1,"workcode":0}`+"\n", 1000+p, d, hm, (p+d)%10)
+			}
+		}
+	}
+	punches := filepath.Join(dir, "p.jsonl")
+	cfg := filepath.Join(dir, "c.toml")
+	if err := os.WriteFile(punches, []byte(sb.String()), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	if err := os.WriteFile(cfg, nil, 0o600); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		var out, errb bytes.Buffer
+		if code := run(context.Background(), []string{"judge", "--config", cfg, "--punches", punches, "--json"}, nil, &out, &errb); code != 0 {
+			b.Fatal(errb.String())
+		}
 	}
 }
