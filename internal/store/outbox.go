@@ -39,7 +39,7 @@ func validateEntry(i int, e OutboxEntry) error {
 		return fmt.Errorf("outbox entry %d: %w: empty topic", i, ErrInvalid)
 	case e.QoS > 2:
 		return fmt.Errorf("outbox entry %d (topic %q): %w: qos %d", i, e.Topic, ErrInvalid, e.QoS)
-	case e.EventID != "" && (e.Rev < 1 || e.Rev > 0xFFFFFFFF):
+	case e.EventID != "" && (e.Rev < 1 || int64(e.Rev) > 0xFFFFFFFF):
 		return fmt.Errorf("outbox entry %d (event %q): %w: rev %d (must be 1..4294967295)", i, e.EventID, ErrInvalid, e.Rev)
 	case e.EventID == "" && (e.Rev != 0 || len(e.Hash) != 0):
 		return fmt.Errorf("outbox entry %d (topic %q): %w: rev or hash without an event id", i, e.Topic, ErrInvalid)

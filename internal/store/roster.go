@@ -196,6 +196,10 @@ func (db *DB) Unknown() ([]UnknownUser, error) {
 			if err := json.Unmarshal(v, &cu); err != nil {
 				return fmt.Errorf("%w: clock user %q: %v", ErrInconsistent, k, err)
 			}
+			i := bytes.IndexByte(k, 0)
+			if i <= 0 {
+				return fmt.Errorf("%w: malformed clock user key %x", ErrInconsistent, k)
+			}
 			if roster.Get([]byte(cu.UserID)) != nil {
 				return nil
 			}
@@ -203,7 +207,7 @@ func (db *DB) Unknown() ([]UnknownUser, error) {
 			if u.Name == "" {
 				u.Name = cu.Name
 			}
-			u.Clocks = append(u.Clocks, string(k[:bytes.IndexByte(k, 0)]))
+			u.Clocks = append(u.Clocks, string(k[:i]))
 			return nil
 		})
 		if err != nil {

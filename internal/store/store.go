@@ -159,6 +159,11 @@ func (db *DB) init() error {
 			if err := s.Put(kVersion, be32(SchemaVersion)); err != nil {
 				return err
 			}
+			for _, name := range allBuckets[1:] {
+				if _, err := tx.CreateBucket(name); err != nil {
+					return fmt.Errorf("bucket %s: %w", name, err)
+				}
+			}
 			return s.Put(kCreated, be64(uint64(db.opts.Now().UnixNano())))
 		}); err != nil {
 			return fmt.Errorf("create schema: %w", err)
@@ -187,6 +192,11 @@ func (db *DB) init() error {
 		}
 	}
 	return db.bolt.View(func(tx *bolt.Tx) error {
+		for _, name := range allBuckets {
+			if tx.Bucket(name) == nil { // only a read-only Open can get here
+				return fmt.Errorf("%w: bucket %s missing", ErrInconsistent, name)
+			}
+		}
 		v := tx.Bucket(bSchema).Get(kCreated)
 		if len(v) != 8 {
 			return fmt.Errorf("%w: schema bucket has no valid creation time", ErrInconsistent)
