@@ -19,25 +19,25 @@ import (
 func init() {
 	register(command{
 		Name:    "clock info",
-		Args:    "--clock URL [--comm-key N] [--tz ZONE] [--timeout D] [--json]",
+		Args:    "--clock URL|NAME [--config FILE] [--comm-key N] [--tz ZONE] [--timeout D] [--json]",
 		Summary: "a clock's firmware, serial number, platform, counts, capacities, time and offset",
 		Run:     runClockInfo,
 	})
 	register(command{
 		Name:    "clock users",
-		Args:    "--clock URL [--comm-key N] [--encoding CP] [--json|--text]",
+		Args:    "--clock URL|NAME [--config FILE] [--comm-key N] [--encoding CP] [--json|--text]",
 		Summary: "a clock's user table, one JSON object a line",
 		Run:     runClockUsers,
 	})
 	register(command{
 		Name:    "clock dump",
-		Args:    "--clock URL [--comm-key N] [--tz ZONE] [--json|--text]",
+		Args:    "--clock URL|NAME [--config FILE] [--comm-key N] [--tz ZONE] [--json|--text]",
 		Summary: "every attendance record on a clock, one JSON object a line, in the clock's order",
 		Run:     runClockDump,
 	})
 	register(command{
 		Name:    "clock time",
-		Args:    "--clock URL [--comm-key N] [--tz ZONE] [--set] [--json]",
+		Args:    "--clock URL|NAME [--config FILE] [--comm-key N] [--tz ZONE] [--set] [--json]",
 		Summary: "a clock's time and its offset from this computer; --set sets it from this computer",
 		Run:     runClockTime,
 	})
@@ -56,9 +56,10 @@ type clockFlags struct {
 
 func (e *env) clockFlagSet(name string, f *clockFlags) *flag.FlagSet {
 	fs := e.newFlags(name)
-	fs.StringVar(&f.url, "clock", "", "clock `URL`: zk+tcp://HOST:4370, zk+udp://HOST:4370, zk+serial:///dev/ttyUSB0?baud=115200&id=1")
+	e.configFlag(fs)
+	fs.StringVar(&f.url, "clock", "", "clock `URL` (zk+tcp://HOST:4370, zk+udp://HOST:4370, zk+serial:///dev/ttyUSB0?baud=115200&id=1) or the name of a [[clock]] in the config")
 	fs.Uint64Var(&f.commKey, "comm-key", 0, "the clock's communication password `N` (0 = none)")
-	fs.StringVar(&f.tz, "tz", "", "`ZONE` the clock's time is set in, e.g. Asia/Shanghai (default: this computer's zone)")
+	fs.StringVar(&f.tz, "tz", "", "`ZONE` the clock's time is set in, e.g. Asia/Shanghai (default: the config's zone with --config or a clock name, else this computer's)")
 	fs.StringVar(&f.encoding, "encoding", "gbk", "code page `CP` of names on the clock")
 	fs.DurationVar(&f.timeout, "timeout", 5*time.Second, "per request or chunk")
 	fs.BoolVar(&f.json, "json", false, "JSON output")
@@ -76,6 +77,8 @@ func (e *env) parseClockFlags(fs *flag.FlagSet, name string, f *clockFlags, args
 	if f.url == "" {
 		return nil, usagef("--clock URL is required")
 	}
+	set := map[string]bool{}
+	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
 	if f.commKey > 1<<32-1 {
 		return nil, usagef("--comm-key %d is not in 0..4294967295", f.commKey)
 	}
@@ -85,11 +88,44 @@ func (e *env) parseClockFlags(fs *flag.FlagSet, name string, f *clockFlags, args
 	if f.timeout <= 0 {
 		return nil, usagef("--timeout %s is not positive", f.timeout)
 	}
-	loc := time.Local
+	var loc *time.Location
 	if f.tz != "" {
+		var err error
 		if loc, err = time.LoadLocation(f.tz); err != nil {
 			return nil, usagef("--tz %q is not a known time zone", f.tz)
 		}
+	}
+	// A clock by name, or an explicit --config: the config supplies what the flags do not.
+	if byName := !strings.Contains(f.url, "://"); byName || e.ConfigSet {
+		cfg, err := e.loadConfig()
+		if err != nil {
+			return nil, err
+		}
+		cl, ok := cfg.ClockByName(f.url)
+		if byName && !ok {
+			return nil, usagef("--clock %q is neither a URL nor the name of a [[clock]] in %s", f.url, e.ConfigPath)
+		}
+		if ok {
+			f.url = cl.URL
+			if !set["comm-key"] {
+				f.commKey = uint64(cl.CommKey)
+			}
+			if !set["encoding"] {
+				f.encoding = cl.Encoding
+			}
+			if !set["timeout"] {
+				f.timeout = cl.Timeout.Std()
+			}
+			if loc == nil {
+				loc = cfg.ClockLocation(cl)
+			}
+		}
+		if loc == nil {
+			loc = cfg.Location()
+		}
+	}
+	if loc == nil {
+		loc = time.Local
 	}
 	return loc, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -140,10 +141,14 @@ func TestClockInfoAndTime(t *testing.T) {
 	}
 
 	code, out, _ = runCmd(t, "", "clock", "info", "--clock", url, "--comm-key", "12", "--tz", "Asia/Shanghai")
-	for _, want := range []string{"serial number  " + truth.Info.Serial, "firmware", "records", "clock time", "offset         +5m0s (clock ahead of this computer)"} {
+	for _, want := range []string{"serial number  " + truth.Info.Serial, "firmware", "records", "clock time", "(clock ahead of this computer)"} {
 		if code != 0 || !strings.Contains(out, want) {
 			t.Errorf("text info lacks %q:\n%s", want, out)
 		}
+	}
+	// The clock shows whole seconds: the offset is 5m within a second.
+	if !regexp.MustCompile(`offset +\+(4m59s|5m0s|5m1s) `).MatchString(out) {
+		t.Errorf("text info offset is not 5m:\n%s", out)
 	}
 
 	code, out, errs = runCmd(t, "", "clock", "time", "--clock", url, "--comm-key", "12", "--tz", "Asia/Shanghai", "--set", "--json")
@@ -176,5 +181,23 @@ func TestClockUnreachable(t *testing.T) {
 	code, _, errs := runCmd(t, "", "clock", "dump", "--clock", "zk+tcp://"+addr, "--timeout", "2s")
 	if code != 1 || strings.Count(errs, "\n") != 1 || !strings.Contains(errs, addr) || !strings.Contains(errs, "connect") {
 		t.Errorf("exit %d stderr %q: want one line naming the clock and the step", code, errs)
+	}
+}
+
+func TestClockByNameFromConfig(t *testing.T) {
+	s, url := startSim(t, zksim.Config{Data: simData(t, 3, 2), CommKey: 45})
+	dir := t.TempDir()
+	cfg := writeFile(t, dir, "punchd.toml", "[site]\ntimezone = \"Asia/Shanghai\"\n[[clock]]\nname = \"office\"\nurl = \""+url+"\"\ncomm_key = 45\n")
+	code, out, errs := runCmd(t, "", "--config", cfg, "clock", "dump", "--clock", "office")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	ps, err := punchio.ReadJSONLines(strings.NewReader(out), "dump", time.UTC)
+	if err != nil || len(ps) != len(s.Truth().Records) || !strings.Contains(out, "+08:00\"") {
+		t.Fatalf("dump by name: %v, %d punches, truth %d\n%s", err, len(ps), len(s.Truth().Records), out)
+	}
+	code, _, errs = runCmd(t, "", "clock", "dump", "--config", cfg, "--clock", "attic")
+	if code != 2 || !strings.Contains(errs, `--clock "attic" is neither a URL nor the name of a [[clock]] in `+cfg) {
+		t.Errorf("unknown name: exit %d stderr %q", code, errs)
 	}
 }
