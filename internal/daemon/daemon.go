@@ -1,0 +1,533 @@
+// Package daemon wires punchd together: config → clock loops → ingest (store, rules) → outbox →
+// MQTT publisher, with metrics, health, the systemd notify/watchdog protocol, the local API and the
+// monthly filing of reports. cmd/punchd is a thin main around Run; tests and the demo call Run too.
+//
+// It owns lifetimes and nothing else: every decision about punches, days and events lives in the
+// packages it wires.
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"runtime"
+	"sort"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/jinbi/punchd/device"
+	_ "github.com/jinbi/punchd/device/zk" // registers zk+tcp, zk+udp, zk+serial
+	"github.com/jinbi/punchd/internal/api"
+	"github.com/jinbi/punchd/internal/attendance"
+	"github.com/jinbi/punchd/internal/calendar"
+	"github.com/jinbi/punchd/internal/config"
+	"github.com/jinbi/punchd/internal/health"
+	"github.com/jinbi/punchd/internal/metrics"
+	"github.com/jinbi/punchd/internal/roster"
+	"github.com/jinbi/punchd/internal/sdnotify"
+	"github.com/jinbi/punchd/internal/store"
+	"github.com/jinbi/punchd/sync/ingest"
+	"github.com/jinbi/punchd/sync/publish"
+	"github.com/jinbi/punchd/sync/pull"
+)
+
+// Version is the daemon's version, set at build time with -ldflags "-X ...daemon.Version=1.0.0".
+var Version = "dev"
+
+// Options are what the caller supplies beyond the config.
+type Options struct {
+	Logger *slog.Logger     // nil: built from [log] onto Stderr
+	Stderr io.Writer        // where logs go when Logger is nil
+	Now    func() time.Time // the wall clock (the demo accelerates it); nil: time.Now
+	// FinaliseEvery is how often open days are re-judged as windows close; default 30s.
+	FinaliseEvery time.Duration
+	// Ready, when set, is called once the store is open and the listeners are up, with the
+	// addresses actually bound (useful with port 0).
+	Ready func(Addrs)
+	// Opener connects to clocks; nil: device.Open.
+	Opener pull.Opener
+}
+
+// Addrs are the listeners a running daemon bound.
+type Addrs struct {
+	HTTP   string // host:port of /metrics, /healthz, /readyz ("" when disabled)
+	Socket string // the API socket
+}
+
+// Run starts the daemon and blocks until ctx is cancelled; then it stops within 5 s, leaving the
+// store consistent (every commit is one bbolt transaction) and the outbox holding what the broker
+// has not acknowledged.
+func Run(ctx context.Context, cfg config.Config, o Options) error {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.FinaliseEvery <= 0 {
+		o.FinaliseEvery = 30 * time.Second
+	}
+	log := o.Logger
+	if log == nil {
+		w := o.Stderr
+		if w == nil {
+			w = os.Stderr
+		}
+		log = slog.New(cfg.Log.Handler(w))
+	}
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	m := metrics.New(metrics.BuildInfo{Version: Version, GoVersion: runtime.Version()}, metrics.WithNow(o.Now))
+	m.ConfigLoaded(true, o.Now())
+	cal, err := cfg.NewCalendar()
+	if err != nil {
+		return fmt.Errorf("calendar: %w", err)
+	}
+	loc := cfg.Location()
+	thisYear := o.Now().In(loc).Year()
+	years := map[int]bool{}
+	for _, y := range []int{thisYear - 1, thisYear, thisYear + 1} {
+		years[y] = cal.HasData(y)
+	}
+	m.SetCalendarYears(years)
+	if missing := cal.MissingYears(thisYear, thisYear); len(missing) > 0 {
+		log.Error("no public-holiday data for the current year: days are judged by the Monday–Friday week until it is added ([calendar] holiday_files)", "years", missing)
+	}
+
+	db, err := store.Open(cfg.Store.Path, store.Options{Location: loc, Now: o.Now, Logger: log.With("component", "store")})
+	if err != nil {
+		return fmt.Errorf("open store: %w", err)
+	}
+	defer db.Close()
+	if cfg.Site.Roster != "" {
+		if err := loadRoster(db, cfg.Site.Roster); err != nil {
+			return err
+		}
+	}
+	since := attendance.Date(cfg.Site.EventsSince)
+	if since.IsZero() {
+		since = attendance.DateOf(db.Created().In(loc))
+	}
+
+	d := &daemon{cfg: cfg, db: db, cal: cal, m: m, log: log, now: o.Now, started: o.Now(), since: since, clocks: map[string]*clockState{}}
+	for _, c := range cfg.Clock {
+		d.clocks[c.Name] = &clockState{}
+		m.InitClock(c.Name)
+	}
+	d.live = health.NewLiveness(time.Now, 2*time.Minute)
+
+	pubOpts := publish.DefaultOptions()
+	pubOpts.Broker, pubOpts.ClientID, pubOpts.Prefix = cfg.MQTT.Broker, cfg.MQTT.ClientID, cfg.MQTT.TopicPrefix
+	pubOpts.Username, pubOpts.PasswordFile = cfg.MQTT.Username, cfg.MQTT.PasswordFile
+	pubOpts.CAFile, pubOpts.CertFile, pubOpts.KeyFile = cfg.MQTT.CAFile, cfg.MQTT.CertFile, cfg.MQTT.KeyFile
+	if cfg.MQTT.Keepalive > 0 {
+		pubOpts.KeepAlive = cfg.MQTT.Keepalive.Std()
+	}
+	if cfg.MQTT.Inflight > 0 {
+		pubOpts.Inflight = int(cfg.MQTT.Inflight)
+	}
+	pubOpts.MaxEntries, pubOpts.MaxAge = int(cfg.MQTT.OutboxMaxEntries), cfg.MQTT.OutboxMaxAge.Std()
+	pubOpts.Version, pubOpts.Logger, pubOpts.Now = Version, log.With("component", "publish"), o.Now
+	pubOpts.Hooks = publish.Hooks{
+		OnConnect:    func() { m.SetMQTTConnected(true) },
+		OnDisconnect: func(error) { m.SetMQTTConnected(false) },
+		OnReconnect:  m.MQTTReconnected,
+		OnPublish:    func(l time.Duration) { m.MQTTPublished("event", l) },
+		OnError:      m.MQTTPublishFailed,
+		OnDrop:       func(n int) { m.OutboxDropped("bound", n) },
+		OnOutbox:     m.SetOutbox,
+	}
+	pub, err := publish.New(publish.FromStore(db), pubOpts)
+	if err != nil {
+		return fmt.Errorf("mqtt: %w", err)
+	}
+	d.pub = pub
+
+	clockNames := make([]string, len(cfg.Clock))
+	for i, c := range cfg.Clock {
+		clockNames[i] = c.Name
+	}
+	d.eng = ingest.New(ingest.Config{Site: cfg.Site.Name, Prefix: cfg.MQTT.TopicPrefix, Location: loc, Params: cfg.RulesParams(),
+		EventsSince: since, Clocks: clockNames}, db, cal, o.Now, log.With("component", "ingest"), ingestObserver{m}, pub.Notify)
+	if err := d.eng.Load(ctx); err != nil {
+		return err
+	}
+
+	// Listeners: metrics and health on loopback by default, the API on its unix socket.
+	ready := health.NewReadiness()
+	ready.Set("store", func(context.Context) error { _, err := db.Size(); return err })
+	ready.Set("config", func(context.Context) error { return nil })
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", m.Handler())
+	mux.Handle("/healthz", d.live.Handler())
+	mux.Handle("/readyz", ready.Handler(2*time.Second))
+	var addrs Addrs
+	var servers []*http.Server
+	if cfg.HTTP.Listen != "" {
+		ln, err := net.Listen("tcp", cfg.HTTP.Listen)
+		if err != nil {
+			return fmt.Errorf("http listen %s: %w", cfg.HTTP.Listen, err)
+		}
+		addrs.HTTP = ln.Addr().String()
+		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+		servers = append(servers, srv)
+		go srv.Serve(ln)
+	}
+	if cfg.API.Socket != "" {
+		ln, err := api.Listen(cfg.API.Socket)
+		if err != nil {
+			return err
+		}
+		defer os.Remove(cfg.API.Socket)
+		addrs.Socket = cfg.API.Socket
+		srv := &http.Server{Handler: api.Handler(d, log.With("component", "api")), ReadHeaderTimeout: 5 * time.Second}
+		servers = append(servers, srv)
+		go srv.Serve(ln)
+	}
+
+	// The loops.
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	spawn := func(name string, within time.Duration, f func(context.Context)) {
+		d.live.Register(name, within)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			f(runCtx)
+		}()
+	}
+	spawn("publish", 2*time.Minute, func(ctx context.Context) {
+		go d.beatWhile(ctx, "publish") // the publisher has no beat of its own; it is alive while Run runs
+		if err := pub.Run(ctx); err != nil && ctx.Err() == nil {
+			log.Error("publisher stopped", "err", err)
+		}
+	})
+	for _, c := range cfg.Clock {
+		lc := pull.Config{Name: c.Name, URL: c.URL, Options: cfg.DeviceOptions(c, log.With("clock", c.Name)),
+			PollInterval: c.PollInterval.Std(), Realtime: c.Realtime, MaxOffset: c.MaxOffset.Std(),
+			ClearLog: c.ClearLog, ClearOlderThan: c.ClearOlderThan.Std()}
+		loop := pull.New(lc, d.eng, o.Opener, o.Now, log, pullObserver{d})
+		d.clocks[c.Name].loop = loop
+		within := max(2*lc.PollInterval, time.Minute)
+		spawn("pull/"+c.Name, within, func(ctx context.Context) { loop.Run(ctx) })
+	}
+	spawn("finalise", 4*o.FinaliseEvery, func(ctx context.Context) {
+		d.eng.RunFinaliser(ctx, o.FinaliseEvery, func() { d.live.Beat("finalise") })
+	})
+	spawn("housekeeping", 2*time.Minute, d.housekeeping)
+	spawn("reports", 2*time.Minute, d.fileReports)
+
+	// SIGHUP reloads the roster file.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			select {
+			case <-runCtx.Done():
+				return
+			case <-hup:
+				d.reload(runCtx)
+			}
+		}
+	}()
+
+	notifier, err := sdnotify.FromEnv()
+	if err != nil {
+		log.Warn("systemd notify socket", "err", err)
+	}
+	if notifier != nil && notifier.Enabled() {
+		if err := notifier.Ready(); err != nil {
+			log.Warn("notify READY", "err", err)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			notifier.RunWatchdog(runCtx, d.live.Healthy)
+		}()
+	}
+	log.Info("punchd started", "version", Version, "site", cfg.Site.Name, "store", cfg.Store.Path, "clocks", len(cfg.Clock),
+		"broker", cfg.MQTT.Broker, "http", addrs.HTTP, "socket", addrs.Socket, "events_since", since.String())
+	if o.Ready != nil {
+		o.Ready(addrs)
+	}
+
+	<-ctx.Done()
+	log.Info("punchd stopping")
+	if notifier != nil && notifier.Enabled() {
+		notifier.Stopping()
+	}
+	cancel()
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(4 * time.Second):
+		log.Error("loops did not stop within 4s; closing the store anyway (every commit is atomic)")
+	}
+	shut, cancelShut := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancelShut()
+	for _, s := range servers {
+		s.Shutdown(shut)
+	}
+	return nil
+}
+
+func loadRoster(db *store.DB, path string) error {
+	people, err := roster.ParseFile(path)
+	if err != nil {
+		return fmt.Errorf("roster: %w", err)
+	}
+	if err := db.PutRoster(people); err != nil {
+		return fmt.Errorf("roster %s: store: %w", path, err)
+	}
+	return nil
+}
+
+type daemon struct {
+	cfg     config.Config
+	db      *store.DB
+	cal     *calendar.Calendar
+	m       *metrics.Metrics
+	log     *slog.Logger
+	now     func() time.Time
+	started time.Time
+	since   attendance.Date
+	eng     *ingest.Engine
+	pub     *publish.Publisher
+	live    *health.Liveness
+
+	mu     sync.Mutex
+	clocks map[string]*clockState
+}
+
+type clockState struct {
+	loop     *pull.Loop
+	up       bool
+	realtime bool
+	since    time.Time
+	last     pull.Pull
+	lastErr  string
+}
+
+func (d *daemon) beatWhile(ctx context.Context, name string) {
+	t := time.NewTicker(20 * time.Second)
+	defer t.Stop()
+	for {
+		d.live.Beat(name)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// reload re-reads the roster file and re-judges the open days.
+func (d *daemon) reload(ctx context.Context) {
+	if d.cfg.Site.Roster == "" {
+		d.log.Info("SIGHUP: no roster file configured")
+		return
+	}
+	if err := loadRoster(d.db, d.cfg.Site.Roster); err != nil {
+		d.log.Error("SIGHUP: roster not reloaded; the previous one stays", "err", err)
+		return
+	}
+	if err := d.eng.ReloadRoster(ctx); err != nil {
+		d.log.Error("SIGHUP: re-judge after roster reload", "err", err)
+		return
+	}
+	d.log.Info("SIGHUP: roster reloaded", "file", d.cfg.Site.Roster)
+}
+
+// housekeeping refreshes the gauges that nobody else updates.
+func (d *daemon) housekeeping(ctx context.Context) {
+	t := time.NewTicker(30 * time.Second)
+	defer t.Stop()
+	for {
+		d.live.Beat("housekeeping")
+		if n, err := d.db.Size(); err == nil {
+			d.m.SetStoreSize(n)
+		}
+		if people, err := d.db.Roster(); err == nil {
+			unknown, _ := d.db.Unknown()
+			d.m.SetRoster(len(people), len(unknown))
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// pullObserver feeds metrics, liveness and the retained clock status from the pull loops.
+type pullObserver struct{ d *daemon }
+
+func (o pullObserver) ClockUp(clock string, up bool) {
+	d := o.d
+	d.m.ClockUp(clock, up)
+	d.mu.Lock()
+	st := d.clocks[clock]
+	changed := st.up != up || st.since.IsZero()
+	if changed {
+		st.up, st.since = up, d.now()
+	}
+	reason := st.lastErr
+	since := st.since
+	d.mu.Unlock()
+	if changed && !up {
+		if err := d.eng.ClockDown(context.Background(), clock, since, reason); err != nil {
+			d.log.Warn("queue clock status", "clock", clock, "err", err)
+		}
+	}
+}
+
+func (o pullObserver) ClockError(clock, reason string) {
+	o.d.m.ClockError(clock, reason)
+	o.d.mu.Lock()
+	o.d.clocks[clock].lastErr = reason
+	up := o.d.clocks[clock].up
+	o.d.mu.Unlock()
+	if !up {
+		o.ClockUp(clock, false)
+	}
+}
+
+func (o pullObserver) Pulled(clock string, r pull.Pull) {
+	d := o.d
+	d.m.PullSucceeded(clock, r.At, r.Duration)
+	d.m.SetClockLog(clock, r.Info.Records, r.Info.RecordCap)
+	d.m.SetClockOffset(clock, r.Offset)
+	d.mu.Lock()
+	d.clocks[clock].last = r
+	d.clocks[clock].lastErr = ""
+	d.mu.Unlock()
+}
+
+func (o pullObserver) RealtimeConnected(clock string, connected bool) {
+	o.d.m.SetRealtimeConnected(clock, connected)
+	o.d.mu.Lock()
+	o.d.clocks[clock].realtime = connected
+	o.d.mu.Unlock()
+}
+
+func (o pullObserver) Beat(loop string) { o.d.live.Beat(loop) }
+
+type ingestObserver struct{ m *metrics.Metrics }
+
+func (o ingestObserver) PunchesIngested(clock, path string, n int) {
+	o.m.PunchesIngested(clock, path, n)
+}
+func (o ingestObserver) PunchesRejected(clock, reason string, n int) {
+	o.m.PunchesRejected(clock, reason, n)
+}
+func (o ingestObserver) EventQueued(kind string, correction bool) { o.m.EventQueued(kind, correction) }
+func (o ingestObserver) Committed(d time.Duration)                { o.m.ObserveCommit(d) }
+
+// The local API backend.
+
+var _ api.Backend = (*daemon)(nil)
+
+func (d *daemon) Status(ctx context.Context) (api.Status, error) {
+	s := api.Status{Version: Version, Started: d.started, Site: d.cfg.Site.Name, Store: d.cfg.Store.Path,
+		MQTT: d.pub.Connected(), EventsSince: d.since.String()}
+	y := d.now().In(d.cfg.Location()).Year()
+	s.MissingYears = d.cal.MissingYears(y, y+1)
+	var err error
+	if s.Outbox, s.OutboxOldest, err = d.db.OutboxStats(); err != nil {
+		return s, err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, c := range d.cfg.Clock {
+		st := d.clocks[c.Name]
+		s.Clocks = append(s.Clocks, api.ClockStatus{Name: c.Name, Serial: st.last.Info.Serial, Up: st.up, LastPull: st.last.At,
+			Records: st.last.Info.Records, Capacity: st.last.Info.RecordCap, OffsetSec: st.last.Offset.Seconds(),
+			Realtime: st.realtime, LastError: st.lastErr})
+	}
+	return s, nil
+}
+
+func (d *daemon) Roster(ctx context.Context) ([]attendance.Person, error) { return d.db.Roster() }
+
+func (d *daemon) PutRoster(ctx context.Context, people []attendance.Person) error {
+	if err := d.db.PutRoster(people); err != nil {
+		return err
+	}
+	return d.eng.ReloadRoster(ctx)
+}
+
+func (d *daemon) ClockUsers(ctx context.Context) ([]device.User, error) {
+	byClock, err := d.db.ClockUsers()
+	if err != nil {
+		return nil, err
+	}
+	var out []device.User
+	names := make([]string, 0, len(byClock))
+	for n := range byClock {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		out = append(out, byClock[n]...)
+	}
+	return out, nil
+}
+
+func (d *daemon) Registrations(ctx context.Context, from, to time.Time) ([]attendance.Registration, error) {
+	return d.db.Registrations(from, to)
+}
+
+func (d *daemon) AddRegistration(ctx context.Context, r attendance.Registration) (attendance.Registration, error) {
+	if err := r.Validate(); err != nil {
+		return r, err
+	}
+	if _, ok, err := d.db.Person(r.UserID); err != nil {
+		return r, err
+	} else if !ok {
+		return r, fmt.Errorf("registration: user %q is not on the roster", r.UserID)
+	}
+	r.ID = ""
+	r.RegisteredAt = d.now()
+	saved, err := d.db.AddRegistration(r)
+	if err != nil {
+		return saved, err
+	}
+	return saved, d.rejudge(ctx, saved)
+}
+
+func (d *daemon) RevokeRegistration(ctx context.Context, id, by, reason string) (attendance.Registration, error) {
+	if by == "" {
+		return attendance.Registration{}, errors.New("revoke: --by is required")
+	}
+	r, err := d.db.RevokeRegistration(id, by, reason, d.now())
+	if err != nil {
+		return r, err
+	}
+	return r, d.rejudge(ctx, r)
+}
+
+func (d *daemon) rejudge(ctx context.Context, r attendance.Registration) error {
+	loc := d.cfg.Location()
+	to := r.To
+	if to.IsZero() {
+		to = r.From
+	}
+	if err := d.eng.Rejudge(ctx, r.UserID, attendance.DateOf(r.From.In(loc)), attendance.DateOf(to.In(loc))); err != nil {
+		return fmt.Errorf("registration %s stored, but re-judging its days failed (the finaliser retries): %w", r.ID, err)
+	}
+	return nil
+}
+
+func (d *daemon) Days(ctx context.Context, from, to attendance.Date) ([]attendance.Day, error) {
+	return d.db.Days(from, to)
+}
