@@ -57,7 +57,8 @@ type Outbox interface {
 	Trim(maxEntries int, maxAge time.Duration, now time.Time) (int, error)
 }
 
-// Publisher drains an Outbox to an MQTT broker. Create it with New and run it with Run.
+// Publisher drains an Outbox to an MQTT broker. Create it with New and call Run once; Notify
+// and Connected may be called from any goroutine.
 type Publisher struct {
 	ob       Outbox
 	o        Options
@@ -514,8 +515,18 @@ func (p *Publisher) housekeep(ctx context.Context) {
 }
 
 func (p *Publisher) trim() {
-	if p.o.MaxEntries > 0 || p.o.MaxAge > 0 {
-		n, err := p.ob.Trim(p.o.MaxEntries, p.o.MaxAge, p.o.Now())
+	count, oldest, err := p.ob.Stats()
+	if err != nil {
+		p.hookErr(ReasonOutbox)
+		p.log.Error("outbox stats failed", "err", err)
+		return
+	}
+	now := p.o.Now()
+	over := (p.o.MaxEntries > 0 && count > p.o.MaxEntries) ||
+		(p.o.MaxAge > 0 && !oldest.IsZero() && now.Sub(oldest) > p.o.MaxAge)
+	if over {
+		// Only then: a trim is a write transaction (an fsync), not something to do every poll.
+		n, err := p.ob.Trim(p.o.MaxEntries, p.o.MaxAge, now)
 		if err != nil {
 			p.hookErr(ReasonOutbox)
 			p.log.Error("outbox trim failed", "err", err)
@@ -526,14 +537,13 @@ func (p *Publisher) trim() {
 				h(n)
 			}
 		}
-	}
-	if h := p.o.Hooks.OnOutbox; h != nil {
-		count, oldest, err := p.ob.Stats()
-		if err != nil {
+		if count, oldest, err = p.ob.Stats(); err != nil {
 			p.hookErr(ReasonOutbox)
 			p.log.Error("outbox stats failed", "err", err)
 			return
 		}
+	}
+	if h := p.o.Hooks.OnOutbox; h != nil {
 		h(count, oldest)
 	}
 }

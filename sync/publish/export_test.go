@@ -1,0 +1,4 @@
+package publish
+
+// Backoff exposes the back-off schedule to the tests.
+var Backoff = backoff
