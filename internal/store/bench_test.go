@@ -136,3 +136,24 @@ func BenchmarkReadMonth(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkOpenCheck opens a store of 100,000 punches, which runs Check (every punch decoded).
+func BenchmarkOpenCheck(b *testing.B) {
+	path := filepath.Join(b.TempDir(), "check.db")
+	db, err := store.Open(path, store.Options{Location: shanghai, NoSync: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	log := benchLog(100_000, time.Date(2020, 1, 1, 0, 0, 0, 0, shanghai))
+	if _, err := db.Commit(context.Background(), store.Batch{Punches: log}); err != nil {
+		b.Fatal(err)
+	}
+	_ = db.Close()
+	for b.Loop() {
+		db, err := store.Open(path, store.Options{Location: shanghai})
+		if err != nil {
+			b.Fatal(err)
+		}
+		_ = db.Close()
+	}
+}

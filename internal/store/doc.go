@@ -70,7 +70,12 @@
 //
 //   - bbolt takes an exclusive flock on the file: while punchd runs, no other process can open the
 //     store for writing, and a read-only Open also waits (ErrLocked after Options.LockTimeout).
-//     punchctl must talk to the daemon while it runs.
+//     punchctl must talk to the daemon while it runs. The lock is per open file, so a second Open
+//     of the same path inside one process fails the same way.
+//   - At most 65,535 distinct clock serials (the 2-byte clock id); more is an ErrInvalid commit.
+//   - An outbox entry's EventID/Rev is recorded when it is enqueued, not when the broker
+//     acknowledges it: the outbox is durable, so "enqueued" is "will be published" unless trimmed,
+//     and a trim clears the recorded hash so the event is sent again as rev+1.
 //   - Punch times are whole seconds (clocks record no more); a sub-second part is dropped. Times come
 //     back in Options.Location; instants are exact, the zone is the one given at Open.
 //   - A punch is never deleted: a clock whose log was cleared or wrapped leaves the store untouched.
