@@ -129,8 +129,8 @@ type Client struct {
 	log     *slog.Logger
 	enc     encoding.Encoding
 	sem     chan struct{} // one operation at a time
-	session uint16
-	reply   uint16 // reply id of the last command sent
+	session atomic.Uint32 // set once, from the CONNECT reply; read by the reader for event ACKs
+	reply   uint16        // reply id of the last command sent
 
 	replies   chan Packet
 	events    chan Packet
@@ -140,8 +140,10 @@ type Client struct {
 	closed    atomic.Bool
 	listening atomic.Bool
 
-	serialNo string
-	st       stats
+	serialNo   string
+	recordSize int // bytes per attendance record, once a read has shown it
+	userSize   int // bytes per user entry, once known
+	st         stats
 }
 
 // DialTCP connects to a clock at host:port over TCP.
@@ -229,7 +231,7 @@ func start(ctx context.Context, t transport, opts device.Options) (*Client, erro
 func (c *Client) Name() string { return c.t.name() }
 
 // Session is the session id the clock gave on CONNECT.
-func (c *Client) Session() uint16 { return c.session }
+func (c *Client) Session() uint16 { return uint16(c.session.Load()) }
 
 // Stats returns a snapshot of the wire counters.
 func (c *Client) Stats() Stats {
@@ -267,7 +269,7 @@ func (c *Client) readLoop() {
 		if p.Cmd == CmdRegEvent {
 			c.st.events.Add(1)
 			// ACK at once, echoing the queue index, so the clock moves on to the next event.
-			ack := Packet{Cmd: AckOK, Session: c.session, Reply: p.Reply}
+			ack := Packet{Cmd: AckOK, Session: c.Session(), Reply: p.Reply}
 			ctx, cancel := context.WithTimeout(context.Background(), c.opts.Timeout)
 			if err := c.t.send(ctx, ack); err != nil {
 				c.log.Warn("event ack failed", "err", err)
@@ -310,6 +312,11 @@ func (c *Client) deadError() error {
 // lock takes the client (one operation at a time) and the medium.
 func (c *Client) lock(ctx context.Context) (func(), error) {
 	select {
+	case <-c.dead:
+		return nil, c.deadError()
+	default:
+	}
+	select {
 	case c.sem <- struct{}{}:
 	case <-ctx.Done():
 		return nil, ctx.Err()
@@ -349,6 +356,7 @@ func (c *Client) next(ctx context.Context, want uint16, timeout time.Duration) (
 				if p.Reply == want {
 					return p, nil
 				}
+				c.st.strays.Add(1)
 				continue
 			default:
 			}
@@ -362,7 +370,7 @@ func (c *Client) next(ctx context.Context, want uint16, timeout time.Duration) (
 // instead of running the command twice). ACK_RETRY (serial FIFO overflow) resends too.
 func (c *Client) exchange(ctx context.Context, cmd uint16, payload []byte) (Packet, error) {
 	c.reply++ // wraps 65535 → 0, and 65535 itself is sent, as the firmware expects (§1.5)
-	p := Packet{Cmd: cmd, Session: c.session, Reply: c.reply, Payload: payload}
+	p := Packet{Cmd: cmd, Session: c.Session(), Reply: c.reply, Payload: payload}
 	return c.roundTrip(ctx, p)
 }
 
@@ -385,6 +393,11 @@ func (c *Client) roundTripN(ctx context.Context, p Packet, tries int) (Packet, e
 		if err := c.t.send(ctx, p); err != nil {
 			if ctx.Err() != nil {
 				return Packet{}, ctx.Err()
+			}
+			select {
+			case <-c.dead:
+				return Packet{}, c.deadError()
+			default:
 			}
 			return Packet{}, err
 		}
@@ -462,7 +475,7 @@ func (c *Client) connect(ctx context.Context) error {
 		}
 		return c.wrap("connect", err)
 	}
-	c.session = r.Session // the only place the session id is taken from (§1.6)
+	c.session.Store(uint32(r.Session)) // the only place the session id is taken from (§1.6)
 	switch r.Cmd {
 	case AckOK:
 		return nil
@@ -473,7 +486,7 @@ func (c *Client) connect(ctx context.Context) error {
 	if c.opts.CommKey == 0 {
 		return c.wrap("connect", fmt.Errorf("%w: the clock requires a comm key and none is configured (comm_key=…)", ErrUnauthorized))
 	}
-	key := CommKey(c.opts.CommKey, c.session, 50)
+	key := CommKey(c.opts.CommKey, c.Session(), 50)
 	r, err = c.exchange(ctx, CmdAuth, key[:])
 	if err != nil {
 		return c.wrap("auth", err)
@@ -663,6 +676,7 @@ func (c *Client) Info(ctx context.Context) (device.Info, error) {
 	info.Users, info.UserCapacity, info.Fingers, info.FingerCap = fs.Users, fs.UserCap, fs.Fingers, fs.FingerCap
 	info.Records, info.RecordCap, info.Faces, info.FaceCap = fs.Records, fs.RecordCap, fs.Faces, fs.FaceCap
 	info.Admins, info.OpLogs = fs.Admins, fs.OpLogs
+	info.RecordSize, info.UserEntrySize = c.recordSize, c.userSize
 	if info.Time, _, err = c.getTime(ctx); err != nil {
 		return info, c.wrap("read time", err)
 	}

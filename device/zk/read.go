@@ -95,7 +95,7 @@ func (c *Client) readChunk(ctx context.Context, off, n int) ([]byte, error) {
 	// No same-reply-id retransmission here: after a multi-packet answer the clock would replay
 	// only its final ACK. A lost chunk is asked for again with a new reply id (readBuffered).
 	c.reply++
-	r, err := c.roundTripN(ctx, Packet{Cmd: CmdReadBuffer, Session: c.session, Reply: c.reply, Payload: req}, 1)
+	r, err := c.roundTripN(ctx, Packet{Cmd: CmdReadBuffer, Session: c.Session(), Reply: c.reply, Payload: req}, 1)
 	if err != nil {
 		return nil, err
 	}
@@ -218,6 +218,7 @@ func (c *Client) readAttLog(ctx context.Context) ([]AttRecord, int, FreeSizes, e
 		}
 		recs, size, err := DecodeAttLog(blob, fs.Records)
 		if err == nil {
+			c.recordSize = size
 			return recs, size, fs, nil
 		}
 		lastErr = fmt.Errorf("split attendance log: %w", err)
@@ -379,8 +380,9 @@ func (c *Client) readUsers(ctx context.Context) ([]UserRecord, error) {
 		if err != nil {
 			return nil, err
 		}
-		users, _, err := DecodeUsers(blob, fs.Users)
+		users, size, err := DecodeUsers(blob, fs.Users)
 		if err == nil {
+			c.userSize = size
 			return users, nil
 		}
 		lastErr = fmt.Errorf("split user table: %w", err)
