@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -97,4 +98,45 @@ func BenchmarkDrain10kStore(b *testing.B) {
 		b.ReportMetric(elapsed.Seconds(), "s/10k")
 		b.StartTimer()
 	}
+}
+
+// BenchmarkNotifyLatency: one event committed to the bbolt outbox, Notify, and a subscriber
+// receiving it — the publisher's share of the punch-to-subscriber latency. Reports p50/p99.
+func BenchmarkNotifyLatency(b *testing.B) {
+	br := mqtttest.Start(b)
+	sub := subscribe(b, br.URL(), "sub-latency", event.EventsFilter(prefix), false)
+	db := openStore(b)
+	o := fastOptions(b, br.URL())
+	o.Logger = slog.New(slog.DiscardHandler)
+	p, err := publish.New(publish.FromStore(db), o)
+	if err != nil {
+		b.Fatal(err)
+	}
+	run(b, p)
+	waitFor(b, "connected", 10*time.Second, p.Connected)
+	const n = 1000
+	lat := make([]time.Duration, 0, n)
+	b.ResetTimer()
+	for i := range n {
+		e := sampleEvent(i)
+		payload, _ := json.Marshal(e)
+		if _, err := db.Commit(context.Background(), store.Batch{Outbox: []store.OutboxEntry{{
+			Topic: event.Topic(prefix, e.Kind), Payload: payload, QoS: 1, EventID: e.ID, Rev: 1}}}); err != nil {
+			b.Fatal(err)
+		}
+		start := time.Now()
+		p.Notify()
+		for sub.idCounts()[e.ID] == 0 {
+			select {
+			case <-sub.got:
+			case <-time.After(5 * time.Second):
+				b.Fatalf("event %d not received within 5s", i)
+			}
+		}
+		lat = append(lat, time.Since(start))
+	}
+	b.StopTimer()
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
 }
