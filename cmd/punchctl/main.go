@@ -104,6 +104,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 				fmt.Fprintf(stdout, "usage: punchctl %s %s\n  %s\n", c.Name, c.Args, c.Summary)
 				return 0
 			}
+			if len(subcommands(args[1])) > 0 {
+				printGroup(stdout, args[1])
+				return 0
+			}
 		}
 		w := stdout
 		if len(args) == 0 {
@@ -118,6 +122,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	c, rest, ok := lookup(args)
 	if !ok {
 		if group := subcommands(args[0]); len(group) > 0 {
+			if len(args) > 1 && (args[1] == "-h" || args[1] == "-help" || args[1] == "--help" || args[1] == "help") {
+				printGroup(stdout, args[0])
+				return 0
+			}
 			fmt.Fprintf(stderr, "punchctl %s: want one of: %s\n", args[0], strings.Join(group, ", "))
 		} else {
 			fmt.Fprintf(stderr, "punchctl: unknown command %q\n", args[0])
@@ -179,6 +187,14 @@ func printCommands(w io.Writer) {
 		fmt.Fprintf(w, "  %-16s %s\n", n, commands[n].Summary)
 	}
 	fmt.Fprintln(w, "\n'punchctl help COMMAND' or 'punchctl COMMAND -h' for a command's flags.")
+}
+
+// printGroup lists the commands of a group with their synopses.
+func printGroup(w io.Writer, group string) {
+	for _, word := range subcommands(group) {
+		c := commands[group+" "+word]
+		fmt.Fprintf(w, "punchctl %s %s\n    %s\n", c.Name, c.Args, c.Summary)
+	}
 }
 
 // oneLine folds a multi-line error (errors.Join) into one line.

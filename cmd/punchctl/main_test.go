@@ -39,6 +39,8 @@ func TestDispatch(t *testing.T) {
 		{"help", []string{"help"}, 0, "clock dump", "", false},
 		{"help command", []string{"help", "clock", "dump"}, 0, "usage: punchctl clock dump --clock URL", "", false},
 		{"-h", []string{"-h"}, 0, "judge", "", false},
+		{"help group", []string{"help", "clock"}, 0, "punchctl clock time --clock URL|NAME", "", false},
+		{"group -h", []string{"clock", "-h"}, 0, "punchctl clock users --clock URL|NAME", "", false},
 		{"unknown", []string{"frobnicate"}, 2, "", `unknown command "frobnicate"`, false},
 		{"group without word", []string{"clock"}, 2, "", "punchctl clock: want one of: dump, info, time, users", true},
 		{"unknown word", []string{"clock", "erase"}, 2, "", "punchctl clock: want one of:", true},
