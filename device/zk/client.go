@@ -141,8 +141,9 @@ type Client struct {
 	listening atomic.Bool
 
 	serialNo   string
-	recordSize int // bytes per attendance record, once a read has shown it
-	userSize   int // bytes per user entry, once known
+	release    func() // frees the process-wide claim on the clock's address
+	recordSize int    // bytes per attendance record, once a read has shown it
+	userSize   int    // bytes per user entry, once known
 	st         stats
 }
 
@@ -152,11 +153,16 @@ func DialTCP(ctx context.Context, addr string, opts device.Options) (*Client, er
 	if err != nil {
 		return nil, fmt.Errorf("clock %s: %w", addr, err)
 	}
-	t, err := dialTCP(ctx, addr, opts.Timeout)
+	release, err := claim("tcp|" + addr)
 	if err != nil {
 		return nil, fmt.Errorf("clock %s: connect: %w", addr, err)
 	}
-	return start(ctx, t, opts)
+	t, err := dialTCP(ctx, addr, opts.Timeout)
+	if err != nil {
+		release()
+		return nil, fmt.Errorf("clock %s: connect: %w", addr, err)
+	}
+	return start(ctx, t, opts, release)
 }
 
 // DialUDP opens a UDP session with a clock at host:port (one local port for the whole session,
@@ -166,11 +172,16 @@ func DialUDP(ctx context.Context, addr string, opts device.Options) (*Client, er
 	if err != nil {
 		return nil, fmt.Errorf("clock %s: %w", addr, err)
 	}
-	t, err := dialUDP(ctx, addr)
+	release, err := claim("udp|" + addr)
 	if err != nil {
 		return nil, fmt.Errorf("clock %s: connect: %w", addr, err)
 	}
-	return start(ctx, t, opts)
+	t, err := dialUDP(ctx, addr)
+	if err != nil {
+		release()
+		return nil, fmt.Errorf("clock %s: connect: %w", addr, err)
+	}
+	return start(ctx, t, opts, release)
 }
 
 // DialSerial opens a session with clock id on a serial port (RS232, or RS485 shared with other
@@ -185,7 +196,7 @@ func DialSerial(ctx context.Context, path string, baud int, id uint8, opts devic
 	if err != nil {
 		return nil, fmt.Errorf("clock %s: open: %w", name, err)
 	}
-	return start(ctx, t, opts)
+	return start(ctx, t, opts, nil)
 }
 
 func fillOptions(o device.Options) (device.Options, error) {
@@ -207,7 +218,33 @@ func fillOptions(o device.Options) (device.Options, error) {
 	return o, nil
 }
 
-func start(ctx context.Context, t transport, opts device.Options) (*Client, error) {
+// ErrInUse is returned when this process already has a session with the clock: a clock serves
+// one client at a time (its TCP backlog is 1), so a second one would only time out.
+var ErrInUse = errors.New("zk: clock already in use by this process")
+
+var (
+	openMu sync.Mutex
+	open   = map[string]bool{}
+)
+
+// claim marks a network address as in use by this process until release.
+func claim(key string) (release func(), err error) {
+	openMu.Lock()
+	defer openMu.Unlock()
+	if open[key] {
+		return nil, ErrInUse
+	}
+	open[key] = true
+	return func() {
+		openMu.Lock()
+		delete(open, key)
+		openMu.Unlock()
+	}, nil
+}
+
+// start runs the reader and CONNECT; release (may be nil) runs when the client ends, or now if
+// it never starts.
+func start(ctx context.Context, t transport, opts device.Options, release func()) (*Client, error) {
 	enc, _ := htmlindex.Get(opts.Encoding)
 	c := &Client{
 		t:       t,
@@ -218,6 +255,7 @@ func start(ctx context.Context, t transport, opts device.Options) (*Client, erro
 		replies: make(chan Packet, 1024),
 		events:  make(chan Packet, 256),
 		dead:    make(chan struct{}),
+		release: release,
 	}
 	go c.readLoop()
 	if err := c.connect(ctx); err != nil {
@@ -299,6 +337,9 @@ func (c *Client) shutdown(err error) {
 		c.deadErr = err
 		close(c.dead)
 		c.t.close()
+		if c.release != nil {
+			c.release()
+		}
 	})
 }
 

@@ -480,3 +480,19 @@ func TestRS485TwoClocksOneLine(t *testing.T) {
 		t.Fatalf("%d ports still open", n)
 	}
 }
+
+func TestOneSessionPerClockPerProcess(t *testing.T) {
+	c := scripted(t, device.Options{}, func(p *peer) {
+		p.ok(p.expect(CmdExit), nil)
+	})
+	if _, err := DialTCP(context.Background(), c.Name(), device.Options{}); !errors.Is(err, ErrInUse) || !strings.Contains(err.Error(), c.Name()) {
+		t.Fatalf("second session: %v", err)
+	}
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// Released: a new dial is attempted (and refused by the closed listener, not by us).
+	if _, err := DialTCP(context.Background(), c.Name(), device.Options{Timeout: time.Second}); errors.Is(err, ErrInUse) || err == nil {
+		t.Fatalf("after close: %v", err)
+	}
+}
