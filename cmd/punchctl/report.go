@@ -1,0 +1,387 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/jinbi/punchd/internal/attendance"
+	"github.com/jinbi/punchd/internal/calendar"
+	"github.com/jinbi/punchd/internal/config"
+	"github.com/jinbi/punchd/internal/report"
+	"github.com/jinbi/punchd/internal/store"
+)
+
+func init() {
+	register(command{
+		Name:    "report table",
+		Args:    "--month YYYY-MM [--unit U] [--format xlsx|csv|json] -o FILE [--punches FILE [--roster FILE] [--registrations FILE]]",
+		Summary: "write the monthly attendance table (the township's form) from the store, or from judge's input files",
+		Run:     runReportTable,
+	})
+	register(command{
+		Name:    "report bulletin",
+		Args:    "--month YYYY-MM [--period-end-day 25] [--unit U] [--format md|xlsx] -o FILE [--punches FILE [--roster FILE] [--registrations FILE]]",
+		Summary: "write the monthly bulletin (who broke discipline, who had a clean month) from the store or judge's inputs",
+		Run:     runReportBulletin,
+	})
+}
+
+// reportSource is where the report commands read judged days, the roster and the registrations:
+// the store (daemon stopped), the daemon's API, or judge's input files judged on the spot.
+// Implementations are used from one goroutine.
+type reportSource interface {
+	Days(from, to attendance.Date) ([]attendance.Day, error)
+	Roster() ([]attendance.Person, error)
+	Registrations(from, to time.Time) ([]attendance.Registration, error)
+}
+
+var (
+	_ reportSource = (*store.DB)(nil)
+	_ reportSource = (*judgeSource)(nil)
+)
+
+// judgeSource judges judge's input files (punches, roster, registrations, config) for the dates
+// asked, with the same code as `punchctl judge`, so a table from the files equals a table from a
+// store the daemon filled from the same punches.
+type judgeSource struct {
+	in   *judgeInputs
+	warn func(string)
+}
+
+func (s *judgeSource) Days(from, to attendance.Date) ([]attendance.Day, error) {
+	in := *s.in
+	in.From, in.To = from, to
+	return judgeDays(&in, s.warn)
+}
+
+func (s *judgeSource) Roster() ([]attendance.Person, error) { return s.in.People, nil }
+
+func (s *judgeSource) Registrations(from, to time.Time) ([]attendance.Registration, error) {
+	var out []attendance.Registration
+	for _, r := range s.in.Regs {
+		end := r.To
+		if end.IsZero() {
+			end = r.From
+		}
+		if !r.From.After(to) && !end.Before(from) {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+// reportFlags are the flags the two report commands share.
+type reportFlags struct {
+	month     string
+	unit      string
+	format    string
+	out       string
+	storePath string
+	files     judgeFiles
+}
+
+func (f *reportFlags) define(e *env, fs *flag.FlagSet, formats string) {
+	e.configFlag(fs)
+	fs.StringVar(&f.month, "month", "", "the month `YYYY-MM`")
+	fs.StringVar(&f.unit, "unit", "", "only the people of `UNIT` (as on the roster)")
+	fs.StringVar(&f.format, "format", "", "output format: "+formats+" (default: from -o's extension)")
+	fs.StringVar(&f.out, "o", "", "output `FILE` (- = stdout)")
+	fs.StringVar(&f.storePath, "store", "", "store `PATH` (default: [store] path in the config)")
+	fs.StringVar(&f.files.Punches, "punches", "", "judge punches from this `FILE` (clock dump format) instead of reading the store")
+	fs.StringVar(&f.files.Roster, "roster", "", "with --punches: roster `FILE` (CSV or XLSX)")
+	fs.StringVar(&f.files.Registrations, "registrations", "", "with --punches: registrations `FILE` (JSON lines)")
+}
+
+// reportRun is a parsed report command line with its data source open.
+type reportRun struct {
+	month report.Month
+	cfg   config.Config
+	loc   *time.Location
+	cal   *calendar.Calendar
+	src   reportSource
+	today attendance.Date
+	close func() error
+}
+
+// open checks the flags and opens the source. formats lists the accepted --format values; the
+// first is the default when -o has no known extension.
+// A table's month must not be after today's; a bulletin checks its period's start itself.
+func (f *reportFlags) open(e *env, name string, pos []string, formats []string, checkMonth bool) (*reportRun, error) {
+	if len(pos) > 0 {
+		return nil, usagef("unexpected argument %q", pos[0])
+	}
+	if f.month == "" {
+		return nil, usagef("--month YYYY-MM is required")
+	}
+	if f.out == "" {
+		return nil, usagef("-o FILE is required (- for stdout)")
+	}
+	m, err := report.ParseMonth(f.month)
+	if err != nil {
+		return nil, fmt.Errorf("--month: %q is not a month YYYY-MM", f.month)
+	}
+	if f.format == "" {
+		f.format = formats[0]
+		if ext := strings.TrimPrefix(strings.ToLower(filepath.Ext(f.out)), "."); slices.Contains(formats, ext) {
+			f.format = ext
+		}
+	}
+	if !slices.Contains(formats, f.format) {
+		return nil, fmt.Errorf("--format: %q is not one of %s", f.format, strings.Join(formats, ", "))
+	}
+	if f.files.Punches == "" && (f.files.Roster != "" || f.files.Registrations != "") {
+		return nil, usagef("--roster and --registrations go with --punches")
+	}
+	if f.files.Punches != "" && f.storePath != "" {
+		return nil, usagef("give --punches or --store, not both")
+	}
+	cfg, err := e.judgeConfig()
+	if err != nil {
+		return nil, err
+	}
+	r := &reportRun{month: m, cfg: cfg, loc: cfg.Location(), close: func() error { return nil }}
+	r.today = attendance.DateOf(e.Now().In(r.loc))
+	if checkMonth && m.After(report.MonthOf(r.today)) {
+		return nil, fmt.Errorf("--month: %s is in the future (today is %s)", m, r.today)
+	}
+	warn := func(msg string) { fmt.Fprintf(e.Stderr, "punchctl %s: warning: %s\n", name, msg) }
+	if f.files.Punches != "" {
+		in, err := e.readJudgeInputs(f.files)
+		if err != nil {
+			return nil, err
+		}
+		if len(in.Unknown) > 0 {
+			ids := make([]string, 0, len(in.Unknown))
+			for id, n := range in.Unknown {
+				ids = append(ids, fmt.Sprintf("%s (%d)", id, n))
+			}
+			slices.Sort(ids)
+			warn("punched but not on the roster, not judged: " + strings.Join(ids, ", "))
+		}
+		r.cal, r.src = in.Cal, &judgeSource{in: in, warn: warn}
+		return r, nil
+	}
+	if r.cal, err = cfg.NewCalendar(); err != nil {
+		return nil, err
+	}
+	path := cfg.Store.Path
+	if f.storePath != "" {
+		path = f.storePath
+	}
+	db, err := store.Open(path, store.Options{ReadOnly: true, Location: r.loc, Logger: e.Logger})
+	if err != nil {
+		if errors.Is(err, store.ErrLocked) {
+			return nil, fmt.Errorf("%w: the daemon has it open; stop punchd or give --punches FILE", err)
+		}
+		return nil, err
+	}
+	r.src, r.close = db, db.Close
+	return r, nil
+}
+
+// dayTypes classifies the dates from..to with the calendar, warning once per year without holiday
+// data (the Monday–Friday guess is used, as the daemon does).
+func (r *reportRun) dayTypes(from, to attendance.Date, warn func(string)) (func(attendance.Date) attendance.DayType, error) {
+	types := map[attendance.Date]attendance.DayType{}
+	warned := map[int]bool{}
+	for d := from; !d.After(to); d = d.AddDays(1) {
+		dt, err := r.cal.DayType(d)
+		if errors.Is(err, calendar.ErrNoData) {
+			if !warned[d.Year] {
+				warned[d.Year] = true
+				warn(err.Error())
+			}
+		} else if err != nil {
+			return nil, err
+		}
+		types[d] = dt
+	}
+	return func(d attendance.Date) attendance.DayType {
+		if dt, ok := types[d]; ok {
+			return dt
+		}
+		dt, _ := r.cal.DayType(d)
+		return dt
+	}, nil
+}
+
+// load reads the source for the dates from..to.
+func (r *reportRun) load(from, to attendance.Date) ([]attendance.Day, []attendance.Person, []attendance.Registration, error) {
+	days, err := r.src.Days(from, to)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	people, err := r.src.Roster()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	regs, err := r.src.Registrations(from.Start(r.loc), to.AddDays(1).Start(r.loc))
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return days, people, regs, nil
+}
+
+func (r *reportRun) options(unit string) report.Options {
+	return report.Options{
+		Site:       r.cfg.Site.Name,
+		Title:      r.cfg.Reports.Title,
+		Unit:       unit,
+		Signatures: r.cfg.Reports.Signatures,
+		Today:      r.today,
+	}
+}
+
+// unitError names the --unit flag in an unknown-unit error.
+func unitError(err error) error {
+	if errors.Is(err, report.ErrUnknownUnit) {
+		return fmt.Errorf("--unit: %w", err)
+	}
+	return err
+}
+
+func runReportTable(ctx context.Context, e *env, args []string) (err error) {
+	const name = "report table"
+	var f reportFlags
+	fs := e.newFlags(name)
+	f.define(e, fs, "xlsx, csv or json")
+	pos, err := e.parseFlags(fs, name, args)
+	if err != nil {
+		return err
+	}
+	r, err := f.open(e, name, pos, []string{"xlsx", "csv", "json"}, true)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := r.close(); err == nil {
+			err = cerr
+		}
+	}()
+	tb, err := r.table(f.unit, func(msg string) { fmt.Fprintf(e.Stderr, "punchctl %s: warning: %s\n", name, msg) })
+	if err != nil {
+		return err
+	}
+	write := map[string]func(io.Writer, report.Table) error{
+		"xlsx": report.WriteTableXLSX, "csv": report.WriteTableCSV, "json": report.WriteTableJSON,
+	}[f.format]
+	if err := writeOutput(e, f.out, func(w io.Writer) error { return write(w, tb) }); err != nil {
+		return err
+	}
+	if f.out != "-" {
+		fmt.Fprintf(e.Stderr, "punchctl %s: %s: %s, %d people\n", name, f.out, tb.Title, len(tb.Rows))
+	}
+	return nil
+}
+
+// table builds the month's table from the run's source.
+func (r *reportRun) table(unit string, warn func(string)) (report.Table, error) {
+	from, to := r.month.First(), r.month.Last()
+	days, people, regs, err := r.load(from, to)
+	if err != nil {
+		return report.Table{}, err
+	}
+	dt, err := r.dayTypes(from, to, warn)
+	if err != nil {
+		return report.Table{}, err
+	}
+	tb, err := report.BuildTable(report.TableInput{Month: r.month, Days: days, Roster: people, DayType: dt,
+		Registrations: regs, Options: r.options(unit)})
+	return tb, unitError(err)
+}
+
+func runReportBulletin(ctx context.Context, e *env, args []string) (err error) {
+	const name = "report bulletin"
+	var f reportFlags
+	fs := e.newFlags(name)
+	f.define(e, fs, "md or xlsx")
+	endDay := fs.Int("period-end-day", 0, "the period ends on this `DAY` of the month and starts the day after it in the month before (default: the calendar month)")
+	pos, err := e.parseFlags(fs, name, args)
+	if err != nil {
+		return err
+	}
+	if *endDay < 0 || *endDay > 28 {
+		return fmt.Errorf("--period-end-day: %d is not between 1 and 28 (0 = the calendar month)", *endDay)
+	}
+	r, err := f.open(e, name, pos, []string{"md", "xlsx"}, false)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := r.close(); err == nil {
+			err = cerr
+		}
+	}()
+	b, err := r.bulletin(*endDay, f.unit, func(msg string) { fmt.Fprintf(e.Stderr, "punchctl %s: warning: %s\n", name, msg) })
+	if err != nil {
+		return err
+	}
+	write := map[string]func(io.Writer, report.Bulletin) error{
+		"md": report.WriteBulletinMarkdown, "xlsx": report.WriteBulletinXLSX,
+	}[f.format]
+	if err := writeOutput(e, f.out, func(w io.Writer) error { return write(w, b) }); err != nil {
+		return err
+	}
+	if f.out != "-" {
+		fmt.Fprintf(e.Stderr, "punchctl %s: %s: %s to %s, %d people, %d working days\n", name, f.out, b.From, b.To, b.People, b.WorkingDays)
+	}
+	return nil
+}
+
+// bulletin builds the month's bulletin from the run's source.
+func (r *reportRun) bulletin(endDay int, unit string, warn func(string)) (report.Bulletin, error) {
+	from, to, err := report.Period(r.month, endDay)
+	if err != nil {
+		return report.Bulletin{}, fmt.Errorf("--period-end-day: %w", err)
+	}
+	if from.After(r.today) {
+		return report.Bulletin{}, fmt.Errorf("--month: %s: the period %s to %s has not started (today is %s)", r.month, from, to, r.today)
+	}
+	days, people, regs, err := r.load(from, to)
+	if err != nil {
+		return report.Bulletin{}, err
+	}
+	dt, err := r.dayTypes(from, to, warn)
+	if err != nil {
+		return report.Bulletin{}, err
+	}
+	b, err := report.BuildBulletin(report.BulletinInput{Month: r.month, PeriodEndDay: endDay, Days: days, Roster: people,
+		DayType: dt, Registrations: regs, Options: r.options(unit)})
+	return b, unitError(err)
+}
+
+// writeOutput writes to path through a temporary file renamed into place, so a failed run leaves
+// no half-written report; "-" writes to stdout.
+func writeOutput(e *env, path string, write func(io.Writer) error) error {
+	if path == "-" {
+		return write(e.Stdout)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return fmt.Errorf("-o: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	if err := write(tmp); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		return fmt.Errorf("-o: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("-o: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("-o: %w", err)
+	}
+	return nil
+}
