@@ -670,3 +670,69 @@ func TestBackoffDoublesCapsAndJitters(t *testing.T) {
 		t.Errorf("only %d distinct delays in 50 draws: no jitter", len(seen))
 	}
 }
+
+// TestNotifyWakesAndRetainedFlows: with the poll effectively off, Notify alone gets new entries
+// out; a retained entry (a clock's status) is published retained; an outbox read error is
+// reported and the loop recovers.
+func TestNotifyWakesAndRetainedFlows(t *testing.T) {
+	b := mqtttest.Start(t)
+	sub := subscribe(t, b.URL(), "sub-notify", event.EventsFilter(prefix), false)
+	ob := newMemOutbox()
+	o := fastOptions(t, b.URL())
+	o.PollInterval = time.Hour
+	var outboxErrors atomic.Int64
+	o.Hooks.OnError = func(reason string) {
+		if reason == publish.ReasonOutbox {
+			outboxErrors.Add(1)
+		}
+	}
+	p, err := publish.New(ob, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run(t, p)
+	waitFor(t, "connected", 10*time.Second, p.Connected)
+
+	for round := range 3 {
+		ids := enqueueEvents(t, ob, round*10, 10)
+		p.Notify()
+		waitFor(t, fmt.Sprintf("round %d delivered on Notify alone", round), 10*time.Second, func() bool {
+			got := sub.idCounts()
+			for id := range ids {
+				if got[id] == 0 {
+					return false
+				}
+			}
+			return true
+		}, sub.got)
+	}
+
+	cs, _ := json.Marshal(event.ClockStatus{Clock: "dzb", State: event.ClockUp, Since: "2021-03-01T08:00:00+08:00"})
+	ob.add(event.ClockStatusTopic(prefix, "dzb"), cs, true, time.Now())
+	p.Notify()
+	waitFor(t, "clock status drained", 10*time.Second, func() bool { return ob.count() == 0 }, ob.changed)
+	var st event.ClockStatus
+	if err := json.Unmarshal(readRetained(t, b.URL(), event.ClockStatusTopic(prefix, "dzb")), &st); err != nil || st.State != event.ClockUp {
+		t.Errorf("retained clock status = %+v, %v", st, err)
+	}
+
+	ob.mu.Lock()
+	ob.failPeek = errors.New("disk on fire")
+	ob.mu.Unlock()
+	ids := enqueueEvents(t, ob, 100, 5)
+	p.Notify()
+	waitFor(t, "outbox error reported", 10*time.Second, func() bool { return outboxErrors.Load() >= 1 })
+	ob.mu.Lock()
+	ob.failPeek = nil
+	ob.mu.Unlock()
+	p.Notify()
+	waitFor(t, "recovered after the outbox error", 10*time.Second, func() bool {
+		got := sub.idCounts()
+		for id := range ids {
+			if got[id] == 0 {
+				return false
+			}
+		}
+		return ob.count() == 0
+	}, sub.got)
+}
