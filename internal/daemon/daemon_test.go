@@ -1,0 +1,295 @@
+package daemon
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	mqtt "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/jinbi/punchd/device/zk/zksim"
+	"github.com/jinbi/punchd/internal/api"
+	"github.com/jinbi/punchd/internal/attendance"
+	"github.com/jinbi/punchd/internal/config"
+	"github.com/jinbi/punchd/internal/event"
+	"github.com/jinbi/punchd/internal/mqtttest"
+)
+
+var cst = time.FixedZone("CST", 8*3600)
+
+// shiftedClock runs at real speed from a chosen start instant.
+type shiftedClock struct{ offset time.Duration }
+
+func newShifted(start time.Time) *shiftedClock { return &shiftedClock{offset: time.Until(start)} }
+func (c *shiftedClock) Now() time.Time        { return time.Now().Add(c.offset).In(cst) }
+
+// subscriber records every event payload it receives, by id.
+type subscriber struct {
+	mu     sync.Mutex
+	events []event.Event
+	topics map[string]int
+}
+
+func subscribe(t *testing.T, url, filter string) *subscriber {
+	t.Helper()
+	s := &subscriber{topics: map[string]int{}}
+	h := func(_ mqtt.Client, m mqtt.Message) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		s.topics[m.Topic()]++
+		if strings.Contains(m.Topic(), "/events/") {
+			var e event.Event
+			if err := json.Unmarshal(m.Payload(), &e); err != nil {
+				t.Errorf("event payload %s: %v", m.Payload(), err)
+				return
+			}
+			s.events = append(s.events, e)
+		}
+	}
+	opts := mqtt.NewClientOptions().AddBroker(url).SetClientID(fmt.Sprintf("test-sub-%d", time.Now().UnixNano())).
+		SetCleanSession(false).SetAutoReconnect(true).SetConnectRetry(true).SetConnectRetryInterval(100 * time.Millisecond).
+		SetMaxReconnectInterval(200 * time.Millisecond).SetOnConnectHandler(func(c mqtt.Client) { c.Subscribe(filter, 1, h) })
+	c := mqtt.NewClient(opts)
+	if tok := c.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatalf("subscriber connect: %v", tok.Error())
+	}
+	if tok := c.Subscribe(filter, 1, h); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatalf("subscribe: %v", tok.Error())
+	}
+	t.Cleanup(func() { c.Disconnect(0) })
+	return s
+}
+
+func (s *subscriber) snapshot() ([]event.Event, map[string]int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	topics := map[string]int{}
+	for k, v := range s.topics {
+		topics[k] = v
+	}
+	return append([]event.Event(nil), s.events...), topics
+}
+
+func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", d, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+type rig struct {
+	sim    *zksim.Sim
+	broker *mqtttest.Broker
+	cfg    config.Config
+	clock  *shiftedClock
+	addrs  Addrs
+	cancel context.CancelFunc
+	done   chan error
+}
+
+// startRig runs the daemon against a simulated clock (a small office with history) and a real
+// Mosquitto, with the wall clock set to 2026-03-02 08:25 CST, a Monday.
+func startRig(t *testing.T) *rig {
+	t.Helper()
+	broker := mqtttest.Start(t)
+	clock := newShifted(time.Date(2026, 3, 2, 8, 25, 0, 0, cst))
+	data, err := zksim.Generate(zksim.GenConfig{People: 8, Start: time.Date(2026, 2, 23, 0, 0, 0, 0, cst), Days: 7, Seed: 3, Location: cst})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sim, err := zksim.New(zksim.Config{Data: data, Location: cst, Now: clock.Now, Serial: "SIM0001"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := zksim.ListenTCP("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	go sim.ServeTCP(ctx, ln)
+
+	dir := t.TempDir()
+	cfg := config.Default()
+	cfg.Site.Name, cfg.Site.Timezone, cfg.Site.Roster = "jinbi", "Asia/Shanghai", ""
+	cfg.Site.EventsSince = config.Date(attendance.Date{Year: 2026, Month: 3, Day: 2})
+	cfg.Store.Path = filepath.Join(dir, "punchd.db")
+	cfg.API.Socket = filepath.Join(dir, "punchd.sock")
+	cfg.HTTP.Listen = "127.0.0.1:0"
+	cfg.Reports.Dir = filepath.Join(dir, "reports")
+	cfg.MQTT.Broker, cfg.MQTT.ClientID, cfg.MQTT.TopicPrefix = broker.URL(), "punchd-test", "punchd/jinbi"
+	c := config.DefaultClock()
+	c.Name, c.URL, c.PollInterval, c.Realtime = "dangzhengban", "zk+tcp://"+ln.Addr().String(), config.Duration(2*time.Second), true
+	cfg.Clock = []config.Clock{c}
+
+	r := &rig{sim: sim, broker: broker, cfg: cfg, clock: clock, cancel: cancel, done: make(chan error, 1)}
+	ready := make(chan Addrs, 1)
+	go func() {
+		r.done <- Run(ctx, cfg, Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: clock.Now,
+			FinaliseEvery: 200 * time.Millisecond, Ready: func(a Addrs) { ready <- a }})
+	}()
+	select {
+	case r.addrs = <-ready:
+	case err := <-r.done:
+		t.Fatalf("daemon did not start: %v", err)
+	case <-time.After(20 * time.Second):
+		t.Fatal("daemon not ready after 20s")
+	}
+	t.Cleanup(func() { r.stop(t) })
+	return r
+}
+
+func (r *rig) stop(t *testing.T) {
+	if r.cancel == nil {
+		return
+	}
+	start := time.Now()
+	r.cancel()
+	r.cancel = nil
+	select {
+	case err := <-r.done:
+		if err != nil {
+			t.Errorf("daemon returned %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Error("daemon did not stop within 5s of the signal")
+	}
+	t.Logf("daemon stopped in %v", time.Since(start).Round(time.Millisecond))
+}
+
+func (r *rig) status(t *testing.T) api.Status {
+	t.Helper()
+	c, err := api.Dial(context.Background(), r.addrs.Socket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := c.Status(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+func TestDaemonEndToEnd(t *testing.T) {
+	r := startRig(t)
+	sub := subscribe(t, r.broker.URL(), "punchd/jinbi/#")
+	users := r.sim.Data().Users
+
+	// The first pull stores the week of history (before events_since: no events for it).
+	waitFor(t, "the first pull", 20*time.Second, func() bool {
+		st := r.status(t)
+		return len(st.Clocks) == 1 && st.Clocks[0].Up && !st.Clocks[0].LastPull.IsZero()
+	})
+
+	// A late arrival, as a realtime event: published at once with the documented fields.
+	lateAt := r.clock.Now().Add(11 * time.Minute).Truncate(time.Minute) // 08:36 or so on the clock
+	if err := r.sim.InjectPunch(users[0].UserID, lateAt, 0, 1); err != nil {
+		t.Fatal(err)
+	}
+	var got event.Event
+	waitFor(t, "the late event", 10*time.Second, func() bool {
+		evs, _ := sub.snapshot()
+		for _, e := range evs {
+			if e.UserID == users[0].UserID && e.Kind == "late" {
+				got = e
+				return true
+			}
+		}
+		return false
+	})
+	if err := got.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	wantMin := int(lateAt.Sub(time.Date(2026, 3, 2, 8, 30, 0, 0, cst)) / time.Minute)
+	if got.Rev != 1 || got.Site != "jinbi" || got.Clock != "dangzhengban" || got.Date != "2026-03-02" || got.Slot != "am_in" ||
+		got.Minutes != wantMin || got.Name != users[0].Name || got.Actual == nil || got.Expected != "2026-03-02T08:30:00+08:00" {
+		t.Fatalf("late event = %+v (want %d minutes, name %s)", got, wantMin, users[0].Name)
+	}
+	_, topics := sub.snapshot()
+	if topics["punchd/jinbi/status"] == 0 || topics["punchd/jinbi/clocks/dangzhengban/status"] == 0 {
+		t.Fatalf("retained status topics not seen: %v", topics)
+	}
+
+	// Metrics, health and readiness.
+	for path, want := range map[string]string{"/metrics": "punchd_clock_up{clock=\"dangzhengban\"} 1", "/healthz": "", "/readyz": "store"} {
+		resp, err := http.Get("http://" + r.addrs.HTTP + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !strings.Contains(string(body), want) {
+			t.Fatalf("GET %s = %d, body lacks %q:\n%.2000s", path, resp.StatusCode, want, body)
+		}
+	}
+	if promtool, err := exec.LookPath("promtool"); err == nil {
+		resp, err := http.Get("http://" + r.addrs.HTTP + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command(promtool, "check", "metrics")
+		cmd.Stdin = resp.Body
+		out, err := cmd.CombinedOutput()
+		resp.Body.Close()
+		if err != nil {
+			t.Fatalf("promtool check metrics on a real scrape: %v\n%s", err, out)
+		}
+	}
+
+	// The broker goes away; punches keep coming; nothing is lost, each id arrives.
+	r.broker.Stop()
+	var lateUsers []string
+	for _, u := range users[1:4] {
+		if err := r.sim.InjectPunch(u.UserID, lateAt.Add(2*time.Minute), 0, 1); err != nil {
+			t.Fatal(err)
+		}
+		lateUsers = append(lateUsers, u.UserID)
+	}
+	waitFor(t, "events queued in the outbox while the broker is down", 10*time.Second, func() bool { return r.status(t).Outbox >= 3 })
+	r.broker.Restart()
+	waitFor(t, "the queued late events after the broker came back", 30*time.Second, func() bool {
+		evs, _ := sub.snapshot()
+		seen := map[string]bool{}
+		for _, e := range evs {
+			if e.Kind == "late" {
+				seen[e.UserID] = true
+			}
+		}
+		for _, u := range lateUsers {
+			if !seen[u] {
+				return false
+			}
+		}
+		return true
+	})
+	waitFor(t, "an empty outbox", 10*time.Second, func() bool { return r.status(t).Outbox == 0 })
+
+	// Every (id, rev) at most once apart from redelivery of an already-used id.
+	evs, _ := sub.snapshot()
+	revs := map[string]map[int]bool{}
+	for _, e := range evs {
+		if revs[e.ID] == nil {
+			revs[e.ID] = map[int]bool{}
+		}
+		revs[e.ID][e.Rev] = true
+	}
+	for id, rs := range revs {
+		for rev := 1; rev <= len(rs); rev++ {
+			if !rs[rev] {
+				t.Fatalf("event %s: revisions %v have a gap", id, rs)
+			}
+		}
+	}
+}
