@@ -30,7 +30,7 @@ var cst = time.FixedZone("CST", 8*3600)
 type shiftedClock struct{ offset time.Duration }
 
 func newShifted(start time.Time) *shiftedClock { return &shiftedClock{offset: time.Until(start)} }
-func (c *shiftedClock) Now() time.Time        { return time.Now().Add(c.offset).In(cst) }
+func (c *shiftedClock) Now() time.Time         { return time.Now().Add(c.offset).In(cst) }
 
 // subscriber records every event payload it receives, by id.
 type subscriber struct {
