@@ -201,3 +201,30 @@ func TestClockByNameFromConfig(t *testing.T) {
 		t.Errorf("unknown name: exit %d stderr %q", code, errs)
 	}
 }
+
+// TestClockFaults: a busy clock and a transfer cut short end with one line naming the clock and
+// the step, exit 1, and no partial dump on stdout.
+func TestClockFaults(t *testing.T) {
+	tests := []struct {
+		name   string
+		faults zksim.Faults
+		step   string
+	}{
+		{"busy", zksim.Faults{Busy: true}, "connect"},
+		{"dropped mid-transfer", zksim.Faults{DropAfterPackets: 2}, "attendance"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, url := startSim(t, zksim.Config{Data: simData(t, 40, 30), Faults: tt.faults})
+			addr := strings.TrimPrefix(url, "zk+tcp://")
+			code, out, errs := runCmd(t, "", "clock", "dump", "--clock", url, "--timeout", "300ms", "--json")
+			if code != 1 || strings.Count(errs, "\n") != 1 || !strings.Contains(errs, addr) || !strings.Contains(errs, tt.step) {
+				t.Errorf("exit %d stderr %q: want one line naming %s and %q", code, errs, addr, tt.step)
+			}
+			if out != "" {
+				t.Errorf("partial dump written: %d bytes", len(out))
+			}
+			t.Logf("%s", errs)
+		})
+	}
+}
