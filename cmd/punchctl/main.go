@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/jinbi/punchd/internal/config"
+	"github.com/jinbi/punchd/internal/roster"
 )
 
 func main() {
@@ -256,7 +257,7 @@ func init() {
 	register(command{
 		Name:    "config check",
 		Args:    "[--config FILE]",
-		Summary: "read and validate the config file; print every problem with its key",
+		Summary: "validate the config file (every problem with its key), its holiday files and roster",
 		Run:     runConfigCheck,
 	})
 }
@@ -277,7 +278,19 @@ func runConfigCheck(ctx context.Context, e *env, args []string) error {
 		fmt.Fprintln(e.Stderr, err)
 		return errors.New("config has errors")
 	}
-	fmt.Fprintf(e.Stdout, "config %s: ok (site %s, %s, %d schedule(s), %d clock(s))\n",
-		e.ConfigPath, cfg.Site.Name, cfg.Site.Timezone, len(cfg.Schedule), len(cfg.Clock))
+	// What the daemon reads at start besides the file: the holiday files and the roster.
+	if _, err := cfg.NewCalendar(); err != nil {
+		return err
+	}
+	people := "no roster: everyone on the clocks is clock-tracked"
+	if cfg.Site.Roster != "" {
+		p, err := roster.ParseFile(cfg.Site.Roster)
+		if err != nil {
+			return fmt.Errorf("site.roster: %w", err)
+		}
+		people = fmt.Sprintf("roster of %d", len(p))
+	}
+	fmt.Fprintf(e.Stdout, "config %s: ok (site %s, %s, %d schedule(s), %d clock(s), %s)\n",
+		e.ConfigPath, cfg.Site.Name, cfg.Site.Timezone, len(cfg.Schedule), len(cfg.Clock), people)
 	return nil
 }

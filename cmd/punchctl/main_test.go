@@ -82,10 +82,21 @@ func TestParseFlagsInterspersed(t *testing.T) {
 
 func TestConfigCheck(t *testing.T) {
 	dir := t.TempDir()
-	good := writeFile(t, dir, "good.toml", "[site]\nname = \"dongcun\"\n")
+	good := writeFile(t, dir, "good.toml", "[site]\nname = \"dongcun\"\nroster = \"\"\n")
 	code, out, errs := runCmd(t, "", "--config", good, "config", "check")
-	if code != 0 || !strings.Contains(out, "ok (site dongcun, Asia/Shanghai, 1 schedule(s), 0 clock(s))") {
+	if code != 0 || !strings.Contains(out, "ok (site dongcun, Asia/Shanghai, 1 schedule(s), 0 clock(s), no roster: everyone on the clocks is clock-tracked)") {
 		t.Errorf("good config: %d %q %q", code, out, errs)
+	}
+	rosterPath := writeFile(t, dir, "roster.csv", "工号,姓名,职务,单位,考勤方式\n1,a,b,c,打卡\n2,d,e,f,包村\n")
+	withRoster := writeFile(t, dir, "roster.toml", "[site]\nroster = \""+rosterPath+"\"\n")
+	code, out, errs = runCmd(t, "", "--config", withRoster, "config", "check")
+	if code != 0 || !strings.Contains(out, "roster of 2)") {
+		t.Errorf("config with roster: %d %q %q", code, out, errs)
+	}
+	missing := writeFile(t, dir, "missing.toml", "[site]\nroster = \""+dir+"/none.csv\"\n")
+	code, _, errs = runCmd(t, "", "--config", missing, "config", "check")
+	if code != 1 || !strings.Contains(errs, "site.roster: roster: open "+dir+"/none.csv: no such file or directory") {
+		t.Errorf("missing roster: %d %q", code, errs)
 	}
 	bad := writeFile(t, dir, "bad.toml", "[site]\nnmae = \"x\"\n[rules]\ngrace = \"soon\"\n")
 	code, _, errs = runCmd(t, "", "config", "check", "--config", bad)
