@@ -99,7 +99,10 @@ ok "fresh install: user, directories, daemon-reload, not started"
 # 3b. The installed binaries run.
 "$root/usr/bin/punchd" --help > "$work/help" 2>&1 || fail "punchd --help from the installed package: $(cat "$work/help")"
 "$root/usr/bin/punchctl" --help > "$work/help" 2>&1 || fail "punchctl --help from the installed package: $(cat "$work/help")"
-ok "installed punchd --help and punchctl --help run"
+want=$(dpkg-deb -f "$deb" Version); want=${want%-*}
+got=$("$root/usr/bin/punchd" --version 2>&1) || fail "punchd --version: $got"
+[ "$got" = "punchd $want" ] || fail "punchd --version says \"$got\", the package is $want"
+ok "installed punchd --help, --version ($want) and punchctl --help run"
 
 # 3c. Upgrade (reinstall) keeps the admin's configuration and restarts a running daemon.
 echo '# edited by the admin' >> "$root/etc/punchd/punchd.toml"
