@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"math"
 	"strconv"
 	"strings"
 
@@ -225,7 +226,9 @@ func fillBulletin(f *excelize.File, b Bulletin) error {
 	cellSt := style(&excelize.Style{Font: &excelize.Font{Family: Font, Size: 10}, Border: border,
 		Alignment: &excelize.Alignment{Vertical: "center", WrapText: true}})
 
-	// table writes a header and rows at row r of sheet sh and returns the next free row.
+	colWidths := map[string][]float64{}
+	// table writes a header and rows at row r of sheet sh and returns the next free row. Rows are
+	// made tall enough for their wrapped text: LibreOffice does not grow them by itself.
 	table := func(sh string, r int, head []string, rows [][]any) int {
 		for i, h := range head {
 			ew.do(func() error { return f.SetCellValue(sh, cell(i+1, r), h) })
@@ -233,31 +236,48 @@ func fillBulletin(f *excelize.File, b Bulletin) error {
 		ew.do(func() error { return f.SetCellStyle(sh, cell(1, r), cell(len(head), r), headSt) })
 		for j, row := range rows {
 			ew.do(func() error { return f.SetSheetRow(sh, cell(1, r+1+j), &row) })
+			lines := 1
+			for k, v := range row {
+				if s, ok := v.(string); ok && k < len(colWidths[sh]) {
+					lines = max(lines, wrappedLines(s, colWidths[sh][k]))
+				}
+			}
+			if lines > 1 {
+				ew.do(func() error { return f.SetRowHeight(sh, r+1+j, float64(lines)*13.5+2) })
+			}
 		}
 		if len(rows) > 0 {
 			ew.do(func() error { return f.SetCellStyle(sh, cell(1, r+1), cell(len(head), r+len(rows)), cellSt) })
 		}
 		return r + 1 + len(rows)
 	}
-	newSheet := func(name string, widths ...float64) {
+	newSheet := func(name string, titleRows string, widths ...float64) {
 		if name == BulletinSheetSummary {
 			ew.do(func() error { return f.SetSheetName("Sheet1", name) })
 		} else {
 			ew.do(func() error { _, err := f.NewSheet(name); return err })
 		}
+		colWidths[name] = widths
 		for i, wd := range widths {
 			col, _ := excelize.ColumnNumberToName(i + 1)
 			ew.do(func() error { return f.SetColWidth(name, col, col, wd) })
 		}
-		ew.do(func() error { return setA4Landscape(f, name, "") })
+		ew.do(func() error { return setA4Landscape(f, name, titleRows, false) })
 	}
+	// text writes a line across the sheet's columns, wrapped, on a row tall enough for it.
 	text := func(sh string, r int, s string, st int) {
+		n, total := len(colWidths[sh]), 0.0
+		for _, w := range colWidths[sh] {
+			total += w
+		}
 		ew.do(func() error { return f.SetCellValue(sh, cell(1, r), s) })
-		ew.do(func() error { return f.SetCellStyle(sh, cell(1, r), cell(1, r), st) })
+		ew.do(func() error { return f.SetCellStyle(sh, cell(1, r), cell(n, r), st) })
+		ew.do(func() error { return f.MergeCell(sh, cell(1, r), cell(n, r)) })
+		ew.do(func() error { return f.SetRowHeight(sh, r, float64(wrappedLines(s, total))*16+4) })
 	}
 
 	sh := BulletinSheetSummary
-	newSheet(sh, 16, 8, 9, 8, 10, 8, 8, 10, 11, 10, 10)
+	newSheet(sh, "", 16, 8, 9, 8, 10, 8, 8, 10, 11, 10, 10)
 	t := b.Totals
 	text(sh, 1, b.Title, titleSt)
 	period := dateLongCN(b.From) + "至" + dateLongCN(b.To)
@@ -283,7 +303,7 @@ func fillBulletin(f *excelize.File, b Bulletin) error {
 	table(sh, 6, []string{"单位", "人数", "人·天", "迟到", "严重迟到", "早退", "缺卡", "旷工(天)", "已登记(天)", "全勤人数", "违纪人数"}, urows)
 
 	sh = BulletinSheetPersons
-	newSheet(sh, 10, 12, 14, 7, 6, 8, 6, 6, 8, 9, 9, 9, 60)
+	newSheet(sh, "$1:$1", 10, 12, 14, 7, 6, 8, 6, 6, 8, 9, 9, 9, 60)
 	var prows [][]any
 	for _, p := range b.Persons {
 		c := p.Counts
@@ -293,7 +313,7 @@ func fillBulletin(f *excelize.File, b Bulletin) error {
 	table(sh, 1, []string{"姓名", "职务", "单位", "工作日", "迟到", "严重迟到", "早退", "缺卡", "旷工(天)", "已登记(天)", "迟到分钟", "早退分钟", "违纪明细"}, prows)
 
 	sh = BulletinSheetDetails
-	newSheet(sh, 10, 14, 12, 11, 11, 10, 8, 9, 36)
+	newSheet(sh, "$1:$1", 10, 14, 12, 11, 11, 10, 8, 9, 36)
 	var drows [][]any
 	for _, p := range b.Persons {
 		for _, a := range p.Anomalies {
@@ -307,7 +327,7 @@ func fillBulletin(f *excelize.File, b Bulletin) error {
 	table(sh, 1, []string{"姓名", "单位", "日期", "时段", "情况", "分钟", "打卡时间", "工号", "说明"}, drows)
 
 	sh = BulletinSheetClean
-	newSheet(sh, 12, 14, 16, 8)
+	newSheet(sh, "$1:$1", 12, 14, 16, 8)
 	var crows [][]any
 	for _, p := range b.Clean {
 		crows = append(crows, []any{p.DisplayName(), p.Post, unitName(p.Unit), p.Days})
@@ -315,7 +335,7 @@ func fillBulletin(f *excelize.File, b Bulletin) error {
 	table(sh, 1, []string{"姓名", "职务", "单位", "工作日"}, crows)
 
 	sh = BulletinSheetWorst
-	newSheet(sh, 6, 10, 14, 12, 9, 6, 10, 9, 10, 9)
+	newSheet(sh, "$1:$1", 6, 10, 14, 12, 9, 6, 10, 9, 10, 9)
 	var wrows [][]any
 	for i, p := range b.Worst {
 		c := p.Counts
@@ -324,6 +344,23 @@ func fillBulletin(f *excelize.File, b Bulletin) error {
 	}
 	table(sh, 1, []string{"序号", "姓名", "单位", "职务", "旷工(天)", "缺卡", "迟到(分钟)", "严重迟到", "早退(分钟)", "违纪次数"}, wrows)
 	return ew.err
+}
+
+// wrappedLines estimates how many lines s takes in a column of width w (Excel character units, a
+// Chinese character being two).
+func wrappedLines(s string, w float64) int {
+	n := 0.0
+	for _, r := range s {
+		if r >= 0x2E80 {
+			n += 2
+		} else {
+			n++
+		}
+	}
+	if w <= 1 {
+		return 1
+	}
+	return max(1, int(math.Ceil(n*1.05/(w-1))))
 }
 
 func resultCN(a Anomaly) string {

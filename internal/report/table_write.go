@@ -249,7 +249,7 @@ func fillTableSheet(f *excelize.File, sh string, t Table) error {
 	firstSum, _ := excelize.ColumnNumberToName(colFirstSum)
 	ew.do(func() error { return f.SetColWidth(sh, firstDay, lastDay, 3.4) })
 	ew.do(func() error { return f.SetColWidth(sh, firstSum, lastCol, 4.8) })
-	ew.do(func() error { return setA4Landscape(f, sh, fmt.Sprintf("$%d:$%d", rowHead, rowWeekday)) })
+	ew.do(func() error { return setA4Landscape(f, sh, fmt.Sprintf("$%d:$%d", rowHead, rowWeekday), true) })
 	ew.do(func() error {
 		return f.SetPanes(sh, &excelize.Panes{Freeze: true, XSplit: colFirstDay - 1, YSplit: rowFirstData - 1,
 			TopLeftCell: cell(colFirstDay, rowFirstData), ActivePane: "bottomRight"})
@@ -257,11 +257,15 @@ func fillTableSheet(f *excelize.File, sh string, t Table) error {
 	return ew.err
 }
 
-// setA4Landscape sets A4 landscape, one page wide and tall, small margins, centred, and the rows
-// repeated at the top of each page when a sheet does not fit anyway.
-func setA4Landscape(f *excelize.File, sh, titleRows string) error {
+// setA4Landscape sets A4 landscape, one page wide and (onePage) one page tall or as many pages tall
+// as needed, small margins, centred, and titleRows repeated at the top of each page.
+func setA4Landscape(f *excelize.File, sh, titleRows string, onePage bool) error {
 	size, orient, one, fit := 9, "landscape", 1, true // 9 = A4 in SpreadsheetML
-	if err := f.SetPageLayout(sh, &excelize.PageLayoutOptions{Size: &size, Orientation: &orient, FitToWidth: &one, FitToHeight: &one}); err != nil {
+	tall := 0                                         // 0 = as many pages as it takes
+	if onePage {
+		tall = 1
+	}
+	if err := f.SetPageLayout(sh, &excelize.PageLayoutOptions{Size: &size, Orientation: &orient, FitToWidth: &one, FitToHeight: &tall}); err != nil {
 		return fmt.Errorf("page layout: %w", err)
 	}
 	if err := f.SetSheetProps(sh, &excelize.SheetPropsOptions{FitToPage: &fit}); err != nil {
