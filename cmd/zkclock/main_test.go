@@ -1,0 +1,121 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jinbi/punchd/device/zk"
+	"github.com/jinbi/punchd/device/zk/zksim"
+)
+
+// start runs zkclock with args and returns its printed endpoints once it says "ready".
+func start(t *testing.T, args ...string) (map[string]string, func() error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		err := run(ctx, args, pw, io.Discard)
+		pw.CloseWithError(io.EOF)
+		done <- err
+	}()
+	eps := map[string]string{}
+	sc := bufio.NewScanner(pr)
+	for sc.Scan() {
+		line := sc.Text()
+		if line == "ready" {
+			break
+		}
+		k, v, _ := strings.Cut(line, " ")
+		eps[k] = v
+	}
+	go io.Copy(io.Discard, pr)
+	var once sync.Once
+	var runErr error
+	stop := func() error {
+		once.Do(func() {
+			cancel()
+			runErr = <-done
+		})
+		return runErr
+	}
+	t.Cleanup(func() { stop() })
+	if len(eps) == 0 {
+		t.Fatalf("zkclock ended before ready: %v", stop())
+	}
+	return eps, stop
+}
+
+func TestRunServesAndWritesTruth(t *testing.T) {
+	truth := filepath.Join(t.TempDir(), "truth.json")
+	eps, stop := start(t, "--tcp", "127.0.0.1:0", "--udp", "127.0.0.1:0", "--pty", "--records", "300",
+		"--people", "12", "--truth", truth, "--comm-key", "7", "--offset", "-2m")
+	if eps["tcp"] == "" || eps["udp"] == "" || eps["pty"] == "" {
+		t.Fatalf("endpoints %v", eps)
+	}
+	if _, err := os.Stat(eps["pty"]); err != nil {
+		t.Fatalf("pty path: %v", err)
+	}
+	gt, err := zksim.LoadTruthFile(truth)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(gt.Records) != 300 || len(gt.Users) != 12 || gt.Info.CommKey != 7 {
+		t.Fatalf("truth: %d records, %d users, info %+v", len(gt.Records), len(gt.Users), gt.Info)
+	}
+	c, err := net.Dial("tcp", eps["tcp"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	c.Write(zk.AppendTCP(nil, zk.Packet{Cmd: zk.CmdConnect}))
+	p, err := zk.NewTCPFrameReader(c).Next()
+	if err != nil || p.Cmd != zk.AckUnauth || p.Session == 0 {
+		t.Fatalf("CONNECT to a clock with a comm key: %v %v", p, err)
+	}
+	if err := stop(); err != nil {
+		t.Fatalf("run returned %v after cancel", err)
+	}
+}
+
+func TestRunLoadsTruth(t *testing.T) {
+	dir := t.TempDir()
+	first := filepath.Join(dir, "a.json")
+	second := filepath.Join(dir, "b.json")
+	_, stop := start(t, "--tcp", "127.0.0.1:0", "--udp", "", "--records", "50", "--truth", first, "--bad-dates", "year2000")
+	stop()
+	_, stop = start(t, "--tcp", "127.0.0.1:0", "--udp", "", "--load", first, "--truth", second)
+	stop()
+	a, _ := os.ReadFile(first)
+	b, _ := os.ReadFile(second)
+	if len(a) == 0 || string(a) != string(b) {
+		t.Fatalf("loading a truth file and writing it again changed it (%d vs %d bytes)", len(a), len(b))
+	}
+}
+
+func TestRunRejectsBadFlags(t *testing.T) {
+	for _, args := range [][]string{
+		{"--tcp", "0.0.0.0:4370", "--udp", ""},
+		{"--tcp", "", "--udp", "192.168.1.10:4370"},
+		{"--tcp", "", "--udp", ""},
+		{"--tcp", "127.0.0.1:0", "--record-size", "49"},
+		{"--tcp", "127.0.0.1:0", "--bad-dates", "yesterday"},
+		{"--tcp", "127.0.0.1:0", "--tz", "Mars/Olympus"},
+		{"--tcp", "127.0.0.1:0", "--load", "/nonexistent/truth.json"},
+		{"--tcp", "127.0.0.1:0", "stray"},
+	} {
+		err := run(context.Background(), args, io.Discard, io.Discard)
+		if err == nil {
+			t.Fatalf("run %q succeeded", args)
+		}
+	}
+}
