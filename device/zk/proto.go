@@ -1,13 +1,3 @@
-// Package zk speaks the ZK binary protocol of ZKTeco-family time clocks (port 4370 over TCP and UDP,
-// and the RS232/RS485 serial wrapper) as a client.
-//
-// It owns the frame codec (inner packet, checksum, the TCP and serial wrappers), the packed time,
-// the comm-key scrambling, the record layouts (attendance 8/16/40 bytes, users 28/72 bytes, realtime
-// EF_ATTLOG events of every known length) and the client that drives a clock through them. The
-// device side lives in zksim; this package must not import it.
-//
-// Byte layouts and their sources are described in shared/zk-protocol.md; section numbers in comments
-// (§1.2 …) refer to it.
 package zk
 
 import (
@@ -150,7 +140,8 @@ var (
 	ErrUnauthorized = errors.New("zk: comm key rejected (wrong comm_key?)")
 	// ErrRefused: the clock answered a command with ACK_ERROR / ACK_UNKNOWN / another failure code.
 	ErrRefused = errors.New("zk: command refused")
-	// ErrEmpty: a read that should carry data came back empty.
+	// ErrEmpty: a read that should carry data came back empty (the clock counts records but
+	// announces a 0-byte buffer).
 	ErrEmpty = errors.New("zk: empty reply")
 	// ErrImplausibleDates: a whole attendance read was rejected because its dates are impossible
 	// (before 2001, far in the future, invalid, or shifted as a wrong record size would shift them).

@@ -48,6 +48,9 @@ func (c *Client) readBuffered(ctx context.Context, what string, cmd uint16, fct 
 		return nil, fmt.Errorf("prepare %s buffer: %w: ACK_OK with %d bytes, want the 13-byte size block", what, ErrShort, len(r.Payload))
 	}
 	size := int(binary.LittleEndian.Uint32(r.Payload[1:]))
+	if size == 0 {
+		return nil, fmt.Errorf("prepare %s buffer: %w: the clock counts entries but announces 0 bytes", what, ErrEmpty)
+	}
 	if size > 64<<20 {
 		return nil, fmt.Errorf("prepare %s buffer: %w: clock announces %d bytes", what, ErrProtocol, size)
 	}

@@ -1,0 +1,31 @@
+// Package zk speaks the ZK binary protocol of ZKTeco-family time clocks (port 4370 over TCP and UDP,
+// and the RS232/RS485 serial wrapper) as a client.
+//
+// It owns the frame codec (inner packet, checksum, the TCP and serial wrappers), the packed time,
+// the comm-key scrambling, the record layouts (attendance 8/16/40/49 bytes, users 28/72 bytes,
+// realtime EF_ATTLOG events of every known length) and the client that drives a clock through
+// them. It registers the URL schemes zk+tcp, zk+udp and zk+serial with package device. The device
+// side lives in zksim; this package must not import it, nor anything above package device.
+//
+// Byte layouts and their sources are in shared/zk-protocol.md; section numbers in comments (§1.2 …)
+// refer to it.
+//
+// # Concurrency
+//
+// A Client is safe for concurrent use. One goroutine per connection reads every frame: realtime
+// events (cmd 500) are ACKed at once and queued for Listen, everything else goes to the one request
+// in flight (calls are serialised, as the clock runs one command at a time). Several clocks on one
+// RS485 line share one open port; an operation holds the line until its reply is complete.
+//
+// # Caveats
+//
+//   - A clock serves one client at a time; a second session from this process is refused with
+//     ErrInUse, and one from another program makes CONNECT time out (ErrNoAnswer).
+//   - The record size is total/count from GET_FREE_SIZES; a punch between the count and the read
+//     makes the split fail, and the read is repeated (twice at most).
+//   - A whole read with impossible dates is refused (ErrImplausibleDates), never returned in part.
+//   - 8-byte records carry only the internal uid: the user table is read to map it to the user id;
+//     a uid missing from the table (deleted user) is kept as its decimal value and counted.
+//   - Events flagged invalid/repeat by the clock (bit 7 of the state) are not delivered; a pull
+//     reconciles anything an event missed. Listen returns on a dead link; the caller reconnects.
+package zk
