@@ -99,7 +99,7 @@ var scoreRE = regexp.MustCompile(`Overall exposure level for punchd\.service: (\
 // security runs systemd-analyze security --offline=yes with a threshold.
 // The threshold is on the tool's internal scale of tenths (0–100) while the
 // score is printed on 0.0–10.0: --threshold=20 fails a score above 2.0
-// (checked by hand: a unit scoring 1.3 passes 13 and fails 12).
+// (checked by hand: a unit scoring 1.3 passed --threshold=13 and failed 12).
 func security(t *testing.T, unit string, threshold int) (float64, error) {
 	t.Helper()
 	sa := requireTool(t, "systemd-analyze")
