@@ -80,3 +80,32 @@ func BenchmarkLoopbackRaw4MB(b *testing.B) {
 	sec := b.Elapsed().Seconds() / float64(b.N)
 	b.ReportMetric(float64(total)/sec/1e6, "MB/s")
 }
+
+// BenchmarkReadAttLogPaced reads 5,000 40-byte records over TCP from a simulator paced like a real
+// clock (20 ms after each data packet) and reports the client's overhead above the clock's own
+// floor (data packets and transfers × pacing), which no client can beat.
+func BenchmarkReadAttLogPaced(b *testing.B) {
+	const n, pacing = 5000, 20 * time.Millisecond
+	data := gen(b, zksim.GenConfig{People: 50, Records: n, Seed: 3, Start: time.Date(2025, 1, 6, 0, 0, 0, 0, shanghai)})
+	sc := startSim(b, zksim.Config{RecordSize: 40, Data: data, Pacing: pacing})
+	ctx := context.Background()
+	var floor time.Duration
+	b.ResetTimer()
+	for b.Loop() {
+		before := sc.sim.Stats()
+		c, err := zk.DialTCP(ctx, sc.tcp, opts())
+		if err != nil {
+			b.Fatal(err)
+		}
+		ps, err := c.Punches(ctx)
+		if err != nil || len(ps) != n {
+			b.Fatal(len(ps), err)
+		}
+		c.Close()
+		after := sc.sim.Stats()
+		floor += time.Duration(after.DataPackets-before.DataPackets+after.Transfers-before.Transfers) * pacing
+	}
+	over := (b.Elapsed() - floor).Seconds() / float64(b.N)
+	b.ReportMetric(floor.Seconds()/float64(b.N), "floor_s/op")
+	b.ReportMetric(over, "overhead_s/op")
+}
