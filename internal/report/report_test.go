@@ -670,3 +670,61 @@ func TestRowOrderIgnoresRosterOrder(t *testing.T) {
 		t.Errorf("order %q", ids)
 	}
 }
+
+// TestSynthMonthConsistent checks a seeded month of 120 people: every violation the bulletin lists is
+// an unexcused anomaly of the judged day, every unexcused anomaly is listed, and the table's day
+// totals agree with the bulletin's occurrences.
+func TestSynthMonthConsistent(t *testing.T) {
+	m := Month{2021, 3}
+	roster, days, regs := synthMonth(m, 120, 99)
+	cal := weekCal(nil, nil)
+	tb, err := BuildTable(TableInput{Month: m, Days: days, Roster: roster, DayType: cal, Registrations: regs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := BuildBulletin(BulletinInput{Month: m, Days: days, Roster: roster, DayType: cal, Registrations: regs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ix := indexDays(days)
+	listed := map[dayKey]int{}
+	for _, p := range b.Persons {
+		for _, a := range p.Anomalies {
+			day := ix[dayKey{p.UserID, a.Date}]
+			if day == nil {
+				t.Fatalf("%s %v: listed without a judged day", p.UserID, a.Date)
+			}
+			if a.Slot != "" && day.Slots[a.Slot].Result != a.Result {
+				t.Errorf("%s %v %s: listed %s, judged %s", p.UserID, a.Date, a.Slot, a.Result, day.Slots[a.Slot].Result)
+			}
+			listed[dayKey{p.UserID, a.Date}]++
+		}
+	}
+	for _, d := range days {
+		n := 0
+		for _, s := range d.Slots {
+			switch s.Result {
+			case attendance.ResultLate, attendance.ResultSeriousLate, attendance.ResultEarly, attendance.ResultMissing, attendance.ResultAbsent:
+				n++
+			}
+		}
+		if d.Status == attendance.StatusAbsent {
+			n = 1 // a whole absent day is listed once
+		}
+		if got := listed[dayKey{d.UserID, d.Date}]; got != n {
+			t.Errorf("%s %v: %d anomalies listed, %d judged", d.UserID, d.Date, got, n)
+		}
+	}
+	byID := map[string]PersonRecord{}
+	for _, p := range b.Persons {
+		byID[p.UserID] = p
+	}
+	for _, r := range tb.Rows {
+		c := byID[r.UserID].Counts
+		// The synthetic days have at most one anomaly, so days and occurrences coincide.
+		if r.Totals.Late != c.Late+c.SeriousLate || r.Totals.Early != c.Early || r.Totals.Missing != c.Missing ||
+			r.Totals.Absent*2 != c.AbsentHalves || r.Totals.Offsite+r.Totals.Trip+r.Totals.Leave != c.Excused {
+			t.Errorf("%s: table totals %+v, bulletin counts %+v", r.UserID, r.Totals, c)
+		}
+	}
+}
