@@ -1,0 +1,398 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/jinbi/punchd/internal/api"
+	"github.com/jinbi/punchd/internal/attendance"
+	"github.com/jinbi/punchd/internal/punchio"
+)
+
+func init() {
+	register(command{
+		Name:    "register add",
+		Args:    "--user ID --kind offsite|trip|leave|meeting|makeup --from TIME [--to TIME] --reason TEXT --by WHO [--json]",
+		Summary: "register off-site work, a trip, leave, a meeting, or a 补卡 (makeup: one punch at --from); re-judges the days it covers",
+		Run:     runRegisterAdd,
+	})
+	register(command{
+		Name:    "register list",
+		Args:    "[--month YYYY-MM] [--user ID] [--json]",
+		Summary: "list the registrations overlapping a month (default this month), revoked ones marked",
+		Run:     runRegisterList,
+	})
+	register(command{
+		Name:    "register revoke",
+		Args:    "ID --by WHO --reason TEXT [--json]",
+		Summary: "revoke a registration (kept, marked revoked with who, when and why); re-judges its days",
+		Run:     runRegisterRevoke,
+	})
+}
+
+// regTimeLayout is how registration times are shown: wall time in the site's zone.
+const regTimeLayout = "2006-01-02 15:04"
+
+// parseRegTime reads --from/--to: RFC 3339, "2006-01-02 15:04" in loc, or a date alone meaning
+// the start of the day (from) or its last second (to). dateOnly reports the last case.
+func parseRegTime(flagName, s string, loc *time.Location, end bool) (t time.Time, dateOnly bool, err error) {
+	s = strings.TrimSpace(s)
+	if d, derr := attendance.ParseDate(s); derr == nil {
+		if end {
+			return d.AddDays(1).Start(loc).Add(-time.Second), true, nil
+		}
+		return d.Start(loc), true, nil
+	}
+	t, err = punchio.ParseTime(s, loc)
+	if err != nil {
+		return t, false, fmt.Errorf("--%s %q is not a time: want RFC 3339 (2006-01-02T15:04:05+08:00), \"2006-01-02 15:04\" or a date 2006-01-02", flagName, s)
+	}
+	return t.Truncate(time.Second), false, nil
+}
+
+func runRegisterAdd(ctx context.Context, e *env, args []string) error {
+	const name = "register add"
+	fs := e.newFlags(name)
+	e.configFlag(fs)
+	user := fs.String("user", "", "the person's `ID` (the clock's user id, as on the roster)")
+	kind := fs.String("kind", "", "offsite (外出), trip (出差), leave (请假), meeting (会议) or makeup (补卡)")
+	from := fs.String("from", "", "start `TIME` (RFC 3339, \"2006-01-02 15:04\" or a date: its start), in the site's zone; a makeup's punch time")
+	to := fs.String("to", "", "end `TIME` (a date alone: the end of that day); a makeup takes none")
+	reason := fs.String("reason", "", "why (the written registration, or the approved phone report)")
+	by := fs.String("by", "", "`WHO` registers it (the office, or the approving leader)")
+	asJSON := fs.Bool("json", false, "print the stored registration as JSON")
+	pos, err := e.parseFlags(fs, name, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usagef("unexpected argument %q", pos[0])
+	}
+	cfg, err := e.judgeConfig()
+	if err != nil {
+		return err
+	}
+	loc := cfg.Location()
+
+	// Everything that can be checked without the data is checked first, naming the flag.
+	r := attendance.Registration{UserID: strings.TrimSpace(*user), Reason: strings.TrimSpace(*reason), RegisteredBy: strings.TrimSpace(*by)}
+	if r.UserID == "" {
+		return errors.New("--user is required: the person's id on the clock and the roster")
+	}
+	if *kind == "" {
+		return errors.New("--kind is required: offsite, trip, leave, meeting or makeup")
+	}
+	k, err := attendance.ParseKind(strings.TrimSpace(*kind))
+	if err != nil {
+		return fmt.Errorf("--kind %q is not one of offsite, trip, leave, meeting, makeup", *kind)
+	}
+	r.Kind = k
+	if *from == "" {
+		return errors.New("--from is required")
+	}
+	var fromDate bool
+	if r.From, fromDate, err = parseRegTime("from", *from, loc, false); err != nil {
+		return err
+	}
+	if k == attendance.KindMakeup {
+		if fromDate {
+			return fmt.Errorf("--from %q: a makeup (补卡) is one punch at a time of day, e.g. \"%s 08:30\"", *from, *from)
+		}
+		if *to != "" {
+			t, _, err := parseRegTime("to", *to, loc, false)
+			if err != nil {
+				return err
+			}
+			if !t.Equal(r.From) {
+				return fmt.Errorf("--to %q: a makeup (补卡) is one punch at --from; leave --to out", *to)
+			}
+		}
+		r.To = r.From
+	} else {
+		if *to == "" {
+			return fmt.Errorf("--to is required for a %s registration (a date alone means the end of that day)", k)
+		}
+		if r.To, _, err = parseRegTime("to", *to, loc, true); err != nil {
+			return err
+		}
+		if r.To.Before(r.From) {
+			return fmt.Errorf("--to %s is before --from %s", r.To.In(loc).Format(regTimeLayout), r.From.In(loc).Format(regTimeLayout))
+		}
+	}
+	if r.Reason == "" {
+		return errors.New("--reason is required: every registration says why")
+	}
+	if r.RegisteredBy == "" {
+		return errors.New("--by is required: every registration says who registered it")
+	}
+
+	b, closeB, err := e.backend(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer closeB()
+	people, err := b.Roster(ctx)
+	if err != nil {
+		return fmt.Errorf("read roster: %w", err)
+	}
+	person, ok := findPerson(people, r.UserID)
+	if !ok {
+		return fmt.Errorf("--user %q is not on the roster (%d people; see punchctl roster list)", r.UserID, len(people))
+	}
+	saved, err := b.AddRegistration(ctx, r)
+	if saved.ID == "" && err != nil {
+		return daemonErr(err)
+	}
+	if perr := printRegistration(e.Stdout, saved, person.Name, loc, *asJSON); perr != nil {
+		return perr
+	}
+	if err != nil {
+		return daemonErr(err)
+	}
+	noteRejudge(e.Stderr, b)
+	return nil
+}
+
+func runRegisterList(ctx context.Context, e *env, args []string) error {
+	const name = "register list"
+	fs := e.newFlags(name)
+	e.configFlag(fs)
+	month := fs.String("month", "", "`YYYY-MM` (default: this month in the site's zone)")
+	user := fs.String("user", "", "only this person's registrations")
+	asJSON := fs.Bool("json", false, "one JSON object a line")
+	pos, err := e.parseFlags(fs, name, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usagef("unexpected argument %q", pos[0])
+	}
+	cfg, err := e.judgeConfig()
+	if err != nil {
+		return err
+	}
+	loc := cfg.Location()
+	start := e.Now().In(loc)
+	start = time.Date(start.Year(), start.Month(), 1, 0, 0, 0, 0, loc)
+	if *month != "" {
+		m, err := time.ParseInLocation("2006-01", strings.TrimSpace(*month), loc)
+		if err != nil {
+			return fmt.Errorf("--month %q is not a month YYYY-MM", *month)
+		}
+		start = m
+	}
+	end := start.AddDate(0, 1, 0)
+
+	b, closeB, err := e.backend(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer closeB()
+	regs, err := b.Registrations(ctx, start, end)
+	if err != nil {
+		return daemonErr(err)
+	}
+	people, err := b.Roster(ctx)
+	if err != nil {
+		return daemonErr(err)
+	}
+	names := make(map[string]string, len(people))
+	for _, p := range people {
+		names[p.UserID] = p.Name
+	}
+	want := strings.TrimSpace(*user)
+	n := 0
+	for _, r := range regs {
+		if want != "" && r.UserID != want {
+			continue
+		}
+		if err := printRegistration(e.Stdout, r, names[r.UserID], loc, *asJSON); err != nil {
+			return err
+		}
+		n++
+	}
+	if !*asJSON {
+		who := ""
+		if want != "" {
+			who = " of " + want
+		}
+		fmt.Fprintf(e.Stderr, "punchctl: %d registration(s)%s overlapping %s\n", n, who, start.Format("2006-01"))
+	}
+	return nil
+}
+
+// regIDPattern is the form of the ids the store assigns.
+var regIDPattern = regexp.MustCompile(`^R[0-9]{8,}$`)
+
+func runRegisterRevoke(ctx context.Context, e *env, args []string) error {
+	const name = "register revoke"
+	fs := e.newFlags(name)
+	e.configFlag(fs)
+	by := fs.String("by", "", "`WHO` revokes it")
+	reason := fs.String("reason", "", "why it is revoked")
+	asJSON := fs.Bool("json", false, "print the revoked registration as JSON")
+	pos, err := e.parseFlags(fs, name, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usagef("want one registration ID (see punchctl register list)")
+	}
+	id := strings.TrimSpace(pos[0])
+	if !regIDPattern.MatchString(id) {
+		return fmt.Errorf("registration ID %q is not R followed by 8 digits (see punchctl register list)", pos[0])
+	}
+	if strings.TrimSpace(*by) == "" {
+		return errors.New("--by is required: every revocation says who made it")
+	}
+	if strings.TrimSpace(*reason) == "" {
+		return errors.New("--reason is required: every revocation says why")
+	}
+	cfg, err := e.judgeConfig()
+	if err != nil {
+		return err
+	}
+	loc := cfg.Location()
+	b, closeB, err := e.backend(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer closeB()
+	// Look first, to say plainly what is wrong; the backend checks again when it writes.
+	all, err := b.Registrations(ctx, time.Time{}, time.Time{})
+	if err != nil {
+		return daemonErr(err)
+	}
+	var found *attendance.Registration
+	for i := range all {
+		if all[i].ID == id {
+			found = &all[i]
+		}
+	}
+	switch {
+	case found == nil:
+		return fmt.Errorf("registration %s: no such registration (see punchctl register list)", id)
+	case found.Revoked():
+		return fmt.Errorf("registration %s was already revoked by %s at %s (%s): a revocation is final",
+			id, found.RevokedBy, found.RevokedAt.In(loc).Format(regTimeLayout), found.RevokeReason)
+	}
+	r, err := b.RevokeRegistration(ctx, id, strings.TrimSpace(*by), strings.TrimSpace(*reason))
+	if r.ID == "" && err != nil {
+		return daemonErr(err)
+	}
+	people, rerr := b.Roster(ctx)
+	if rerr != nil {
+		return daemonErr(rerr)
+	}
+	p, _ := findPerson(people, r.UserID)
+	if perr := printRegistration(e.Stdout, r, p.Name, loc, *asJSON); perr != nil {
+		return perr
+	}
+	if err != nil {
+		return daemonErr(err)
+	}
+	noteRejudge(e.Stderr, b)
+	return nil
+}
+
+func findPerson(people []attendance.Person, id string) (attendance.Person, bool) {
+	for _, p := range people {
+		if p.UserID == id {
+			return p, true
+		}
+	}
+	return attendance.Person{}, false
+}
+
+// regJSON is a registration as register prints it: the stored fields, the person's name and an
+// explicit revoked flag.
+type regJSON struct {
+	attendance.Registration
+	Name    string `json:"name,omitempty"`
+	Revoked bool   `json:"revoked"`
+}
+
+// printRegistration writes one registration: a JSON line, or a readable line with the revocation
+// (if any) on the next, indented.
+func printRegistration(w io.Writer, r attendance.Registration, name string, loc *time.Location, asJSON bool) error {
+	if asJSON {
+		r.From, r.To, r.RegisteredAt = inLoc(r.From, loc), inLoc(r.To, loc), inLoc(r.RegisteredAt, loc)
+		r.RevokedAt = inLoc(r.RevokedAt, loc)
+		b, err := json.Marshal(regJSON{Registration: r, Name: name, Revoked: r.Revoked()})
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(w, "%s\n", b)
+		return err
+	}
+	who := r.UserID
+	if name != "" {
+		who += " " + name
+	}
+	var span string
+	from, to := r.From.In(loc), r.To.In(loc)
+	switch {
+	case r.Kind == attendance.KindMakeup || to.Equal(from):
+		span = from.Format(regTimeLayout)
+	case attendance.DateOf(from) == attendance.DateOf(to):
+		span = from.Format(regTimeLayout) + "–" + to.Format("15:04")
+	default:
+		span = from.Format(regTimeLayout) + " – " + to.Format(regTimeLayout)
+	}
+	_, err := fmt.Fprintf(w, "%s  %s  %s %s  %s  %q  registered by %s at %s\n", r.ID, who, r.Kind, kindLabel(r.Kind), span,
+		r.Reason, r.RegisteredBy, r.RegisteredAt.In(loc).Format(regTimeLayout))
+	if err == nil && r.Revoked() {
+		_, err = fmt.Fprintf(w, "    REVOKED by %s at %s: %q\n", r.RevokedBy, r.RevokedAt.In(loc).Format(regTimeLayout), r.RevokeReason)
+	}
+	return err
+}
+
+func inLoc(t time.Time, loc *time.Location) time.Time {
+	if t.IsZero() {
+		return t
+	}
+	return t.In(loc)
+}
+
+func kindLabel(k attendance.Kind) string {
+	switch k {
+	case attendance.KindOffsite:
+		return "外出"
+	case attendance.KindTrip:
+		return "出差"
+	case attendance.KindLeave:
+		return "请假"
+	case attendance.KindMeeting:
+		return "会议"
+	case attendance.KindMakeup:
+		return "补卡"
+	}
+	return ""
+}
+
+// daemonErr drops the API's prefix from the daemon's own message.
+func daemonErr(err error) error {
+	if errors.Is(err, api.ErrRemote) {
+		return fmt.Errorf("daemon: %s", strings.TrimPrefix(err.Error(), api.ErrRemote.Error()+": "))
+	}
+	return err
+}
+
+// noteRejudge tells the user where the corrections of a change went.
+func noteRejudge(w io.Writer, b api.Backend) {
+	if sb, ok := b.(*storeBackend); ok {
+		if sb.Queued > 0 {
+			fmt.Fprintf(w, "punchctl: days re-judged; %d correction(s) queued in the outbox: punchd publishes them when it starts\n", sb.Queued)
+		} else {
+			fmt.Fprintln(w, "punchctl: days re-judged; no published judgement changed")
+		}
+		return
+	}
+	fmt.Fprintln(w, "punchctl: the daemon re-judged the days and publishes any corrections")
+}

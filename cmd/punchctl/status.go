@@ -1,0 +1,211 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/jinbi/punchd/internal/api"
+)
+
+func init() {
+	register(command{
+		Name:    "status",
+		Args:    "[--config FILE] [--json]",
+		Summary: "the daemon's state (clocks, outbox, MQTT, calendar), or what the store says when it is stopped",
+		Run:     runStatus,
+	})
+}
+
+// statusJSON is `status --json`: the daemon's api.Status, plus — when the daemon is stopped — what
+// the store says. Daemon is "running" or "not running".
+type statusJSON struct {
+	Daemon       string            `json:"daemon"`
+	Via          string            `json:"via"` // the socket or the store file read
+	Version      string            `json:"version,omitempty"`
+	Started      time.Time         `json:"started,omitzero"`
+	Site         string            `json:"site"`
+	Store        string            `json:"store"`
+	StoreBytes   int64             `json:"store_bytes,omitempty"`
+	StoreCreated time.Time         `json:"store_created,omitzero"`
+	EventsSince  string            `json:"events_since"`
+	Punches      *int              `json:"punches,omitempty"`
+	Clocks       []clockStatusJSON `json:"clocks"`
+	Outbox       int               `json:"outbox"`
+	OutboxOldest time.Time         `json:"outbox_oldest,omitzero"`
+	OutboxAgeSec float64           `json:"outbox_age_seconds"`
+	MQTT         bool              `json:"mqtt_connected"`
+	MissingYears []int             `json:"calendar_missing_years"`
+}
+
+type clockStatusJSON struct {
+	api.ClockStatus
+	SyncedUntil time.Time `json:"synced_until,omitzero"` // store only
+	LastPunch   time.Time `json:"last_punch,omitzero"`   // store only
+}
+
+func runStatus(ctx context.Context, e *env, args []string) error {
+	const name = "status"
+	fs := e.newFlags(name)
+	e.configFlag(fs)
+	asJSON := fs.Bool("json", false, "print one JSON object")
+	pos, err := e.parseFlags(fs, name, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usagef("unexpected argument %q", pos[0])
+	}
+	cfg, err := e.judgeConfig()
+	if err != nil {
+		return err
+	}
+	b, closeB, err := e.backend(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer closeB()
+	st, err := b.Status(ctx)
+	if err != nil {
+		return daemonErr(err)
+	}
+	loc := cfg.Location()
+	now := e.Now().In(loc)
+	out := statusJSON{Daemon: "running", Via: cfg.API.Socket, Version: st.Version, Started: inLoc(st.Started, loc),
+		Site: st.Site, Store: st.Store, EventsSince: st.EventsSince, Outbox: st.Outbox, OutboxOldest: inLoc(st.OutboxOldest, loc),
+		MQTT: st.MQTT, MissingYears: st.MissingYears}
+	if out.MissingYears == nil {
+		out.MissingYears = []int{}
+	}
+	if !st.OutboxOldest.IsZero() {
+		out.OutboxAgeSec = max(0, now.Sub(st.OutboxOldest).Seconds())
+	}
+	for _, c := range st.Clocks {
+		c.LastPull = inLoc(c.LastPull, loc)
+		out.Clocks = append(out.Clocks, clockStatusJSON{ClockStatus: c})
+	}
+	if out.Clocks == nil {
+		out.Clocks = []clockStatusJSON{}
+	}
+	if sb, ok := b.(*storeBackend); ok {
+		f, err := sb.facts()
+		if err != nil {
+			return err
+		}
+		out.Daemon, out.Via, out.MQTT = "not running", cfg.Store.Path, false
+		out.StoreBytes, out.StoreCreated, out.Punches = f.Bytes, inLoc(f.Created, loc), &f.Punches
+		for i := range out.Clocks {
+			wm := f.Watermarks[out.Clocks[i].Name]
+			out.Clocks[i].SyncedUntil, out.Clocks[i].LastPunch = inLoc(wm.SyncedUntil, loc), inLoc(wm.LastPunch, loc)
+		}
+	}
+	if *asJSON {
+		enc := json.NewEncoder(e.Stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(out)
+	}
+	return writeStatusText(e.Stdout, out, now)
+}
+
+// writeStatusText is the readable status: one fact a line, a line per clock.
+func writeStatusText(w io.Writer, s statusJSON, now time.Time) error {
+	var b strings.Builder
+	at := func(t time.Time) string {
+		if t.IsZero() {
+			return "never"
+		}
+		return fmt.Sprintf("%s (%s ago)", t.Format("2006-01-02 15:04:05"), ago(now.Sub(t)))
+	}
+	if s.Daemon == "running" {
+		fmt.Fprintf(&b, "daemon: running (version %s, started %s), socket %s\n", s.Version, at(s.Started), s.Via)
+	} else {
+		fmt.Fprintf(&b, "daemon: not running\n")
+	}
+	fmt.Fprintf(&b, "site: %s, events published from %s\n", s.Site, s.EventsSince)
+	if s.Punches != nil {
+		fmt.Fprintf(&b, "store: %s, %d bytes, created %s, %d punches\n", s.Store, s.StoreBytes, s.StoreCreated.Format("2006-01-02 15:04"), *s.Punches)
+	} else {
+		fmt.Fprintf(&b, "store: %s\n", s.Store)
+	}
+	switch {
+	case s.Daemon != "running":
+		fmt.Fprintf(&b, "mqtt: not connected (daemon not running)\n")
+	case s.MQTT:
+		fmt.Fprintf(&b, "mqtt: connected\n")
+	default:
+		fmt.Fprintf(&b, "mqtt: DISCONNECTED\n")
+	}
+	if s.Outbox == 0 {
+		fmt.Fprintf(&b, "outbox: empty\n")
+	} else {
+		fmt.Fprintf(&b, "outbox: %d waiting, oldest queued %s\n", s.Outbox, at(s.OutboxOldest))
+	}
+	if len(s.MissingYears) > 0 {
+		ys := make([]string, len(s.MissingYears))
+		for i, y := range s.MissingYears {
+			ys[i] = fmt.Sprint(y)
+		}
+		fmt.Fprintf(&b, "calendar: NO HOLIDAY DATA for %s (judged by the Monday–Friday week; add [calendar] holiday_files)\n", strings.Join(ys, ", "))
+	} else {
+		fmt.Fprintf(&b, "calendar: holiday data present\n")
+	}
+	if len(s.Clocks) == 0 {
+		fmt.Fprintf(&b, "clocks: none configured\n")
+	}
+	for _, c := range s.Clocks {
+		fmt.Fprintf(&b, "clock %s", c.Name)
+		if c.Serial != "" {
+			fmt.Fprintf(&b, " (serial %s)", c.Serial)
+		}
+		if s.Daemon == "running" {
+			state := "DOWN"
+			if c.Up {
+				state = "up"
+			}
+			rt := "off"
+			if c.Realtime {
+				rt = "on"
+			}
+			fmt.Fprintf(&b, ": %s, last pull %s, records %s, offset %+.0fs, realtime %s", state, at(c.LastPull),
+				capacityText(c.Records, c.Capacity), c.OffsetSec, rt)
+			if c.LastError != "" {
+				fmt.Fprintf(&b, ", last error: %s", c.LastError)
+			}
+		} else {
+			fmt.Fprintf(&b, ": last pull %s", at(c.LastPull))
+			if !c.LastPull.IsZero() {
+				fmt.Fprintf(&b, ", %d records on the clock then, synced until %s, last punch %s", c.Records,
+					c.SyncedUntil.Format("2006-01-02 15:04:05"), c.LastPunch.Format("2006-01-02 15:04:05"))
+			}
+		}
+		b.WriteByte('\n')
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func capacityText(records, capacity int) string {
+	if capacity <= 0 {
+		return fmt.Sprintf("%d (capacity unknown)", records)
+	}
+	return fmt.Sprintf("%d/%d (%.1f%%)", records, capacity, 100*float64(records)/float64(capacity))
+}
+
+// ago is a duration rounded for reading.
+func ago(d time.Duration) string {
+	switch {
+	case d < 0:
+		return "0s"
+	case d < time.Minute:
+		return d.Round(time.Second).String()
+	case d < time.Hour:
+		return d.Round(time.Second).String()
+	case d < 48*time.Hour:
+		return d.Round(time.Minute).String()
+	default:
+		return fmt.Sprintf("%dd", int(d.Hours()/24))
+	}
+}
