@@ -157,6 +157,9 @@ func TestTableGolden(t *testing.T) {
 			t.Errorf("%s totals %+v, want %+v", want.name, got.Totals, want.totals)
 		}
 	}
+	if s := tb.Sum(); s != (Totals{Late: 5, Early: 1, Missing: 2, Absent: 2, Offsite: 2, Trip: 1, Leave: 2}) {
+		t.Errorf("sum %+v", s)
+	}
 }
 
 func TestTableXLSXReadBack(t *testing.T) {

@@ -78,6 +78,21 @@ func (t Totals) Values() []int {
 	return []int{t.Late, t.Early, t.Missing, t.Absent, t.Offsite, t.Trip, t.Leave}
 }
 
+// Sum adds up the totals of every row (the summary a filing notice publishes).
+func (t Table) Sum() Totals {
+	var s Totals
+	for _, r := range t.Rows {
+		s.Late += r.Totals.Late
+		s.Early += r.Totals.Early
+		s.Missing += r.Totals.Missing
+		s.Absent += r.Totals.Absent
+		s.Offsite += r.Totals.Offsite
+		s.Trip += r.Totals.Trip
+		s.Leave += r.Totals.Leave
+	}
+	return s
+}
+
 // DisplayName is the name shown in the table: the roster name, or the user id marked as not on the roster.
 func (r Row) DisplayName() string {
 	switch {
