@@ -2,12 +2,12 @@ package store
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -188,9 +188,25 @@ func (db *DB) putPunches(ctx context.Context, tx *bolt.Tx, ps []device.Punch, re
 	if err != nil {
 		return err
 	}
+	// Sort by (user, key) with integer compares: users ranked once, the 12-byte key split into its
+	// big-endian time and the clock|state|verify word.
+	ranks := make(map[string]uint32)
+	var users []string
+	for _, p := range ps {
+		if _, ok := ranks[p.UserID]; !ok {
+			ranks[p.UserID] = 0
+			users = append(users, p.UserID)
+		}
+	}
+	slices.Sort(users)
+	for r, u := range users {
+		ranks[u] = uint32(r)
+	}
 	type item struct {
-		key []byte // punch key inside the user's sub-bucket
-		i   int
+		rank uint32
+		rest uint32 // clock id | state | verify
+		t    uint64 // time as in the key
+		i    int
 	}
 	items := make([]item, len(ps))
 	for i, p := range ps {
@@ -198,13 +214,17 @@ func (db *DB) putPunches(ctx context.Context, tx *bolt.Tx, ps []device.Punch, re
 		if err != nil {
 			return err
 		}
-		items[i] = item{punchKey(p.Time.Unix(), id, p.State, p.Verify), i}
+		items[i] = item{rank: ranks[p.UserID], rest: uint32(id)<<16 | uint32(p.State)<<8 | uint32(p.Verify),
+			t: uint64(p.Time.Unix()) ^ (1 << 63), i: i}
 	}
 	slices.SortFunc(items, func(a, b item) int {
-		if c := strings.Compare(ps[a.i].UserID, ps[b.i].UserID); c != 0 {
-			return c
+		switch {
+		case a.rank != b.rank:
+			return cmp.Compare(a.rank, b.rank)
+		case a.t != b.t:
+			return cmp.Compare(a.t, b.t)
 		}
-		return bytes.Compare(a.key, b.key)
+		return cmp.Compare(a.rest, b.rest)
 	})
 	root := tx.Bucket(bPunches)
 	root.FillPercent = punchFill
@@ -214,6 +234,7 @@ func (db *DB) putPunches(ctx context.Context, tx *bolt.Tx, ps []device.Punch, re
 		last, tail     []byte // previous key of this batch; the user's newest stored key
 		buf, tmpl, mem []byte // scratch for encoding; arena the values live in until commit
 	)
+	key := make([]byte, 12)
 	res.NewPunchList = make([]device.Punch, 0, len(ps))
 	for n, it := range items {
 		if n%4096 == 4095 {
@@ -231,19 +252,21 @@ func (db *DB) putPunches(ctx context.Context, tx *bolt.Tx, ps []device.Punch, re
 			tail, _ = sub.Cursor().Last()
 			tail = append([]byte(nil), tail...)
 		}
+		binary.BigEndian.PutUint64(key, it.t)
+		binary.BigEndian.PutUint32(key[8:], it.rest)
 		// Keys after the user's newest stored one are new without a lookup (a pull appends).
-		if bytes.Equal(it.key, last) || (bytes.Compare(it.key, tail) <= 0 && sub.Get(it.key) != nil) {
+		if bytes.Equal(key, last) || (bytes.Compare(key, tail) <= 0 && sub.Get(key) != nil) {
 			res.Duplicates++
-			last = it.key
+			last = append(last[:0], key...)
 			continue
 		}
-		last = it.key
+		last = append(last[:0], key...)
 		sec := p.Time.Unix()
 		var v []byte
 		v, buf, tmpl = encodePunchValue(buf, tmpl, p, sec)
 		val := carve(&mem, len(v))
 		copy(val, v)
-		if err := sub.Put(it.key, val); err != nil {
+		if err := sub.Put(key, val); err != nil {
 			return fmt.Errorf("punch clock %q user %q at %s: %w", p.Clock, p.UserID, p.Time.Format(time.RFC3339), err)
 		}
 		dict.counts[p.Clock]++
