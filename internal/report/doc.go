@@ -22,8 +22,8 @@
 //	休 rest day or public holiday (also when the person punched that day: a rest-day punch is never an anomaly)
 //	待 pending: the day is not decided yet (a slot's window is still open or a clock has not synced past it)
 //	   or a working day for which no judged day exists — distinct from blank so nobody reads it as a clean day
-//	   (blank) a day not yet reached (after Options.Today), outside the person's roster dates, or past the
-//	   month's length (columns 29–31 in short months are greyed)
+//	(blank) a day not yet reached (after Options.Today), outside the person's roster dates, a day the rules
+//	   did not judge (status not_judged), or past the month's length (columns 29–31 of short months, greyed)
 //
 // Precedence when several apply on one day: an unexcused anomaly always wins over an excuse, and among
 // anomalies 旷 > 缺 > 迟 > 早; then 待 (pending); then the registration's mark when any slot was excused
