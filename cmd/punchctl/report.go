@@ -12,11 +12,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jinbi/punchd/internal/api"
 	"github.com/jinbi/punchd/internal/attendance"
 	"github.com/jinbi/punchd/internal/calendar"
 	"github.com/jinbi/punchd/internal/config"
 	"github.com/jinbi/punchd/internal/report"
-	"github.com/jinbi/punchd/internal/store"
 )
 
 func init() {
@@ -34,37 +34,33 @@ func init() {
 	})
 }
 
-// reportSource is where the report commands read judged days, the roster and the registrations:
-// the store (daemon stopped), the daemon's API, or judge's input files judged on the spot.
-// Implementations are used from one goroutine.
-type reportSource interface {
-	Days(from, to attendance.Date) ([]attendance.Day, error)
-	Roster() ([]attendance.Person, error)
-	Registrations(from, to time.Time) ([]attendance.Registration, error)
-}
-
+// The report commands read judged days, the roster and the registrations from a report.Source:
+// the running daemon over its API or the store opened directly (openBackend; api.Backend is a
+// report.Source), or judge's input files judged on the spot (judgeSource).
 var (
-	_ reportSource = (*store.DB)(nil)
-	_ reportSource = (*judgeSource)(nil)
+	_ report.Source = api.Backend(nil)
+	_ report.Source = (*judgeSource)(nil)
 )
 
 // judgeSource judges judge's input files (punches, roster, registrations, config) for the dates
 // asked, with the same code as `punchctl judge`, so a table from the files equals a table from a
-// store the daemon filled from the same punches.
+// store the daemon filled from the same punches. Used from one goroutine.
 type judgeSource struct {
 	in   *judgeInputs
 	warn func(string)
 }
 
-func (s *judgeSource) Days(from, to attendance.Date) ([]attendance.Day, error) {
+func (s *judgeSource) Days(ctx context.Context, from, to attendance.Date) ([]attendance.Day, error) {
 	in := *s.in
 	in.From, in.To = from, to
 	return judgeDays(&in, s.warn)
 }
 
-func (s *judgeSource) Roster() ([]attendance.Person, error) { return s.in.People, nil }
+func (s *judgeSource) Roster(ctx context.Context) ([]attendance.Person, error) {
+	return s.in.People, nil
+}
 
-func (s *judgeSource) Registrations(from, to time.Time) ([]attendance.Registration, error) {
+func (s *judgeSource) Registrations(ctx context.Context, from, to time.Time) ([]attendance.Registration, error) {
 	var out []attendance.Registration
 	for _, r := range s.in.Regs {
 		end := r.To
@@ -94,7 +90,7 @@ func (f *reportFlags) define(e *env, fs *flag.FlagSet, formats string) {
 	fs.StringVar(&f.unit, "unit", "", "only the people of `UNIT` (as on the roster)")
 	fs.StringVar(&f.format, "format", "", "output format: "+formats+" (default: from -o's extension)")
 	fs.StringVar(&f.out, "o", "", "output `FILE` (- = stdout)")
-	fs.StringVar(&f.storePath, "store", "", "store `PATH` (default: [store] path in the config)")
+	fs.StringVar(&f.storePath, "store", "", "read this store `PATH` directly (default: the daemon's API, or [store] path when it is stopped)")
 	fs.StringVar(&f.files.Punches, "punches", "", "judge punches from this `FILE` (clock dump format) instead of reading the store")
 	fs.StringVar(&f.files.Roster, "roster", "", "with --punches: roster `FILE` (CSV or XLSX)")
 	fs.StringVar(&f.files.Registrations, "registrations", "", "with --punches: registrations `FILE` (JSON lines)")
@@ -106,7 +102,7 @@ type reportRun struct {
 	cfg   config.Config
 	loc   *time.Location
 	cal   *calendar.Calendar
-	src   reportSource
+	src   report.Source
 	today attendance.Date
 	close func() error
 }
@@ -114,7 +110,7 @@ type reportRun struct {
 // open checks the flags and opens the source. formats lists the accepted --format values; the
 // first is the default when -o has no known extension.
 // A table's month must not be after today's; a bulletin checks its period's start itself.
-func (f *reportFlags) open(e *env, name string, pos []string, formats []string, checkMonth bool) (*reportRun, error) {
+func (f *reportFlags) open(ctx context.Context, e *env, name string, pos []string, formats []string, checkMonth bool) (*reportRun, error) {
 	if len(pos) > 0 {
 		return nil, usagef("unexpected argument %q", pos[0])
 	}
@@ -172,18 +168,15 @@ func (f *reportFlags) open(e *env, name string, pos []string, formats []string, 
 	if r.cal, err = cfg.NewCalendar(); err != nil {
 		return nil, err
 	}
-	path := cfg.Store.Path
 	if f.storePath != "" {
-		path = f.storePath
+		// This store and no other: not the daemon's socket, which serves the daemon's own store.
+		cfg.Store.Path, cfg.API.Socket = f.storePath, ""
 	}
-	db, err := store.Open(path, store.Options{ReadOnly: true, Location: r.loc, Logger: e.Logger})
+	src, closeSrc, err := e.backend(ctx, cfg)
 	if err != nil {
-		if errors.Is(err, store.ErrLocked) {
-			return nil, fmt.Errorf("%w: the daemon has it open; stop punchd or give --punches FILE", err)
-		}
 		return nil, err
 	}
-	r.src, r.close = db, db.Close
+	r.src, r.close = src, closeSrc
 	return r, nil
 }
 
@@ -214,16 +207,16 @@ func (r *reportRun) dayTypes(from, to attendance.Date, warn func(string)) (func(
 }
 
 // load reads the source for the dates from..to.
-func (r *reportRun) load(from, to attendance.Date) ([]attendance.Day, []attendance.Person, []attendance.Registration, error) {
-	days, err := r.src.Days(from, to)
+func (r *reportRun) load(ctx context.Context, from, to attendance.Date) ([]attendance.Day, []attendance.Person, []attendance.Registration, error) {
+	days, err := r.src.Days(ctx, from, to)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	people, err := r.src.Roster()
+	people, err := r.src.Roster(ctx)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	regs, err := r.src.Registrations(from.Start(r.loc), to.AddDays(1).Start(r.loc))
+	regs, err := r.src.Registrations(ctx, from.Start(r.loc), to.AddDays(1).Start(r.loc))
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -257,7 +250,7 @@ func runReportTable(ctx context.Context, e *env, args []string) (err error) {
 	if err != nil {
 		return err
 	}
-	r, err := f.open(e, name, pos, []string{"xlsx", "csv", "json"}, true)
+	r, err := f.open(ctx, e, name, pos, []string{"xlsx", "csv", "json"}, true)
 	if err != nil {
 		return err
 	}
@@ -266,7 +259,7 @@ func runReportTable(ctx context.Context, e *env, args []string) (err error) {
 			err = cerr
 		}
 	}()
-	tb, err := r.table(f.unit, func(msg string) { fmt.Fprintf(e.Stderr, "punchctl %s: warning: %s\n", name, msg) })
+	tb, err := r.table(ctx, f.unit, func(msg string) { fmt.Fprintf(e.Stderr, "punchctl %s: warning: %s\n", name, msg) })
 	if err != nil {
 		return err
 	}
@@ -283,9 +276,9 @@ func runReportTable(ctx context.Context, e *env, args []string) (err error) {
 }
 
 // table builds the month's table from the run's source.
-func (r *reportRun) table(unit string, warn func(string)) (report.Table, error) {
+func (r *reportRun) table(ctx context.Context, unit string, warn func(string)) (report.Table, error) {
 	from, to := r.month.First(), r.month.Last()
-	days, people, regs, err := r.load(from, to)
+	days, people, regs, err := r.load(ctx, from, to)
 	if err != nil {
 		return report.Table{}, err
 	}
@@ -311,7 +304,7 @@ func runReportBulletin(ctx context.Context, e *env, args []string) (err error) {
 	if *endDay < 0 || *endDay > 28 {
 		return fmt.Errorf("--period-end-day: %d is not between 1 and 28 (0 = the calendar month)", *endDay)
 	}
-	r, err := f.open(e, name, pos, []string{"md", "xlsx"}, false)
+	r, err := f.open(ctx, e, name, pos, []string{"md", "xlsx"}, false)
 	if err != nil {
 		return err
 	}
@@ -320,7 +313,7 @@ func runReportBulletin(ctx context.Context, e *env, args []string) (err error) {
 			err = cerr
 		}
 	}()
-	b, err := r.bulletin(*endDay, f.unit, func(msg string) { fmt.Fprintf(e.Stderr, "punchctl %s: warning: %s\n", name, msg) })
+	b, err := r.bulletin(ctx, *endDay, f.unit, func(msg string) { fmt.Fprintf(e.Stderr, "punchctl %s: warning: %s\n", name, msg) })
 	if err != nil {
 		return err
 	}
@@ -337,7 +330,7 @@ func runReportBulletin(ctx context.Context, e *env, args []string) (err error) {
 }
 
 // bulletin builds the month's bulletin from the run's source.
-func (r *reportRun) bulletin(endDay int, unit string, warn func(string)) (report.Bulletin, error) {
+func (r *reportRun) bulletin(ctx context.Context, endDay int, unit string, warn func(string)) (report.Bulletin, error) {
 	from, to, err := report.Period(r.month, endDay)
 	if err != nil {
 		return report.Bulletin{}, fmt.Errorf("--period-end-day: %w", err)
@@ -345,7 +338,7 @@ func (r *reportRun) bulletin(endDay int, unit string, warn func(string)) (report
 	if from.After(r.today) {
 		return report.Bulletin{}, fmt.Errorf("--month: %s: the period %s to %s has not started (today is %s)", r.month, from, to, r.today)
 	}
-	days, people, regs, err := r.load(from, to)
+	days, people, regs, err := r.load(ctx, from, to)
 	if err != nil {
 		return report.Bulletin{}, err
 	}

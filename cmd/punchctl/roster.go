@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -12,10 +11,10 @@ import (
 
 	"golang.org/x/text/width"
 
+	"github.com/jinbi/punchd/internal/api"
 	"github.com/jinbi/punchd/internal/attendance"
 	"github.com/jinbi/punchd/internal/report"
 	"github.com/jinbi/punchd/internal/roster"
-	"github.com/jinbi/punchd/internal/store"
 )
 
 func init() {
@@ -33,27 +32,53 @@ func init() {
 	})
 }
 
-// openStore opens the store (read-only or for writing), saying what to do when the daemon holds it.
-func openStore(e *env, path string, readOnly bool) (*store.DB, error) {
+// rosterBackend opens the daemon's API, or the store when the daemon is stopped (--store: that store
+// directly).
+func (e *env) rosterBackend(ctx context.Context, storePath string) (api.Backend, func() error, error) {
 	cfg, err := e.judgeConfig()
+	if err != nil {
+		return nil, nil, err
+	}
+	if storePath != "" {
+		cfg.Store.Path, cfg.API.Socket = storePath, ""
+	}
+	return e.backend(ctx, cfg)
+}
+
+// unknownUser is someone on a clock's user table who is not on the roster.
+type unknownUser struct {
+	UserID  string `json:"user_id"`
+	Name    string `json:"name"`
+	Unknown bool   `json:"unknown"`
+}
+
+// unknownUsers lists the clocks' users who are not on the roster, by user id, once each.
+func unknownUsers(ctx context.Context, b api.Backend, people []attendance.Person) ([]unknownUser, error) {
+	users, err := b.ClockUsers(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if path == "" {
-		path = cfg.Store.Path
+	seen := map[string]bool{}
+	for _, p := range people {
+		seen[p.UserID] = true
 	}
-	db, err := store.Open(path, store.Options{ReadOnly: readOnly, Location: cfg.Location(), Logger: e.Logger})
-	if errors.Is(err, store.ErrLocked) {
-		return nil, fmt.Errorf("%w: the daemon has it open; stop punchd (systemctl stop punchd) and run this again", err)
+	var out []unknownUser
+	for _, u := range users {
+		if seen[u.UserID] {
+			continue
+		}
+		seen[u.UserID] = true
+		out = append(out, unknownUser{UserID: u.UserID, Name: u.Name, Unknown: true})
 	}
-	return db, err
+	slices.SortFunc(out, func(a, b unknownUser) int { return report.CompareUserIDs(a.UserID, b.UserID) })
+	return out, nil
 }
 
 func runRosterImport(ctx context.Context, e *env, args []string) (err error) {
 	const name = "roster import"
 	fs := e.newFlags(name)
 	e.configFlag(fs)
-	storePath := fs.String("store", "", "store `PATH` (default: [store] path in the config)")
+	storePath := fs.String("store", "", "use this store `PATH` directly (default: the daemon's API, or [store] path when it is stopped)")
 	dry := fs.Bool("dry-run", false, "read and check FILE, print what would be imported, change nothing")
 	pos, err := e.parseFlags(fs, name, args)
 	if err != nil {
@@ -80,25 +105,28 @@ func runRosterImport(ctx context.Context, e *env, args []string) (err error) {
 		fmt.Fprintf(e.Stdout, "roster %s: %s; dry run, nothing stored\n", pos[0], summary)
 		return writeRosterText(e.Stdout, people, nil)
 	}
-	db, err := openStore(e, *storePath, false)
+	b, closeB, err := e.rosterBackend(ctx, *storePath)
 	if err != nil {
 		return err
 	}
 	defer func() {
-		if cerr := db.Close(); err == nil {
+		if cerr := closeB(); err == nil {
 			err = cerr
 		}
 	}()
-	if err := db.PutRoster(people); err != nil {
+	if err := b.PutRoster(ctx, people); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.Stdout, "roster %s: imported %s into %s\n", pos[0], summary, db.Path())
-	unknown, err := db.Unknown()
+	fmt.Fprintf(e.Stdout, "roster %s: imported %s\n", pos[0], summary)
+	if sb, ok := b.(*storeBackend); ok && sb.Queued > 0 {
+		fmt.Fprintf(e.Stdout, "re-judged the open days: %d event(s) queued for punchd to publish when it starts\n", sb.Queued)
+	}
+	unknown, err := unknownUsers(ctx, b, people)
 	if err != nil {
 		return err
 	}
 	if len(unknown) > 0 {
-		fmt.Fprintf(e.Stdout, "on a clock or in the punches but not on the roster (kept, not judged): %d\n", len(unknown))
+		fmt.Fprintf(e.Stdout, "on a clock but not on the roster (kept, not judged): %d\n", len(unknown))
 		return writeRosterText(e.Stdout, nil, unknown)
 	}
 	return nil
@@ -108,7 +136,7 @@ func runRosterList(ctx context.Context, e *env, args []string) (err error) {
 	const name = "roster list"
 	fs := e.newFlags(name)
 	e.configFlag(fs)
-	storePath := fs.String("store", "", "store `PATH` (default: [store] path in the config)")
+	storePath := fs.String("store", "", "use this store `PATH` directly (default: the daemon's API, or [store] path when it is stopped)")
 	unit := fs.String("unit", "", "only the people of `UNIT`")
 	asJSON := fs.Bool("json", false, "one JSON object a line; people not on the roster have \"unknown\":true")
 	pos, err := e.parseFlags(fs, name, args)
@@ -118,22 +146,22 @@ func runRosterList(ctx context.Context, e *env, args []string) (err error) {
 	if len(pos) > 0 {
 		return usagef("unexpected argument %q", pos[0])
 	}
-	db, err := openStore(e, *storePath, true)
+	b, closeB, err := e.rosterBackend(ctx, *storePath)
 	if err != nil {
 		return err
 	}
 	defer func() {
-		if cerr := db.Close(); err == nil {
+		if cerr := closeB(); err == nil {
 			err = cerr
 		}
 	}()
-	people, err := db.Roster()
+	people, err := b.Roster(ctx)
 	if err != nil {
 		return err
 	}
 	// By user id as the office counts them ("2" before "10"), the order of the monthly table.
 	slices.SortStableFunc(people, func(a, b attendance.Person) int { return report.CompareUserIDs(a.UserID, b.UserID) })
-	unknown, err := db.Unknown()
+	unknown, err := unknownUsers(ctx, b, people)
 	if err != nil {
 		return err
 	}
@@ -163,10 +191,7 @@ func runRosterList(ctx context.Context, e *env, args []string) (err error) {
 			}
 		}
 		for _, u := range unknown {
-			if err := enc.Encode(struct {
-				store.UnknownUser
-				Unknown bool `json:"unknown"`
-			}{u, true}); err != nil {
+			if err := enc.Encode(u); err != nil {
 				return err
 			}
 		}
@@ -177,7 +202,7 @@ func runRosterList(ctx context.Context, e *env, args []string) (err error) {
 
 // writeRosterText prints people and unknown users as aligned columns (Chinese characters are two
 // columns wide on a terminal).
-func writeRosterText(w io.Writer, people []attendance.Person, unknown []store.UnknownUser) error {
+func writeRosterText(w io.Writer, people []attendance.Person, unknown []unknownUser) error {
 	var rows [][]string
 	if len(people) > 0 {
 		rows = append(rows, []string{"工号", "姓名", "职务", "单位", "考勤方式", "起止"})
@@ -197,13 +222,9 @@ func writeRosterText(w io.Writer, people []attendance.Person, unknown []store.Un
 		if len(rows) > 0 {
 			rows = append(rows, nil)
 		}
-		rows = append(rows, []string{"工号", "姓名", "未在册", "考勤机", "", ""})
+		rows = append(rows, []string{"工号", "姓名", "未在册", "", "", ""})
 		for _, u := range unknown {
-			what := "考勤机有此人"
-			if u.Punched {
-				what = "有打卡记录"
-			}
-			rows = append(rows, []string{u.UserID, u.Name, what, strings.Join(u.Clocks, ","), "", ""})
+			rows = append(rows, []string{u.UserID, u.Name, "考勤机有此人，花名册无", "", "", ""})
 		}
 	}
 	widths := make([]int, 6)
