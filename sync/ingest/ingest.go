@@ -82,6 +82,8 @@ type Engine struct {
 	through     attendance.Date      // every day up to this one is final for everyone
 	nextThrough attendance.Date      // where the mark moves once the batch being built commits
 	up          map[string]time.Time // clock name -> up since
+	final       map[dayKey]bool      // days known final in the store: the open-day sweep skips them
+	newFinal    []dayKey             // days judged final in the batch being built
 }
 
 // New builds an engine; call Load before use. notify is called after a commit that queued messages.
@@ -156,6 +158,7 @@ func (e *Engine) loadRosterLocked() error {
 	if err != nil {
 		return fmt.Errorf("load roster: %w", err)
 	}
+	e.final = nil // who is judged may have changed
 	e.roster = make(map[string]attendance.Person, len(people))
 	for _, p := range people {
 		e.roster[p.UserID] = p
@@ -274,9 +277,6 @@ func (e *Engine) Finalise(ctx context.Context) error {
 	if err := e.judgeLocked(ctx, &b, nil, syncedUntil(e.cfg.Clocks, wms)); err != nil {
 		return err
 	}
-	if len(b.Days) == 0 && len(b.Outbox) == 0 {
-		return nil
-	}
 	return e.commitLocked(ctx, b)
 }
 
@@ -296,9 +296,6 @@ func (e *Engine) Rejudge(ctx context.Context, userID string, from, to attendance
 	}
 	if _, err := e.judgeDaysLocked(ctx, &b, touched, nil, syncedUntil(e.cfg.Clocks, wms)); err != nil {
 		return err
-	}
-	if len(b.Days) == 0 && len(b.Outbox) == 0 {
-		return nil
 	}
 	return e.commitLocked(ctx, b)
 }
@@ -365,7 +362,10 @@ func (e *Engine) judgeLocked(ctx context.Context, b *store.Batch, fresh []device
 	}
 	for d := start; !d.After(today); d = d.AddDays(1) {
 		for id := range e.peopleLocked(fresh) {
-			touched[dayKey{id, d}] = true
+			k := dayKey{id, d}
+			if _, ok := touched[k]; !ok {
+				touched[k] = false // a sweep key: skipped when known final
+			}
 		}
 	}
 	final, err := e.judgeDaysLocked(ctx, b, touched, fresh, synced)
@@ -446,6 +446,9 @@ func (e *Engine) judgeDaysLocked(ctx context.Context, b *store.Batch, touched ma
 				return nil, err
 			}
 		}
+		if !touched[k] && e.final[k] {
+			continue // final days do not change with time; new punches and registrations come as explicit keys
+		}
 		dt, err := e.cal.DayType(k.date)
 		if err != nil && !warned[k.date.Year] {
 			warned[k.date.Year] = true
@@ -470,6 +473,9 @@ func (e *Engine) judgeDaysLocked(ctx context.Context, b *store.Batch, touched ma
 			Params: e.cfg.Params, Punches: punches, Registrations: regs, SyncedUntil: synced, Now: now})
 		if f, ok := final[k.date]; !ok || f {
 			final[k.date] = day.Final
+		}
+		if day.Final {
+			e.newFinal = append(e.newFinal, k)
 		}
 		if day.Status == rules.StatusNotJudged && len(punches) == 0 {
 			continue
@@ -664,12 +670,26 @@ func (e *Engine) upSince(clock string, at time.Time) time.Time {
 
 // commitLocked commits b, then moves the judged-through mark (a lagging mark only costs re-judging).
 func (e *Engine) commitLocked(ctx context.Context, b store.Batch) error {
-	start := time.Now()
-	if _, err := e.db.Commit(ctx, b); err != nil {
-		return err
+	defer func() { e.newFinal = e.newFinal[:0] }()
+	if len(b.Days) > 0 || len(b.Outbox) > 0 || len(b.Punches) > 0 || b.Watermark != nil {
+		start := time.Now()
+		if _, err := e.db.Commit(ctx, b); err != nil {
+			return err
+		}
+		e.obs.Committed(time.Since(start))
 	}
-	e.obs.Committed(time.Since(start))
+	if e.final == nil {
+		e.final = map[dayKey]bool{}
+	}
+	for _, k := range e.newFinal {
+		e.final[k] = true
+	}
 	if e.nextThrough.After(e.through) {
+		for k := range e.final {
+			if !k.date.After(e.nextThrough) {
+				delete(e.final, k)
+			}
+		}
 		if err := e.db.PutMeta(metaThrough, []byte(e.nextThrough.String())); err != nil {
 			e.log.Warn("save judged-through mark", "err", err)
 		} else {
