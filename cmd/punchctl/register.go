@@ -116,7 +116,7 @@ func runRegisterAdd(ctx context.Context, e *env, args []string) error {
 		r.To = r.From
 	} else {
 		if *to == "" {
-			return fmt.Errorf("--to is required for a %s registration (a date alone means the end of that day)", k)
+			return fmt.Errorf("--to is required for kind %s (a date alone means the end of that day)", k)
 		}
 		if r.To, _, err = parseRegTime("to", *to, loc, true); err != nil {
 			return err
