@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,6 +17,7 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"github.com/jinbi/punchd/device"
+	"github.com/jinbi/punchd/internal/api"
 	"github.com/jinbi/punchd/internal/attendance"
 	"github.com/jinbi/punchd/internal/config"
 	"github.com/jinbi/punchd/internal/punchio"
@@ -231,6 +233,46 @@ func TestReportSameFromStoreAndJudge(t *testing.T) {
 	}
 	if a, b := read("files.md"), read("store.md"); !bytes.Equal(a, b) {
 		t.Errorf("bulletin from files and from the store differ:\n%s\n---\n%s", a, b)
+	}
+
+	// And through the daemon's API: a daemon serving the same store on its socket.
+	sockDir, err := os.MkdirTemp("", "pc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(sockDir)
+	sock := filepath.Join(sockDir, "api.sock")
+	apiCfg := writeFile(t, dir, "api.toml", fmt.Sprintf("[site]\nname = \"金碧镇\"\ntimezone = \"Asia/Shanghai\"\n[store]\npath = %q\n[api]\nsocket = %q\n", dbPath, sock))
+	c, err := config.Load(apiCfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sb, err := openStoreBackend(context.Background(), c, backendOptions{Now: func() time.Time { return reportNow }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := api.Listen(sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: api.Handler(sb, slog.New(slog.DiscardHandler))}
+	done := make(chan struct{})
+	go func() { srv.Serve(ln); close(done) }()
+	code, _, errs := runAt(t, reportNow, "report", "table", "--month", "2026-05", "--config", apiCfg, "-o", out("api.json"))
+	if code == 0 {
+		code, _, errs = runAt(t, reportNow, "report", "bulletin", "--month", "2026-05", "--config", apiCfg, "-o", out("api.md"))
+	}
+	srv.Close()
+	<-done
+	sb.Close()
+	if code != 0 || !strings.Contains(errs, "via daemon socket") {
+		t.Fatalf("via the API: exit %d, %s", code, errs)
+	}
+	if a, b := read("files.json"), read("api.json"); !bytes.Equal(a, b) {
+		t.Errorf("table from files and through the daemon's API differ:\n%s\n---\n%s", a, b)
+	}
+	if a, b := read("files.md"), read("api.md"); !bytes.Equal(a, b) {
+		t.Errorf("bulletin from files and through the daemon's API differ:\n%s\n---\n%s", a, b)
 	}
 
 	var tb report.Table
