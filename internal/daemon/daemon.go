@@ -105,7 +105,7 @@ func Run(ctx context.Context, cfg config.Config, o Options) error {
 	}
 	defer db.Close()
 	if cfg.Site.Roster != "" {
-		if err := loadRoster(db, cfg.Site.Roster); err != nil {
+		if err := loadRoster(db, cfg.Site.Roster, log); err != nil {
 			return err
 		}
 	}
@@ -281,7 +281,11 @@ func Run(ctx context.Context, cfg config.Config, o Options) error {
 	return nil
 }
 
-func loadRoster(db *store.DB, path string) error {
+func loadRoster(db *store.DB, path string, log *slog.Logger) error {
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		log.Warn("roster file missing: keeping the stored roster (with none, everyone on the clock is judged)", "roster", path)
+		return nil
+	}
 	people, err := roster.ParseFile(path)
 	if err != nil {
 		return fmt.Errorf("roster: %w", err)
@@ -337,7 +341,7 @@ func (d *daemon) reload(ctx context.Context) {
 		d.log.Info("SIGHUP: no roster file configured")
 		return
 	}
-	if err := loadRoster(d.db, d.cfg.Site.Roster); err != nil {
+	if err := loadRoster(d.db, d.cfg.Site.Roster, d.log); err != nil {
 		d.log.Error("SIGHUP: roster not reloaded; the previous one stays", "err", err)
 		return
 	}
@@ -527,6 +531,9 @@ func (d *daemon) rejudge(ctx context.Context, r attendance.Registration) error {
 	}
 	return nil
 }
+
+// Backup implements api.Backuper: a hot backup of the store while the daemon runs.
+func (d *daemon) Backup(ctx context.Context, w io.Writer) (int64, error) { return d.db.Backup(ctx, w) }
 
 func (d *daemon) Days(ctx context.Context, from, to attendance.Date) ([]attendance.Day, error) {
 	return d.db.Days(from, to)

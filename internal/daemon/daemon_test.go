@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -22,6 +23,7 @@ import (
 	"github.com/jinbi/punchd/internal/config"
 	"github.com/jinbi/punchd/internal/event"
 	"github.com/jinbi/punchd/internal/mqtttest"
+	"github.com/jinbi/punchd/internal/store"
 )
 
 var cst = time.FixedZone("CST", 8*3600)
@@ -275,6 +277,29 @@ func TestDaemonEndToEnd(t *testing.T) {
 		return true
 	})
 	waitFor(t, "an empty outbox", 10*time.Second, func() bool { return r.status(t).Outbox == 0 })
+
+	// A hot backup through the API while the daemon runs opens and checks.
+	cl, err := api.Dial(context.Background(), r.addrs.Socket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bpath := filepath.Join(t.TempDir(), "backup.db")
+	bf, err := os.Create(bpath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := cl.Backup(context.Background(), bf); err != nil || n == 0 {
+		t.Fatalf("hot backup: %d bytes, %v", n, err)
+	}
+	bf.Close()
+	bdb, err := store.Open(bpath, store.Options{ReadOnly: true, Location: cst})
+	if err != nil {
+		t.Fatalf("the hot backup does not open: %v", err)
+	}
+	if n, _ := bdb.CountPunches(); n < len(r.sim.Data().Records)-1 {
+		t.Fatalf("backup holds %d punches, the clock %d", n, len(r.sim.Data().Records))
+	}
+	bdb.Close()
 
 	// Every (id, rev) at most once apart from redelivery of an already-used id.
 	evs, _ := sub.snapshot()
