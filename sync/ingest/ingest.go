@@ -253,8 +253,14 @@ func (e *Engine) Realtime(ctx context.Context, clock string, p device.Punch) err
 	if err != nil {
 		return fmt.Errorf("read watermarks: %w", err)
 	}
+	// Only the punch's own day: the open-day sweep belongs to pulls and the finaliser, and keeping it
+	// off this path keeps a late arrival's event within milliseconds of the punch.
 	b := store.Batch{Punches: fresh}
-	if err := e.judgeLocked(ctx, &b, fresh, syncedUntil(e.cfg.Clocks, wms)); err != nil {
+	touched := map[dayKey]bool{}
+	for _, p := range fresh {
+		touched[dayKey{p.UserID, attendance.DateOf(p.Time.In(e.cfg.Location))}] = true
+	}
+	if _, err := e.judgeDaysLocked(ctx, &b, touched, fresh, syncedUntil(e.cfg.Clocks, wms)); err != nil {
 		return err
 	}
 	if err := e.commitLocked(ctx, b); err != nil {
