@@ -199,3 +199,27 @@ func TestDashboard(t *testing.T) {
 	}
 	promtool(t, ".", "check", "rules", path)
 }
+
+// TestOperationsGuide checks docs/operations.md against what ships: every
+// exported punchd_* metric is in its table and every alert has a section
+// (the runbook anchors the alerts link to).
+func TestOperationsGuide(t *testing.T) {
+	guide := read(t, "../docs/operations.md")
+	for name := range exported(t) {
+		if !strings.HasPrefix(name, "punchd_") || strings.HasSuffix(name, "_bucket") ||
+			strings.HasSuffix(name, "_sum") || strings.HasSuffix(name, "_count") {
+			continue
+		}
+		if !strings.Contains(guide, "| `"+name+"` |") {
+			t.Errorf("docs/operations.md: metric %s is not in the metrics table", name)
+		}
+	}
+	for _, a := range regexp.MustCompile(`(?m)^\s+- alert: (\w+)$`).FindAllStringSubmatch(read(t, rulesFile), -1) {
+		if !strings.Contains(guide, "\n### "+a[1]+"\n") {
+			t.Errorf("docs/operations.md: alert %s has no section", a[1])
+		}
+		if !strings.Contains(read(t, rulesFile), `runbook: "docs/operations.md#`+strings.ToLower(a[1])+`"`) {
+			t.Errorf("%s: alert %s has no runbook link to its section", rulesFile, a[1])
+		}
+	}
+}
