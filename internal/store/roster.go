@@ -24,6 +24,9 @@ func (db *DB) PutRoster(people []attendance.Person) error {
 			return fmt.Errorf("store %s: roster entries %d and %d: %w: duplicate user id %q", db.path, j+1, i+1, ErrInvalid, p.UserID)
 		}
 		seen[p.UserID] = i
+		if !p.From.IsZero() && !p.To.IsZero() && p.To.Before(p.From) {
+			return fmt.Errorf("store %s: roster entry %d (%s): %w: to %s is before from %s", db.path, i+1, p.UserID, ErrInvalid, p.To, p.From)
+		}
 		if p.Tracking != "" {
 			if _, err := attendance.ParseTracking(string(p.Tracking)); err != nil {
 				return fmt.Errorf("store %s: roster entry %d (%s): %w: %v", db.path, i+1, p.UserID, ErrInvalid, err)

@@ -454,6 +454,10 @@ func TestRoster(t *testing.T) {
 	if err := db.PutRoster([]attendance.Person{{UserID: "1", Tracking: "sometimes"}}); !errors.Is(err, store.ErrInvalid) {
 		t.Fatalf("bad tracking: %v", err)
 	}
+	backwards := attendance.Person{UserID: "1", From: attendance.Date{Year: 2021, Month: 3, Day: 1}, To: attendance.Date{Year: 2021, Month: 2, Day: 1}}
+	if err := db.PutRoster([]attendance.Person{backwards}); !errors.Is(err, store.ErrInvalid) {
+		t.Fatalf("to before from: %v", err)
+	}
 	if got, _ := db.Roster(); len(got) != 1 {
 		t.Fatalf("a refused roster changed the stored one: %+v", got)
 	}
