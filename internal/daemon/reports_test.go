@@ -1,0 +1,127 @@
+package daemon
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/xuri/excelize/v2"
+
+	"github.com/jinbi/punchd/device"
+	"github.com/jinbi/punchd/internal/attendance"
+	"github.com/jinbi/punchd/internal/config"
+	"github.com/jinbi/punchd/internal/event"
+	"github.com/jinbi/punchd/internal/rules"
+	"github.com/jinbi/punchd/internal/store"
+	"github.com/jinbi/punchd/sync/ingest"
+	"github.com/jinbi/punchd/sync/publish"
+	"github.com/jinbi/punchd/sync/pull"
+)
+
+// TestMonthlyFilingOnTheFirst: on the 1st at the configured time the daemon writes last month's
+// table as XLSX and CSV and queues a retained notice with its counts — once.
+func TestMonthlyFilingOnTheFirst(t *testing.T) {
+	dir := t.TempDir()
+	now := time.Date(2026, 2, 2, 7, 0, 0, 0, cst)
+	clock := func() time.Time { return now }
+	db, err := store.Open(filepath.Join(dir, "punchd.db"), store.Options{Location: cst, Now: clock, NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.PutRoster([]attendance.Person{{UserID: "1", Name: "王芳", Post: "科员", Unit: "党政办", Tracking: attendance.TrackClock}}); err != nil {
+		t.Fatal(err)
+	}
+	cfg := config.Default()
+	cfg.Site.Name, cfg.Site.Timezone = "jinbi", "Asia/Shanghai"
+	cfg.Reports.Dir = filepath.Join(dir, "reports")
+	cfg.MQTT.TopicPrefix = "punchd/jinbi"
+	cal, err := cfg.NewCalendar()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// February 2026: late on the 2nd, on time on the 3rd, nothing after (absent days).
+	eng := ingest.New(ingest.Config{Site: "jinbi", Prefix: "punchd/jinbi", Location: cst, Params: rules.DefaultParams(),
+		EventsSince: attendance.Date{Year: 2026, Month: 2, Day: 2}, Clocks: []string{"c1"}}, db, cal, clock, nil, nil, nil)
+	if err := eng.Load(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var ps []device.Punch
+	for _, hm := range []string{"2026-02-02 08:41", "2026-02-02 12:01", "2026-02-02 14:20", "2026-02-02 18:03",
+		"2026-02-03 08:20", "2026-02-03 12:01", "2026-02-03 14:20", "2026-02-03 18:03"} {
+		at, _ := time.ParseInLocation("2006-01-02 15:04", hm, cst)
+		ps = append(ps, device.Punch{Clock: "SN1", UserID: "1", Time: at, Verify: 1})
+	}
+	now = time.Date(2026, 3, 1, 7, 59, 0, 0, cst)
+	if err := eng.Pulled(context.Background(), pull.Pull{Clock: "c1", Info: device.Info{Serial: "SN1", Time: now}, Punches: ps, At: now}); err != nil {
+		t.Fatal(err)
+	}
+	pub, err := publish.New(publish.FromStore(db), publish.Options{Broker: "tcp://127.0.0.1:1", ClientID: "t", Prefix: "punchd/jinbi"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &daemon{cfg: cfg, db: db, cal: cal, log: slog.New(slog.NewTextHandler(io.Discard, nil)), now: clock, pub: pub}
+
+	// 07:59 on the 1st: not yet.
+	if err := d.fileDue(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(cfg.Reports.Dir); err == nil {
+		t.Fatal("filed before the configured time")
+	}
+	now = time.Date(2026, 3, 1, 8, 0, 30, 0, cst)
+	if err := d.fileDue(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	xlsx := filepath.Join(cfg.Reports.Dir, "jinbi-2026-02-attendance.xlsx")
+	csv, err := os.ReadFile(filepath.Join(cfg.Reports.Dir, "jinbi-2026-02-attendance.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(csv), "王芳") || !strings.Contains(string(csv), "迟") {
+		t.Fatalf("CSV table lacks the person or the late mark:\n%s", csv)
+	}
+	f, err := excelize.OpenFile(xlsx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	title, _ := f.GetCellValue(f.GetSheetName(0), "A1")
+	f.Close()
+	if !strings.Contains(title, "2026年2月考勤表") {
+		t.Fatalf("XLSX title %q", title)
+	}
+	entries, err := db.OutboxPeek(1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var notice *store.OutboxEntry
+	for i, e := range entries {
+		if e.Topic == "punchd/jinbi/reports/2026-02" {
+			notice = &entries[i]
+		}
+	}
+	if notice == nil || !notice.Retained {
+		t.Fatalf("no retained notice on punchd/jinbi/reports/2026-02 in %d entries", len(entries))
+	}
+	var n event.ReportNotice
+	if err := json.Unmarshal(notice.Payload, &n); err != nil {
+		t.Fatal(err)
+	}
+	if n.Month != "2026-02" || n.People != 1 || n.Counts.Late != 1 || n.Counts.Absent == 0 || len(n.Files) != 2 {
+		t.Fatalf("notice = %+v", n)
+	}
+	// Once only.
+	if err := d.fileDue(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	again, _ := db.OutboxPeek(1000)
+	if len(again) != len(entries) {
+		t.Fatalf("filed twice: %d entries, then %d", len(entries), len(again))
+	}
+}
