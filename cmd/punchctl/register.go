@@ -390,7 +390,7 @@ func noteRejudge(w io.Writer, b api.Backend) {
 		if sb.Queued > 0 {
 			fmt.Fprintf(w, "punchctl: days re-judged; %d correction(s) queued in the outbox: punchd publishes them when it starts\n", sb.Queued)
 		} else {
-			fmt.Fprintln(w, "punchctl: days re-judged; no published judgement changed")
+			fmt.Fprintln(w, "punchctl: days re-judged; no correction to publish")
 		}
 		return
 	}

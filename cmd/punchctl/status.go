@@ -194,13 +194,11 @@ func capacityText(records, capacity int) string {
 	return fmt.Sprintf("%d/%d (%.1f%%)", records, capacity, 100*float64(records)/float64(capacity))
 }
 
-// ago is a duration rounded for reading.
+// ago is a duration rounded for reading: seconds within the hour, minutes within two days, then days.
 func ago(d time.Duration) string {
 	switch {
 	case d < 0:
 		return "0s"
-	case d < time.Minute:
-		return d.Round(time.Second).String()
 	case d < time.Hour:
 		return d.Round(time.Second).String()
 	case d < 48*time.Hour:
