@@ -140,7 +140,10 @@ func Run(ctx context.Context, cfg config.Config, o Options) error {
 		OnPublish:    func(l time.Duration) { m.MQTTPublished("event", l) },
 		OnError:      m.MQTTPublishFailed,
 		OnDrop:       func(n int) { m.OutboxDropped("bound", n) },
-		OnOutbox:     m.SetOutbox,
+		OnOutbox: func(n int, oldest time.Time) {
+			m.SetOutbox(n, oldest)
+			d.live.Beat("publish") // the publisher looks at the outbox every poll, connected or not
+		},
 	}
 	pub, err := publish.New(publish.FromStore(db), pubOpts)
 	if err != nil {
@@ -203,7 +206,6 @@ func Run(ctx context.Context, cfg config.Config, o Options) error {
 		}()
 	}
 	spawn("publish", 2*time.Minute, func(ctx context.Context) {
-		go d.beatWhile(ctx, "publish") // the publisher has no beat of its own; it is alive while Run runs
 		if err := pub.Run(ctx); err != nil && ctx.Err() == nil {
 			log.Error("publisher stopped", "err", err)
 		}
@@ -320,19 +322,6 @@ type clockState struct {
 	since    time.Time
 	last     pull.Pull
 	lastErr  string
-}
-
-func (d *daemon) beatWhile(ctx context.Context, name string) {
-	t := time.NewTicker(20 * time.Second)
-	defer t.Stop()
-	for {
-		d.live.Beat(name)
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
 }
 
 // reload re-reads the roster file and re-judges the open days.

@@ -117,7 +117,7 @@ func (l *Loop) Run(ctx context.Context) error {
 		clk, err := l.open(ctx, l.cfg.URL, l.cfg.Options)
 		if err != nil {
 			l.fail("connect", err)
-			if !backoff.Sleep(ctx, bo.Next()) {
+			if !l.sleep(ctx, bo.Next()) {
 				break
 			}
 			continue
@@ -132,7 +132,7 @@ func (l *Loop) Run(ctx context.Context) error {
 			break
 		}
 		l.fail("session", err)
-		if !backoff.Sleep(ctx, bo.Next()) {
+		if !l.sleep(ctx, bo.Next()) {
 			break
 		}
 	}
@@ -140,6 +140,19 @@ func (l *Loop) Run(ctx context.Context) error {
 }
 
 func (l *Loop) loopName() string { return "pull/" + l.cfg.Name }
+
+// sleep waits out a back-off, beating meanwhile: a loop waiting for an unplugged clock is alive.
+func (l *Loop) sleep(ctx context.Context, d time.Duration) bool {
+	for d > 0 {
+		step := min(d, 10*time.Second)
+		if !backoff.Sleep(ctx, step) {
+			return false
+		}
+		l.obs.Beat(l.loopName())
+		d -= step
+	}
+	return true
+}
 
 // session serves one connection: an immediate pull, then a pull every interval, with a realtime
 // listener alongside. It returns the error that ended the connection.
