@@ -77,7 +77,7 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.days, "days", 30, "calendar days of punches to generate (ignored with --records)")
 	fs.IntVar(&o.records, "records", 0, "generate exactly this many attendance records")
 	fs.Uint64Var(&o.seed, "seed", 1, "generator seed")
-	fs.StringVar(&o.start, "start", "2026-09-01", "first generated day (YYYY-MM-DD)")
+	fs.StringVar(&o.start, "start", "", "first generated day (YYYY-MM-DD); default: the data ends yesterday, clock time")
 	fs.IntVar(&o.recordSize, "record-size", 40, "attendance record size: 40, 16 or 8")
 	fs.IntVar(&o.userSize, "user-size", 72, "user entry size: 72 or 28")
 	fs.IntVar(&o.freeSizesLen, "free-sizes", 92, "GET_FREE_SIZES reply length: 92 or 80")
@@ -158,16 +158,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		cfg.Firmware, cfg.Platform, cfg.DeviceName, cfg.MAC = gt.Info.Firmware, gt.Info.Platform, gt.Info.DeviceName, gt.Info.MAC
 	} else {
-		start, err := time.ParseInLocation("2006-01-02", o.start, loc)
-		if err != nil {
-			return fmt.Errorf("--start %q: %w", o.start, err)
+		var start, end time.Time
+		if o.start != "" {
+			if start, err = time.ParseInLocation("2006-01-02", o.start, loc); err != nil {
+				return fmt.Errorf("--start %q: %w", o.start, err)
+			}
+		} else {
+			end = time.Now().Add(o.offset).In(loc) // nothing in the clock's future
 		}
 		maxName := 24
 		if o.userSize == 28 {
 			maxName = 8
 		}
 		cfg.Data, err = zksim.Generate(zksim.GenConfig{
-			People: o.people, Days: o.days, Records: o.records, Seed: o.seed, Start: start, Location: loc,
+			People: o.people, Days: o.days, Records: o.records, Seed: o.seed, Start: start, End: end, Location: loc,
 			NumericIDs: o.recordSize == 16 || o.userSize == 28, MaxNameBytes: maxName,
 		})
 		if err != nil {

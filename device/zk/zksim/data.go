@@ -48,6 +48,10 @@ type GenConfig struct {
 	People int       // staff on the clock; default 60
 	Days   int       // calendar days from Start (weekends get no punches); ignored when Records > 0
 	Start  time.Time // first day (its date in Location); default 2026-09-01
+	// End, when set, makes the data end on the day before End's date instead of starting at Start
+	// (so that no punch lies in the clock's future); Records or Days count back from it, and a
+	// Records cut falls at the start of the earliest day (a log cleared in the middle of a day).
+	End time.Time
 	// Records, when > 0, generates day after day until exactly this many records exist (the last
 	// day is cut where the count is reached, like a log read in the middle of a day).
 	Records  int
@@ -161,10 +165,15 @@ func Generate(g GenConfig) (Data, error) {
 	}
 	slots := []slot{{8, 30, true}, {12, 0, false}, {14, 30, true}, {18, 0, false}}
 	var recs []Record
+	var back [][]Record // days generated backwards from End, latest first
 	start := time.Date(g.Start.In(g.Location).Year(), g.Start.In(g.Location).Month(), g.Start.In(g.Location).Day(), 0, 0, 0, 0, g.Location)
+	backward := !g.End.IsZero()
+	e := g.End.In(g.Location)
+	end := time.Date(e.Year(), e.Month(), e.Day(), 0, 0, 0, 0, g.Location)
+	count := 0
 	for d := 0; ; d++ {
 		if g.Records > 0 {
-			if len(recs) >= g.Records {
+			if count >= g.Records {
 				break
 			}
 			if d > 200000 {
@@ -174,6 +183,9 @@ func Generate(g GenConfig) (Data, error) {
 			break
 		}
 		day := start.AddDate(0, 0, d)
+		if backward {
+			day = end.AddDate(0, 0, -(d + 1))
+		}
 		if wd := day.Weekday(); wd == time.Saturday || wd == time.Sunday {
 			continue
 		}
@@ -229,10 +241,22 @@ func Generate(g GenConfig) (Data, error) {
 			}
 		}
 		sort.SliceStable(dayRecs, func(i, j int) bool { return dayRecs[i].Time.Before(dayRecs[j].Time) })
-		recs = append(recs, dayRecs...)
+		count += len(dayRecs)
+		if backward {
+			back = append(back, dayRecs)
+		} else {
+			recs = append(recs, dayRecs...)
+		}
+	}
+	for i := len(back) - 1; i >= 0; i-- {
+		recs = append(recs, back[i]...)
 	}
 	if g.Records > 0 && len(recs) > g.Records {
-		recs = recs[:g.Records]
+		if backward {
+			recs = recs[len(recs)-g.Records:]
+		} else {
+			recs = recs[:g.Records]
+		}
 	}
 	return Data{Users: users, Records: recs}, nil
 }

@@ -153,3 +153,26 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		}
 	}
 }
+
+func TestGenerateBackwardsFromEnd(t *testing.T) {
+	loc := shanghai()
+	end := time.Date(2026, 11, 25, 10, 0, 0, 0, loc)
+	a := genData(t, GenConfig{People: 40, Records: 3000, End: end, Seed: 3})
+	b := genData(t, GenConfig{People: 40, Records: 3000, End: end, Seed: 3})
+	if !reflect.DeepEqual(a, b) || len(a.Records) != 3000 {
+		t.Fatalf("%d records, deterministic %v", len(a.Records), reflect.DeepEqual(a, b))
+	}
+	last := a.Records[len(a.Records)-1].Time
+	if !last.Before(time.Date(2026, 11, 25, 0, 0, 0, 0, loc)) || last.Before(time.Date(2026, 11, 24, 0, 0, 0, 0, loc)) {
+		t.Fatalf("last punch %v, want on 2026-11-24 (the day before End)", last)
+	}
+	for i := 1; i < len(a.Records); i++ {
+		if a.Records[i].Time.Before(a.Records[i-1].Time) {
+			t.Fatalf("record %d out of time order", i)
+		}
+	}
+	d := genData(t, GenConfig{People: 10, Days: 14, End: end, Seed: 3})
+	if first := d.Records[0].Time; first.Before(time.Date(2026, 11, 11, 0, 0, 0, 0, loc)) {
+		t.Fatalf("14 days back from End starts at %v", first)
+	}
+}
