@@ -90,11 +90,7 @@ func Run(ctx context.Context, cfg config.Config, o Options) error {
 	}
 	loc := cfg.Location()
 	thisYear := o.Now().In(loc).Year()
-	years := map[int]bool{}
-	for _, y := range []int{thisYear - 1, thisYear, thisYear + 1} {
-		years[y] = cal.HasData(y)
-	}
-	m.SetCalendarYears(years)
+	m.SetCalendarYears(calendarYears(cal, o.Now().In(loc)))
 	if missing := cal.MissingYears(thisYear, thisYear); len(missing) > 0 {
 		log.Error("no public-holiday data for the current year: days are judged by the Monday–Friday week until it is added ([calendar] holiday_files)", "years", missing)
 	}
@@ -283,6 +279,16 @@ func Run(ctx context.Context, cfg config.Config, o Options) error {
 	return nil
 }
 
+// calendarYears are the years whose holiday data matters now: this year, and the next one from
+// December on (the State Council's notice for it usually comes out in the autumn).
+func calendarYears(cal *calendar.Calendar, now time.Time) map[int]bool {
+	years := map[int]bool{now.Year(): cal.HasData(now.Year())}
+	if now.Month() == time.December {
+		years[now.Year()+1] = cal.HasData(now.Year() + 1)
+	}
+	return years
+}
+
 func loadRoster(db *store.DB, path string, log *slog.Logger) error {
 	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
 		log.Warn("roster file missing: keeping the stored roster (with none, everyone on the clock is judged)", "roster", path)
@@ -433,8 +439,12 @@ var _ api.Backend = (*daemon)(nil)
 func (d *daemon) Status(ctx context.Context) (api.Status, error) {
 	s := api.Status{Version: Version, Started: d.started, Site: d.cfg.Site.Name, Store: d.cfg.Store.Path,
 		MQTT: d.pub.Connected(), EventsSince: d.since.String()}
-	y := d.now().In(d.cfg.Location()).Year()
-	s.MissingYears = d.cal.MissingYears(y, y+1)
+	for y, ok := range calendarYears(d.cal, d.now().In(d.cfg.Location())) {
+		if !ok {
+			s.MissingYears = append(s.MissingYears, y)
+		}
+	}
+	sort.Ints(s.MissingYears)
 	var err error
 	if s.Outbox, s.OutboxOldest, err = d.db.OutboxStats(); err != nil {
 		return s, err
@@ -490,7 +500,7 @@ func (d *daemon) AddRegistration(ctx context.Context, r attendance.Registration)
 		return r, fmt.Errorf("registration: user %q is not on the roster", r.UserID)
 	}
 	r.ID = ""
-	r.RegisteredAt = d.now()
+	r.RegisteredAt = d.now().Truncate(time.Second)
 	saved, err := d.db.AddRegistration(r)
 	if err != nil {
 		return saved, err
@@ -502,7 +512,7 @@ func (d *daemon) RevokeRegistration(ctx context.Context, id, by, reason string) 
 	if by == "" {
 		return attendance.Registration{}, errors.New("revoke: --by is required")
 	}
-	r, err := d.db.RevokeRegistration(id, by, reason, d.now())
+	r, err := d.db.RevokeRegistration(id, by, reason, d.now().Truncate(time.Second))
 	if err != nil {
 		return r, err
 	}
