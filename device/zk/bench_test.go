@@ -109,3 +109,57 @@ func BenchmarkReadAttLogPaced(b *testing.B) {
 	b.ReportMetric(floor.Seconds()/float64(b.N), "floor_s/op")
 	b.ReportMetric(over, "overhead_s/op")
 }
+
+// BenchmarkSimRawDrain100k is the same 100,000-record read by the thinnest possible client: the
+// commands sent by hand and the frames only counted, no checks beyond the frame checksum, no
+// decoding. It separates what the simulator costs from what the client adds.
+func BenchmarkSimRawDrain100k(b *testing.B) {
+	const n = 100000
+	data := gen(b, zksim.GenConfig{People: 200, Records: n, Seed: 1, Start: time.Date(2025, 1, 6, 0, 0, 0, 0, shanghai)})
+	sc := startSim(b, zksim.Config{RecordSize: 40, Data: data})
+	for b.Loop() {
+		conn, err := net.Dial("tcp", sc.tcp)
+		if err != nil {
+			b.Fatal(err)
+		}
+		fr := zk.NewTCPFrameReader(conn)
+		var sid, reply uint16
+		cmd := func(c uint16, payload []byte) zk.Packet {
+			if _, err := conn.Write(zk.AppendTCP(nil, zk.Packet{Cmd: c, Session: sid, Reply: reply, Payload: payload})); err != nil {
+				b.Fatal(err)
+			}
+			p, err := fr.Next()
+			if err != nil {
+				b.Fatal(err)
+			}
+			reply++
+			return p
+		}
+		sid = cmd(zk.CmdConnect, nil).Session
+		ack := cmd(zk.CmdPrepareBuffer, []byte{1, 13, 0, 0, 0, 0, 0, 0, 0, 0, 0})
+		size := int(uint32(ack.Payload[1]) | uint32(ack.Payload[2])<<8 | uint32(ack.Payload[3])<<16 | uint32(ack.Payload[4])<<24)
+		got := 0
+		for off := 0; off < size; off += zk.TCPChunk {
+			l := min(zk.TCPChunk, size-off)
+			req := []byte{byte(off), byte(off >> 8), byte(off >> 16), byte(off >> 24), byte(l), byte(l >> 8), byte(l >> 16), byte(l >> 24)}
+			p := cmd(zk.CmdReadBuffer, req)
+			for p.Cmd != zk.AckOK {
+				if p.Cmd == zk.CmdData {
+					got += len(p.Payload)
+				}
+				if p, err = fr.Next(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+		if got != size {
+			b.Fatalf("%d of %d bytes", got, size)
+		}
+		cmd(zk.CmdFreeData, nil)
+		cmd(zk.CmdExit, nil)
+		conn.Close()
+	}
+	sec := b.Elapsed().Seconds() / float64(b.N)
+	b.ReportMetric(n/sec, "records/s")
+	b.ReportMetric(float64(n*40)/sec/1e6, "MB/s")
+}
