@@ -23,7 +23,7 @@ import (
 	"time"
 
 	"github.com/jinbi/punchd/device"
-	_ "github.com/jinbi/punchd/device/zk" // registers zk+tcp, zk+udp, zk+serial
+	"github.com/jinbi/punchd/device/zk" // registers zk+tcp, zk+udp, zk+serial
 	"github.com/jinbi/punchd/internal/api"
 	"github.com/jinbi/punchd/internal/attendance"
 	"github.com/jinbi/punchd/internal/calendar"
@@ -37,6 +37,8 @@ import (
 	"github.com/jinbi/punchd/sync/publish"
 	"github.com/jinbi/punchd/sync/pull"
 )
+
+func init() { pull.Reasons[zk.ErrImplausibleDates] = metrics.ReasonImplausibleDates }
 
 // Version is the daemon's version, set at build time with -ldflags "-X ...daemon.Version=1.0.0".
 var Version = "dev"

@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -28,11 +30,36 @@ import (
 
 var cst = time.FixedZone("CST", 8*3600)
 
-// shiftedClock runs at real speed from a chosen start instant.
-type shiftedClock struct{ offset time.Duration }
+// shiftedClock runs at real speed from a chosen start instant; advance jumps it forward.
+type shiftedClock struct{ offset atomic.Int64 }
 
-func newShifted(start time.Time) *shiftedClock { return &shiftedClock{offset: time.Until(start)} }
-func (c *shiftedClock) Now() time.Time         { return time.Now().Add(c.offset).In(cst) }
+func newShifted(start time.Time) *shiftedClock {
+	c := &shiftedClock{}
+	c.offset.Store(int64(time.Until(start)))
+	return c
+}
+func (c *shiftedClock) Now() time.Time { return time.Now().Add(time.Duration(c.offset.Load())).In(cst) }
+
+// advance moves the wall clock (the daemon's and the simulated clock's) forward by d.
+func (c *shiftedClock) advance(d time.Duration) { c.offset.Add(int64(d)) }
+
+// lockedBuffer collects the daemon's log lines for tests that check what it said.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
 
 // subscriber records every event payload it receives, by id.
 type subscriber struct {
@@ -95,6 +122,8 @@ func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
 type rig struct {
 	sim    *zksim.Sim
 	broker *mqtttest.Broker
+	proxy  *mqtttest.Proxy // between the daemon and the clock, when rigOptions.clockProxy
+	logs   *lockedBuffer   // the daemon's log (text, info and above)
 	cfg    config.Config
 	clock  *shiftedClock
 	addrs  Addrs
@@ -102,9 +131,21 @@ type rig struct {
 	done   chan error
 }
 
+// rigOptions vary the rig; the zero value is the plain rig of startRig.
+type rigOptions struct {
+	// clockProxy puts a TCP proxy between the daemon and the clock (rig.proxy), so a test can
+	// unplug the clock's cable (Pause) and plug it back (Resume).
+	clockProxy bool
+	// configure, when set, edits the config (e.g. the clock's max_offset) before the daemon starts.
+	configure func(*config.Config)
+}
+
 // startRig runs the daemon against a simulated clock (a small office with history) and a real
 // Mosquitto, with the wall clock set to 2026-03-02 08:25 CST, a Monday.
-func startRig(t *testing.T) *rig {
+func startRig(t *testing.T) *rig { return startRigWith(t, rigOptions{}) }
+
+// startRigWith is startRig with options.
+func startRigWith(t *testing.T, o rigOptions) *rig {
 	t.Helper()
 	broker := mqtttest.Start(t)
 	clock := newShifted(time.Date(2026, 3, 2, 8, 25, 0, 0, cst))
@@ -122,6 +163,12 @@ func startRig(t *testing.T) *rig {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	go sim.ServeTCP(ctx, ln)
+	clockAddr := ln.Addr().String()
+	var proxy *mqtttest.Proxy
+	if o.clockProxy {
+		proxy = mqtttest.NewProxy(t, clockAddr)
+		clockAddr = proxy.Addr()
+	}
 
 	dir := t.TempDir()
 	cfg := config.Default()
@@ -133,13 +180,16 @@ func startRig(t *testing.T) *rig {
 	cfg.Reports.Dir = filepath.Join(dir, "reports")
 	cfg.MQTT.Broker, cfg.MQTT.ClientID, cfg.MQTT.TopicPrefix = broker.URL(), "punchd-test", "punchd/jinbi"
 	c := config.DefaultClock()
-	c.Name, c.URL, c.PollInterval, c.Realtime = "dangzhengban", "zk+tcp://"+ln.Addr().String(), config.Duration(2*time.Second), true
+	c.Name, c.URL, c.PollInterval, c.Realtime = "dangzhengban", "zk+tcp://"+clockAddr, config.Duration(2*time.Second), true
 	cfg.Clock = []config.Clock{c}
+	if o.configure != nil {
+		o.configure(&cfg)
+	}
 
-	r := &rig{sim: sim, broker: broker, cfg: cfg, clock: clock, cancel: cancel, done: make(chan error, 1)}
+	r := &rig{sim: sim, broker: broker, proxy: proxy, logs: &lockedBuffer{}, cfg: cfg, clock: clock, cancel: cancel, done: make(chan error, 1)}
 	ready := make(chan Addrs, 1)
 	go func() {
-		r.done <- Run(ctx, cfg, Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: clock.Now,
+		r.done <- Run(ctx, cfg, Options{Logger: slog.New(slog.NewTextHandler(r.logs, nil)), Now: clock.Now,
 			FinaliseEvery: 200 * time.Millisecond, Ready: func(a Addrs) { ready <- a }})
 	}()
 	select {
