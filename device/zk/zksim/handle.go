@@ -524,6 +524,7 @@ func (s *Sim) transfer(ctx context.Context, se *session, req zk.Packet, data []b
 	s.mu.Lock()
 	f := s.faults
 	s.mu.Unlock()
+	pace := pacer{every: s.cfg.Pacing, next: time.Now()}
 	// Without pacing the frames of a transfer are written in large batches: the bytes on the wire
 	// are the same, and a write per 1 KB packet would measure the scheduler, not the protocol.
 	batch := s.cfg.Pacing == 0 && l.kind != overUDP // datagrams stay one packet each
@@ -538,7 +539,7 @@ func (s *Sim) transfer(ctx context.Context, se *session, req zk.Packet, data []b
 	}
 	var frame []byte
 	for i := 0; i < n; i++ {
-		if err := sleep(ctx, s.cfg.Pacing); err != nil {
+		if err := pace.wait(ctx); err != nil {
 			return nil, err
 		}
 		if f.DropAfterPackets > 0 && i == f.DropAfterPackets {
@@ -591,7 +592,7 @@ func (s *Sim) transfer(ctx context.Context, se *session, req zk.Packet, data []b
 	if err := flush(); err != nil {
 		return nil, err
 	}
-	if err := sleep(ctx, s.cfg.Pacing); err != nil {
+	if err := pace.wait(ctx); err != nil {
 		return nil, err
 	}
 	ackSession := se.id
@@ -606,4 +607,25 @@ func (s *Sim) transfer(ctx context.Context, se *session, req zk.Packet, data []b
 	s.stats.DataPackets += n
 	s.mu.Unlock()
 	return s.send(se, zk.Packet{Cmd: zk.AckOK, Session: ackSession, Reply: req.Reply})
+}
+
+// pacer spaces the packets of a transfer every `every` on average: a timer that wakes late is
+// made up for on the following packets (so n packets take n × every, the clock's floor, and the
+// time above it belongs to the client), but never by more than half a period, so packets never
+// arrive back to back.
+type pacer struct {
+	every time.Duration
+	next  time.Time
+}
+
+func (p *pacer) wait(ctx context.Context) error {
+	if p.every <= 0 {
+		return ctx.Err()
+	}
+	p.next = p.next.Add(p.every)
+	now := time.Now()
+	if earliest := now.Add(p.every / 2); p.next.Before(earliest) {
+		p.next = earliest
+	}
+	return sleep(ctx, p.next.Sub(now))
 }
