@@ -142,8 +142,9 @@ type Client struct {
 
 	serialNo   string
 	release    func() // frees the process-wide claim on the clock's address
-	recordSize int    // bytes per attendance record, once a read has shown it
-	userSize   int    // bytes per user entry, once known
+	timer      *time.Timer
+	recordSize int // bytes per attendance record, once a read has shown it
+	userSize   int // bytes per user entry, once known
 	st         stats
 }
 
@@ -375,7 +376,14 @@ func (c *Client) lock(ctx context.Context) (func(), error) {
 // next waits for the next reply packet carrying reply id want. Packets for other reply ids are
 // leftovers of abandoned requests and are dropped. timeout bounds the wait (per packet).
 func (c *Client) next(ctx context.Context, want uint16, timeout time.Duration) (Packet, error) {
-	timer := time.NewTimer(timeout)
+	// One timer per client, reused: next runs only under the client's lock, thousands of times
+	// in a large read.
+	if c.timer == nil {
+		c.timer = time.NewTimer(timeout)
+	} else {
+		c.timer.Reset(timeout)
+	}
+	timer := c.timer
 	defer timer.Stop()
 	for {
 		select {

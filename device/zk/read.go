@@ -63,7 +63,7 @@ func (c *Client) readBuffered(ctx context.Context, what string, cmd uint16, fct 
 		var data []byte
 		var err error
 		for try := 1; ; try++ {
-			data, err = c.readChunk(ctx, off, n)
+			data, err = c.readChunk(ctx, off, n, blob)
 			if err == nil || try == chunkTries || ctx.Err() != nil || errors.Is(err, ErrClosed) || errors.Is(err, ErrUnauthorized) {
 				break
 			}
@@ -74,7 +74,7 @@ func (c *Client) readBuffered(ctx context.Context, what string, cmd uint16, fct 
 		if err != nil {
 			return nil, fmt.Errorf("read %s chunk %d/%d: %w", what, i+1, nChunks, err)
 		}
-		blob = append(blob, data...)
+		blob = data
 	}
 	if len(blob) != size {
 		return nil, fmt.Errorf("read %s: %w: received %d bytes, clock announced %d", what, ErrTruncated, len(blob), size)
@@ -91,7 +91,8 @@ func (c *Client) readBuffered(ctx context.Context, what string, cmd uint16, fct 
 }
 
 // readChunk sends one READ_BUFFER and collects its data.
-func (c *Client) readChunk(ctx context.Context, off, n int) ([]byte, error) {
+// readChunk appends the chunk to dst.
+func (c *Client) readChunk(ctx context.Context, off, n int, dst []byte) ([]byte, error) {
 	req := make([]byte, 8)
 	binary.LittleEndian.PutUint32(req, uint32(off))
 	binary.LittleEndian.PutUint32(req[4:], uint32(n))
@@ -105,19 +106,19 @@ func (c *Client) readChunk(ctx context.Context, off, n int) ([]byte, error) {
 	if r.Cmd == AckOK {
 		return nil, fmt.Errorf("%w: ACK_OK without data (a replayed final ACK?)", ErrTruncated)
 	}
-	return c.collect(ctx, r, n)
+	return c.collect(ctx, r, n, dst)
 }
 
 // collect gathers a data reply that began with first: inline CMD_DATA, or PREPARE_DATA + N×DATA +
 // ACK_OK. want is the expected length (-1 when only the clock knows). The session field of DATA
 // packets (packet index) and of the final ACK is not checked (§1.6, §11).
-func (c *Client) collect(ctx context.Context, first Packet, want int) ([]byte, error) {
+func (c *Client) collect(ctx context.Context, first Packet, want int, dst []byte) ([]byte, error) {
 	switch first.Cmd {
 	case CmdData:
 		if want >= 0 && len(first.Payload) != want {
 			return nil, fmt.Errorf("%w: inline data of %d bytes, asked for %d", ErrTruncated, len(first.Payload), want)
 		}
-		return append([]byte(nil), first.Payload...), nil
+		return append(dst, first.Payload...), nil
 	case CmdPrepareData:
 	default:
 		return nil, fmt.Errorf("%w: %s", ErrRefused, ackName(first.Cmd))
@@ -132,25 +133,29 @@ func (c *Client) collect(ctx context.Context, first Packet, want int) ([]byte, e
 	if total > 64<<20 {
 		return nil, fmt.Errorf("%w: PREPARE_DATA announces %d bytes", ErrProtocol, total)
 	}
-	buf := make([]byte, 0, total)
+	if cap(dst)-len(dst) < total {
+		dst = append(make([]byte, 0, len(dst)+total), dst...)
+	}
+	base := len(dst)
+	buf := dst
 	for {
 		p, err := c.next(ctx, first.Reply, c.opts.Timeout)
 		if err != nil {
-			return nil, fmt.Errorf("after %d of %d bytes: %w", len(buf), total, err)
+			return nil, fmt.Errorf("after %d of %d bytes: %w", len(buf)-base, total, err)
 		}
 		switch p.Cmd {
 		case CmdData:
-			if len(buf)+len(p.Payload) > total {
+			if len(buf)-base+len(p.Payload) > total {
 				return nil, fmt.Errorf("%w: data overruns the announced %d bytes", ErrProtocol, total)
 			}
 			buf = append(buf, p.Payload...)
 		case AckOK:
-			if len(buf) != total {
-				return nil, fmt.Errorf("%w: received %d of %d announced bytes", ErrTruncated, len(buf), total)
+			if len(buf)-base != total {
+				return nil, fmt.Errorf("%w: received %d of %d announced bytes", ErrTruncated, len(buf)-base, total)
 			}
 			return buf, nil
 		default:
-			return nil, fmt.Errorf("%w: %s after %d of %d bytes", ErrRefused, ackName(p.Cmd), len(buf), total)
+			return nil, fmt.Errorf("%w: %s after %d of %d bytes", ErrRefused, ackName(p.Cmd), len(buf)-base, total)
 		}
 	}
 }
@@ -162,7 +167,7 @@ func (c *Client) readLegacy(ctx context.Context, what string, cmd uint16, payloa
 	if err != nil {
 		return nil, fmt.Errorf("read %s (legacy command %d): %w", what, cmd, err)
 	}
-	b, err := c.collect(ctx, r, -1)
+	b, err := c.collect(ctx, r, -1, nil)
 	if err != nil {
 		return nil, fmt.Errorf("read %s (legacy command %d): %w", what, cmd, err)
 	}
@@ -192,16 +197,24 @@ func (c *Client) AttRecords(ctx context.Context) ([]AttRecord, int, error) {
 		return nil, 0, c.wrap("read attendance", err)
 	}
 	defer unlock()
-	recs, size, _, err := c.readAttLog(ctx)
+	blob, _, fs, err := c.readAttLog(ctx)
+	if err == nil && blob != nil {
+		var recs []AttRecord
+		var size int
+		if recs, size, err = DecodeAttLog(blob, fs.Records); err == nil {
+			return recs, size, nil
+		}
+	}
 	if err != nil {
 		return nil, 0, fmt.Errorf("clock %s: %w", c.t.name(), err)
 	}
-	return recs, size, nil
+	return []AttRecord{}, 0, nil
 }
 
-// readAttLog reads and splits the log. When the record count changes between GET_FREE_SIZES and
-// the read (someone punched), the split fails; it reads again (twice at most).
-func (c *Client) readAttLog(ctx context.Context) ([]AttRecord, int, FreeSizes, error) {
+// readAttLog reads the log blob and checks that it splits into the counted records. When the
+// count changes between GET_FREE_SIZES and the read (someone punched), the split fails; it reads
+// again (twice at most). A nil blob means an empty log.
+func (c *Client) readAttLog(ctx context.Context) ([]byte, int, FreeSizes, error) {
 	var lastErr error
 	for attempt := 0; attempt < 3; attempt++ {
 		fs, err := c.freeSizes(ctx)
@@ -219,10 +232,10 @@ func (c *Client) readAttLog(ctx context.Context) ([]AttRecord, int, FreeSizes, e
 		if err != nil {
 			return nil, 0, fs, err
 		}
-		recs, size, err := DecodeAttLog(blob, fs.Records)
+		size, _, err := attLogSize(blob, fs.Records)
 		if err == nil {
 			c.recordSize = size
-			return recs, size, fs, nil
+			return blob, size, fs, nil
 		}
 		lastErr = fmt.Errorf("split attendance log: %w", err)
 		fs2, ferr := c.freeSizes(ctx)
@@ -253,16 +266,13 @@ func (c *Client) readPunches(ctx context.Context, out *[]device.Punch) error {
 	if err != nil {
 		return fmt.Errorf("read time: %w", err)
 	}
-	recs, size, _, err := c.readAttLog(ctx)
+	blob, size, fs, err := c.readAttLog(ctx)
 	if err != nil {
 		return err
 	}
-	if len(recs) == 0 {
+	if blob == nil {
 		*out = []device.Punch{}
 		return nil
-	}
-	if err := checkDates(recs, size, clockNow); err != nil {
-		return fmt.Errorf("check attendance (%d records of %d bytes): %w", len(recs), size, err)
 	}
 	var byUID map[uint16]string
 	if size == AttRecord8 {
@@ -275,9 +285,12 @@ func (c *Client) readPunches(ctx context.Context, out *[]device.Punch) error {
 			byUID[u.UID] = u.UserID
 		}
 	}
-	ps := make([]device.Punch, len(recs))
+	var ps []device.Punch
+	dc := newDateCheck(size, clockNow)
 	td := timeDecoder{loc: c.opts.Location}
-	for i, r := range recs {
+	unmapped := 0
+	_, err = walkAttLog(blob, fs.Records, func(n int) { ps = make([]device.Punch, n) }, func(i int, r AttRecord) {
+		dc.check(i, r)
 		id := r.UserID
 		if size == AttRecord8 {
 			var ok bool
@@ -285,54 +298,84 @@ func (c *Client) readPunches(ctx context.Context, out *[]device.Punch) error {
 				// A punch by a user since deleted: keep it under the internal index rather
 				// than lose it, and say so.
 				id = strconv.Itoa(int(r.UID))
-				c.st.unmappedID.Add(1)
-				c.log.Warn("8-byte record with a uid not in the user table; using the uid as user id", "uid", r.UID, "record", i)
+				if unmapped++; unmapped <= 10 {
+					c.log.Warn("8-byte record with a uid not in the user table; using the uid as user id", "uid", r.UID, "record", i)
+				}
 			}
 		}
 		ps[i] = device.Punch{
 			Clock: sn, UserID: id, Time: td.decode(r.Time),
 			State: r.State, Verify: r.Verify, WorkCode: r.WorkCode, Raw: r.Raw,
 		}
+	})
+	if err != nil {
+		return fmt.Errorf("split attendance log: %w", err)
 	}
+	if err := dc.err(); err != nil {
+		return fmt.Errorf("check attendance (%d records of %d bytes): %w", fs.Records, size, err)
+	}
+	c.st.unmappedID.Add(uint64(unmapped))
 	*out = ps
 	return nil
 }
 
-// checkDates rejects a whole read whose dates cannot be real: a day that does not exist, a year
+// dateCheck rejects a whole read whose dates cannot be real: a day that does not exist, a year
 // before 2001 (what zeros and shifted bytes decode to), more than a day after the clock's own
 // time, or — for string user ids — control bytes where an id should be, which is what a wrong
 // record size produces.
-func checkDates(recs []AttRecord, size int, clockNow time.Time) error {
-	limit := EncodeTime(clockNow.Add(24 * time.Hour))
+type dateCheck struct {
+	size     int
+	clockNow time.Time
+	limit    uint32
+	n, bad   int
+	first    int
+	why      string
+}
+
+func newDateCheck(size int, clockNow time.Time) *dateCheck {
+	d := &dateCheck{size: size, clockNow: clockNow, limit: EncodeTime(clockNow.Add(24 * time.Hour)), first: -1}
 	if clockNow.Year() < 2001 {
-		limit = ^uint32(0) // the clock's own time is unset; judge only by the absolute rules
+		d.limit = ^uint32(0) // the clock's own time is unset; judge only by the absolute rules
 	}
-	bad, first := 0, -1
-	var why string
+	return d
+}
+
+func (d *dateCheck) check(i int, r AttRecord) {
+	d.n++
+	y, mo, day, h, mi, s := TimeFields(r.Time)
+	var reason string
+	switch {
+	case day > daysIn(y, time.Month(mo)):
+		reason = fmt.Sprintf("day %04d-%02d-%02d does not exist", y, mo, day)
+	case y < 2001:
+		reason = fmt.Sprintf("year %d", y)
+	case r.Time > d.limit:
+		reason = fmt.Sprintf("%04d-%02d-%02d %02d:%02d:%02d is more than a day after the clock's time %s", y, mo, day, h, mi, s, d.clockNow.Format("2006-01-02 15:04:05"))
+	case (d.size == AttRecord40 || d.size == AttRecord49) && !printableID(r.UserID):
+		reason = fmt.Sprintf("user id %q has control bytes (misaligned records?)", r.UserID)
+	default:
+		return
+	}
+	d.bad++
+	if d.first < 0 {
+		d.first, d.why = i, reason
+	}
+}
+
+func (d *dateCheck) err() error {
+	if d.bad == 0 {
+		return nil
+	}
+	return fmt.Errorf("%w: %d of %d records, first is record %d: %s", ErrImplausibleDates, d.bad, d.n, d.first, d.why)
+}
+
+// checkDates runs the date check over decoded records.
+func checkDates(recs []AttRecord, size int, clockNow time.Time) error {
+	d := newDateCheck(size, clockNow)
 	for i, r := range recs {
-		var reason string
-		y, mo, d, h, mi, s := TimeFields(r.Time)
-		switch {
-		case !TimeValid(r.Time):
-			reason = fmt.Sprintf("day %04d-%02d-%02d does not exist", y, mo, d)
-		case y < 2001:
-			reason = fmt.Sprintf("year %d", y)
-		case r.Time > limit:
-			reason = fmt.Sprintf("%04d-%02d-%02d %02d:%02d:%02d is more than a day after the clock's time %s", y, mo, d, h, mi, s, clockNow.Format("2006-01-02 15:04:05"))
-		case (size == AttRecord40 || size == AttRecord49) && !printableID(r.UserID):
-			reason = fmt.Sprintf("user id %q has control bytes (misaligned records?)", r.UserID)
-		}
-		if reason != "" {
-			bad++
-			if first < 0 {
-				first, why = i, reason
-			}
-		}
+		d.check(i, r)
 	}
-	if bad > 0 {
-		return fmt.Errorf("%w: %d of %d records, first is record %d: %s", ErrImplausibleDates, bad, len(recs), first, why)
-	}
-	return nil
+	return d.err()
 }
 
 func printableID(s string) bool {

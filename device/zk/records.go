@@ -85,35 +85,58 @@ const (
 // total/count, never assumed: 8, 16, 40 and 49 are known; anything else is ErrUnknownRecordSize
 // naming the size. count is the record count from GET_FREE_SIZES. Raw slices alias blob.
 func DecodeAttLog(blob []byte, count int) ([]AttRecord, int, error) {
+	var out []AttRecord
+	size, err := walkAttLog(blob, count, func(n int) { out = make([]AttRecord, 0, n) }, func(_ int, r AttRecord) {
+		out = append(out, r)
+	})
+	if err != nil {
+		return nil, size, err
+	}
+	return out, size, nil
+}
+
+// attLogSize checks a log blob against the record count and returns the record size and the
+// records' bytes.
+func attLogSize(blob []byte, count int) (int, []byte, error) {
 	total, body, err := splitBlob(blob)
 	if err != nil {
-		return nil, 0, err
+		return 0, nil, err
 	}
 	if count <= 0 {
 		if total == 0 {
-			return nil, 0, nil
+			return 0, nil, nil
 		}
-		return nil, 0, fmt.Errorf("%w: %d bytes of attendance data but the clock counts %d records", ErrUnknownRecordSize, total, count)
+		return 0, nil, fmt.Errorf("%w: %d bytes of attendance data but the clock counts %d records", ErrUnknownRecordSize, total, count)
 	}
 	if total%count != 0 {
-		return nil, 0, fmt.Errorf("%w: %d bytes do not split into %d records (%.2f bytes each)", ErrUnknownRecordSize, total, count, float64(total)/float64(count))
+		return 0, nil, fmt.Errorf("%w: %d bytes do not split into %d records (%.2f bytes each)", ErrUnknownRecordSize, total, count, float64(total)/float64(count))
 	}
 	size := total / count
 	switch size {
 	case AttRecord8, AttRecord16, AttRecord40, AttRecord49:
 	default:
-		return nil, 0, fmt.Errorf("%w: %d bytes per record (%d bytes / %d records)", ErrUnknownRecordSize, size, total, count)
+		return 0, nil, fmt.Errorf("%w: %d bytes per record (%d bytes / %d records)", ErrUnknownRecordSize, size, total, count)
 	}
-	out := make([]AttRecord, count)
-	ids := map[string]string{} // a log holds few distinct ids: share one string per id
-	for i := range out {
-		rec := body[i*size : (i+1)*size : (i+1)*size]
-		out[i], err = decodeAttRecord(rec, ids)
+	return size, body, nil
+}
+
+// walkAttLog decodes a log blob record by record without building a slice of them: start is
+// called with the record count once the size is known, then fn for each record in order.
+func walkAttLog(blob []byte, count int, start func(n int), fn func(i int, r AttRecord)) (int, error) {
+	size, body, err := attLogSize(blob, count)
+	if err != nil || size == 0 {
+		return size, err
+	}
+	start(count)
+	ids := &idCache{}
+	for i := 0; i < count; i++ {
+		r, err := decodeAttRecord(body[i*size:(i+1)*size:(i+1)*size], ids)
 		if err != nil {
-			return nil, size, fmt.Errorf("record %d: %w", i, err)
+			return size, fmt.Errorf("record %d: %w", i, err)
 		}
+		fn(i, r)
 	}
-	return out, size, nil
+	return size, nil
 }
 
 func splitBlob(blob []byte) (int, []byte, error) {
@@ -127,8 +150,8 @@ func splitBlob(blob []byte) (int, []byte, error) {
 	return int(total), blob[4:], nil
 }
 
-// decodeAttRecord decodes one record; ids, when not nil, interns user-id strings.
-func decodeAttRecord(b []byte, ids map[string]string) (AttRecord, error) {
+// decodeAttRecord decodes one record; ids, when not nil, shares user-id strings between records.
+func decodeAttRecord(b []byte, ids *idCache) (AttRecord, error) {
 	r := AttRecord{Raw: b}
 	switch len(b) {
 	case AttRecord8:
@@ -137,14 +160,7 @@ func decodeAttRecord(b []byte, ids map[string]string) (AttRecord, error) {
 		r.Time = binary.LittleEndian.Uint32(b[3:])
 		r.State = b[7]
 	case AttRecord16:
-		if id, ok := ids[string(b[:4])]; ok {
-			r.UserID = id
-		} else {
-			r.UserID = strconv.FormatUint(uint64(binary.LittleEndian.Uint32(b)), 10)
-			if ids != nil {
-				ids[string(b[:4])] = r.UserID
-			}
-		}
+		r.UserID = ids.getNum(binary.LittleEndian.Uint32(b))
 		r.Time = binary.LittleEndian.Uint32(b[4:])
 		r.State = b[8]
 		r.Verify = b[9]
@@ -155,14 +171,7 @@ func decodeAttRecord(b []byte, ids map[string]string) (AttRecord, error) {
 		if j := bytes.IndexByte(raw, 0); j >= 0 {
 			raw = raw[:j]
 		}
-		if id, ok := ids[string(raw)]; ok {
-			r.UserID = id
-		} else {
-			r.UserID = string(raw)
-			if ids != nil {
-				ids[r.UserID] = r.UserID
-			}
-		}
+		r.UserID = ids.get(r.UID, raw)
 		r.Verify = b[26]
 		r.Time = binary.LittleEndian.Uint32(b[27:])
 		r.State = b[31]
@@ -484,4 +493,43 @@ func (d *timeDecoder) decode(v uint32) time.Time {
 		return DecodeTime(v, d.loc)
 	}
 	return d.base.Add(time.Duration(v%86400) * time.Second)
+}
+
+// idCache shares one string per user id across a log's records (a log of 100,000 records holds a
+// few hundred ids). String ids are cached by the record's uid and checked against the bytes, so a
+// uid reused for another id is still decoded right; numeric ids are cached by value.
+type idCache struct {
+	byUID []string
+	num   map[uint32]string
+}
+
+func (c *idCache) get(uid uint16, raw []byte) string {
+	if c == nil {
+		return string(raw)
+	}
+	if int(uid) < len(c.byUID) {
+		if s := c.byUID[uid]; s == string(raw) {
+			return s
+		}
+	} else {
+		c.byUID = append(c.byUID, make([]string, int(uid)+1-len(c.byUID))...)
+	}
+	s := string(raw)
+	c.byUID[uid] = s
+	return s
+}
+
+func (c *idCache) getNum(v uint32) string {
+	if c == nil {
+		return strconv.FormatUint(uint64(v), 10)
+	}
+	if s, ok := c.num[v]; ok {
+		return s
+	}
+	if c.num == nil {
+		c.num = map[uint32]string{}
+	}
+	s := strconv.FormatUint(uint64(v), 10)
+	c.num[v] = s
+	return s
 }

@@ -276,3 +276,25 @@ func TestTimeDecoderMatchesDecodeTime(t *testing.T) {
 		}
 	}
 }
+
+func TestAttLogUIDReusedForAnotherID(t *testing.T) {
+	// The uid is a device index: a deleted user's index can be given to someone else, so the same
+	// uid may carry two user ids in one log. Each record keeps its own.
+	var recs [][]byte
+	for _, id := range []string{"A1023", "B77", "A1023", "", "B77"} {
+		b, err := EncodeAttRecord(40, AttRecord{UID: 5, UserID: id, Time: 0x2368B36B})
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs = append(recs, b)
+	}
+	got, _, err := DecodeAttLog(EncodeBlob(recs), len(recs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []string{"A1023", "B77", "A1023", "", "B77"} {
+		if got[i].UserID != want {
+			t.Errorf("record %d: %q want %q", i, got[i].UserID, want)
+		}
+	}
+}
