@@ -167,23 +167,45 @@ func (p Packet) String() string {
 // Checksum is the §1.2 one's-complement sum over b, little-endian words, odd last byte as a plain
 // value. Callers pass the bytes with the checksum field already zeroed.
 func Checksum(b []byte) uint16 {
-	var sum uint32
-	n := len(b) &^ 1
-	for i := 0; i < n; i += 2 {
-		sum += uint32(b[i]) | uint32(b[i+1])<<8
-		// Fold as we go: a u32 could overflow only past 128 KiB of 0xFFFF words, but folding
-		// early costs nothing and keeps any length safe.
-		if sum > 0xFFFF {
-			sum = (sum & 0xFFFF) + (sum >> 16)
+	return ^fold(onesSum(b, 0))
+}
+
+// onesSum adds b to a running one's-complement sum as little-endian 16-bit words (an odd last
+// byte as the low byte of a zero-padded word). Eight bytes at a time: a one's-complement sum of
+// 64-bit words folds to the same 16-bit sum as the words themselves (RFC 1071).
+func onesSum(b []byte, sum uint64) uint64 {
+	for len(b) >= 8 {
+		v := binary.LittleEndian.Uint64(b)
+		s := sum + v
+		if s < sum {
+			s++ // end-around carry
 		}
+		sum = s
+		b = b[8:]
 	}
-	if len(b)&1 == 1 {
-		sum += uint32(b[len(b)-1])
+	sum = uint64(fold32(sum))
+	for len(b) >= 2 {
+		sum += uint64(b[0]) | uint64(b[1])<<8
+		b = b[2:]
 	}
-	for sum > 0xFFFF {
-		sum = (sum & 0xFFFF) + (sum >> 16)
+	if len(b) == 1 {
+		sum += uint64(b[0])
 	}
-	return ^uint16(sum)
+	return sum
+}
+
+func fold32(s uint64) uint32 {
+	s = (s & 0xFFFFFFFF) + (s >> 32)
+	s = (s & 0xFFFFFFFF) + (s >> 32)
+	return uint32(s)
+}
+
+func fold(s uint64) uint16 {
+	s = uint64(fold32(s))
+	for s > 0xFFFF {
+		s = (s & 0xFFFF) + (s >> 16)
+	}
+	return uint16(s)
 }
 
 // AppendInner appends the 8-byte header, with its checksum computed, and the payload.
@@ -220,23 +242,8 @@ func ParseInner(b []byte) (Packet, error) {
 // innerChecksum computes the checksum of an inner packet as if its checksum field were zero,
 // without modifying b: a zero word adds nothing to the sum, so skipping it is the same.
 func innerChecksum(b []byte) uint16 {
-	var sum uint32
-	sum += uint32(b[0]) | uint32(b[1])<<8
-	rest := b[4:]
-	n := len(rest) &^ 1
-	for i := 0; i < n; i += 2 {
-		sum += uint32(rest[i]) | uint32(rest[i+1])<<8
-		if sum > 0xFFFF {
-			sum = (sum & 0xFFFF) + (sum >> 16)
-		}
-	}
-	if len(rest)&1 == 1 {
-		sum += uint32(rest[len(rest)-1])
-	}
-	for sum > 0xFFFF {
-		sum = (sum & 0xFFFF) + (sum >> 16)
-	}
-	return ^uint16(sum)
+	sum := uint64(b[0]) | uint64(b[1])<<8
+	return ^fold(onesSum(b[4:], sum))
 }
 
 var tcpMagic = [4]byte{0x50, 0x50, 0x82, 0x7D}
@@ -389,24 +396,7 @@ func (s *SerialFrameReader) Next() (uint8, Packet, error) {
 
 // checksumParts is Checksum over a‖b without concatenating them; a must have even length.
 func checksumParts(a, b []byte) uint16 {
-	var sum uint32
-	for i := 0; i+1 < len(a); i += 2 {
-		sum += uint32(a[i]) | uint32(a[i+1])<<8
-	}
-	n := len(b) &^ 1
-	for i := 0; i < n; i += 2 {
-		sum += uint32(b[i]) | uint32(b[i+1])<<8
-		if sum > 0xFFFF {
-			sum = (sum & 0xFFFF) + (sum >> 16)
-		}
-	}
-	if len(b)&1 == 1 {
-		sum += uint32(b[len(b)-1])
-	}
-	for sum > 0xFFFF {
-		sum = (sum & 0xFFFF) + (sum >> 16)
-	}
-	return ^uint16(sum)
+	return ^fold(onesSum(b, uint64(fold(onesSum(a, 0)))))
 }
 
 // EncodeTime packs t's wall-clock fields (in t's own location) as §2.8: every month 31 days, years

@@ -301,3 +301,52 @@ func TestDaysIn(t *testing.T) {
 		}
 	}
 }
+
+// refChecksum is §1.2 word by word, as the notes state it.
+func refChecksum(b []byte) uint16 {
+	var sum uint32
+	for i := 0; i+1 < len(b); i += 2 {
+		sum += uint32(b[i]) | uint32(b[i+1])<<8
+	}
+	if len(b)%2 == 1 {
+		sum += uint32(b[len(b)-1])
+	}
+	for sum > 0xFFFF {
+		sum = (sum & 0xFFFF) + (sum >> 16)
+	}
+	return ^uint16(sum)
+}
+
+func TestChecksumMatchesReference(t *testing.T) {
+	b := make([]byte, 3000)
+	seed := uint32(1)
+	for i := range b {
+		seed = seed*1664525 + 1013904223
+		b[i] = byte(seed >> 24)
+	}
+	for _, fill := range []byte{0, 0xFF} {
+		all := bytes.Repeat([]byte{fill}, 3000)
+		for n := 0; n <= len(all); n += 7 {
+			if got, want := Checksum(all[:n]), refChecksum(all[:n]); got != want {
+				t.Fatalf("fill %#x len %d: %#04x want %#04x", fill, n, got, want)
+			}
+		}
+	}
+	for n := 0; n <= len(b); n++ {
+		if got, want := Checksum(b[:n]), refChecksum(b[:n]); got != want {
+			t.Fatalf("len %d: %#04x want %#04x", n, got, want)
+		}
+		if n >= 8 {
+			c := bytes.Clone(b[:n])
+			c[2], c[3] = 0, 0
+			if got, want := innerChecksum(b[:n]), refChecksum(c); got != want {
+				t.Fatalf("inner len %d: %#04x want %#04x", n, got, want)
+			}
+			if n%2 == 0 {
+				if got, want := checksumParts(b[:8], b[8:n]), refChecksum(b[:n]); got != want {
+					t.Fatalf("parts len %d: %#04x want %#04x", n, got, want)
+				}
+			}
+		}
+	}
+}
