@@ -400,9 +400,31 @@ func TestSimListen(t *testing.T) {
 			if p.UserID != uid || !p.Time.Equal(at) || p.Verify != 1 || p.State != 0 {
 				t.Fatalf("event punch %+v", p)
 			}
-			// Calls still work beside Listen.
+			// Calls still work beside Listen, a whole read included, and events keep coming after it.
 			if _, err := c.Time(context.Background()); err != nil {
 				t.Fatal(err)
+			}
+			ps, err := c.Punches(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			samePunches(t, ps, sc.sim)
+			at2 := at.Add(time.Hour)
+			if err := sc.sim.InjectPunch(uid, at2, 1, 1); err != nil {
+				t.Fatal(err)
+			}
+			for p = (device.Punch{}); !p.Time.Equal(at2); {
+				select {
+				case p = <-got: // late copies of the first punch (injected more than once) are skipped
+					if !p.Time.Equal(at2) && !p.Time.Equal(at) {
+						t.Fatalf("event after a read: %+v", p)
+					}
+				case <-time.After(5 * time.Second):
+					t.Fatal("no event after a bulk read on the same connection")
+				}
+			}
+			if p.State != 1 || p.UserID != uid {
+				t.Fatalf("event after a read: %+v", p)
 			}
 			cancel()
 			if err := <-done; !errors.Is(err, context.Canceled) {
