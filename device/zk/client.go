@@ -219,10 +219,6 @@ func fillOptions(o device.Options) (device.Options, error) {
 	return o, nil
 }
 
-// ErrInUse is returned when this process already has a session with the clock: a clock serves
-// one client at a time (its TCP backlog is 1), so a second one would only time out.
-var ErrInUse = errors.New("zk: clock already in use by this process")
-
 var (
 	openMu sync.Mutex
 	open   = map[string]bool{}

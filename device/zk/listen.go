@@ -10,9 +10,6 @@ import (
 	"github.com/jinbi/punchd/device"
 )
 
-// ErrAlreadyListening is returned by Listen when another Listen runs on the same client.
-var ErrAlreadyListening = errors.New("zk: already listening")
-
 // Listen registers for attendance events (REG_EVENT EF_ATTLOG) and calls fn for each punch until
 // ctx ends or the link is found dead. Every event is ACKed by the reader as it arrives; events the
 // clock flags invalid/repeat, of unknown length or with impossible times are not delivered, only

@@ -150,6 +150,14 @@ var (
 	ErrProtocol = errors.New("zk: protocol violation")
 	// ErrClosed: the client was closed, or its connection died.
 	ErrClosed = errors.New("zk: connection closed")
+	// ErrInUse: this process already has a session with the clock (a clock serves one client at
+	// a time; its TCP backlog is 1, so a second session would only time out).
+	ErrInUse = errors.New("zk: clock already in use by this process")
+	// ErrSerialInUse is ErrInUse for a serial port: the same device id opened twice, or the port
+	// asked for at another baud rate than the one it is open at.
+	ErrSerialInUse = ErrInUse
+	// ErrAlreadyListening: Listen was called while another Listen runs on the same client.
+	ErrAlreadyListening = errors.New("zk: already listening")
 )
 
 // Packet is an inner packet (§1.1). Session and Reply are the header fields as sent; the device

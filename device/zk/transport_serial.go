@@ -12,10 +12,6 @@ import (
 
 // This is the only file that knows go.bug.st/serial.
 
-// ErrSerialInUse is returned when a serial port is opened twice for the same device id, or with a
-// different baud rate than the process already uses on it. It is ErrInUse.
-var ErrSerialInUse = ErrInUse
-
 // errReadTimeout is what the port reader makes of go.bug.st/serial's (0, nil) on a read timeout.
 var errReadTimeout = fmt.Errorf("%w: serial read", ErrTimeout)
 
