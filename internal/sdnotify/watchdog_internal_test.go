@@ -7,6 +7,8 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/jinbi/punchd/internal/health"
 )
 
 // TestWatchdogSilentWhileUnhealthy uses a fake clock (synctest) to show that
@@ -73,5 +75,61 @@ func TestWatchdogSendErrorsDoNotStop(t *testing.T) {
 		}
 		cancel()
 		<-done
+	})
+}
+
+// TestDeadlockedLoopStarvesWatchdog wires the real liveness registry to the
+// watchdog loop, on a fake clock: a loop that beats keeps systemd fed; once
+// it deadlocks (stops beating while its goroutine still exists), pings stop
+// within its allowed interval plus one watchdog period and never resume, so
+// systemd's WatchdogSec restarts the daemon.
+func TestDeadlockedLoopStarvesWatchdog(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		live := health.NewLiveness(time.Now, time.Minute)
+		live.Register("pull/dangzhengban", 30*time.Second)
+		ctx, cancel := context.WithCancel(t.Context())
+		defer cancel()
+
+		stuck := make(chan struct{})
+		never := make(chan struct{}) // stands for a lock nobody releases (a channel, so synctest sees it blocked)
+		go func() {
+			tick := time.NewTicker(10 * time.Second)
+			defer tick.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-stuck:
+					<-never // deadlocked: the goroutine lives on, its beats stop
+				case <-tick.C:
+					live.Beat("pull/dangzhengban")
+				}
+			}
+		}()
+
+		var last atomic.Int64 // fake-clock time of the last ping, in seconds since start
+		start := time.Now()
+		var pings atomic.Int32
+		go runWatchdog(ctx, 15*time.Second, live.Healthy,
+			func() error { pings.Add(1); last.Store(int64(time.Since(start) / time.Second)); return nil },
+			func(string) error { return nil })
+
+		time.Sleep(10 * time.Minute)
+		synctest.Wait()
+		if got := pings.Load(); got != 41 { // at 0, 15 s, …, 600 s
+			t.Fatalf("healthy for 10 min: %d pings, want 41", got)
+		}
+		close(stuck)
+		deadlockAt := int64(time.Since(start) / time.Second)
+		time.Sleep(time.Hour)
+		synctest.Wait()
+		if got := last.Load(); got > deadlockAt+30+15 {
+			t.Fatalf("watchdog fed at %d s, deadlock at %d s: fed past the loop's 30 s allowance plus one period", got, deadlockAt)
+		}
+		if live.Healthy() {
+			t.Fatal("liveness still healthy an hour after the loop deadlocked")
+		}
+		cancel()
+		close(never)
 	})
 }
