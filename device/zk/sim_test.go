@@ -473,8 +473,11 @@ func TestSimCancelMidTransfer(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
 	go func() { _, err := c.Punches(ctx); errc <- err }()
-	for sc.sim.Stats().Commands < 5 {
-		time.Sleep(5 * time.Millisecond)
+	// Poll until the read is under way (a few commands in), then cancel.
+	for deadline := time.Now().Add(10 * time.Second); sc.sim.Stats().Commands < 5; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the read never got going")
+		}
 	}
 	cancel()
 	select {
