@@ -11,8 +11,10 @@
 # that record how they were called: the test checks what the scripts ask systemd to do (create the
 # user and directories, daemon-reload, never start on a fresh install, try-restart on an upgrade,
 # disable on removal, and nothing at all when systemd is not running). The real sysusers and tmpfiles
-# files are applied for real by `go test ./systemd`. Needs root (chroot) and dpkg; rpm checks run when
-# rpm is installed. Takes ~1 minute with a warm Go cache (mostly building the three binaries).
+# files are applied for real by `go test ./systemd`. Finally the installed punchd runs with the installed
+# example configuration, edited as docs/operations.md says, against the simulated clock, and the clock's
+# status is read from its metrics (SKIP_RUN=1 leaves this out). Needs root (chroot), dpkg and curl; rpm
+# checks run when rpm is installed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DIST=${DIST:-dist}
@@ -94,6 +96,7 @@ grep -qx 'systemd-tmpfiles --create /usr/lib/tmpfiles.d/punchd.conf' <<<"$c" || 
 grep -qx 'systemctl daemon-reload' <<<"$c" || fail "fresh install: no daemon-reload: $c"
 if grep -Eq 'systemctl .*(start|restart|enable)' <<<"$c"; then fail "fresh install started or enabled punchd: $c"; fi
 dpkg_root -s punchd | grep -q '^Status: install ok installed$' || fail "dpkg does not see punchd installed"
+cp "$root/etc/punchd/punchd.toml" "$work/installed-punchd.toml" # the newcomer edits this one in step 6
 ok "fresh install: user, directories, daemon-reload, not started"
 
 # 3b. The installed binaries run.
@@ -126,7 +129,6 @@ reset_calls
 dpkg_root --force-depends --force-confold -i "$deb" > "$work/chroot.log" 2>&1 || { cat "$work/chroot.log"; fail "install without systemd"; }
 if grep -q '^systemctl' <<<"$(calls)"; then fail "systemctl called without systemd running: $(calls)"; fi
 grep -qx 'systemd-sysusers /usr/lib/sysusers.d/punchd.conf' <<<"$(calls)" || fail "no user created without systemd running"
-dpkg_root --force-depends -P punchd > /dev/null 2>&1 || fail "purge"
 ok "install without systemd running: no systemctl"
 
 # 4. The rpm, where rpm is available.
@@ -158,5 +160,68 @@ for pair in arm64:aarch64 loong64:loongarch64; do
   grep -q " $m\$" "$work/elf" || fail "$d: /usr/bin/punchd is not a $a ELF ($(cat "$work/elf"))"
   ok "$a .deb: Architecture and ELF machine"
 done
+
+# 6. The newcomer's path: the installed binary, the installed example configuration with the edits
+#    operations.md asks for (a clock, the broker), and the clock's status in the metrics. The clock is the
+#    simulated one (cmd/zkclock) on loopback; the broker is absent (punchd keeps trying, the outbox holds).
+#    Paths the host must not be touched at (/var/lib, /run) are moved into the work directory.
+if [ "${SKIP_RUN:-}" != 1 ]; then
+  command -v curl >/dev/null || fail "curl not found (needed to scrape the installed daemon)"
+  go build -o "$work/zkclock" ./cmd/zkclock || fail "building cmd/zkclock"
+  "$work/zkclock" --tcp 127.0.0.1:0 --udp "" --people 5 --days 3 > "$work/zkclock.out" 2> "$work/zkclock.err" &
+  zk_pid=$!
+  run_pid=
+  cleanup_run() { kill "$zk_pid" 2>/dev/null || true; [ -z "$run_pid" ] || kill "$run_pid" 2>/dev/null || true; rm -rf "$work"; }
+  trap cleanup_run EXIT
+  for _ in $(seq 100); do grep -q '^ready' "$work/zkclock.out" && break; sleep 0.1; done
+  clock_addr=$(sed -n 's/^tcp //p' "$work/zkclock.out")
+  [ -n "$clock_addr" ] || fail "zkclock did not start: $(cat "$work/zkclock.err")"
+
+  cfg="$work/punchd.toml"
+  sed -e "s#^path = \"/var/lib/punchd/punchd.db\"#path = \"$work/state/punchd.db\"#" \
+      -e 's#^roster = "/etc/punchd/roster.csv"#roster = ""#' \
+      -e 's#^listen = "127.0.0.1:9810"#listen = "127.0.0.1:0"#' \
+      -e "s#^socket = \"/run/punchd/punchd.sock\"#socket = \"$work/punchd.sock\"#" \
+      -e "s#^dir = \"/var/lib/punchd/reports\"#dir = \"$work/reports\"#" \
+      -e 's#^broker = "tcp://127.0.0.1:1883"#broker = "tcp://127.0.0.1:1"#' \
+      "$work/installed-punchd.toml" > "$cfg" || fail "editing the installed example configuration"
+  printf '\n[[clock]]\nname = "office"\nurl = "zk+tcp://%s"\n' "$clock_addr" >> "$cfg"
+  mkdir -p "$work/state" "$work/reports"
+  "$root/usr/bin/punchd" --config "$cfg" > "$work/punchd.out" 2> "$work/punchd.err" &
+  run_pid=$!
+  http=
+  for _ in $(seq 300); do
+    http=$(grep -o 'http=127\.0\.0\.1:[0-9]*' "$work/punchd.err" | head -1 | cut -d= -f2 || true)
+    [ -n "$http" ] && break
+    kill -0 "$run_pid" 2>/dev/null || fail "installed punchd exited: $(tail -5 "$work/punchd.err")"
+    sleep 0.1
+  done
+  [ -n "$http" ] || fail "installed punchd did not report its HTTP address: $(tail -5 "$work/punchd.err")"
+  up=
+  for _ in $(seq 300); do
+    curl -fsS "http://$http/metrics" > "$work/metrics" 2>/dev/null || true
+    if grep -q '^punchd_clock_up{clock="office"} 1$' "$work/metrics" &&
+       ! grep -q '^punchd_clock_last_successful_pull_timestamp_seconds{clock="office"} 0$' "$work/metrics"; then
+      up=1; break
+    fi
+    sleep 0.1
+  done
+  [ -n "$up" ] || fail "the clock never showed up in the metrics: $(grep 'clock="office"' "$work/metrics" | head -5)"
+  records=$(sed -n 's/^punchd_clock_records{clock="office"} //p' "$work/metrics")
+  curl -fsS "http://$http/readyz" > /dev/null || fail "/readyz of the installed punchd is not 200"
+  if command -v promtool >/dev/null; then
+    promtool check metrics < "$work/metrics" || fail "promtool check metrics on the installed daemon's scrape"
+  fi
+  kill -TERM "$run_pid"
+  for _ in $(seq 50); do kill -0 "$run_pid" 2>/dev/null || break; sleep 0.1; done
+  if kill -0 "$run_pid" 2>/dev/null; then fail "installed punchd did not stop within 5 s of SIGTERM"; fi
+  run_pid=
+  ok "installed punchd with the edited example config: clock up, $records records on it, /readyz 200, stopped on SIGTERM"
+fi
+
+# 7. Purge: the programs and configuration go; the store directory is never deleted by the package.
+dpkg_root --force-depends -P punchd > /dev/null 2>&1 || fail "purge"
+[ ! -e "$root/usr/bin/punchd" ] && [ ! -e "$root/etc/punchd/punchd.toml" ] || fail "purge left the program or the configuration"
+ok "purge"
 
 echo "test-packages: all checks passed"
