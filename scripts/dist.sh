@@ -51,11 +51,12 @@ CONFIG=${CONFIG:-internal/config/testdata/punchd.example.toml}
 [ -f "$CONFIG" ] || die "example configuration $CONFIG not found"
 [ -f docs/operations.md ] || die "docs/operations.md not found"
 
-NFPM="$DIST/tools/nfpm"
+tools="$DIST/tools/nfpm-${NFPM_MODULE##*@}" # one directory per pinned version: a bump rebuilds it
+NFPM="$tools/nfpm"
 if [ ! -x "$NFPM" ]; then
   echo "build nfpm ($NFPM_MODULE)"
-  mkdir -p "$DIST/tools"
-  GOBIN="$(cd "$DIST/tools" && pwd)" GOOS= GOARCH= CGO_ENABLED=0 go install "$NFPM_MODULE" \
+  mkdir -p "$tools"
+  GOBIN="$(cd "$tools" && pwd)" GOOS= GOARCH= CGO_ENABLED=0 go install "$NFPM_MODULE" \
     || die "building nfpm ($NFPM_MODULE) failed"
 fi
 
