@@ -64,25 +64,31 @@ grep -q '/run/systemd/system' "$work/control/postinst" || fail "postinst calls s
 ok "control: fields, conffiles, maintainer scripts"
 
 # 3. A throwaway root dpkg can install into and chroot to.
-root="$work/root"
-mkdir -p "$root"/{bin,usr/bin,usr/sbin,etc,tmp,var/log} "$root"/var/lib/dpkg/{info,updates,triggers,alternatives}
-touch "$root/var/lib/dpkg/status" "$root/var/lib/dpkg/available"
-mkdir -p "$root/dev"
-mknod -m 0666 "$root/dev/null" c 1 3 || fail "mknod $root/dev/null"
-copy_bin() { # copy a host program and the libraries it links into the root
-  cp "$1" "$root$2"
-  for lib in $(ldd "$1" | grep -o '/[^ ]*'); do
-    mkdir -p "$root$(dirname "$lib")"; cp -L "$lib" "$root$lib"
+# make_root DIR: an empty root a package manager can install into and chroot to, with /bin/sh, cat,
+# /dev/null and the systemd stand-ins.
+make_root() {
+  local r=$1
+  mkdir -p "$r"/{bin,usr/bin,usr/sbin,etc,tmp,var/log,dev}
+  mknod -m 0666 "$r/dev/null" c 1 3 || fail "mknod $r/dev/null"
+  copy_bin /bin/dash "$r" /bin/sh
+  copy_bin "$(command -v cat)" "$r" /bin/cat
+  for tool in systemd-sysusers systemd-tmpfiles systemctl getent useradd install; do
+    printf '#!/bin/sh\necho "%s $*" >> /var/log/calls\n' "$tool" > "$r/usr/bin/$tool"
+    chmod 0755 "$r/usr/bin/$tool"
   done
 }
-copy_bin /bin/dash /bin/sh
-copy_bin "$(command -v cat)" /bin/cat
-for tool in systemd-sysusers systemd-tmpfiles systemctl getent useradd install; do
-  printf '#!/bin/sh\necho "%s $*" >> /var/log/calls\n' "$tool" > "$root/usr/bin/$tool"
-  chmod 0755 "$root/usr/bin/$tool"
-done
-calls() { cat "$root/var/log/calls" 2>/dev/null || true; }
-reset_calls() { : > "$root/var/log/calls"; }
+copy_bin() { # copy_bin PROGRAM ROOT PATH: a host program and the libraries it links, into ROOT at PATH
+  cp "$1" "$2$3"
+  for lib in $(ldd "$1" | grep -o '/[^ ]*'); do
+    mkdir -p "$2$(dirname "$lib")"; cp -L "$lib" "$2$lib"
+  done
+}
+root="$work/root"
+make_root "$root"
+mkdir -p "$root"/var/lib/dpkg/{info,updates,triggers,alternatives}
+touch "$root/var/lib/dpkg/status" "$root/var/lib/dpkg/available"
+calls() { cat "${1:-$root}/var/log/calls" 2>/dev/null || true; }
+reset_calls() { : > "${1:-$root}/var/log/calls"; }
 dpkg_root() { PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin dpkg --root="$root" "$@"; }
 
 # 3a. Fresh install on a machine running systemd.
@@ -141,6 +147,26 @@ if [ -n "$rpmfile" ] && command -v rpm >/dev/null; then
   rpm -qpl "$rpmfile" 2>/dev/null | grep -qx /usr/lib/systemd/system/punchd.service || fail "rpm: unit missing"
   rpm -qp --scripts "$rpmfile" 2>/dev/null | grep -q systemd-sysusers || fail "rpm: scripts missing"
   ok "rpm: name, arch, %config(noreplace), unit, scripts"
+  # The same life cycle with rpm's scriptlet arguments (%post 1 = install, 2 = upgrade; %preun 0 = erase).
+  rroot="$work/rpmroot"
+  make_root "$rroot"
+  mkdir -p "$rroot/run/systemd/system"
+  rpm_root() { rpm --root="$rroot" --nodeps --noverify --nosignature "$@" 2> "$work/rpm.err"; }
+  rpm --root="$rroot" --initdb || fail "rpm --initdb"
+  rpm_root -i "$rpmfile" > "$work/rpm.log" || fail "rpm -i: $(cat "$work/rpm.err")"
+  c=$(calls "$rroot")
+  grep -qx 'systemd-sysusers /usr/lib/sysusers.d/punchd.conf' <<<"$c" || fail "rpm install: no systemd-sysusers: $c"
+  if grep -Eq 'systemctl .*(start|restart|enable)' <<<"$c"; then fail "rpm install started or enabled punchd: $c"; fi
+  echo '# edited by the admin' >> "$rroot/etc/punchd/punchd.toml"
+  reset_calls "$rroot"
+  rpm_root -U --replacepkgs "$rpmfile" > /dev/null || fail "rpm -U: $(cat "$work/rpm.err")"
+  grep -qx 'systemctl try-restart punchd.service' <<<"$(calls "$rroot")" || fail "rpm upgrade did not try-restart: $(calls "$rroot")"
+  if grep -q 'disable' <<<"$(calls "$rroot")"; then fail "rpm upgrade disabled punchd: $(calls "$rroot")"; fi
+  grep -qx '# edited by the admin' "$rroot/etc/punchd/punchd.toml" || fail "rpm upgrade replaced the edited configuration"
+  reset_calls "$rroot"
+  rpm_root -e punchd || fail "rpm -e: $(cat "$work/rpm.err")"
+  grep -qx 'systemctl disable --now punchd.service' <<<"$(calls "$rroot")" || fail "rpm erase did not disable --now: $(calls "$rroot")"
+  ok "rpm: install (not started), upgrade (config kept, try-restart), erase (disabled) in a throwaway root"
 elif [ -n "$rpmfile" ]; then
   echo "skip rpm checks: rpm not installed (apt-get install rpm)"
 fi
