@@ -155,6 +155,7 @@ type Metrics struct {
 	noRuntime bool
 
 	clockUp          *prometheus.GaugeVec
+	clockInfo        *prometheus.GaugeVec
 	clockLastPull    *prometheus.GaugeVec
 	clockPull        *prometheus.HistogramVec
 	clockErrors      *prometheus.CounterVec
@@ -230,6 +231,8 @@ func New(build BuildInfo, opts ...Option) *Metrics {
 		WithLabelValues(orDash(build.Version), orDash(build.Revision), orDash(build.GoVersion)).Set(1)
 
 	m.clockUp = f.gaugeVec("clock_up", "1 when the last attempt to reach the clock succeeded, 0 when it failed.", clock)
+	m.clockInfo = f.gaugeVec("clock_info", "A constant 1 labelled with the clock's serial number, firmware and platform, as last read from it.",
+		[]string{"clock", "serial", "firmware", "platform"})
 	m.clockLastPull = f.gaugeVec("clock_last_successful_pull_timestamp_seconds", "Unix time of the last complete, committed pull of the clock's log; 0 before the first.", clock)
 	m.clockPull = f.histogramVec("clock_pull_duration_seconds", "Time to read the clock's whole log and commit it, by result.", PullBuckets, []string{"clock", "result"})
 	m.clockErrors = f.counterVec("clock_errors_total", "Failed operations on a clock, by reason.", []string{"clock", "reason"})
@@ -379,6 +382,16 @@ func (m *Metrics) ClockError(clock, reason string) {
 		return
 	}
 	m.clockErrors.WithLabelValues(clock, known(reason, ErrorReasons, ReasonOther)).Inc()
+}
+
+// SetClockInfo records what the clock says it is (punchd_clock_info),
+// replacing what an earlier call set for the same clock.
+func (m *Metrics) SetClockInfo(clock, serial, firmware, platform string) {
+	if m == nil {
+		return
+	}
+	m.clockInfo.DeletePartialMatch(prometheus.Labels{"clock": clock})
+	m.clockInfo.WithLabelValues(clock, serial, firmware, platform).Set(1)
 }
 
 // SetClockLog records how many attendance records the clock holds and how

@@ -66,6 +66,8 @@ func exercise(m *metrics.Metrics, at time.Time) {
 	m.PullSucceeded("dangzhengban", at, 1500*time.Millisecond)
 	m.PullFailed("station-2", metrics.ReasonTimeout, 30*time.Second)
 	m.ClockError("station-2", metrics.ReasonConnect)
+	m.SetClockInfo("dangzhengban", "CQZ7224460327", "Ver 6.60 Apr 28 2017", "ZMM220_TFT")
+	m.SetClockInfo("dangzhengban", "CQZ7224460327", "Ver 6.60 Jan 10 2020", "ZMM220_TFT") // firmware upgraded
 	m.SetClockLog("dangzhengban", 45000, 50000)
 	m.SetClockOffset("dangzhengban", -90*time.Second)
 	m.SetRealtimeConnected("dangzhengban", true)
@@ -104,6 +106,9 @@ func TestScrapePassesPromtool(t *testing.T) {
 	if err != nil || len(bytes.TrimSpace(out)) > 0 {
 		t.Fatalf("promtool check metrics: %v\n%s", err, out)
 	}
+	if bytes.Contains(body, []byte("Apr 28 2017")) {
+		t.Error("SetClockInfo kept the clock's old firmware series")
+	}
 	for _, want := range []string{
 		`punchd_build_info{goversion="go1.26.8",revision="abc123",version="1.0.0"} 1`,
 		`punchd_clock_up{clock="station-2"} 0`,
@@ -112,6 +117,7 @@ func TestScrapePassesPromtool(t *testing.T) {
 		`punchd_clock_errors_total{clock="station-2",reason="timeout"} 1`,
 		`punchd_clock_errors_total{clock="station-2",reason="connect"} 1`,
 		`punchd_clock_offset_seconds{clock="dangzhengban"} -90`,
+		`punchd_clock_info{clock="dangzhengban",firmware="Ver 6.60 Jan 10 2020",platform="ZMM220_TFT",serial="CQZ7224460327"} 1`,
 		`punchd_outbox_oldest_age_seconds 5400`,
 		`punchd_calendar_years_missing 1`,
 		`punchd_calendar_year_has_data{year="2027"} 0`,
