@@ -255,7 +255,7 @@ func start(ctx context.Context, t transport, opts device.Options, release func()
 		release: release,
 	}
 	go c.readLoop()
-	if err := c.connect(ctx); err != nil {
+	if err := c.connect(ctx, false); err != nil {
 		c.shutdown(err)
 		return nil, err
 	}
@@ -509,10 +509,16 @@ func (c *Client) simple(ctx context.Context, cmd uint16, payload []byte) ([]byte
 	return r.Payload, nil
 }
 
-// connect runs CONNECT (and AUTH when the clock wants the comm key).
-func (c *Client) connect(ctx context.Context) error {
-	c.reply = 0
-	p := Packet{Cmd: CmdConnect}
+// connect runs CONNECT (and AUTH when the clock wants the comm key). The first CONNECT goes with
+// reply id 0 and session 0; a reconnect keeps counting up (a clock that kept the session would
+// drop a lower reply id) and still sends session 0.
+func (c *Client) connect(ctx context.Context, again bool) error {
+	if again {
+		c.reply++
+	} else {
+		c.reply = 0
+	}
+	p := Packet{Cmd: CmdConnect, Reply: c.reply}
 	r, err := c.roundTrip(ctx, p)
 	if err != nil {
 		if errors.Is(err, ErrTimeout) {
@@ -539,6 +545,16 @@ func (c *Client) connect(ctx context.Context) error {
 	if r.Cmd != AckOK {
 		return c.wrap("auth", fmt.Errorf("%w: %s to comm key %d", ErrUnauthorized, ackName(r.Cmd), c.opts.CommKey))
 	}
+	return nil
+}
+
+// reconnect opens a new session on the same transport (datagram links keep their socket or
+// port; a clock that restarted or dropped the session answers a fresh CONNECT).
+func (c *Client) reconnect(ctx context.Context) error {
+	if err := c.connect(ctx, true); err != nil {
+		return err
+	}
+	c.serialNo = ""
 	return nil
 }
 

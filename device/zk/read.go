@@ -182,11 +182,29 @@ func (c *Client) Punches(ctx context.Context) ([]device.Punch, error) {
 	}
 	defer unlock()
 	var out []device.Punch
-	err = c.readPunches(ctx, &out)
+	err = c.resumable(ctx, "attendance", func() error { return c.readPunches(ctx, &out) })
 	if err != nil {
 		return nil, fmt.Errorf("clock %s: %w", c.t.name(), err)
 	}
 	return out, nil
+}
+
+// resumable runs a whole read; on a datagram link (UDP, serial) whose clock stopped answering
+// mid-read — it restarted, or forgot the session — it connects again and reads once more from
+// the start. A TCP connection that dies is reported instead: the caller dials again.
+func (c *Client) resumable(ctx context.Context, what string, read func() error) error {
+	err := read()
+	if err == nil || !c.t.datagram() || !errors.Is(err, ErrTimeout) || ctx.Err() != nil {
+		return err
+	}
+	c.log.Warn("clock stopped answering mid-read; connecting again and reading once more", "what", what, "err", err)
+	if cerr := c.reconnect(ctx); cerr != nil {
+		return fmt.Errorf("%w (and reconnecting failed: %v)", err, cerr)
+	}
+	if err2 := read(); err2 != nil {
+		return fmt.Errorf("after reconnecting: %w (first try: %v)", err2, err)
+	}
+	return nil
 }
 
 // AttRecords reads the raw attendance records and their size, without the date checks or the
@@ -394,7 +412,8 @@ func (c *Client) Users(ctx context.Context) ([]device.User, error) {
 		return nil, c.wrap("read users", err)
 	}
 	defer unlock()
-	recs, err := c.readUsers(ctx)
+	var recs []UserRecord
+	err = c.resumable(ctx, "users", func() (err error) { recs, err = c.readUsers(ctx); return })
 	if err != nil {
 		return nil, fmt.Errorf("clock %s: %w", c.t.name(), err)
 	}

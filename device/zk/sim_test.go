@@ -332,7 +332,8 @@ func TestSimFaults(t *testing.T) {
 		{"corrupt-once-udp", zksim.Faults{CorruptPacket: 3, Once: true}, "udp", true},
 		{"corrupt-always-tcp", zksim.Faults{CorruptPacket: 3}, "tcp", false},
 		{"drop-tcp", zksim.Faults{DropAfterPackets: 5}, "tcp", false},
-		{"drop-once-udp", zksim.Faults{DropAfterPackets: 5, Once: true}, "udp", false},
+		{"drop-once-udp", zksim.Faults{DropAfterPackets: 5, Once: true}, "udp", true}, // session lost: reconnect, read again
+		{"drop-always-udp", zksim.Faults{DropAfterPackets: 5}, "udp", false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
