@@ -99,6 +99,7 @@ func exported(t *testing.T) map[string]bool {
 	m := metrics.New(metrics.BuildInfo{}, metrics.WithoutRuntimeCollectors())
 	m.InitClock("c")
 	m.SetCalendarYears(map[int]bool{2026: true})
+	m.SetClockInfo("c", "serial", "firmware", "platform")
 	live := health.NewLiveness(time.Now, time.Minute)
 	live.Beat("loop")
 	m.Registry().MustRegister(live)
