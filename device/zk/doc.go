@@ -24,6 +24,9 @@
 //   - The record size is total/count from GET_FREE_SIZES; a punch between the count and the read
 //     makes the split fail, and the read is repeated (twice at most).
 //   - A whole read with impossible dates is refused (ErrImplausibleDates), never returned in part.
+//   - A lost chunk is asked for again with a new reply id (a repeated one only replays the clock's
+//     final ACK). On UDP and serial, a clock that stops answering mid-read gets a fresh CONNECT
+//     and one more whole read; a TCP connection that dies mid-read is an error (dial again).
 //   - 8-byte records carry only the internal uid: the user table is read to map it to the user id;
 //     a uid missing from the table (deleted user) is kept as its decimal value and counted.
 //   - Events flagged invalid/repeat by the clock (bit 7 of the state) are not delivered; a pull
