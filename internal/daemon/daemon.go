@@ -17,7 +17,9 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"runtime/debug"
 	"sort"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -84,7 +86,7 @@ func Run(ctx context.Context, cfg config.Config, o Options) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	m := metrics.New(metrics.BuildInfo{Version: Version, GoVersion: runtime.Version()}, metrics.WithNow(o.Now))
+	m := metrics.New(metrics.BuildInfo{Version: Version, Revision: revision(), GoVersion: runtime.Version()}, metrics.WithNow(o.Now))
 	m.ConfigLoaded(true, o.Now())
 	cal, err := cfg.NewCalendar()
 	if err != nil {
@@ -118,6 +120,7 @@ func Run(ctx context.Context, cfg config.Config, o Options) error {
 		m.InitClock(c.Name)
 	}
 	d.live = health.NewLiveness(time.Now, 2*time.Minute)
+	m.Registry().MustRegister(d.live)
 
 	pubOpts := publish.DefaultOptions()
 	pubOpts.Broker, pubOpts.ClientID, pubOpts.Prefix = cfg.MQTT.Broker, cfg.MQTT.ClientID, cfg.MQTT.TopicPrefix
@@ -135,9 +138,9 @@ func Run(ctx context.Context, cfg config.Config, o Options) error {
 		OnConnect:    func() { m.SetMQTTConnected(true) },
 		OnDisconnect: func(error) { m.SetMQTTConnected(false) },
 		OnReconnect:  m.MQTTReconnected,
-		OnPublish:    func(l time.Duration) { m.MQTTPublished("event", l) },
+		OnPublish:    func(topic string, l time.Duration) { m.MQTTPublished(messageType(cfg.MQTT.TopicPrefix, topic), l) },
 		OnError:      m.MQTTPublishFailed,
-		OnDrop:       func(n int) { m.OutboxDropped("bound", n) },
+		OnDrop:       func(reason string, n int) { m.OutboxDropped(reason, n) },
 		OnOutbox: func(n int, oldest time.Time) {
 			m.SetOutbox(n, oldest)
 			d.live.Beat("publish") // the publisher looks at the outbox every poll, connected or not
@@ -339,9 +342,11 @@ func (d *daemon) reload(ctx context.Context) {
 		return
 	}
 	if err := loadRoster(d.db, d.cfg.Site.Roster, d.log); err != nil {
+		d.m.ConfigLoaded(false, d.now())
 		d.log.Error("SIGHUP: roster not reloaded; the previous one stays", "err", err)
 		return
 	}
+	d.m.ConfigLoaded(true, d.now())
 	if err := d.eng.ReloadRoster(ctx); err != nil {
 		d.log.Error("SIGHUP: re-judge after roster reload", "err", err)
 		return
@@ -403,9 +408,15 @@ func (o pullObserver) ClockError(clock, reason string) {
 	}
 }
 
+func (o pullObserver) PullFailed(clock, reason string, took time.Duration) {
+	o.d.m.PullFailed(clock, reason, took)
+	o.ClockError(clock, reason)
+}
+
 func (o pullObserver) Pulled(clock string, r pull.Pull) {
 	d := o.d
 	d.m.PullSucceeded(clock, r.At, r.Duration)
+	d.m.SetClockInfo(clock, r.Info.Serial, r.Info.Firmware, r.Info.Platform)
 	d.m.SetClockLog(clock, r.Info.Records, r.Info.RecordCap)
 	d.m.SetClockOffset(clock, r.Offset)
 	d.mu.Lock()
@@ -432,7 +443,11 @@ func (o ingestObserver) PunchesRejected(clock, reason string, n int) {
 	o.m.PunchesRejected(clock, reason, n)
 }
 func (o ingestObserver) EventQueued(kind string, correction bool) { o.m.EventQueued(kind, correction) }
-func (o ingestObserver) Committed(d time.Duration)                { o.m.ObserveCommit(d) }
+func (o ingestObserver) PunchesDuplicate(clock, path string, n int) {
+	o.m.PunchesDuplicate(clock, path, n)
+}
+func (o ingestObserver) LogShrunk(clock string)    { o.m.LogShrunk(clock) }
+func (o ingestObserver) Committed(d time.Duration) { o.m.ObserveCommit(d) }
 
 // The local API backend.
 
@@ -538,4 +553,36 @@ func (d *daemon) Backup(ctx context.Context, w io.Writer) (int64, error) { retur
 
 func (d *daemon) Days(ctx context.Context, from, to attendance.Date) ([]attendance.Day, error) {
 	return d.db.Days(from, to)
+}
+
+// messageType classes a topic for punchd_mqtt_publishes_total.
+func messageType(prefix, topic string) string {
+	rest, ok := strings.CutPrefix(topic, prefix+"/")
+	switch {
+	case !ok:
+		return metrics.MessageOther
+	case strings.HasPrefix(rest, "events/"):
+		return metrics.MessageEvent
+	case rest == "days":
+		return metrics.MessageDay
+	case strings.HasPrefix(rest, "clocks/"):
+		return metrics.MessageClockStatus
+	case rest == "status":
+		return metrics.MessageStatus
+	case strings.HasPrefix(rest, "reports/"):
+		return metrics.MessageReport
+	}
+	return metrics.MessageOther
+}
+
+// revision is the VCS revision the binary was built from, when the build recorded one.
+func revision() string {
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" {
+				return s.Value
+			}
+		}
+	}
+	return ""
 }

@@ -49,6 +49,8 @@ type Store interface {
 type Observer interface {
 	PunchesIngested(clock, path string, n int)
 	PunchesRejected(clock, reason string, n int)
+	PunchesDuplicate(clock, path string, n int)
+	LogShrunk(clock string)
 	EventQueued(kind string, correction bool)
 	Committed(d time.Duration)
 }
@@ -203,6 +205,7 @@ func (e *Engine) Pulled(ctx context.Context, r pull.Pull) error {
 	if had && len(r.Punches) < prev.LastCount {
 		e.log.Warn("clock log shrank since the last pull (cleared on the keypad or cyclic delete); stored punches are kept",
 			"clock", r.Clock, "was", prev.LastCount, "now", len(r.Punches))
+		e.obs.LogShrunk(r.Clock)
 	}
 	valid := e.screen(r.Clock, r.Punches)
 	fresh, err := e.db.Unstored(ctx, valid)
@@ -237,6 +240,7 @@ func (e *Engine) Pulled(ctx context.Context, r pull.Pull) error {
 		return fmt.Errorf("clock %s: commit %d new punches: %w", r.Clock, len(fresh), err)
 	}
 	e.obs.PunchesIngested(r.Clock, "pull", len(fresh))
+	e.obs.PunchesDuplicate(r.Clock, "pull", len(valid)-len(fresh))
 	return nil
 }
 
@@ -246,8 +250,12 @@ func (e *Engine) Realtime(ctx context.Context, clock string, p device.Punch) err
 	defer e.mu.Unlock()
 	valid := e.screen(clock, []device.Punch{p})
 	fresh, err := e.db.Unstored(ctx, valid)
-	if err != nil || len(fresh) == 0 {
+	if err != nil {
 		return err
+	}
+	if len(fresh) == 0 {
+		e.obs.PunchesDuplicate(clock, "realtime", len(valid))
+		return nil
 	}
 	wms, err := e.db.Watermarks()
 	if err != nil {
@@ -734,9 +742,11 @@ func syncedUntil(clocks []string, wms map[string]store.Watermark) time.Time {
 
 type nopObserver struct{}
 
-func (nopObserver) PunchesIngested(string, string, int) {}
-func (nopObserver) PunchesRejected(string, string, int) {}
-func (nopObserver) EventQueued(string, bool)            {}
-func (nopObserver) Committed(time.Duration)             {}
+func (nopObserver) PunchesIngested(string, string, int)  {}
+func (nopObserver) PunchesRejected(string, string, int)  {}
+func (nopObserver) EventQueued(string, bool)             {}
+func (nopObserver) PunchesDuplicate(string, string, int) {}
+func (nopObserver) LogShrunk(string)                     {}
+func (nopObserver) Committed(time.Duration)              {}
 
 var _ pull.Sink = (*Engine)(nil)

@@ -67,16 +67,22 @@ func DefaultOptions() Options {
 	}
 }
 
+// Why entries were dropped from the outbox unsent (OnDrop).
+const (
+	DropSize = "size" // over MaxEntries
+	DropAge  = "age"  // older than MaxAge
+)
+
 // Hooks let the daemon count what the publisher does without this package importing metrics.
 // Each may be nil. They are called from the publisher's goroutines and must not block.
 type Hooks struct {
-	OnConnect    func()                            // a connection is up and "online" acknowledged
-	OnDisconnect func(err error)                   // a connection ended (err nil on shutdown)
-	OnReconnect  func()                            // a connection is up after an earlier one ended or failed
-	OnPublish    func(latency time.Duration)       // an entry was acknowledged, latency since it was sent
-	OnError      func(reason string)               // one of the Reason* constants
-	OnDrop       func(n int)                       // n entries were trimmed from the outbox unsent
-	OnOutbox     func(count int, oldest time.Time) // outbox depth after each poll; oldest zero when empty
+	OnConnect    func()                                    // a connection is up and "online" acknowledged
+	OnDisconnect func(err error)                           // a connection ended (err nil on shutdown)
+	OnReconnect  func()                                    // a connection is up after an earlier one ended or failed
+	OnPublish    func(topic string, latency time.Duration) // an entry was acknowledged, latency since it was sent
+	OnError      func(reason string)                       // one of the Reason* constants
+	OnDrop       func(reason string, n int)                // n entries were trimmed unsent; reason DropSize or DropAge
+	OnOutbox     func(count int, oldest time.Time)         // outbox depth after each poll; oldest zero when empty
 }
 
 // Error reasons passed to Hooks.OnError.

@@ -251,10 +251,11 @@ func waitToken(ctx context.Context, tok mqtt.Token, timeout time.Duration) error
 
 // result is the outcome of one publish, tagged with the connection it was sent on.
 type result struct {
-	seq  uint64
-	gen  uint64
-	sent time.Time
-	err  error
+	seq   uint64
+	gen   uint64
+	topic string
+	sent  time.Time
+	err   error
 }
 
 // session is the state of draining over one connection.
@@ -378,15 +379,15 @@ func (s *session) fill() {
 		tok := s.c.Publish(e.Topic, qos, e.Retained, e.Payload)
 		s.inflight[e.Seq] = struct{}{}
 		p.log.Debug("mqtt publish", "seq", e.Seq, "topic", e.Topic, "key", e.Key)
-		go func(seq uint64, gen uint64) {
+		go func(seq uint64, gen uint64, topic string) {
 			var err error
 			if !tok.WaitTimeout(p.o.AckTimeout) {
 				err = errAckTimeout
 			} else {
 				err = tok.Error()
 			}
-			s.results <- result{seq: seq, gen: gen, sent: sent, err: err}
-		}(e.Seq, s.gen)
+			s.results <- result{seq: seq, gen: gen, topic: topic, sent: sent, err: err}
+		}(e.Seq, s.gen, e.Topic)
 	}
 }
 
@@ -409,7 +410,7 @@ func (s *session) handle(r result) {
 		s.acked = append(s.acked, r.seq)
 		s.held[r.seq] = struct{}{}
 		if h := p.o.Hooks.OnPublish; h != nil {
-			h(time.Since(r.sent))
+			h(r.topic, time.Since(r.sent))
 		}
 	case errors.Is(r.err, errAckTimeout):
 		p.hookErr(ReasonAckTimeout)
@@ -525,6 +526,10 @@ func (p *Publisher) trim() {
 	over := (p.o.MaxEntries > 0 && count > p.o.MaxEntries) ||
 		(p.o.MaxAge > 0 && !oldest.IsZero() && now.Sub(oldest) > p.o.MaxAge)
 	if over {
+		reason := DropSize
+		if p.o.MaxEntries <= 0 || count <= p.o.MaxEntries {
+			reason = DropAge
+		}
 		// Only then: a trim is a write transaction (an fsync), not something to do every poll.
 		n, err := p.ob.Trim(p.o.MaxEntries, p.o.MaxAge, now)
 		if err != nil {
@@ -534,7 +539,7 @@ func (p *Publisher) trim() {
 			p.log.Warn("outbox over its bounds: dropped unsent entries", "dropped", n,
 				"max_entries", p.o.MaxEntries, "max_age", p.o.MaxAge)
 			if h := p.o.Hooks.OnDrop; h != nil {
-				h(n)
+				h(reason, n)
 			}
 		}
 		if count, oldest, err = p.ob.Stats(); err != nil {

@@ -237,7 +237,7 @@ func TestEventsArriveWithAllFields(t *testing.T) {
 	o := fastOptions(t, b.URL())
 	o.Hooks = publish.Hooks{
 		OnConnect: func() { connects.Add(1) },
-		OnPublish: func(time.Duration) { publishes.Add(1) },
+		OnPublish: func(string, time.Duration) { publishes.Add(1) },
 	}
 	p, err := publish.New(ob, o)
 	if err != nil {
@@ -505,7 +505,7 @@ func TestTrimCountsDrops(t *testing.T) {
 	o.BackoffMin, o.BackoffMax = 20*time.Millisecond, 50*time.Millisecond
 	o.MaxEntries, o.MaxAge = 20, 24*time.Hour
 	o.Now = func() time.Time { return now }
-	o.Hooks.OnDrop = func(n int) { dropped.Add(int64(n)) }
+	o.Hooks.OnDrop = func(_ string, n int) { dropped.Add(int64(n)) }
 	o.Hooks.OnOutbox = func(n int, _ time.Time) { depth.Store(int64(n)) }
 	o.Logger = testLogger(t)
 	p, err := publish.New(ob, o)

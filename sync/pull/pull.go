@@ -42,6 +42,7 @@ type Pull struct {
 type Observer interface {
 	ClockUp(clock string, up bool)
 	ClockError(clock, reason string)
+	PullFailed(clock, reason string, took time.Duration)
 	Pulled(clock string, r Pull)
 	RealtimeConnected(clock string, connected bool)
 	Beat(loop string)
@@ -220,9 +221,14 @@ func (l *Loop) session(ctx context.Context, clk device.Clock, bo *backoff.Backof
 
 // pullOnce reads info and the whole log, commits it and applies the optional time correction and
 // log clearing.
-func (l *Loop) pullOnce(ctx context.Context, clk device.Clock, withUsers bool) error {
+func (l *Loop) pullOnce(ctx context.Context, clk device.Clock, withUsers bool) (err error) {
 	l.obs.Beat(l.loopName())
 	start := l.now()
+	defer func() {
+		if err != nil && ctx.Err() == nil {
+			l.obs.PullFailed(l.cfg.Name, Reason(err), l.now().Sub(start))
+		}
+	}()
 	info, err := clk.Info(ctx)
 	if err != nil {
 		return fmt.Errorf("clock %s: read info: %w", l.cfg.Name, err)
@@ -314,8 +320,9 @@ func (l *Loop) fail(step string, err error) {
 
 type nopObserver struct{}
 
-func (nopObserver) ClockUp(string, bool)           {}
-func (nopObserver) ClockError(string, string)      {}
-func (nopObserver) Pulled(string, Pull)            {}
-func (nopObserver) RealtimeConnected(string, bool) {}
-func (nopObserver) Beat(string)                    {}
+func (nopObserver) ClockUp(string, bool)                     {}
+func (nopObserver) ClockError(string, string)                {}
+func (nopObserver) PullFailed(string, string, time.Duration) {}
+func (nopObserver) Pulled(string, Pull)                      {}
+func (nopObserver) RealtimeConnected(string, bool)           {}
+func (nopObserver) Beat(string)                              {}
