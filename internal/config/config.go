@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"path/filepath"
 	"strings"
 	"time"
 	_ "time/tzdata" // the office PC may lack a zoneinfo database; a validated timezone must always load
@@ -170,7 +171,7 @@ func Default() Config {
 		Site: Site{
 			Name:     "jinbi",
 			Timezone: "Asia/Shanghai",
-			Roster:   "/etc/punchd/roster.csv",
+			Roster:   "",
 		},
 		Schedule: []Schedule{{
 			Name:  "all-year",
@@ -199,7 +200,7 @@ func Default() Config {
 			Keepalive:        Duration(30 * time.Second),
 		},
 		HTTP: HTTP{Listen: "127.0.0.1:9810"},
-		API:  API{Socket: "/run/punchd/punchd.sock"},
+		API:  API{Socket: "/var/lib/punchd/punchd.sock"},
 		Reports: Reports{
 			Dir:        "/var/lib/punchd/reports",
 			FileDay:    1,
@@ -237,6 +238,11 @@ func hm(h, m int) attendance.TimeOfDay { return attendance.TimeOfDay(h*3600 + m*
 
 // Source is the file the config was read from ("" when not read from a file).
 func (c Config) Source() string { return c.source }
+
+// DefaultSocket is the API socket used when [api] socket is not set: punchd.sock beside the store.
+func (c Config) DefaultSocket() string {
+	return filepath.Join(filepath.Dir(c.Store.Path), "punchd.sock")
+}
 
 // Location is the site's zone. Call it on a validated config; an unloadable zone gives UTC.
 func (c Config) Location() *time.Location {

@@ -116,6 +116,11 @@ func Parse(data []byte, name string) (Config, error) {
 			cfg.MQTT.TopicPrefix = "punchd/" + cfg.Site.Name
 		}
 	}
+	// The API socket lives beside the store unless given, so that two configs with two stores
+	// never share (or fight over) one socket, and punchctl --config finds its own daemon.
+	if !md.IsDefined("api", "socket") || cfg.API.Socket == "" {
+		cfg.API.Socket = cfg.DefaultSocket()
+	}
 	if cfg.Reports.FileAt != "" {
 		day, at, err := parseFileAt(cfg.Reports.FileAt)
 		if err != nil {
