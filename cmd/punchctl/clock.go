@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/jinbi/punchd/device"
+	"github.com/jinbi/punchd/internal/config"
 	_ "github.com/jinbi/punchd/device/zk" // registers zk+tcp, zk+udp, zk+serial
 	"github.com/jinbi/punchd/internal/punchio"
 )
@@ -59,7 +60,7 @@ func (e *env) clockFlagSet(name string, f *clockFlags) *flag.FlagSet {
 	e.configFlag(fs)
 	fs.StringVar(&f.url, "clock", "", "clock `URL` (zk+tcp://HOST:4370, zk+udp://HOST:4370, zk+serial:///dev/ttyUSB0?baud=115200&id=1) or the name of a [[clock]] in the config")
 	fs.Uint64Var(&f.commKey, "comm-key", 0, "the clock's communication password `N` (0 = none)")
-	fs.StringVar(&f.tz, "tz", "", "`ZONE` the clock's time is set in, e.g. Asia/Shanghai (default: the config's zone with --config or a clock name, else this computer's)")
+	fs.StringVar(&f.tz, "tz", "", "`ZONE` the clock's time is set in, e.g. Asia/Shanghai (default: the clock's or site's zone with --config or a clock name, else the default site zone "+config.Default().Site.Timezone+", not this computer's)")
 	fs.StringVar(&f.encoding, "encoding", "gbk", "code page `CP` of names on the clock")
 	fs.DurationVar(&f.timeout, "timeout", 5*time.Second, "per request or chunk")
 	fs.BoolVar(&f.json, "json", false, "JSON output")
@@ -125,7 +126,9 @@ func (e *env) parseClockFlags(fs *flag.FlagSet, name string, f *clockFlags, args
 		}
 	}
 	if loc == nil {
-		loc = time.Local
+		// Not this computer's zone: a service PC set to UTC would shift every punch of a
+		// Shanghai clock by 8 h. The clock keeps the site's wall time; the default site zone it is.
+		loc = config.Default().Location()
 	}
 	return loc, nil
 }

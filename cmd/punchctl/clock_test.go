@@ -228,3 +228,62 @@ func TestClockFaults(t *testing.T) {
 		})
 	}
 }
+
+// TestClockZoneDefaultsToSite: with neither --tz nor --config, a clock's wall time is read in the
+// default site zone (Asia/Shanghai), not in this computer's zone; --tz and the config still win.
+func TestClockZoneDefaultsToSite(t *testing.T) {
+	saved := time.Local
+	time.Local = time.UTC // a service PC set to UTC
+	t.Cleanup(func() { time.Local = saved })
+
+	s, url := startSim(t, zksim.Config{Data: simData(t, 3, 2)})
+	truth := s.Truth()
+	wantFirst := truth.Records[0].Time.Format(time.RFC3339)
+	if !strings.HasSuffix(wantFirst, "+08:00") {
+		t.Fatalf("ground truth %s is not in Shanghai time", wantFirst)
+	}
+	first := func(out string) string {
+		t.Helper()
+		var l punchio.Line
+		line, _, _ := strings.Cut(out, "\n")
+		if err := json.Unmarshal([]byte(line), &l); err != nil {
+			t.Fatalf("first line %q: %v", line, err)
+		}
+		return l.Time
+	}
+
+	code, out, errs := runCmd(t, "", "clock", "dump", "--clock", url)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	if got := first(out); got != wantFirst {
+		t.Errorf("no --tz on a UTC host: first punch %s, want %s", got, wantFirst)
+	}
+
+	// --tz wins.
+	code, out, errs = runCmd(t, "", "clock", "dump", "--clock", url, "--tz", "UTC")
+	wall := truth.Records[0].Time
+	wantUTC := time.Date(wall.Year(), wall.Month(), wall.Day(), wall.Hour(), wall.Minute(), wall.Second(), 0, time.UTC).Format(time.RFC3339)
+	if code != 0 || first(out) != wantUTC {
+		t.Errorf("--tz UTC: exit %d %s first %s, want %s", code, errs, first(out), wantUTC)
+	}
+
+	// The config's [site] timezone and a [[clock]]'s own timezone win over the default.
+	dir := t.TempDir()
+	site := writeFile(t, dir, "site.toml", "[site]\ntimezone = \"Asia/Urumqi\"\n")
+	code, out, errs = runCmd(t, "", "--config", site, "clock", "dump", "--clock", url)
+	if code != 0 || !strings.HasSuffix(first(out), "+06:00") {
+		t.Errorf("[site] timezone Asia/Urumqi: exit %d %s first %s", code, errs, first(out))
+	}
+	clk := writeFile(t, dir, "clock.toml", "[site]\ntimezone = \"Asia/Urumqi\"\n[[clock]]\nname = \"office\"\nurl = \""+url+"\"\ntimezone = \"Asia/Tokyo\"\n")
+	code, out, errs = runCmd(t, "", "--config", clk, "clock", "dump", "--clock", "office")
+	if code != 0 || !strings.HasSuffix(first(out), "+09:00") {
+		t.Errorf("[[clock]] timezone Asia/Tokyo: exit %d %s first %s", code, errs, first(out))
+	}
+
+	// clock time and info show the host time in the same zone.
+	code, out, errs = runCmd(t, "", "clock", "time", "--clock", url, "--json")
+	if code != 0 || !strings.Contains(out, `"host_time":"`) || !strings.Contains(out, `+08:00","offset_seconds"`) {
+		t.Errorf("clock time: exit %d %s %s", code, errs, out)
+	}
+}
