@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/jinbi/punchd/device"
-	"github.com/jinbi/punchd/internal/config"
 	_ "github.com/jinbi/punchd/device/zk" // registers zk+tcp, zk+udp, zk+serial
+	"github.com/jinbi/punchd/internal/config"
 	"github.com/jinbi/punchd/internal/punchio"
 )
 
