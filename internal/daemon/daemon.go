@@ -133,7 +133,8 @@ func Run(ctx context.Context, cfg config.Config, o Options) error {
 		pubOpts.Inflight = int(cfg.MQTT.Inflight)
 	}
 	pubOpts.MaxEntries, pubOpts.MaxAge = int(cfg.MQTT.OutboxMaxEntries), cfg.MQTT.OutboxMaxAge.Std()
-	pubOpts.Version, pubOpts.Logger, pubOpts.Now = Version, log.With("component", "publish"), o.Now
+	pubOpts.Version, pubOpts.Logger = Version, log.With("component", "publish")
+	pubOpts.Now = func() time.Time { return o.Now().In(loc) } // status times carry the site's offset
 	pubOpts.Hooks = publish.Hooks{
 		OnConnect:    func() { m.SetMQTTConnected(true) },
 		OnDisconnect: func(error) { m.SetMQTTConnected(false) },
@@ -433,6 +434,8 @@ func (o pullObserver) RealtimeConnected(clock string, connected bool) {
 }
 
 func (o pullObserver) Beat(loop string) { o.d.live.Beat(loop) }
+
+func (o pullObserver) RealtimePunch(clock string) { o.d.m.RealtimeEvent(clock, true) }
 
 type ingestObserver struct{ m *metrics.Metrics }
 

@@ -53,8 +53,10 @@ func (d *daemon) fileDue(ctx context.Context) error {
 	if v, err := d.db.GetMeta(key); err != nil || v != nil {
 		return err
 	}
-	if month.Last().Before(attendance.DateOf(d.db.Created().In(loc))) {
-		return nil // the store was created after that month: nothing of it to file
+	if days, err := d.db.Days(month.First(), month.Last()); err != nil {
+		return err
+	} else if len(days) == 0 {
+		return nil // nothing of that month is stored (yet): nothing to file
 	}
 	files, counts, people, workdays, err := d.FileMonth(ctx, month)
 	if err != nil {

@@ -210,7 +210,8 @@ func FromSlot(src Source, day attendance.Day, s attendance.Slot, rev int, judged
 			e.Minutes = int(absDuration(s.Time.Sub(s.Expected)) / time.Minute)
 		}
 	}
-	if s.Result == attendance.ResultSeriousLate || kind == KindMissing || kind == KindAbsent {
+	if s.Result == attendance.ResultSeriousLate || (s.Result == attendance.ResultExcused && s.Unexcused == attendance.ResultSeriousLate) ||
+		kind == KindMissing || kind == KindAbsent {
 		e.Severity = SeveritySerious
 	}
 	return e, true

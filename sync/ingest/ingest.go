@@ -645,7 +645,7 @@ func hashJSON(v any) []byte {
 // clockStatus is the retained status message of a clock after a successful pull.
 func (e *Engine) clockStatus(r pull.Pull, wm store.Watermark) store.OutboxEntry {
 	last := r.At.In(e.cfg.Location).Format(time.RFC3339)
-	cs := event.ClockStatus{Clock: r.Clock, State: event.ClockUp, Since: e.upSince(r.Clock, r.At).Format(time.RFC3339),
+	cs := event.ClockStatus{Clock: r.Clock, State: event.ClockUp, Since: e.upSince(r.Clock, r.At).In(e.cfg.Location).Format(time.RFC3339),
 		LastPull: &last, Records: r.Info.Records, Capacity: r.Info.RecordCap, OffsetSeconds: r.Offset.Seconds(), Serial: r.Info.Serial}
 	payload, _ := json.Marshal(cs)
 	return store.OutboxEntry{Topic: event.ClockStatusTopic(e.cfg.Prefix, r.Clock), Payload: payload, QoS: 1, Retained: true,

@@ -45,6 +45,7 @@ type Observer interface {
 	PullFailed(clock, reason string, took time.Duration)
 	Pulled(clock string, r Pull)
 	RealtimeConnected(clock string, connected bool)
+	RealtimePunch(clock string)
 	Beat(loop string)
 }
 
@@ -176,6 +177,7 @@ func (l *Loop) session(ctx context.Context, clk device.Clock, bo *backoff.Backof
 			defer wg.Done()
 			l.obs.RealtimeConnected(l.cfg.Name, true)
 			err := lst.Listen(sctx, func(p device.Punch) {
+				l.obs.RealtimePunch(l.cfg.Name)
 				if err := l.sink.Realtime(sctx, l.cfg.Name, p); err != nil {
 					l.log.Error("commit realtime punch", "user", p.UserID, "time", p.Time, "err", err)
 					l.obs.ClockError(l.cfg.Name, "store")
@@ -326,3 +328,4 @@ func (nopObserver) PullFailed(string, string, time.Duration) {}
 func (nopObserver) Pulled(string, Pull)                      {}
 func (nopObserver) RealtimeConnected(string, bool)           {}
 func (nopObserver) Beat(string)                              {}
+func (nopObserver) RealtimePunch(string)                     {}
