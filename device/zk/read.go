@@ -304,7 +304,13 @@ func (c *Client) readPunches(ctx context.Context, out *[]device.Punch) error {
 		}
 	}
 	var ps []device.Punch
-	dc := newDateCheck(size, clockNow)
+	// The later of the clock's time and ours: a clock set behind its own records (or a host whose
+	// clock runs ahead) must not turn every pull into a rejected one.
+	limitNow := clockNow
+	if host := time.Now().In(c.opts.Location); host.After(limitNow) {
+		limitNow = time.Date(host.Year(), host.Month(), host.Day(), host.Hour(), host.Minute(), host.Second(), 0, c.opts.Location)
+	}
+	dc := newDateCheck(size, limitNow)
 	td := timeDecoder{loc: c.opts.Location}
 	unmapped := 0
 	_, err = walkAttLog(blob, fs.Records, func(n int) { ps = make([]device.Punch, n) }, func(i int, r AttRecord) {
@@ -368,7 +374,7 @@ func (d *dateCheck) check(i int, r AttRecord) {
 	case y < 2001:
 		reason = fmt.Sprintf("year %d", y)
 	case r.Time > d.limit:
-		reason = fmt.Sprintf("%04d-%02d-%02d %02d:%02d:%02d is more than a day after the clock's time %s", y, mo, day, h, mi, s, d.clockNow.Format("2006-01-02 15:04:05"))
+		reason = fmt.Sprintf("%04d-%02d-%02d %02d:%02d:%02d is more than a day after the clock's (or this computer's) time %s", y, mo, day, h, mi, s, d.clockNow.Format("2006-01-02 15:04:05"))
 	case (d.size == AttRecord40 || d.size == AttRecord49) && !printableID(r.UserID):
 		reason = fmt.Sprintf("user id %q has control bytes (misaligned records?)", r.UserID)
 	default:
