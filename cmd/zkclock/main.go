@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -64,6 +65,7 @@ type options struct {
 	badDates      string
 	badDatesCount int
 	cleared       bool
+	bus           int
 }
 
 func parse(args []string, stderr io.Writer) (options, error) {
@@ -73,6 +75,7 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.tcp, "tcp", "127.0.0.1:4370", "TCP listen address on loopback (\"\" = off)")
 	fs.StringVar(&o.udp, "udp", "127.0.0.1:4370", "UDP listen address on loopback (\"\" = off)")
 	fs.BoolVar(&o.pty, "pty", false, "serve the serial wrapper on a pty and print its path")
+	fs.IntVar(&o.bus, "bus", 1, "clocks on the pty's RS485 bus, device ids --device-id upwards (each with its own data; truth FILE.idN.json)")
 	fs.IntVar(&o.people, "people", 60, "staff to generate")
 	fs.IntVar(&o.days, "days", 30, "calendar days of punches to generate (ignored with --records)")
 	fs.IntVar(&o.records, "records", 0, "generate exactly this many attendance records")
@@ -110,6 +113,9 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	}
 	if o.tcp == "" && o.udp == "" && !o.pty {
 		return o, errors.New("nothing to serve: give --tcp, --udp or --pty")
+	}
+	if o.bus < 1 || o.bus > 1 && !o.pty || int(o.deviceID)+o.bus-1 > 254 {
+		return o, fmt.Errorf("--bus %d: want 1.., with --pty, device ids up to 254", o.bus)
 	}
 	if o.deviceID < 1 || o.deviceID > 254 {
 		return o, fmt.Errorf("--device-id %d: want 1..254", o.deviceID)
@@ -195,7 +201,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if o.truth != "" {
-		if err := zksim.WriteTruthFile(o.truth, sim.Truth()); err != nil {
+		if err := zksim.WriteTruthFile(busTruthPath(o, 0), sim.Truth()); err != nil {
 			return err
 		}
 	}
@@ -230,7 +236,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		defer p.Close()
 		fmt.Fprintf(stdout, "pty %s\n", p.Path)
 		servers++
-		go func() { errc <- sim.ServeSerial(ctx, p) }()
+		if o.bus == 1 {
+			go func() { errc <- sim.ServeSerial(ctx, p) }()
+		} else {
+			clocks := []*zksim.Sim{sim}
+			for i := 1; i < o.bus; i++ {
+				other, err := busClock(cfg, o, i)
+				if err != nil {
+					return err
+				}
+				clocks = append(clocks, other)
+			}
+			fmt.Fprintf(stdout, "bus ids %d..%d\n", o.deviceID, int(o.deviceID)+o.bus-1)
+			go func() { errc <- zksim.ServeBus(ctx, p, clocks...) }()
+		}
 	}
 	st := sim.Truth().Info
 	log.Info("clock ready", "serial", st.Serial, "users", st.Users, "records", st.Records,
@@ -283,4 +302,47 @@ func injectLoop(ctx context.Context, sim *zksim.Sim, every time.Duration, log *s
 		}
 		log.Info("punch", "user_id", u.UserID, "time", now.Format(time.RFC3339), "state", state)
 	}
+}
+
+// busClock builds the i-th extra clock of an RS485 bus: the next device id, its own serial number
+// and its own generated staff and log (seed + i); it serves only on the pty.
+func busClock(base zksim.Config, o options, i int) (*zksim.Sim, error) {
+	cfg := base
+	cfg.DeviceID = uint8(int(o.deviceID) + i)
+	cfg.RS485 = true
+	if cfg.Serial == "" {
+		cfg.Serial = zksim.Default().Serial
+	}
+	cfg.Serial = fmt.Sprintf("%s%02d", cfg.Serial[:len(cfg.Serial)-2], int(cfg.DeviceID)%100)
+	maxName := 24
+	if o.userSize == 28 {
+		maxName = 8
+	}
+	var err error
+	cfg.Data, err = zksim.Generate(zksim.GenConfig{
+		People: o.people, Days: o.days, Records: o.records, Seed: o.seed + uint64(i), End: time.Now().Add(o.offset),
+		Location: base.Location, NumericIDs: o.recordSize == 16 || o.userSize == 28, MaxNameBytes: maxName,
+	})
+	if err != nil {
+		return nil, err
+	}
+	sim, err := zksim.New(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("bus clock id %d: %w", cfg.DeviceID, err)
+	}
+	if o.truth != "" {
+		if err := zksim.WriteTruthFile(busTruthPath(o, i), sim.Truth()); err != nil {
+			return nil, err
+		}
+	}
+	return sim, nil
+}
+
+// busTruthPath names the truth file of the i-th clock: --truth itself for a single clock, else
+// FILE.idN.json for each clock on the bus.
+func busTruthPath(o options, i int) string {
+	if o.bus == 1 {
+		return o.truth
+	}
+	return fmt.Sprintf("%s.id%d.json", strings.TrimSuffix(o.truth, ".json"), int(o.deviceID)+i)
 }

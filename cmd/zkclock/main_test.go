@@ -119,3 +119,49 @@ func TestRunRejectsBadFlags(t *testing.T) {
 		}
 	}
 }
+
+func TestRunBusWritesTruthPerClock(t *testing.T) {
+	dir := t.TempDir()
+	eps, stop := start(t, "--tcp", "", "--udp", "", "--pty", "--bus", "2", "--device-id", "3", "--records", "40",
+		"--truth", filepath.Join(dir, "t.json"))
+	if eps["pty"] == "" || eps["bus"] != "ids 3..4" {
+		t.Fatalf("endpoints %v", eps)
+	}
+	a, errA := zksim.LoadTruthFile(filepath.Join(dir, "t.id3.json"))
+	b, errB := zksim.LoadTruthFile(filepath.Join(dir, "t.id4.json"))
+	if errA != nil || errB != nil || a.Info.Serial == b.Info.Serial || len(b.Records) != 40 {
+		t.Fatalf("bus truth: %v %v, serials %q %q", errA, errB, a.Info.Serial, b.Info.Serial)
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestRunRealtimeEvery(t *testing.T) {
+	eps, _ := start(t, "--tcp", "127.0.0.1:0", "--udp", "", "--records", "10", "--realtime-every", "20ms")
+	c, err := net.Dial("tcp", eps["tcp"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	fr := zk.NewTCPFrameReader(c)
+	c.Write(zk.AppendTCP(nil, zk.Packet{Cmd: zk.CmdConnect}))
+	p, err := fr.Next()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Write(zk.AppendTCP(nil, zk.Packet{Cmd: zk.CmdRegEvent, Session: p.Session, Reply: 1, Payload: []byte{1, 0, 0, 0}}))
+	for {
+		p, err := fr.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Cmd == zk.CmdRegEvent {
+			if p.Session != zk.EFAttLog || len(p.Payload) != 36 {
+				t.Fatalf("event %v", p)
+			}
+			return
+		}
+	}
+}

@@ -194,36 +194,72 @@ func (s *Sim) ServeUDP(ctx context.Context, pc net.PacketConn) error {
 
 // ServeSerial serves the serial wrapper (§8) on rw, typically a pty master, until ctx ends or rw
 // fails. Frames whose wrapper checksum is broken are answered with ACK_RETRY; on RS485 frames for
-// another device id are ignored. If rw is an io.Closer it is closed when ctx ends.
+// another device id are ignored (on RS232 the id is not checked). If rw is an io.Closer it is
+// closed when ctx ends.
 func (s *Sim) ServeSerial(ctx context.Context, rw io.ReadWriter) error {
+	return serveSerial(ctx, rw, []*Sim{s}, s.cfg.RS485)
+}
+
+// ServeBus serves several clocks on one RS485 line: each frame goes to the clock whose device id
+// both id bytes name, frames for no clock on the bus are ignored, and the replies share the line.
+// Device ids must differ.
+func ServeBus(ctx context.Context, rw io.ReadWriter, sims ...*Sim) error {
+	if len(sims) == 0 {
+		return fmt.Errorf("%w: no clocks on the bus", ErrConfig)
+	}
+	seen := map[uint8]bool{}
+	for _, s := range sims {
+		if seen[s.cfg.DeviceID] {
+			return fmt.Errorf("%w: two clocks with device id %d on one bus", ErrConfig, s.cfg.DeviceID)
+		}
+		seen[s.cfg.DeviceID] = true
+	}
+	return serveSerial(ctx, rw, sims, true)
+}
+
+func serveSerial(ctx context.Context, rw io.ReadWriter, sims []*Sim, rs485 bool) error {
 	if c, ok := rw.(io.Closer); ok {
 		stop := context.AfterFunc(ctx, func() { c.Close() })
 		defer stop()
 	}
-	l := &link{kind: overSerial, name: "serial", id: s.cfg.DeviceID}
-	l.write = func(b []byte) error {
-		_, err := rw.Write(b)
-		return err
+	var wmu sync.Mutex // one line, one writer at a time
+	links := make([]*link, len(sims))
+	for i, s := range sims {
+		l := &link{kind: overSerial, name: fmt.Sprintf("serial id %d", s.cfg.DeviceID), id: s.cfg.DeviceID}
+		l.write = func(b []byte) error {
+			wmu.Lock()
+			defer wmu.Unlock()
+			_, err := rw.Write(b)
+			return err
+		}
+		links[i] = l
+		defer s.forget(l)
 	}
-	defer s.forget(l)
 	br := bufio.NewReaderSize(rw, 64*1024)
 	for {
 		hdr, inner, err := readSerialFrame(br)
 		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			if errors.Is(err, io.EOF) {
+			if ctx.Err() != nil || errors.Is(err, io.EOF) {
 				return nil
 			}
 			return fmt.Errorf("zksim: serial read: %w", err)
 		}
-		if s.cfg.RS485 && (hdr[0] != s.cfg.DeviceID || hdr[1] != s.cfg.DeviceID) {
-			s.mu.Lock()
-			s.stats.SerialOtherID++
-			s.mu.Unlock()
+		target := -1
+		for i, s := range sims {
+			if !rs485 || hdr[0] == s.cfg.DeviceID && hdr[1] == s.cfg.DeviceID {
+				target = i
+				break
+			}
+		}
+		if target < 0 {
+			for _, s := range sims {
+				s.mu.Lock()
+				s.stats.SerialOtherID++
+				s.mu.Unlock()
+			}
 			continue
 		}
+		s, l := sims[target], links[target]
 		var h [8]byte
 		copy(h[:], hdr)
 		h[6], h[7] = 0, 0
@@ -312,7 +348,18 @@ func OpenPTY() (*PTY, error) {
 			return nil, fmt.Errorf("zksim: pty raw mode: %w", err)
 		}
 	}
-	return &PTY{Master: m, Path: sl.Name(), slave: sl}, nil
+	// Fd() above put the master in blocking mode, where Close cannot interrupt a Read. Serve a
+	// non-blocking duplicate instead, which os.NewFile hands to the runtime poller.
+	nfd, err := unix.Dup(int(m.Fd()))
+	if err == nil {
+		err = unix.SetNonblock(nfd, true)
+	}
+	m.Close()
+	if err != nil {
+		sl.Close()
+		return nil, fmt.Errorf("zksim: pty non-blocking master: %w", err)
+	}
+	return &PTY{Master: os.NewFile(uintptr(nfd), "/dev/ptmx"), Path: sl.Name(), slave: sl}, nil
 }
 
 // Read reads from the master.

@@ -633,3 +633,53 @@ func TestSerialOverPTY(t *testing.T) {
 		p.Close()
 	}
 }
+
+func TestServeBusTwoClocksOnePTY(t *testing.T) {
+	a := mustSim(t, Config{DeviceID: 1, Data: genData(t, GenConfig{People: 8, Records: 120, Seed: 1})})
+	b := mustSim(t, Config{DeviceID: 2, Serial: "BUS0000000002", Data: genData(t, GenConfig{People: 9, Records: 90, Seed: 2})})
+	if err := ServeBus(context.Background(), nil, a, mustSim(t, Config{DeviceID: 1})); !errors.Is(err, ErrConfig) {
+		t.Fatalf("two clocks with one id: %v", err)
+	}
+	p, err := OpenPTY()
+	if err != nil {
+		t.Skipf("no pty on this machine: %v", err)
+	}
+	defer p.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- ServeBus(ctx, p, a, b) }()
+	port, err := os.OpenFile(p.Path, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer port.Close()
+	fr := zk.NewSerialFrameReader(port)
+	recv := func() (uint8, zk.Packet) {
+		id, pk, err := fr.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return id, pk
+	}
+	port.Write(zk.AppendSerial(nil, 9, zk.Packet{Cmd: zk.CmdConnect})) // nobody on the bus has id 9
+	for _, s := range []*Sim{a, b} {
+		id := s.Config().DeviceID
+		port.Write(zk.AppendSerial(nil, id, zk.Packet{Cmd: zk.CmdConnect, Reply: 1}))
+		gotID, pk := recv()
+		if gotID != id || pk.Cmd != zk.AckOK {
+			t.Fatalf("clock %d CONNECT: id %d %v", id, gotID, pk)
+		}
+		port.Write(zk.AppendSerial(nil, id, zk.Packet{Cmd: zk.CmdOptionsRRQ, Session: pk.Session, Reply: 2, Payload: []byte("~SerialNumber\x00")}))
+		gotID, opt := recv()
+		if gotID != id || string(opt.Payload) != "~SerialNumber="+s.Config().Serial+"\x00" {
+			t.Fatalf("clock %d serial: id %d %q", id, gotID, opt.Payload)
+		}
+	}
+	if a.Stats().SerialOtherID != 1 || b.Stats().SerialOtherID != 1 {
+		t.Fatalf("frame for id 9: ignored %d/%d times", a.Stats().SerialOtherID, b.Stats().SerialOtherID)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
