@@ -212,6 +212,9 @@ func TestClockFaults(t *testing.T) {
 	}{
 		{"busy", zksim.Faults{Busy: true}, "connect"},
 		{"dropped mid-transfer", zksim.Faults{DropAfterPackets: 2}, "attendance"},
+		// Every try of the second chunk arrives with a bad checksum: the client's warnings
+		// ("dropped packet with bad checksum", "chunk failed, asking again") stay off stderr.
+		{"corrupted packet", zksim.Faults{CorruptPacket: 2}, "attendance"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -285,5 +288,32 @@ func TestClockZoneDefaultsToSite(t *testing.T) {
 	code, out, errs = runCmd(t, "", "clock", "time", "--clock", url, "--json")
 	if code != 0 || !strings.Contains(out, `"host_time":"`) || !strings.Contains(out, `+08:00","offset_seconds"`) {
 		t.Errorf("clock time: exit %d %s %s", code, errs, out)
+	}
+}
+
+// TestClockRecoveredFaultIsQuiet: a fault the client recovers from (one corrupted packet) leaves
+// stderr empty; -v shows the client's warnings about it.
+func TestClockRecoveredFaultIsQuiet(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		faults zksim.Faults
+	}{
+		{"corrupted once", zksim.Faults{CorruptPacket: 2, Once: true}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s, url := startSim(t, zksim.Config{Data: simData(t, 40, 30), Faults: tt.faults})
+			code, out, errs := runCmd(t, "", "clock", "dump", "--clock", url, "--timeout", "300ms")
+			if code != 0 || errs != "" {
+				t.Fatalf("exit %d stderr %q: want 0 and nothing on stderr", code, errs)
+			}
+			if n := strings.Count(out, "\n"); n != len(s.Truth().Records) {
+				t.Errorf("%d lines, truth has %d records", n, len(s.Truth().Records))
+			}
+		})
+	}
+	_, url := startSim(t, zksim.Config{Data: simData(t, 40, 30), Faults: zksim.Faults{CorruptPacket: 2, Once: true}})
+	code, _, errs := runCmd(t, "", "-v", "clock", "dump", "--clock", url, "--timeout", "300ms")
+	if code != 0 || !strings.Contains(errs, "level=WARN") {
+		t.Errorf("-v: exit %d stderr %q: want the client's warnings", code, errs)
 	}
 }

@@ -2,11 +2,12 @@
 // dump, time), judges punches from files without a daemon (judge), backs up the store, and — in
 // files beside this one — manages the roster, registrations, reports, the live feed and status.
 //
-// Usage: punchctl [--config FILE] COMMAND [SUBCOMMAND] [flags] [args]
+// Usage: punchctl [--config FILE] [-v|--verbose] COMMAND [SUBCOMMAND] [flags] [args]
 //
 // Each command lives in its own file and registers itself from init with register(command{...});
 // main.go only dispatches. Exit status: 0 ok, 1 failure (one line on stderr naming what failed),
-// 2 usage error.
+// 2 usage error. Logging is at Error level unless -v/--verbose asks for Debug, so a failure is
+// exactly that one line.
 package main
 
 import (
@@ -19,6 +20,7 @@ import (
 	"os"
 	"os/signal"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -44,8 +46,35 @@ type env struct {
 	ConfigPath string
 	ConfigSet  bool
 	Now        func() time.Time
-	Logger     *slog.Logger // to Stderr, warnings and above
+	// Logger goes to Stderr. Its level is Error, so that a failed command prints its one error
+	// line and nothing else (the clock client logs retries and dropped packets as warnings);
+	// -v/--verbose (global, or on any command) lowers it to Debug.
+	Logger *slog.Logger
+	level  *slog.LevelVar
 }
+
+// verboseFlags adds -v and --verbose to fs: they lower the logger's level to Debug.
+func (e *env) verboseFlags(fs *flag.FlagSet) {
+	set := func(s string) error {
+		on, err := strconv.ParseBool(s)
+		if err != nil {
+			return err
+		}
+		if e.level != nil {
+			if on {
+				e.level.Set(slog.LevelDebug)
+			} else {
+				e.level.Set(slog.LevelError)
+			}
+		}
+		return nil
+	}
+	fs.BoolFunc("v", "log the clock client's and the store's progress, retries and warnings to stderr (debug level)", set)
+	fs.BoolFunc("verbose", "same as -v", set)
+}
+
+// verbose says whether -v/--verbose was given.
+func (e *env) verbose() bool { return e.level != nil && e.level.Level() <= slog.LevelDebug }
 
 // command is one punchctl command. Name is one word ("judge") or a group and a word ("clock dump").
 type command struct {
@@ -77,11 +106,14 @@ func usagef(format string, args ...any) error {
 
 // run is main without the process: tests call it.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	level := new(slog.LevelVar)
+	level.Set(slog.LevelError)
 	e := &env{
 		Stdin: stdin, Stdout: stdout, Stderr: stderr,
 		ConfigPath: config.DefaultPath,
 		Now:        time.Now,
-		Logger:     slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		Logger:     slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})),
+		level:      level,
 	}
 	global := flag.NewFlagSet("punchctl", flag.ContinueOnError)
 	global.SetOutput(io.Discard)
@@ -89,6 +121,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		e.ConfigPath, e.ConfigSet = s, true
 		return nil
 	})
+	e.verboseFlags(global)
 	if err := global.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			printCommands(stdout)
@@ -183,7 +216,7 @@ func printCommands(w io.Writer) {
 		names = append(names, n)
 	}
 	slices.Sort(names)
-	fmt.Fprintln(w, "usage: punchctl [--config FILE] COMMAND [flags]\n\ncommands:")
+	fmt.Fprintln(w, "usage: punchctl [--config FILE] [-v|--verbose] COMMAND [flags]\n\ncommands:")
 	for _, n := range names {
 		fmt.Fprintf(w, "  %-16s %s\n", n, commands[n].Summary)
 	}
@@ -209,6 +242,7 @@ func (e *env) newFlags(c string) *flag.FlagSet {
 	fs := flag.NewFlagSet(c, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {}
+	e.verboseFlags(fs)
 	return fs
 }
 
