@@ -346,8 +346,11 @@ func (r *reportRun) bulletin(ctx context.Context, endDay int, unit string, warn 
 	if err != nil {
 		return report.Bulletin{}, err
 	}
+	// [reports] title is the table's ("…考勤表"); the bulletin has its own heading.
+	opts := r.options(unit)
+	opts.Title = report.DefaultBulletinTitle
 	b, err := report.BuildBulletin(report.BulletinInput{Month: r.month, PeriodEndDay: endDay, Days: days, Roster: people,
-		DayType: dt, Registrations: regs, Options: r.options(unit)})
+		DayType: dt, Registrations: regs, Options: opts})
 	return b, unitError(err)
 }
 
