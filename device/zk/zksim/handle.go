@@ -611,7 +611,7 @@ func (s *Sim) transfer(ctx context.Context, se *session, req zk.Packet, data []b
 
 // pacer spaces the packets of a transfer every `every` on average: a timer that wakes late is
 // made up for on the following packets (so n packets take n × every, the clock's floor, and the
-// time above it belongs to the client), but never by more than half a period, so packets never
+// time above it belongs to the client), but never by more than a quarter period, so packets never
 // arrive back to back.
 type pacer struct {
 	every time.Duration
@@ -624,7 +624,7 @@ func (p *pacer) wait(ctx context.Context) error {
 	}
 	p.next = p.next.Add(p.every)
 	now := time.Now()
-	if earliest := now.Add(p.every / 2); p.next.Before(earliest) {
+	if earliest := now.Add(p.every * 3 / 4); p.next.Before(earliest) {
 		p.next = earliest
 	}
 	return sleep(ctx, p.next.Sub(now))

@@ -2,6 +2,7 @@ package zksim
 
 import (
 	"context"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -68,8 +69,16 @@ func TestNodeZklibWitness(t *testing.T) {
 	}
 	tcp, _ := startSim(t, s)
 	_, port, _ := strings.Cut(tcp, ":")
-	out, err := runWitness(t, port, truth, s.Config().Location.String())
-	t.Logf("node-zklib witness:\n%s", out)
+	var out string
+	var err error
+	for try := 1; try <= 3; try++ {
+		out, err = runWitness(t, port, truth, s.Config().Location.String())
+		t.Logf("node-zklib witness, try %d:\n%s", try, out)
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 3 {
+			break // agreed, or a real mismatch or failure: no retry hides that
+		}
+	}
 	if err != nil {
 		t.Fatalf("node-zklib disagrees with the ground truth (or failed): %v", err)
 	}
