@@ -8,7 +8,12 @@
 // command behind AUTH, an empty log answers ACK_ERROR, UDP is limited to 1032-byte datagrams and
 // 1024-byte data packets, and multi-packet data carries the packet index in the session field.
 // Like the real device it runs one command at a time (one main loop) and serves one TCP client at
-// a time.
+// a time. ServeBus puts several clocks on one RS485 line (one pty), addressed by device id.
+//
+// Timing: by default packets leave as fast as the socket takes them (frames of an unpaced TCP or
+// serial transfer are written in batches; the bytes on the wire are the same). Config.Pacing and
+// Config.ReplyDelay give a real clock's timing (~20 ms per data packet, a few ms per reply), which
+// the npm clients need: they handle one TCP frame per read event.
 //
 // It also generates realistic office data (Generate), writes and loads the ground truth as JSON,
 // injects punches (realtime events) and faults (pacing, a dropped connection, a corrupted packet,
