@@ -28,7 +28,17 @@ func init() {
 		Name:    "judge",
 		Args:    "--config FILE --punches FILE [--roster FILE] [--registrations FILE] [--from DATE --to DATE] --json",
 		Summary: "judge punches from files (clock dump format) with the rules, no daemon or store",
-		Run:     runJudge,
+		Help: `--json prints one object per person and day:
+  {"user_id","date","day_type","status","slots":{"am_in":{…},"am_out":{…},"pm_in":{…},"pm_out":{…}}}
+  day_type: workday | makeup_workday, and rest | holiday for a day off on which the person punched
+  (days off without punches are left out; so are people not tracked by this clock: village,
+  station, exempt, or outside their roster dates).
+  status: normal | abnormal | absent | excused. A rest day or holiday with punches is normal.
+  Every slot: {"time": RFC 3339 or null, "result", "minutes", "registration": {…} or null}.
+  result: ok | late | serious_late | early | missing | absent | excused. All four slots are always
+  present; on a rest day or holiday nothing is judged: punches are shown in their slots and every
+  slot's result is ok ("time": null where no punch counted).`,
+		Run: runJudge,
 	})
 }
 
@@ -290,11 +300,26 @@ type judgeDay struct {
 	Slots   map[string]judgeSlot `json:"slots"`
 }
 
+// judgeLine is a judged day as the contract has it: status one of normal|abnormal|absent|excused
+// (a rest day or holiday with punches is "normal", never an anomaly; day_type still says "rest"
+// or "holiday"), and always all four slot keys — a slot no punch counted for has "time": null,
+// and on a rest day or holiday, where nothing is judged, "result": "ok".
 func judgeLine(d attendance.Day, regs map[string]attendance.Registration) judgeDay {
-	out := judgeDay{UserID: d.UserID, Date: d.Date.String(), DayType: d.DayType, Status: d.Status, Slots: map[string]judgeSlot{}}
+	status := d.Status
+	if status == attendance.StatusRest || !d.DayType.IsWorking() {
+		status = attendance.StatusNormal
+	}
+	out := judgeDay{UserID: d.UserID, Date: d.Date.String(), DayType: d.DayType, Status: status, Slots: make(map[string]judgeSlot, len(attendance.Slots))}
 	for _, name := range attendance.Slots {
 		s, ok := d.Slots[name]
 		if !ok {
+			// The rules leave out only the slots of a rest day nobody punched for (a working day
+			// judged with all the data in has all four); pending if that ever changes.
+			res := attendance.ResultOK
+			if d.DayType.IsWorking() {
+				res = attendance.ResultPending
+			}
+			out.Slots[string(name)] = judgeSlot{Result: res}
 			continue
 		}
 		js := judgeSlot{Result: s.Result, Minutes: s.Minutes}

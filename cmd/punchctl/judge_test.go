@@ -143,16 +143,15 @@ func TestJudgeEndToEnd(t *testing.T) {
 		"pm_in":  {"2026-05-09T12:40:00+08:00", "ok", 0, ""},
 		"pm_out": {"2026-05-09T18:00:00+08:00", "ok", 0, ""},
 	})
-	// Sunday with a punch: kept, a rest day, no anomaly.
-	rest := get("1001", "2026-05-10")
-	if rest.DayType != "rest" || rest.Status != "rest" {
-		t.Errorf("1001 2026-05-10: %+v, want a rest day", rest)
-	}
-	for _, s := range rest.Slots {
-		if s.Result != "ok" {
-			t.Errorf("rest-day punch judged %s", s.Result)
-		}
-	}
+	// Sunday with a punch: kept, a rest day, no anomaly. The contract's status is one of
+	// normal|abnormal|absent|excused (this used to say "rest", which is not in it) and all four
+	// slot keys are always there.
+	check(get("1001", "2026-05-10"), "rest", "normal", map[string]want{
+		"am_in":  {"2026-05-10T10:00:00+08:00", "ok", 0, ""},
+		"am_out": {"", "ok", 0, ""},
+		"pm_in":  {"", "ok", 0, ""},
+		"pm_out": {"", "ok", 0, ""},
+	})
 	// 1002: 15 minutes late, noon punch forgotten but made up (补卡 BK-1), no afternoon arrival,
 	// left 30 minutes early.
 	check(get("1002", "2026-05-06"), "workday", "abnormal", map[string]want{
@@ -275,5 +274,64 @@ func BenchmarkJudgeMonth(b *testing.B) {
 		if code := run(context.Background(), []string{"judge", "--config", cfg, "--punches", punches, "--json"}, nil, &out, &errb); code != 0 {
 			b.Fatal(errb.String())
 		}
+	}
+}
+
+// TestJudgeHolidayContract: a holiday with punches is a "normal" day (day_type "holiday") with all
+// four slot keys; a village-tracked person's punches on it (status not_judged) give no line; the
+// help documents the format.
+func TestJudgeHolidayContract(t *testing.T) {
+	dir := t.TempDir()
+	cfg := writeFile(t, dir, "punchd.toml", "[site]\nname = \"jinbi\"\ntimezone = \"Asia/Shanghai\"\n")
+	punches := writeFile(t, dir, "p.jsonl", `{"user_id":"1001","time":"2026-05-01T09:00:00+08:00"}
+{"user_id":"1001","time":"2026-05-01T17:00:00+08:00"}
+{"user_id":"1004","time":"2026-05-01T09:10:00+08:00"}
+`)
+	roster := writeFile(t, dir, "roster.csv", judgeRoster)
+	code, out, errs := runCmd(t, "", "judge", "--config", cfg, "--punches", punches, "--roster", roster, "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	if len(lines) != 1 {
+		t.Fatalf("want one line (1001 on the holiday), got %d:\n%s", len(lines), out)
+	}
+	var d jday
+	dec := json.NewDecoder(strings.NewReader(lines[0]))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&d); err != nil {
+		t.Fatal(err)
+	}
+	if d.UserID != "1001" || d.Date != "2026-05-01" || d.DayType != "holiday" || d.Status != "normal" {
+		t.Errorf("line %s", lines[0])
+	}
+	want := map[string]string{"am_in": "2026-05-01T09:00:00+08:00", "am_out": "", "pm_in": "", "pm_out": "2026-05-01T17:00:00+08:00"}
+	if len(d.Slots) != 4 {
+		t.Errorf("%d slot keys, want 4: %s", len(d.Slots), lines[0])
+	}
+	for name, wt := range want {
+		s, ok := d.Slots[name]
+		got := ""
+		if ok && s.Time != nil {
+			got = *s.Time
+		}
+		if !ok || got != wt || s.Result != "ok" || s.Minutes != 0 || string(s.Registration) != "null" {
+			t.Errorf("slot %s = %+v (present %v), want time %q result ok", name, s, ok, wt)
+		}
+	}
+	// The raw line has "time":null for the slots without a punch (not a missing key).
+	if strings.Count(lines[0], `"time":null`) != 2 {
+		t.Errorf("want two \"time\":null: %s", lines[0])
+	}
+
+	code, out, _ = runCmd(t, "", "judge", "-h")
+	for _, s := range []string{`"status"`, "normal | abnormal | absent | excused", "rest | holiday", `"time": null`, "result is ok"} {
+		if code != 0 || !strings.Contains(out, s) {
+			t.Errorf("judge -h lacks %q:\n%s", s, out)
+		}
+	}
+	code, out, _ = runCmd(t, "", "help", "judge")
+	if code != 0 || !strings.Contains(out, "A rest day or holiday with punches is normal.") {
+		t.Errorf("help judge:\n%s", out)
 	}
 }

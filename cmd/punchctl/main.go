@@ -81,6 +81,7 @@ type command struct {
 	Name    string
 	Args    string // synopsis after the name, e.g. "--clock URL [--json]"
 	Summary string // one line for the command list
+	Help    string // optional: more, shown by -h and 'help COMMAND' (e.g. an output format)
 	Run     func(ctx context.Context, e *env, args []string) error
 }
 
@@ -136,6 +137,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		if len(args) > 1 {
 			if c, _, ok := lookup(args[1:]); ok {
 				fmt.Fprintf(stdout, "usage: punchctl %s %s\n  %s\n", c.Name, c.Args, c.Summary)
+				if c.Help != "" {
+					fmt.Fprintf(stdout, "\n%s\n", c.Help)
+				}
 				return 0
 			}
 			if len(subcommands(args[1])) > 0 {
@@ -262,7 +266,11 @@ func (e *env) parseFlags(fs *flag.FlagSet, name string, args []string) ([]string
 		if err := fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
 				c := commands[name]
-				fmt.Fprintf(e.Stdout, "usage: punchctl %s %s\n  %s\n\nflags:\n", c.Name, c.Args, c.Summary)
+				fmt.Fprintf(e.Stdout, "usage: punchctl %s %s\n  %s\n", c.Name, c.Args, c.Summary)
+				if c.Help != "" {
+					fmt.Fprintf(e.Stdout, "\n%s\n", c.Help)
+				}
+				fmt.Fprintf(e.Stdout, "\nflags:\n")
 				fs.SetOutput(e.Stdout)
 				fs.PrintDefaults()
 				return nil, flag.ErrHelp
