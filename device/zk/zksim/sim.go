@@ -144,6 +144,7 @@ type Sim struct {
 	gbk interface{ Bytes([]byte) ([]byte, error) }
 
 	busy sync.Mutex // the device main loop: held while a command runs or an event is sent
+	wbuf []byte     // frames of a transfer being batched; used only under busy
 
 	mu             sync.Mutex // state below
 	users          []User
