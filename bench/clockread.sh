@@ -107,7 +107,13 @@ echo "-- Go benchmarks (device/zk/zksim): simulator ceiling with a raw reader, a
 go test -run '^$' -bench 'SimServe100k|LoopbackFloor' -benchtime 5x ./device/zk/zksim |
 	awk '/^Benchmark/{printf "%-28s %8.1f ms/op %8.2f MB/s %12.0f records/s\n", $1, $3/1e6, $5, $7}'
 floor_ms=$(go test -run '^$' -bench 'LoopbackFloor' -benchtime 10x ./device/zk/zksim | awk '/^Benchmark/{print $3/1e6}')
-awk -v o="$best" -v f="$floor_ms" 'BEGIN{printf "ours vs loopback floor (%.1f ms): %.1fx (punchctl process start, connect and JSON output included)\n", f, o*1000/f}'
+awk -v o="$best" -v f="$floor_ms" 'BEGIN{printf "punchctl vs loopback floor (%.1f ms): %.1fx (process start, connect and JSON output included)\n", f, o*1000/f}'
+# Our client in process (device/zk's benchmark against zksim): the read itself, without punchctl around it.
+client_ms=$(go test -run '^$' -bench 'ReadAttLog100k$' -benchtime 10x ./device/zk 2>/dev/null | awk '/^BenchmarkReadAttLog100k/{print $3/1e6}')
+if [ -n "$client_ms" ]; then
+	awk -v c="$client_ms" -v f="$floor_ms" -v n="$N" 'BEGIN{printf "device/zk client in process, 100000 records: %.1f ms (%.0f records/s), %.1fx the loopback floor\n", c, 100000/(c/1000), c/f}'
+	if [ "$node_ok" = 1 ]; then awk -v a="$nsec" -v c="$client_ms" 'BEGIN{printf "ratio node-zklib / device/zk client: %.0fx\n", a*1000/c}'; fi
+fi
 
 if [ "$PACED" = 1 ]; then
 	echo
