@@ -149,11 +149,62 @@ func (e *env) openClock(ctx context.Context, f *clockFlags, loc *time.Location) 
 }
 
 // clockErr names the clock and the step, unless the driver's error already does ("clock …: step: …").
+// A comm_key in the URL is redacted from the message.
 func clockErr(url, step string, err error) error {
-	if strings.HasPrefix(err.Error(), "clock ") {
-		return err
+	if !strings.HasPrefix(err.Error(), "clock ") {
+		err = fmt.Errorf("clock %s: %s: %w", url, step, err)
 	}
-	return fmt.Errorf("clock %s: %s: %w", url, step, err)
+	if shown := redactURL(url); shown != url && strings.Contains(err.Error(), url) {
+		return &redactedError{msg: strings.ReplaceAll(err.Error(), url, shown), err: err}
+	}
+	return err
+}
+
+// redactedError is err with the comm key taken out of its message; errors.Is/As still see err.
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (e *redactedError) Error() string { return e.msg }
+func (e *redactedError) Unwrap() error { return e.err }
+
+// redactURL is a clock URL fit to print: the value of a comm_key query parameter (the clock's
+// password) becomes "xxx"; everything else is kept as written, in its order.
+func redactURL(raw string) string {
+	base, query, ok := strings.Cut(raw, "?")
+	if !ok {
+		return raw
+	}
+	frag := ""
+	if q, f, ok := strings.Cut(query, "#"); ok {
+		query, frag = q, "#"+f
+	}
+	params := strings.Split(query, "&")
+	changed := false
+	for i, p := range params {
+		k, _, _ := strings.Cut(p, "=")
+		if strings.EqualFold(k, "comm_key") {
+			params[i], changed = k+"=xxx", true
+		}
+	}
+	if !changed {
+		return raw
+	}
+	return base + "?" + strings.Join(params, "&") + frag
+}
+
+// writeJSONLine writes v as one JSON line, without HTML escapes (a URL keeps its "&").
+func writeJSONLine(e *env, v any) error {
+	enc := json.NewEncoder(e.Stdout)
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}
+
+// clockOffset is how far the clock is from the host. The clock keeps whole seconds, so the host's
+// time is cut to the second as well: a clock just set from this computer reads 0, not -1 s.
+func clockOffset(clk, host time.Time) time.Duration {
+	return clk.Truncate(time.Second).Sub(host.Truncate(time.Second))
 }
 
 // closeClock ends the session; a failure to say goodbye is reported only if nothing else failed.
@@ -227,18 +278,13 @@ func runClockInfo(ctx context.Context, e *env, args []string) (err error) {
 			return err
 		}
 	}
-	off := info.Time.Sub(host)
+	off := clockOffset(info.Time, host)
 	if f.json {
-		b, err := json.Marshal(infoJSON{Clock: f.url, Info: info, HostTime: host.In(loc).Round(time.Second), OffsetSeconds: off.Round(time.Second).Seconds()})
-		if err != nil {
-			return err
-		}
-		_, err = fmt.Fprintf(e.Stdout, "%s\n", b)
-		return err
+		return writeJSONLine(e, infoJSON{Clock: redactURL(f.url), Info: info, HostTime: host.In(loc).Truncate(time.Second), OffsetSeconds: off.Seconds()})
 	}
 	tw := tabwriter.NewWriter(e.Stdout, 0, 4, 2, ' ', 0)
 	row := func(k, format string, a ...any) { fmt.Fprintf(tw, "%s\t"+format+"\n", append([]any{k}, a...)...) }
-	row("clock", "%s", f.url)
+	row("clock", "%s", redactURL(f.url))
 	row("serial number", "%s", info.Serial)
 	row("firmware", "%s", info.Firmware)
 	row("platform", "%s", info.Platform)
@@ -255,7 +301,7 @@ func runClockInfo(ctx context.Context, e *env, args []string) (err error) {
 	}
 	row("admins", "%d", info.Admins)
 	row("clock time", "%s", info.Time.Format(time.RFC3339))
-	row("host time", "%s", host.In(loc).Format(time.RFC3339))
+	row("host time", "%s", host.In(loc).Truncate(time.Second).Format(time.RFC3339))
 	row("offset", "%s", offsetText(off))
 	return tw.Flush()
 }
@@ -370,7 +416,7 @@ func runClockTime(ctx context.Context, e *env, args []string) (err error) {
 	if err != nil {
 		return err
 	}
-	out := timeJSON{Clock: f.url, ClockTime: clk, HostTime: host.In(loc).Round(time.Second), OffsetSeconds: clk.Sub(host).Round(time.Second).Seconds()}
+	out := timeJSON{Clock: redactURL(f.url), ClockTime: clk, HostTime: host.In(loc).Truncate(time.Second), OffsetSeconds: clockOffset(clk, host).Seconds()}
 	if set {
 		ts, ok := c.(device.TimeSetter)
 		if !ok {
@@ -383,16 +429,11 @@ func runClockTime(ctx context.Context, e *env, args []string) (err error) {
 		if clk, host, err = clockTime(ctx, c, f.url, e.Now); err != nil {
 			return err
 		}
-		out = timeJSON{Clock: f.url, ClockTime: clk, HostTime: host.In(loc).Round(time.Second), OffsetSeconds: clk.Sub(host).Round(time.Second).Seconds(),
+		out = timeJSON{Clock: redactURL(f.url), ClockTime: clk, HostTime: host.In(loc).Truncate(time.Second), OffsetSeconds: clockOffset(clk, host).Seconds(),
 			Set: true, Before: &b, OffsetBefore: &ob}
 	}
 	if f.json {
-		b, err := json.Marshal(out)
-		if err != nil {
-			return err
-		}
-		_, err = fmt.Fprintf(e.Stdout, "%s\n", b)
-		return err
+		return writeJSONLine(e, out)
 	}
 	tw := tabwriter.NewWriter(e.Stdout, 0, 4, 2, ' ', 0)
 	if set {
