@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"slices"
 	"strings"
 
@@ -13,6 +14,7 @@ import (
 
 	"github.com/jinbi/punchd/internal/api"
 	"github.com/jinbi/punchd/internal/attendance"
+	"github.com/jinbi/punchd/internal/config"
 	"github.com/jinbi/punchd/internal/report"
 	"github.com/jinbi/punchd/internal/roster"
 )
@@ -39,10 +41,43 @@ func (e *env) rosterBackend(ctx context.Context, storePath string) (api.Backend,
 	if err != nil {
 		return nil, nil, err
 	}
+	return e.rosterBackendFor(ctx, cfg, storePath)
+}
+
+func (e *env) rosterBackendFor(ctx context.Context, cfg config.Config, storePath string) (api.Backend, func() error, error) {
 	if storePath != "" {
 		cfg.Store.Path, cfg.API.Socket = storePath, ""
 	}
 	return e.backend(ctx, cfg)
+}
+
+// configuredRosterWarning is the warning for importing file while the config names a roster file
+// of its own ([site] roster), which punchd loads at start and on SIGHUP, replacing the import;
+// "" when there is none or it is file itself.
+func configuredRosterWarning(cfg config.Config, file string) string {
+	conf := cfg.Site.Roster
+	if conf == "" {
+		return ""
+	}
+	if a, err := os.Stat(conf); err == nil {
+		if b, err := os.Stat(file); err == nil && os.SameFile(a, b) {
+			return ""
+		}
+	}
+	src := cfg.Source()
+	if src == "" {
+		src = "the config"
+	}
+	return fmt.Sprintf("warning: %s sets [site] roster = %s: punchd loads that file at start and on SIGHUP and will replace this import with it; to keep %s, copy it there (cp %s %s)",
+		src, conf, file, shellQuote(file), shellQuote(conf))
+}
+
+// shellQuote quotes s for a shell command line when it needs it.
+func shellQuote(s string) string {
+	if s != "" && !strings.ContainsAny(s, " \t\n'\"\\$`!*?[]{}()<>|&;#~") {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // unknownUser is someone on a clock's user table who is not on the roster.
@@ -91,6 +126,13 @@ func runRosterImport(ctx context.Context, e *env, args []string) (err error) {
 	if err != nil {
 		return err
 	}
+	cfg, err := e.judgeConfig()
+	if err != nil {
+		return err
+	}
+	if w := configuredRosterWarning(cfg, pos[0]); w != "" {
+		fmt.Fprintf(e.Stderr, "punchctl %s: %s\n", name, w)
+	}
 	counts := map[attendance.Tracking]int{}
 	for _, p := range people {
 		t := p.Tracking
@@ -105,7 +147,7 @@ func runRosterImport(ctx context.Context, e *env, args []string) (err error) {
 		fmt.Fprintf(e.Stdout, "roster %s: %s; dry run, nothing stored\n", pos[0], summary)
 		return writeRosterText(e.Stdout, people, nil)
 	}
-	b, closeB, err := e.rosterBackend(ctx, *storePath)
+	b, closeB, err := e.rosterBackendFor(ctx, cfg, *storePath)
 	if err != nil {
 		return err
 	}
