@@ -227,9 +227,15 @@ func fillBulletin(f *excelize.File, b Bulletin) error {
 		Alignment: &excelize.Alignment{Vertical: "center", WrapText: true}})
 
 	colWidths := map[string][]float64{}
+	used := map[string]*usedRange{} // per sheet, for its <dimension>
+	sheets := []string{}
 	// table writes a header and rows at row r of sheet sh and returns the next free row. Rows are
 	// made tall enough for their wrapped text: LibreOffice does not grow them by itself.
 	table := func(sh string, r int, head []string, rows [][]any) int {
+		used[sh].add(len(head), r+len(rows))
+		for _, row := range rows {
+			used[sh].add(len(row), r)
+		}
 		for i, h := range head {
 			ew.do(func() error { return f.SetCellValue(sh, cell(i+1, r), h) })
 		}
@@ -258,6 +264,8 @@ func fillBulletin(f *excelize.File, b Bulletin) error {
 			ew.do(func() error { _, err := f.NewSheet(name); return err })
 		}
 		colWidths[name] = widths
+		used[name] = &usedRange{}
+		sheets = append(sheets, name)
 		for i, wd := range widths {
 			col, _ := excelize.ColumnNumberToName(i + 1)
 			ew.do(func() error { return f.SetColWidth(name, col, col, wd) })
@@ -270,6 +278,7 @@ func fillBulletin(f *excelize.File, b Bulletin) error {
 		for _, w := range colWidths[sh] {
 			total += w
 		}
+		used[sh].add(n, r)
 		ew.do(func() error { return f.SetCellValue(sh, cell(1, r), s) })
 		ew.do(func() error { return f.SetCellStyle(sh, cell(1, r), cell(n, r), st) })
 		ew.do(func() error { return f.MergeCell(sh, cell(1, r), cell(n, r)) })
@@ -343,6 +352,9 @@ func fillBulletin(f *excelize.File, b Bulletin) error {
 			c.LateMinutes, c.SeriousLate, c.EarlyMinutes, c.Violations()})
 	}
 	table(sh, 1, []string{"序号", "姓名", "单位", "职务", "旷工(天)", "缺卡", "迟到(分钟)", "严重迟到", "早退(分钟)", "违纪次数"}, wrows)
+	for _, name := range sheets {
+		ew.do(func() error { return f.SetSheetDimension(name, used[name].ref()) })
+	}
 	return ew.err
 }
 

@@ -122,16 +122,20 @@ func fillTableSheet(f *excelize.File, sh string, t Table) error {
 		return fmt.Errorf("styles: %w", err)
 	}
 	var ew errWriter
+	var used usedRange
 	last := TableCols
 	lastCol, _ := excelize.ColumnNumberToName(last)
 	set := func(col, row int, v any, style int) {
+		used.add(col, row)
 		ew.do(func() error { return f.SetCellValue(sh, cell(col, row), v) })
 		ew.do(func() error { return f.SetCellStyle(sh, cell(col, row), cell(col, row), style) })
 	}
 	styleRange := func(c1, r1, c2, r2, style int) {
+		used.add(c2, r2)
 		ew.do(func() error { return f.SetCellStyle(sh, cell(c1, r1), cell(c2, r2), style) })
 	}
 	merge := func(c1, r1, c2, r2 int) {
+		used.add(c2, r2)
 		ew.do(func() error { return f.MergeCell(sh, cell(c1, r1), cell(c2, r2)) })
 	}
 
@@ -254,7 +258,25 @@ func fillTableSheet(f *excelize.File, sh string, t Table) error {
 		return f.SetPanes(sh, &excelize.Panes{Freeze: true, XSplit: colFirstDay - 1, YSplit: rowFirstData - 1,
 			TopLeftCell: cell(colFirstDay, rowFirstData), ActivePane: "bottomRight"})
 	})
+	ew.do(func() error { return f.SetSheetDimension(sh, used.ref()) })
 	return ew.err
+}
+
+// usedRange is the extent of the cells written to a sheet, for its <dimension>: excelize leaves
+// "A1" there, and streaming readers (openpyxl read-only, some importers) trust it and see one cell.
+type usedRange struct{ cols, rows int }
+
+// add takes in the cell at col, row (1-based); the range always starts at A1.
+func (u *usedRange) add(col, row int) {
+	u.cols, u.rows = max(u.cols, col), max(u.rows, row)
+}
+
+// ref is the range as "A1:AK48" ("A1" for an empty sheet).
+func (u usedRange) ref() string {
+	if u.cols <= 1 && u.rows <= 1 {
+		return "A1"
+	}
+	return "A1:" + cell(max(u.cols, 1), max(u.rows, 1))
 }
 
 // setA4Landscape sets A4 landscape, one page wide and (onePage) one page tall or as many pages tall
