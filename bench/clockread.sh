@@ -122,7 +122,10 @@ if [ "$PACED" = 1 ]; then
 	pace_s=$(awk -v p="$PACING" 'BEGIN{sub(/ms$/,"",p); print p/1000}')
 	# The clock sleeps before each data packet and before the final ACK of each 65472-byte chunk.
 	floor=$(awk -v b="$bytes" -v p="$pace_s" 'BEGIN{s=0; for(o=0;o<b;o+=65472){l=(b-o<65472)?b-o:65472; s+=int((l+1007)/1008)+1}; printf "%.3f", s*p}')
-	echo "clock floor (packets x pacing): ${floor}s"
+	rd_s=$(awk -v p="$REPLY_DELAY" 'BEGIN{sub(/ms$/,"",p); print p/1000}')
+	chunks=$(( (bytes + 65471) / 65472 ))
+	echo "clock floor (packets x pacing): ${floor}s, plus $chunks READ_BUFFER replies x $REPLY_DELAY = $(awk -v c="$chunks" -v r="$rd_s" 'BEGIN{printf "%.3f", c*r}')s"
+	floor=$(awk -v f="$floor" -v c="$chunks" -v r="$rd_s" 'BEGIN{printf "%.3f", f+c*r}')
 	s=$(ours)
 	awk -v s="$s" -v f="$floor" 'BEGIN{printf "ours:       %8.3fs  overhead above the floor %.3fs (%.2f%%)\n", s, s-f, 100*(s-f)/f}'
 	if [ "$have_node" = 1 ]; then
