@@ -528,7 +528,7 @@ func (s *Sim) transfer(ctx context.Context, se *session, req zk.Packet, data []b
 	// Without pacing the frames of a transfer are written in large batches: the bytes on the wire
 	// are the same, and a write per 1 KB packet would measure the scheduler, not the protocol.
 	batch := s.cfg.Pacing == 0 && l.kind != overUDP // datagrams stay one packet each
-	out := s.wbuf[:0] // reused: transfers run one at a time under s.busy
+	out := s.wbuf[:0]                               // reused: transfers run one at a time under s.busy
 	if need := min(n*(psize+24)+64, 512*1024); batch && cap(out) < need {
 		out = make([]byte, 0, need)
 	}

@@ -236,8 +236,20 @@ func serveSerial(ctx context.Context, rw io.ReadWriter, sims []*Sim, rs485 bool)
 		defer s.forget(l)
 	}
 	br := bufio.NewReaderSize(rw, 64*1024)
+	dl, _ := rw.(readDeadliner)
+	if dl != nil && dl.SetReadDeadline(time.Time{}) != nil {
+		dl = nil // not pollable: frames cannot time out
+	}
 	for {
-		hdr, inner, err := readSerialFrame(br)
+		hdr, inner, err := readSerialFrame(br, dl, sims[0].cfg.SerialFrameTimeout)
+		if errors.Is(err, errFrameTimeout) {
+			for _, s := range sims {
+				s.mu.Lock()
+				s.stats.SerialTimeouts++
+				s.mu.Unlock()
+			}
+			continue
+		}
 		if err != nil {
 			if ctx.Err() != nil || errors.Is(err, io.EOF) {
 				return nil
@@ -298,10 +310,21 @@ func serveSerial(ctx context.Context, rw io.ReadWriter, sims []*Sim, rs485 bool)
 	}
 }
 
+// errFrameTimeout: a frame began but did not finish within the frame timeout.
+var errFrameTimeout = errors.New("zksim: serial frame timed out")
+
+// readDeadliner is a line whose reads can time out (a pty master, a serial port).
+type readDeadliner interface{ SetReadDeadline(time.Time) error }
+
 // readSerialFrame finds the next wrapper (id id 81 7E), skipping noise, and returns its header and
 // inner bytes without judging the checksum: the device answers a broken frame, it does not skip it.
-func readSerialFrame(br *bufio.Reader) ([]byte, []byte, error) {
+// A frame that starts but does not finish within timeout is discarded (errFrameTimeout), as the
+// firmware does; waiting for a frame to start has no limit. dl may be nil.
+func readSerialFrame(br *bufio.Reader, dl readDeadliner, timeout time.Duration) ([]byte, []byte, error) {
 	for {
+		if dl != nil {
+			dl.SetReadDeadline(time.Time{})
+		}
 		b, err := br.Peek(4)
 		if err != nil {
 			return nil, nil, err
@@ -310,9 +333,12 @@ func readSerialFrame(br *bufio.Reader) ([]byte, []byte, error) {
 			br.Discard(1)
 			continue
 		}
+		if dl != nil {
+			dl.SetReadDeadline(time.Now().Add(timeout))
+		}
 		hdr := make([]byte, 8)
 		if _, err := io.ReadFull(br, hdr); err != nil {
-			return nil, nil, err
+			return nil, nil, frameErr(err)
 		}
 		n := int(binary.LittleEndian.Uint16(hdr[4:]))
 		if n < zk.HeaderSize {
@@ -320,10 +346,17 @@ func readSerialFrame(br *bufio.Reader) ([]byte, []byte, error) {
 		}
 		inner := make([]byte, n)
 		if _, err := io.ReadFull(br, inner); err != nil {
-			return nil, nil, err
+			return nil, nil, frameErr(err)
 		}
 		return hdr, inner, nil
 	}
+}
+
+func frameErr(err error) error {
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return errFrameTimeout
+	}
+	return err
 }
 
 // PTY is a pseudo-terminal pair: serve the Master with ServeSerial and give Path (the slave) to
@@ -367,6 +400,9 @@ func (p *PTY) Read(b []byte) (int, error) { return p.Master.Read(b) }
 
 // Write writes to the master.
 func (p *PTY) Write(b []byte) (int, error) { return p.Master.Write(b) }
+
+// SetReadDeadline sets the master's read deadline (a serial frame that stalls is discarded).
+func (p *PTY) SetReadDeadline(t time.Time) error { return p.Master.SetReadDeadline(t) }
 
 // Close closes both ends.
 func (p *PTY) Close() error {

@@ -66,6 +66,8 @@ type Config struct {
 	Logger       *slog.Logger
 	Now          func() time.Time // host clock; default time.Now
 	WriteTimeout time.Duration    // give up on a client that does not read; default 10s
+	// SerialFrameTimeout discards a serial frame that started but did not finish in time; default 500ms.
+	SerialFrameTimeout time.Duration
 }
 
 // Faults are injected misbehaviours; set them at start (Config.Faults) or at run time (SetFaults).
@@ -110,6 +112,8 @@ func Default() Config {
 		RecordCap:    100000,
 		FingerCap:    10000,
 		WriteTimeout: 10 * time.Second,
+
+		SerialFrameTimeout: 500 * time.Millisecond,
 	}
 }
 
@@ -132,6 +136,7 @@ type Stats struct {
 	EventsAcked     int
 	SerialRetries   int // ACK_RETRY sent for broken serial frames
 	SerialOtherID   int // serial frames for another device id ignored
+	SerialTimeouts  int // serial frames discarded because they did not finish in time
 	TCPConnections  int // TCP connections accepted
 	ProtocolRejects int // commands answered ACK_ERROR for a malformed payload
 }
@@ -197,6 +202,9 @@ func New(cfg Config) (*Sim, error) {
 	}
 	if cfg.WriteTimeout == 0 {
 		cfg.WriteTimeout = d.WriteTimeout
+	}
+	if cfg.SerialFrameTimeout == 0 {
+		cfg.SerialFrameTimeout = d.SerialFrameTimeout
 	}
 	if cfg.Location == nil {
 		cfg.Location = defaultLocation()

@@ -683,3 +683,35 @@ func TestServeBusTwoClocksOnePTY(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestSerialHalfFrameTimesOut(t *testing.T) {
+	s := mustSim(t, Config{SerialFrameTimeout: 30 * time.Millisecond})
+	p, err := OpenPTY()
+	if err != nil {
+		t.Skipf("no pty on this machine: %v", err)
+	}
+	defer p.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.ServeSerial(ctx, p) }()
+	port, err := os.OpenFile(p.Path, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer port.Close()
+	frame := zk.AppendSerial(nil, 1, zk.Packet{Cmd: zk.CmdConnect, Reply: 1})
+	port.Write(frame[:10]) // the line went quiet mid-frame
+	waitFor(t, "the half frame to be discarded", func() bool { return s.Stats().SerialTimeouts == 1 })
+	port.Write(frame)
+	_, pk, err := zk.NewSerialFrameReader(port).Next()
+	if err != nil || pk.Cmd != zk.AckOK || pk.Reply != 1 {
+		t.Fatalf("CONNECT after a discarded half frame: %v %v", pk, err)
+	}
+	if st := s.Stats(); st.SerialRetries != 0 {
+		t.Fatalf("a timed-out half frame was answered: %+v", st)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
