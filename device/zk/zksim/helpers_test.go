@@ -197,9 +197,18 @@ func (r *rawClient) readChunk(req []byte, n int) []byte {
 		r.t.Fatalf("READ_BUFFER of %d answered %v", n, p)
 	}
 	psize := int(binary.LittleEndian.Uint32(p.Payload[4:]))
-	var out []byte
+	out := make([]byte, 0, n)
+	r.conn.SetReadDeadline(time.Now().Add(30 * time.Second))
 	for i := 0; len(out) < n; i++ {
-		d := r.recv()
+		var d zk.Packet
+		if r.udp {
+			d = r.recv()
+		} else {
+			var err error
+			if d, err = r.fr.Next(); err != nil { // payload valid until the next call: appended at once
+				r.t.Fatalf("data packet %d: %v", i, err)
+			}
+		}
 		if d.Cmd != zk.CmdData || d.Reply != r.reply || int(d.Session) != i || len(d.Payload) > psize {
 			r.t.Fatalf("data packet %d: %v (packet size %d)", i, d, psize)
 		}
