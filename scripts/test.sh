@@ -13,6 +13,7 @@ command -v node >/dev/null 2>&1 || need+=(nodejs)
 command -v npm >/dev/null 2>&1 || need+=(npm)
 command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
 command -v dpkg-deb >/dev/null 2>&1 || need+=(dpkg)
+command -v curl >/dev/null 2>&1 || need+=(curl)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "installing test dependencies: ${need[*]}"
@@ -26,4 +27,11 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 
 go vet ./...
+# The .deb built with nfpm, inspected with dpkg-deb and installed into a throwaway root (needs root for
+# the chroot the maintainer scripts run in); then the whole test suite.
+if [ "$(id -u)" = 0 ]; then
+  bash scripts/test-packages.sh
+else
+  echo "skipping scripts/test-packages.sh (needs root)"
+fi
 go test -race -count=1 -timeout 20m ./...
