@@ -157,12 +157,15 @@ file=$(status_kb RssFile)
 
 # CPU over the idle window: fields 14 and 15 of /proc/PID/stat (after the ")" of the command name).
 cpu_ticks() { sed 's/^.*) //' "/proc/$pid/stat" | awk '{print $12 + $13}'; }
+pulls_now() { curl -fsS "$metrics" | awk '/^punchd_clock_pull_duration_seconds_count\{.*result="success"/{s += $2} END {print s + 0}'; }
 hz=$(getconf CLK_TCK)
+p0=$(pulls_now)
 t0=$(cpu_ticks)
 w0=$(date +%s.%N)
 sleep "$idle"
 t1=$(cpu_ticks)
 w1=$(date +%s.%N)
+p1=$(pulls_now)
 rss_end=$(status_kb VmRSS)
 hwm_end=$(status_kb VmHWM)
 
@@ -191,4 +194,4 @@ echo "resident after the idle window: $smaps (store file $dbsize MB, executable 
 echo "Go heap: heap_inuse $(gm go_memstats_heap_inuse_bytes) MB, heap_idle $(gm go_memstats_heap_idle_bytes) MB, heap_released $(gm go_memstats_heap_released_bytes) MB, stack_inuse $(gm go_memstats_stack_inuse_bytes) MB, sys $(gm go_memstats_sys_bytes) MB, goroutines $(echo "$m" | awk '$1 == "go_goroutines" {print $2}')"
 awk -v t0="$t0" -v t1="$t1" -v w0="$w0" -v w1="$w1" -v hz="$hz" 'BEGIN {
   cpu = (t1 - t0) / hz; wall = w1 - w0;
-  printf "idle CPU over %.1f s: %.2f s of CPU = %.2f%% of one core\n", wall, cpu, 100 * cpu / wall }'
+  printf "idle CPU over %.1f s: %.2f s of CPU = %.2f%% of one core (%d clock pulls in the window)\n", wall, cpu, 100 * cpu / wall, '"$((p1 - p0))"' }'
