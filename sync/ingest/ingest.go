@@ -112,7 +112,10 @@ func New(cfg Config, db Store, cal rules.Calendar, now func() time.Time, log *sl
 		roster: map[string]attendance.Person{}, names: map[string]string{}, serials: map[string]string{}}
 }
 
-const metaThrough = "ingest.judged_through"
+const (
+	metaThrough = "ingest.judged_through"
+	metaLastKey = "ingest.last_record/" // + clock name: the key of the last record of the last pull
+)
 
 // Load reads the roster, the clocks' names and the judged-through mark from the store.
 func (e *Engine) Load(ctx context.Context) error {
@@ -207,7 +210,18 @@ func (e *Engine) Pulled(ctx context.Context, r pull.Pull) error {
 			"clock", r.Clock, "was", prev.LastCount, "now", len(r.Punches))
 		e.obs.LogShrunk(r.Clock)
 	}
-	valid := e.screen(r.Clock, r.Punches)
+	// A clock's log only grows between clears: when the record where the last pull ended is still
+	// there, unchanged, only what follows it can be new. Anything else (a shrink, a clear and
+	// regrowth, a first pull) compares the whole log with the store.
+	candidates := r.Punches
+	lastKey, err := e.db.GetMeta(metaLastKey + r.Clock)
+	if err != nil {
+		return fmt.Errorf("clock %s: read last-record mark: %w", r.Clock, err)
+	}
+	if had && prev.LastCount > 0 && prev.LastCount <= len(r.Punches) && string(lastKey) == r.Punches[prev.LastCount-1].Key() {
+		candidates = r.Punches[prev.LastCount:]
+	}
+	valid := e.screen(r.Clock, candidates)
 	fresh, err := e.db.Unstored(ctx, valid)
 	if err != nil {
 		return fmt.Errorf("clock %s: compare %d punches with the store: %w", r.Clock, len(valid), err)
@@ -238,6 +252,14 @@ func (e *Engine) Pulled(ctx context.Context, r pull.Pull) error {
 	b.Outbox = append(b.Outbox, e.clockStatus(r, wm))
 	if err := e.commitLocked(ctx, b); err != nil {
 		return fmt.Errorf("clock %s: commit %d new punches: %w", r.Clock, len(fresh), err)
+	}
+	// After the commit: a lost mark only costs one full comparison at the next pull.
+	var mark []byte
+	if n := len(r.Punches); n > 0 {
+		mark = []byte(r.Punches[n-1].Key())
+	}
+	if err := e.db.PutMeta(metaLastKey+r.Clock, mark); err != nil {
+		e.log.Warn("save last-record mark", "clock", r.Clock, "err", err)
 	}
 	e.obs.PunchesIngested(r.Clock, "pull", len(fresh))
 	e.obs.PunchesDuplicate(r.Clock, "pull", len(valid)-len(fresh))
@@ -336,10 +358,14 @@ func (e *Engine) RunFinaliser(ctx context.Context, interval time.Duration, beat 
 
 // screen drops punches that cannot be stored (no user id, no time) and counts them.
 func (e *Engine) screen(clock string, ps []device.Punch) []device.Punch {
-	out := ps[:0:0]
+	malformed := func(p device.Punch) bool { return p.UserID == "" || p.Time.IsZero() || p.Clock == "" }
+	if !slices.ContainsFunc(ps, malformed) {
+		return ps // the usual case: no copy of a whole clock log every pull
+	}
+	out := make([]device.Punch, 0, len(ps))
 	bad := 0
 	for _, p := range ps {
-		if p.UserID == "" || p.Time.IsZero() || p.Clock == "" {
+		if malformed(p) {
 			bad++
 			continue
 		}

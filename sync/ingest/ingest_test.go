@@ -218,3 +218,31 @@ func TestMissingWaitsForWindowAndSync(t *testing.T) {
 		t.Fatalf("day payloads queued = %d, want 1", days)
 	}
 }
+
+func TestPullsOfAGrowingClearedAndRegrownLog(t *testing.T) {
+	f := newFixture(t)
+	var log []device.Punch
+	for i := 0; i < 5; i++ {
+		log = append(log, punch("A1023", at("2026-02-23", "08:00").Add(time.Duration(i)*time.Hour)))
+	}
+	f.pull(t, log[:3]...)
+	f.pull(t, log...) // grew: only the two after the mark are new
+	if n, _ := f.db.CountPunches(); n != 5 {
+		t.Fatalf("after growth: %d punches stored, want 5", n)
+	}
+	// Cleared on the keypad and refilled past the old length before the next pull: the record at
+	// the old mark differs, so the whole log is compared and nothing is skipped.
+	var refill []device.Punch
+	for i := 0; i < 7; i++ {
+		refill = append(refill, punch("7", at("2026-02-24", "08:00").Add(time.Duration(i)*time.Minute*7)))
+	}
+	f.pull(t, refill...)
+	if n, _ := f.db.CountPunches(); n != 12 {
+		t.Fatalf("after clear and regrowth: %d punches stored, want 12", n)
+	}
+	// Shrunk (cleared) to fewer records than before: all compared, the new one stored.
+	f.pull(t, punch("7", at("2026-02-25", "09:00")))
+	if n, _ := f.db.CountPunches(); n != 13 {
+		t.Fatalf("after a shrink: %d punches stored, want 13", n)
+	}
+}

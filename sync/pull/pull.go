@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"sync"
 	"time"
 
@@ -143,6 +144,12 @@ func (l *Loop) Run(ctx context.Context) error {
 
 func (l *Loop) loopName() string { return "pull/" + l.cfg.Name }
 
+// jitter spreads d by ±10% so that the loops of several clocks drift out of phase and their pulls
+// (each holding a whole clock log in memory) do not coincide.
+func jitter(d time.Duration) time.Duration {
+	return d - d/10 + time.Duration(rand.Int64N(int64(d/5)+1))
+}
+
 // sleep waits out a back-off, beating meanwhile: a loop waiting for an unplugged clock is alive.
 func (l *Loop) sleep(ctx context.Context, d time.Duration) bool {
 	for d > 0 {
@@ -195,7 +202,7 @@ func (l *Loop) session(ctx context.Context, clk device.Clock, bo *backoff.Backof
 	// The beat keeps /healthz and the watchdog informed while the clock is quiet.
 	beat := time.NewTicker(min(l.cfg.PollInterval, 10*time.Second))
 	defer beat.Stop()
-	next := time.NewTimer(l.cfg.PollInterval)
+	next := time.NewTimer(jitter(l.cfg.PollInterval))
 	defer next.Stop()
 	for {
 		select {
@@ -216,7 +223,7 @@ func (l *Loop) session(ctx context.Context, clk device.Clock, bo *backoff.Backof
 			if err := l.pullOnce(sctx, clk, false); err != nil {
 				return err
 			}
-			next.Reset(l.cfg.PollInterval)
+			next.Reset(jitter(l.cfg.PollInterval))
 		}
 	}
 }
