@@ -355,6 +355,9 @@ func TestFaultLogCleared(t *testing.T) {
 	if !regexp.MustCompile(`was=` + strconv.Itoa(first.Records+1) + ` now=0`).MatchString(r.logs.String()) {
 		t.Errorf("shrink log line lacks the counts:\n%s", grepLines(r.logs.String(), "shrank"))
 	}
+	if n := r.metric(t, `punchd_clock_log_shrunk_total{clock="dangzhengban"}`); n != 1 {
+		t.Errorf("punchd_clock_log_shrunk_total = %v after one clear, want 1", n)
+	}
 	if daysAfter, _ := json.Marshal(r.days(t, week, monday)); string(daysAfter) != string(daysBefore) {
 		t.Fatalf("stored days changed when the clock's log was cleared:\nbefore %s\nafter  %s", daysBefore, daysAfter)
 	}
