@@ -268,7 +268,11 @@ func testUnplugged(t *testing.T, mode string) {
 		if evs := w.find(decided); len(evs) > 0 {
 			return fmt.Errorf("published %s for %s %s before the clock synced past the window", evs[0].Kind, evs[0].UserID, evs[0].Slot)
 		}
-		for _, d := range r.days(t, monday, monday) {
+		ds := r.days(t, monday, monday)
+		if len(ds) != len(users) {
+			return fmt.Errorf("%d days stored for %s, want one per person (%d), pending", len(ds), monday, len(users))
+		}
+		for _, d := range ds {
 			for name, s := range d.Slots {
 				if s.Result != attendance.ResultPending {
 					return fmt.Errorf("%s %s judged %s while the clock is away", d.UserID, name, s.Result)
