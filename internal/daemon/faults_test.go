@@ -511,3 +511,40 @@ func grepLines(s, sub string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// Without realtime events the pull alone must find every new punch: when the log grew since the
+// last pull, and when it was cleared and refilled past its old length between two pulls (so a
+// count alone would say "it just grew").
+func TestFaultLogClearedAndRefilled(t *testing.T) {
+	r := startRigWith(t, rigOptions{configure: func(c *config.Config) { c.Clock[0].Realtime = false }})
+	users := r.sim.Data().Users
+	first := r.pulledAfter(t, "the first pull", time.Time{}, nil)
+	n := first.Records
+	stored := r.ingested(t)
+	inject := func(count int, from time.Time) {
+		t.Helper()
+		for i := 0; i < count; i++ {
+			if err := r.sim.InjectPunch(users[i%len(users)].UserID, from.Add(time.Duration(i)*time.Minute), 0, 1); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+
+	// The log grows: three punches, found by the next pull.
+	inject(3, at(6, 0))
+	r.pulledAfter(t, "a pull of the grown log", r.clock.Now(), func(cs api.ClockStatus) bool { return cs.Records == n+3 })
+	waitFor(t, "the 3 new punches stored", 5*time.Second, func() bool { return r.ingested(t) == stored+3 })
+
+	// Cleared and refilled with more records than it had, all new, between two pulls (or not: any
+	// interleaving with the pulls must give the same result).
+	refill := n + 5
+	r.sim.ClearLog()
+	inject(refill, at(0, 0).AddDate(0, 0, -1)) // Sunday from 00:00, one a minute: never stored before
+	r.pulledAfter(t, "a pull of the refilled log", r.clock.Now(), func(cs api.ClockStatus) bool { return cs.Records == refill })
+	waitFor(t, "every refilled punch stored", 5*time.Second, func() bool { return r.ingested(t) == stored+3+float64(refill) })
+	// And nothing more on the next pulls.
+	r.pulledAfter(t, "one more pull", r.clock.Now(), nil)
+	if got := r.ingested(t); got != stored+3+float64(refill) {
+		t.Fatalf("ingested %v, want %v", got, stored+3+float64(refill))
+	}
+}
