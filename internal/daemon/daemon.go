@@ -420,6 +420,7 @@ func (o pullObserver) Pulled(clock string, r pull.Pull) {
 	d.m.SetClockInfo(clock, r.Info.Serial, r.Info.Firmware, r.Info.Platform)
 	d.m.SetClockLog(clock, r.Info.Records, r.Info.RecordCap)
 	d.m.SetClockOffset(clock, r.Offset)
+	r.Punches, r.Users = nil, nil // Status needs the summary only: keeping them held each clock's whole log between pulls
 	d.mu.Lock()
 	d.clocks[clock].last = r
 	d.clocks[clock].lastErr = ""
