@@ -122,7 +122,10 @@ type Options struct {
 	Encoding string         // code page of names on the clock; default "gbk"
 	Location *time.Location // the zone the clock's wall time is read in; default time.Local
 	Timeout  time.Duration  // per request / per chunk; default 5s
-	Logger   *slog.Logger
+	// Heartbeat is how often a realtime listener checks that the clock still answers; 0 = the
+	// driver's default.
+	Heartbeat time.Duration
+	Logger    *slog.Logger
 }
 
 // Driver builds a Clock from a parsed URL and connects it.

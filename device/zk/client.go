@@ -254,6 +254,7 @@ func start(ctx context.Context, t transport, opts device.Options, release func()
 		dead:    make(chan struct{}),
 		release: release,
 	}
+	c.Heartbeat = opts.Heartbeat
 	go c.readLoop()
 	if err := c.connect(ctx, false); err != nil {
 		c.shutdown(err)

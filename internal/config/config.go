@@ -345,5 +345,7 @@ func (c Config) DeviceOptions(cl Clock, logger *slog.Logger) device.Options {
 		Location: c.ClockLocation(cl),
 		Timeout:  cl.Timeout.Std(),
 		Logger:   logger,
+		// The heartbeat of a realtime link.
+		Heartbeat: cl.Heartbeat.Std(),
 	}
 }

@@ -40,7 +40,26 @@ import (
 	"github.com/jinbi/punchd/sync/pull"
 )
 
-func init() { pull.Reasons[zk.ErrImplausibleDates] = metrics.ReasonImplausibleDates }
+// The ZK driver's errors, by the reason punchd_clock_errors_total counts them under.
+func init() {
+	for err, reason := range map[error]string{
+		zk.ErrImplausibleDates:   metrics.ReasonImplausibleDates,
+		zk.ErrTimeout:            metrics.ReasonTimeout,
+		zk.ErrNoAnswer:           metrics.ReasonBusy,
+		zk.ErrUnauthorized:       metrics.ReasonAuth,
+		zk.ErrChecksum:           metrics.ReasonChecksum,
+		zk.ErrTruncated:          metrics.ReasonTruncated,
+		zk.ErrUnknownRecordSize:  metrics.ReasonRecordSize,
+		zk.ErrUnknownEventLength: metrics.ReasonProtocol,
+		zk.ErrProtocol:           metrics.ReasonProtocol,
+		zk.ErrBadMagic:           metrics.ReasonProtocol,
+		zk.ErrOversize:           metrics.ReasonProtocol,
+		zk.ErrClosed:             metrics.ReasonClosed,
+		zk.ErrRefused:            metrics.ReasonConnect,
+	} {
+		pull.Reasons[err] = reason
+	}
+}
 
 // Version is the daemon's version, set at build time with -ldflags "-X ...daemon.Version=1.0.0".
 var Version = "dev"
@@ -410,8 +429,10 @@ func (o pullObserver) ClockError(clock, reason string) {
 }
 
 func (o pullObserver) PullFailed(clock, reason string, took time.Duration) {
-	o.d.m.PullFailed(clock, reason, took)
-	o.ClockError(clock, reason)
+	o.d.m.PullFailed(clock, reason, took) // counts the error too
+	o.d.mu.Lock()
+	o.d.clocks[clock].lastErr = reason
+	o.d.mu.Unlock()
 }
 
 func (o pullObserver) Pulled(clock string, r pull.Pull) {

@@ -235,9 +235,8 @@ func (e *Engine) Pulled(ctx context.Context, r pull.Pull) error {
 	if !r.Info.Time.IsZero() {
 		wm.SyncedUntil = r.Info.Time
 	}
-	if wm.SyncedUntil.Before(prev.SyncedUntil) && r.Offset >= 0 {
-		wm.SyncedUntil = prev.SyncedUntil
-	}
+	// Even when it goes back (a fast clock set right): punches stamped after the corrected time
+	// have not been read, and claiming otherwise would publish a false "missing".
 	for _, p := range valid {
 		if p.Time.After(wm.LastPunch) {
 			wm.LastPunch = p.Time
@@ -358,22 +357,31 @@ func (e *Engine) RunFinaliser(ctx context.Context, interval time.Duration, beat 
 
 // screen drops punches that cannot be stored (no user id, no time) and counts them.
 func (e *Engine) screen(clock string, ps []device.Punch) []device.Punch {
-	malformed := func(p device.Punch) bool { return p.UserID == "" || p.Time.IsZero() || p.Clock == "" }
-	if !slices.ContainsFunc(ps, malformed) {
+	limit := e.now().Add(36 * time.Hour)
+	reason := func(p device.Punch) string {
+		switch {
+		case p.UserID == "" || p.Time.IsZero() || p.Clock == "":
+			return "malformed"
+		case p.Time.Year() < 2001 || p.Time.After(limit):
+			return "bad_date"
+		}
+		return ""
+	}
+	if !slices.ContainsFunc(ps, func(p device.Punch) bool { return reason(p) != "" }) {
 		return ps // the usual case: no copy of a whole clock log every pull
 	}
 	out := make([]device.Punch, 0, len(ps))
-	bad := 0
+	bad := map[string]int{}
 	for _, p := range ps {
-		if malformed(p) {
-			bad++
+		if r := reason(p); r != "" {
+			bad[r]++
 			continue
 		}
 		out = append(out, p)
 	}
-	if bad > 0 {
-		e.obs.PunchesRejected(clock, "malformed", bad)
-		e.log.Warn("punches without user, time or clock serial rejected", "clock", clock, "count", bad)
+	for r, n := range bad {
+		e.obs.PunchesRejected(clock, r, n)
+		e.log.Warn("punches rejected", "clock", clock, "reason", r, "count", n)
 	}
 	return out
 }

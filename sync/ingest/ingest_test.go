@@ -246,3 +246,30 @@ func TestPullsOfAGrowingClearedAndRegrownLog(t *testing.T) {
 		t.Fatalf("after a shrink: %d punches stored, want 13", n)
 	}
 }
+
+type countingObserver struct {
+	nopObserver
+	rejected map[string]int
+}
+
+func (c *countingObserver) PunchesRejected(clock, reason string, n int) { c.rejected[reason] += n }
+
+func TestRealtimePunchWithImpossibleDateIsRejected(t *testing.T) {
+	f := newFixture(t)
+	obs := &countingObserver{rejected: map[string]int{}}
+	f.eng.obs = obs
+	bad := punch("A1023", time.Date(2000, 1, 1, 8, 0, 0, 0, cst)) // a clock whose battery died
+	if err := f.eng.Realtime(t.Context(), "dangzhengban", bad); err != nil {
+		t.Fatal(err)
+	}
+	future := punch("A1023", f.now.Now().Add(72*time.Hour))
+	if err := f.eng.Realtime(t.Context(), "dangzhengban", future); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := f.db.CountPunches(); n != 0 {
+		t.Fatalf("%d impossible punches stored", n)
+	}
+	if obs.rejected["bad_date"] != 2 {
+		t.Fatalf("rejected = %v, want 2 bad_date", obs.rejected)
+	}
+}

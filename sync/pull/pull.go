@@ -134,7 +134,11 @@ func (l *Loop) Run(ctx context.Context) error {
 		if ctx.Err() != nil {
 			break
 		}
-		l.fail("session", err)
+		if errors.As(err, new(counted)) {
+			l.log.Warn("clock unavailable", "step", "pull", "reason", Reason(err), "err", err)
+		} else {
+			l.fail("session", err)
+		}
 		if !l.sleep(ctx, bo.Next()) {
 			break
 		}
@@ -236,6 +240,7 @@ func (l *Loop) pullOnce(ctx context.Context, clk device.Clock, withUsers bool) (
 	defer func() {
 		if err != nil && ctx.Err() == nil {
 			l.obs.PullFailed(l.cfg.Name, Reason(err), l.now().Sub(start))
+			err = counted{err}
 		}
 	}()
 	info, err := clk.Info(ctx)
@@ -248,6 +253,9 @@ func (l *Loop) pullOnce(ctx context.Context, clk device.Clock, withUsers bool) (
 		offset = info.Time.Sub(hostAt).Round(time.Second)
 	}
 	l.obs.ClockUp(l.cfg.Name, true)
+	// Correct a drifting clock before reading its log: a clock whose battery died and holds
+	// impossible dates is set right even when the read that follows is refused.
+	l.correctTime(ctx, clk, offset)
 
 	punches, err := clk.Punches(ctx)
 	if err != nil {
@@ -274,22 +282,37 @@ func (l *Loop) pullOnce(ctx context.Context, clk device.Clock, withUsers bool) (
 		l.log.Warn("clock log nearly full", "records", info.Records, "capacity", info.RecordCap)
 	}
 
-	if l.cfg.MaxOffset > 0 && (offset > l.cfg.MaxOffset || offset < -l.cfg.MaxOffset) {
-		if ts, ok := clk.(device.TimeSetter); ok {
-			now := l.now().In(l.cfg.Options.Location)
-			if err := ts.SetTime(ctx, now); err != nil {
-				l.log.Warn("correct clock time", "offset", offset, "err", err)
-				l.obs.ClockError(l.cfg.Name, "set_time")
-			} else {
-				l.log.Info("corrected clock time", "offset_was", offset)
-			}
-		}
-	}
 	if l.cfg.ClearLog {
 		l.maybeClear(ctx, clk, r)
 	}
 	return nil
 }
+
+// correctTime sets the clock's time from ours when it drifted past MaxOffset (if configured).
+func (l *Loop) correctTime(ctx context.Context, clk device.Clock, offset time.Duration) {
+	if l.cfg.MaxOffset <= 0 || (offset <= l.cfg.MaxOffset && offset >= -l.cfg.MaxOffset) {
+		return
+	}
+	ts, ok := clk.(device.TimeSetter)
+	if !ok {
+		return
+	}
+	loc := l.cfg.Options.Location
+	if loc == nil {
+		loc = time.Local
+	}
+	if err := ts.SetTime(ctx, l.now().In(loc)); err != nil {
+		l.log.Warn("correct clock time", "offset", offset, "err", err)
+		l.obs.ClockError(l.cfg.Name, "protocol")
+		return
+	}
+	l.log.Info("corrected clock time", "offset_was", offset)
+}
+
+// counted marks an error already counted as a failed pull.
+type counted struct{ error }
+
+func (c counted) Unwrap() error { return c.error }
 
 // maybeClear clears the clock's log only when every punch on it was just committed and is older than
 // ClearOlderThan, and the record count did not change since the read (no punch slipped in between).
