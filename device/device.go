@@ -87,6 +87,13 @@ type Clock interface {
 	Close() error
 }
 
+// TailReader is a clock that can hand over only the end of its log: the records from index from
+// on (the log is append-only between clears), with the total count. The whole log may still cross
+// the wire; what is saved is turning every old record into a Punch on every pull.
+type TailReader interface {
+	PunchesFrom(ctx context.Context, from int) (tail []Punch, total int, err error)
+}
+
 // UserReader is a clock that can list its users.
 type UserReader interface {
 	Users(ctx context.Context) ([]User, error)

@@ -28,6 +28,7 @@ var (
 	_ device.TimeSetter = (*Client)(nil)
 	_ device.Listener   = (*Client)(nil)
 	_ device.LogClearer = (*Client)(nil)
+	_ device.TailReader = (*Client)(nil)
 )
 
 func init() {

@@ -182,11 +182,33 @@ func (c *Client) Punches(ctx context.Context) ([]device.Punch, error) {
 	}
 	defer unlock()
 	var out []device.Punch
-	err = c.resumable(ctx, "attendance", func() error { return c.readPunches(ctx, &out) })
+	err = c.resumable(ctx, "attendance", func() error { _, err := c.readPunches(ctx, &out, 0); return err })
 	if err != nil {
 		return nil, fmt.Errorf("clock %s: %w", c.t.name(), err)
 	}
 	return out, nil
+}
+
+// PunchesFrom implements device.TailReader: the whole log is transferred and checked as by
+// Punches, but only the records from index from on become punches (the daemon's steady state:
+// a log that only grew since the last pull).
+func (c *Client) PunchesFrom(ctx context.Context, from int) ([]device.Punch, int, error) {
+	unlock, err := c.lock(ctx)
+	if err != nil {
+		return nil, 0, c.wrap("read attendance", err)
+	}
+	defer unlock()
+	var out []device.Punch
+	total := 0
+	err = c.resumable(ctx, "attendance", func() error {
+		var err error
+		total, err = c.readPunches(ctx, &out, max(from, 0))
+		return err
+	})
+	if err != nil {
+		return nil, 0, fmt.Errorf("clock %s: %w", c.t.name(), err)
+	}
+	return out, total, nil
 }
 
 // resumable runs a whole read; on a datagram link (UDP, serial) whose clock stopped answering
@@ -275,28 +297,28 @@ type prepErr struct{ error }
 
 func (e *prepErr) Unwrap() error { return e.error }
 
-func (c *Client) readPunches(ctx context.Context, out *[]device.Punch) error {
+func (c *Client) readPunches(ctx context.Context, out *[]device.Punch, from int) (int, error) {
 	sn, err := c.serialNumber(ctx)
 	if err != nil {
-		return fmt.Errorf("read option ~SerialNumber: %w", err)
+		return 0, fmt.Errorf("read option ~SerialNumber: %w", err)
 	}
 	clockNow, _, err := c.getTime(ctx)
 	if err != nil {
-		return fmt.Errorf("read time: %w", err)
+		return 0, fmt.Errorf("read time: %w", err)
 	}
 	blob, size, fs, err := c.readAttLog(ctx)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	if blob == nil {
 		*out = []device.Punch{}
-		return nil
+		return 0, nil
 	}
 	var byUID map[uint16]string
 	if size == AttRecord8 {
 		users, err := c.readUsers(ctx)
 		if err != nil {
-			return fmt.Errorf("read users to map 8-byte records: %w", err)
+			return 0, fmt.Errorf("read users to map 8-byte records: %w", err)
 		}
 		byUID = make(map[uint16]string, len(users))
 		for _, u := range users {
@@ -313,8 +335,11 @@ func (c *Client) readPunches(ctx context.Context, out *[]device.Punch) error {
 	dc := newDateCheck(size, limitNow)
 	td := timeDecoder{loc: c.opts.Location}
 	unmapped := 0
-	_, err = walkAttLog(blob, fs.Records, func(n int) { ps = make([]device.Punch, n) }, func(i int, r AttRecord) {
-		dc.check(i, r)
+	_, err = walkAttLog(blob, fs.Records, func(n int) { ps = make([]device.Punch, max(n-from, 0)) }, func(i int, r AttRecord) {
+		dc.check(i, r) // every record: a misaligned or impossible log is refused whole
+		if i < from {
+			return
+		}
 		id := r.UserID
 		if size == AttRecord8 {
 			var ok bool
@@ -327,20 +352,23 @@ func (c *Client) readPunches(ctx context.Context, out *[]device.Punch) error {
 				}
 			}
 		}
-		ps[i] = device.Punch{
+		ps[i-from] = device.Punch{
 			Clock: sn, UserID: id, Time: td.decode(r.Time),
 			State: r.State, Verify: r.Verify, WorkCode: r.WorkCode, Raw: r.Raw,
 		}
 	})
 	if err != nil {
-		return fmt.Errorf("split attendance log: %w", err)
+		return 0, fmt.Errorf("split attendance log: %w", err)
 	}
 	if err := dc.err(); err != nil {
-		return fmt.Errorf("check attendance (%d records of %d bytes): %w", fs.Records, size, err)
+		return 0, fmt.Errorf("check attendance (%d records of %d bytes): %w", fs.Records, size, err)
 	}
 	c.st.unmappedID.Add(uint64(unmapped))
+	if ps == nil {
+		ps = []device.Punch{}
+	}
 	*out = ps
-	return nil
+	return fs.Records, nil
 }
 
 // dateCheck rejects a whole read whose dates cannot be real: a day that does not exist, a year

@@ -205,20 +205,22 @@ func (e *Engine) Pulled(ctx context.Context, r pull.Pull) error {
 		return fmt.Errorf("read watermarks: %w", err)
 	}
 	prev, had := wms[r.Clock]
-	if had && len(r.Punches) < prev.LastCount {
+	count := r.From + len(r.Punches) // records on the clock at this read
+	if had && count < prev.LastCount {
 		e.log.Warn("clock log shrank since the last pull (cleared on the keypad or cyclic delete); stored punches are kept",
-			"clock", r.Clock, "was", prev.LastCount, "now", len(r.Punches))
+			"clock", r.Clock, "was", prev.LastCount, "now", count)
 		e.obs.LogShrunk(r.Clock)
 	}
 	// A clock's log only grows between clears: when the record where the last pull ended is still
 	// there, unchanged, only what follows it can be new. Anything else (a shrink, a clear and
 	// regrowth, a first pull) compares the whole log with the store.
+	// (A loop that read only the tail has checked the mark itself: r.From > 0.)
 	candidates := r.Punches
 	lastKey, err := e.db.GetMeta(metaLastKey + r.Clock)
 	if err != nil {
 		return fmt.Errorf("clock %s: read last-record mark: %w", r.Clock, err)
 	}
-	if had && prev.LastCount > 0 && prev.LastCount <= len(r.Punches) && string(lastKey) == r.Punches[prev.LastCount-1].Key() {
+	if r.From == 0 && had && prev.LastCount > 0 && prev.LastCount <= len(r.Punches) && string(lastKey) == r.Punches[prev.LastCount-1].Key() {
 		candidates = r.Punches[prev.LastCount:]
 	}
 	valid := e.screen(r.Clock, candidates)
@@ -228,7 +230,7 @@ func (e *Engine) Pulled(ctx context.Context, r pull.Pull) error {
 	}
 
 	wm := store.Watermark{Clock: r.Clock, Serial: r.Info.Serial, Records: r.Info.Records, LastPull: r.At,
-		LastCount: len(r.Punches), LastPunch: prev.LastPunch}
+		LastCount: count, LastPunch: prev.LastPunch}
 	// Every punch made on the clock before the start of the read is now stored. The clock's own
 	// time is the right measure: a drifting clock stamps punches with its time, not ours.
 	wm.SyncedUntil = r.At.Add(r.Offset).Add(-r.Duration)
@@ -253,16 +255,34 @@ func (e *Engine) Pulled(ctx context.Context, r pull.Pull) error {
 		return fmt.Errorf("clock %s: commit %d new punches: %w", r.Clock, len(fresh), err)
 	}
 	// After the commit: a lost mark only costs one full comparison at the next pull.
-	var mark []byte
-	if n := len(r.Punches); n > 0 {
-		mark = []byte(r.Punches[n-1].Key())
-	}
-	if err := e.db.PutMeta(metaLastKey+r.Clock, mark); err != nil {
-		e.log.Warn("save last-record mark", "clock", r.Clock, "err", err)
+	if n := len(r.Punches); n > 0 || r.From == 0 {
+		var mark []byte // an empty log has no mark
+		if n > 0 {
+			mark = []byte(r.Punches[n-1].Key())
+		}
+		if err := e.db.PutMeta(metaLastKey+r.Clock, mark); err != nil {
+			e.log.Warn("save last-record mark", "clock", r.Clock, "err", err)
+		}
 	}
 	e.obs.PunchesIngested(r.Clock, "pull", len(fresh))
 	e.obs.PunchesDuplicate(r.Clock, "pull", len(valid)-len(fresh))
 	return nil
+}
+
+// Mark implements pull.Sink: the record count of the clock's last committed pull and the key of
+// its last record.
+func (e *Engine) Mark(clock string) (int, string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	wms, err := e.db.Watermarks()
+	if err != nil {
+		return 0, ""
+	}
+	key, err := e.db.GetMeta(metaLastKey + clock)
+	if err != nil || len(key) == 0 {
+		return 0, ""
+	}
+	return wms[clock].LastCount, string(key)
 }
 
 // Realtime implements pull.Sink: one punch from a realtime event, judged and published at once.

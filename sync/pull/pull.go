@@ -26,17 +26,21 @@ type Sink interface {
 	Pulled(ctx context.Context, r Pull) error
 	// Realtime commits one punch that arrived as a realtime event.
 	Realtime(ctx context.Context, clock string, p device.Punch) error
+	// Mark is where the last committed pull of a clock ended: its record count and the key of its
+	// last record (0 and "" when unknown). A loop uses it to read only the tail of a grown log.
+	Mark(clock string) (count int, lastKey string)
 }
 
 // Pull is the result of one full read of a clock.
 type Pull struct {
-	Clock    string      // the configured clock name
-	Info     device.Info // identity, counts and capacities at the time of the read
-	Punches  []device.Punch
-	Users    []device.User // the clock's user table, read on the first pull of each connection; else nil
-	At       time.Time     // host time when the read finished
-	Offset   time.Duration // clock time minus host time, measured before the read
-	Duration time.Duration // how long the read took
+	Clock    string         // the configured clock name
+	Info     device.Info    // identity, counts and capacities at the time of the read
+	Punches  []device.Punch // the clock's log from index From on (From 0: the whole log)
+	From     int            // index in the clock's log of Punches[0]; > 0 only when the log just grew past the Sink's mark
+	Users    []device.User  // the clock's user table, read on the first pull of each connection; else nil
+	At       time.Time      // host time when the read finished
+	Offset   time.Duration  // clock time minus host time, measured before the read
+	Duration time.Duration  // how long the read took
 }
 
 // Observer is told what happens, for metrics. All methods must be safe for concurrent use.
@@ -257,7 +261,7 @@ func (l *Loop) pullOnce(ctx context.Context, clk device.Clock, withUsers bool) (
 	// impossible dates is set right even when the read that follows is refused.
 	l.correctTime(ctx, clk, offset)
 
-	punches, err := clk.Punches(ctx)
+	punches, from, err := l.readLog(ctx, clk)
 	if err != nil {
 		return fmt.Errorf("clock %s: read attendance: %w", l.cfg.Name, err)
 	}
@@ -270,7 +274,7 @@ func (l *Loop) pullOnce(ctx context.Context, clk device.Clock, withUsers bool) (
 			users = nil
 		}
 	}
-	r := Pull{Clock: l.cfg.Name, Info: info, Punches: punches, Users: users, At: l.now(), Offset: offset}
+	r := Pull{Clock: l.cfg.Name, Info: info, Punches: punches, From: from, Users: users, At: l.now(), Offset: offset}
 	r.Duration = r.At.Sub(start)
 	if err := l.sink.Pulled(ctx, r); err != nil {
 		l.obs.ClockError(l.cfg.Name, "store")
@@ -286,6 +290,24 @@ func (l *Loop) pullOnce(ctx context.Context, clk device.Clock, withUsers bool) (
 		l.maybeClear(ctx, clk, r)
 	}
 	return nil
+}
+
+// readLog reads the clock's log: only its tail when the clock can and the record where the last
+// committed pull ended is still in place (the log grew), else the whole log.
+func (l *Loop) readLog(ctx context.Context, clk device.Clock) ([]device.Punch, int, error) {
+	tr, ok := clk.(device.TailReader)
+	if n, key := l.sink.Mark(l.cfg.Name); ok && n > 0 && key != "" {
+		tail, total, err := tr.PunchesFrom(ctx, n-1)
+		if err != nil {
+			return nil, 0, err
+		}
+		if total >= n && len(tail) > 0 && tail[0].Key() == key {
+			return tail[1:], n, nil
+		}
+		l.log.Info("clock log changed since the last pull (shrunk, cleared or rewritten): reading it whole", "was", n, "now", total)
+	}
+	ps, err := clk.Punches(ctx)
+	return ps, 0, err
 }
 
 // correctTime sets the clock's time from ours when it drifted past MaxOffset (if configured).

@@ -61,6 +61,8 @@ func (s *recSink) Pulled(ctx context.Context, r Pull) error {
 
 func (s *recSink) Realtime(ctx context.Context, clock string, p device.Punch) error { return nil }
 
+func (s *recSink) Mark(string) (int, string) { return 0, "" }
+
 func (s *recSink) count() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -170,5 +172,55 @@ func TestReason(t *testing.T) {
 		if got := Reason(c.err); got != c.want {
 			t.Errorf("Reason(%v) = %q, want %q", c.err, got, c.want)
 		}
+	}
+}
+
+// tailClock is a fakeClock that can also hand over the tail of its log.
+type tailClock struct {
+	fakeClock
+	tails *int
+}
+
+func (c *tailClock) PunchesFrom(ctx context.Context, from int) ([]device.Punch, int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	*c.tails++
+	all := *c.punches
+	return append([]device.Punch(nil), all[min(from, len(all)):]...), len(all), nil
+}
+
+type markSink struct {
+	recSink
+	n   int
+	key string
+}
+
+func (s *markSink) Mark(string) (int, string) { return s.n, s.key }
+
+func TestReadLogTailOrWhole(t *testing.T) {
+	var mu sync.Mutex
+	base := time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC)
+	log := []device.Punch{{Clock: "S", UserID: "1", Time: base}, {Clock: "S", UserID: "2", Time: base.Add(time.Minute)},
+		{Clock: "S", UserID: "3", Time: base.Add(2 * time.Minute)}}
+	failOn, calls, cleared, tails := 0, 0, 0, 0
+	clk := &tailClock{fakeClock{mu: &mu, punches: &log, failOn: &failOn, calls: &calls, cleared: &cleared}, &tails}
+
+	// The mark is record 2 of the log: only record 3 is read out.
+	sink := &markSink{n: 2, key: log[1].Key()}
+	l := New(Config{Name: "c1"}, sink, nil, nil, nil, nil)
+	ps, from, err := l.readLog(t.Context(), clk)
+	if err != nil || from != 2 || len(ps) != 1 || ps[0].UserID != "3" || calls != 0 {
+		t.Fatalf("grown log: %d punches from %d (%v), whole reads %d", len(ps), from, err, calls)
+	}
+	// The record at the mark changed (cleared and refilled): the whole log is read.
+	sink.key = log[0].Key()
+	ps, from, err = l.readLog(t.Context(), clk)
+	if err != nil || from != 0 || len(ps) != 3 || calls != 1 {
+		t.Fatalf("changed log: %d punches from %d (%v), whole reads %d", len(ps), from, err, calls)
+	}
+	// Fewer records than the mark: the whole log.
+	sink.n, sink.key = 5, log[2].Key()
+	if ps, from, err = l.readLog(t.Context(), clk); err != nil || from != 0 || len(ps) != 3 {
+		t.Fatalf("shrunk log: %d punches from %d (%v)", len(ps), from, err)
 	}
 }
