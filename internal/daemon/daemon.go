@@ -40,6 +40,9 @@ import (
 	"github.com/jinbi/punchd/sync/pull"
 )
 
+// bigPull is the size of a whole-log read after which the daemon returns memory to the system.
+const bigPull = 20000
+
 // The ZK driver's errors, by the reason punchd_clock_errors_total counts them under.
 func init() {
 	for err, reason := range map[error]string{
@@ -441,6 +444,11 @@ func (o pullObserver) Pulled(clock string, r pull.Pull) {
 	d.m.SetClockInfo(clock, r.Info.Serial, r.Info.Firmware, r.Info.Platform)
 	d.m.SetClockLog(clock, r.Info.Records, r.Info.RecordCap)
 	d.m.SetClockOffset(clock, r.Offset)
+	if r.From == 0 && len(r.Punches) >= bigPull {
+		// A whole log read (the first start against months of history, or after a clear): hand
+		// the memory of that one-off back now rather than carry it until the next forced GC.
+		go debug.FreeOSMemory()
+	}
 	r.Punches, r.Users = nil, nil // Status needs the summary only: keeping them held each clock's whole log between pulls
 	d.mu.Lock()
 	d.clocks[clock].last = r
