@@ -229,7 +229,7 @@ func (b *storeBackend) AddRegistration(ctx context.Context, r attendance.Registr
 	if err := r.Validate(); err != nil {
 		return r, err
 	}
-	if _, ok, err := b.db.Person(r.UserID); err != nil {
+	if ok, err := b.db.Judged(r.UserID); err != nil {
 		return r, err
 	} else if !ok {
 		return r, fmt.Errorf("registration: user %q is not on the roster", r.UserID)

@@ -544,7 +544,7 @@ func (d *daemon) AddRegistration(ctx context.Context, r attendance.Registration)
 	if err := r.Validate(); err != nil {
 		return r, err
 	}
-	if _, ok, err := d.db.Person(r.UserID); err != nil {
+	if ok, err := d.db.Judged(r.UserID); err != nil {
 		return r, err
 	} else if !ok {
 		return r, fmt.Errorf("registration: user %q is not on the roster", r.UserID)

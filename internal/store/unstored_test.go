@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/jinbi/punchd/device"
+	"github.com/jinbi/punchd/internal/attendance"
 )
 
 func TestUnstored(t *testing.T) {
@@ -26,5 +27,33 @@ func TestUnstored(t *testing.T) {
 	}
 	if len(got) != 2 || got[0].Key() != b.Key() || got[1].Key() != c.Key() {
 		t.Fatalf("Unstored = %+v, want b and c once each", got)
+	}
+}
+
+func TestJudged(t *testing.T) {
+	db, err := Open(t.TempDir()+"/j.db", Options{Location: time.UTC, NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.PutClockUsers("c1", []device.User{{UID: 1, UserID: "A1023", Name: "张伟"}}); err != nil {
+		t.Fatal(err)
+	}
+	// No roster: whoever the clock knows is judged, nobody else.
+	if ok, err := db.Judged("A1023"); err != nil || !ok {
+		t.Fatalf("Judged(A1023) with no roster = %v, %v", ok, err)
+	}
+	if ok, _ := db.Judged("nobody"); ok {
+		t.Fatal("a stranger is judged")
+	}
+	// With a roster, only the roster counts.
+	if err := db.PutRoster([]attendance.Person{{UserID: "7", Name: "李娜", Tracking: attendance.TrackClock}}); err != nil {
+		t.Fatal(err)
+	}
+	if ok, _ := db.Judged("A1023"); ok {
+		t.Fatal("a clock user off the roster is judged once a roster exists")
+	}
+	if ok, _ := db.Judged("7"); !ok {
+		t.Fatal("a roster person is not judged")
 	}
 }
