@@ -7,13 +7,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/BurntSushi/toml"
-	mqtt "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/jinbi/punchd/device/zk/zksim"
 	"github.com/jinbi/punchd/internal/api"
@@ -71,32 +69,24 @@ func TestKillMidPullAndMidPublish(t *testing.T) {
 	go sim.ServeTCP(ctx, ln)
 	broker := mqtttest.Start(t)
 
-	var mu sync.Mutex
-	received := map[string]map[int]bool{}
-	sub := mqtt.NewClient(mqtt.NewClientOptions().AddBroker(broker.URL()).SetClientID("kill-test-sub").SetCleanSession(false).
-		SetAutoReconnect(true).SetConnectRetry(true).SetConnectRetryInterval(100 * time.Millisecond).
-		SetMaxReconnectInterval(200 * time.Millisecond))
-	handler := func(_ mqtt.Client, m mqtt.Message) {
-		var e event.Event
-		if err := json.Unmarshal(m.Payload(), &e); err != nil {
-			t.Errorf("payload %s: %v", m.Payload(), err)
-			return
+	sub := mqtttest.Subscribe(t, broker.URL(), "punchd/kill/events/#")
+	// received maps each event id to the revisions that arrived.
+	received := func() map[string]map[int]bool {
+		out := map[string]map[int]bool{}
+		for _, m := range sub.Messages() {
+			var e event.Event
+			if err := json.Unmarshal(m.Payload, &e); err != nil {
+				t.Errorf("payload %s: %v", m.Payload, err)
+				continue
+			}
+			if out[e.ID] == nil {
+				out[e.ID] = map[int]bool{}
+			}
+			out[e.ID][e.Rev] = true
 		}
-		mu.Lock()
-		defer mu.Unlock()
-		if received[e.ID] == nil {
-			received[e.ID] = map[int]bool{}
-		}
-		received[e.ID][e.Rev] = true
+		return out
 	}
-	if tok := sub.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
-		t.Fatal(tok.Error())
-	}
-	if tok := sub.Subscribe("punchd/kill/events/#", 1, handler); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
-		t.Fatal(tok.Error())
-	}
-	defer sub.Disconnect(0)
-	count := func() int { mu.Lock(); defer mu.Unlock(); return len(received) }
+	count := func() int { return len(received()) }
 
 	cfg := config.Default()
 	cfg.Site.Name, cfg.Site.Timezone, cfg.Site.Roster = "kill", "Asia/Shanghai", ""
@@ -192,8 +182,7 @@ func TestKillMidPullAndMidPublish(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mu.Lock()
-	defer mu.Unlock()
+	got := received()
 	want := 0
 	for _, day := range days {
 		for _, a := range rules.Events(day) {
@@ -202,12 +191,12 @@ func TestKillMidPullAndMidPublish(t *testing.T) {
 			}
 			want++
 			id := event.ID("kill", day.UserID, day.Date, a.Slot, a.Kind)
-			if !received[id][1] {
+			if !got[id][1] {
 				t.Errorf("lost: %s %s %s %s (id %s)", day.UserID, day.Date, a.Slot, a.Kind, id)
 			}
 		}
 	}
-	for id, revs := range received {
+	for id, revs := range got {
 		for rev := range revs {
 			if rev < 1 || (rev > 1 && !revs[rev-1]) {
 				t.Errorf("event %s: revision %d arrived without %d", id, rev, rev-1)
@@ -217,5 +206,5 @@ func TestKillMidPullAndMidPublish(t *testing.T) {
 	if want == 0 {
 		t.Fatal("the generated week had no anomalies: the test proves nothing")
 	}
-	t.Logf("%d anomalies over %d stored days; %d ids received (%d before the second kill)", want, len(days), len(received), mid)
+	t.Logf("%d anomalies over %d stored days; %d ids received (%d before the second kill)", want, len(days), len(got), mid)
 }

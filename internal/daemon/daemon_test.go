@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -16,8 +15,6 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-
-	mqtt "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/jinbi/punchd/device/zk/zksim"
 	"github.com/jinbi/punchd/internal/api"
@@ -61,51 +58,42 @@ func (l *lockedBuffer) String() string {
 	return l.b.String()
 }
 
-// subscriber records every event payload it receives, by id.
+// subscriber records every message under a filter; snapshot decodes the events among them.
 type subscriber struct {
-	mu     sync.Mutex
-	events []event.Event
-	topics map[string]int
+	t   *testing.T
+	sub *mqtttest.Subscriber
 }
 
 func subscribe(t *testing.T, url, filter string) *subscriber {
 	t.Helper()
-	s := &subscriber{topics: map[string]int{}}
-	h := func(_ mqtt.Client, m mqtt.Message) {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		s.topics[m.Topic()]++
-		if strings.Contains(m.Topic(), "/events/") {
-			var e event.Event
-			if err := json.Unmarshal(m.Payload(), &e); err != nil {
-				t.Errorf("event payload %s: %v", m.Payload(), err)
-				return
-			}
-			s.events = append(s.events, e)
-		}
-	}
-	opts := mqtt.NewClientOptions().AddBroker(url).SetClientID(fmt.Sprintf("test-sub-%d", time.Now().UnixNano())).
-		SetCleanSession(false).SetAutoReconnect(true).SetConnectRetry(true).SetConnectRetryInterval(100 * time.Millisecond).
-		SetMaxReconnectInterval(200 * time.Millisecond).SetOnConnectHandler(func(c mqtt.Client) { c.Subscribe(filter, 1, h) })
-	c := mqtt.NewClient(opts)
-	if tok := c.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
-		t.Fatalf("subscriber connect: %v", tok.Error())
-	}
-	if tok := c.Subscribe(filter, 1, h); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
-		t.Fatalf("subscribe: %v", tok.Error())
-	}
-	t.Cleanup(func() { c.Disconnect(0) })
-	return s
+	return &subscriber{t: t, sub: mqtttest.Subscribe(t, url, filter)}
 }
 
+// snapshot returns the events received so far and how many messages came on each topic.
 func (s *subscriber) snapshot() ([]event.Event, map[string]int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	msgs := s.sub.Messages()
 	topics := map[string]int{}
-	for k, v := range s.topics {
-		topics[k] = v
+	for _, m := range msgs {
+		topics[m.Topic]++
 	}
-	return append([]event.Event(nil), s.events...), topics
+	return decodeEvents(s.t, msgs), topics
+}
+
+// decodeEvents decodes the event payloads among msgs, failing the test on a malformed one.
+func decodeEvents(t *testing.T, msgs []mqtttest.Message) []event.Event {
+	var out []event.Event
+	for _, m := range msgs {
+		if !strings.Contains(m.Topic, "/events/") {
+			continue
+		}
+		var e event.Event
+		if err := json.Unmarshal(m.Payload, &e); err != nil {
+			t.Errorf("event payload on %s: %s: %v", m.Topic, m.Payload, err)
+			continue
+		}
+		out = append(out, e)
+	}
+	return out
 }
 
 func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {

@@ -11,17 +11,15 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
-
-	mqtt "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/jinbi/punchd/device/zk/zksim"
 	"github.com/jinbi/punchd/internal/api"
 	"github.com/jinbi/punchd/internal/attendance"
 	"github.com/jinbi/punchd/internal/config"
 	"github.com/jinbi/punchd/internal/event"
+	"github.com/jinbi/punchd/internal/mqtttest"
 )
 
 // The fault tests drive the whole daemon (startRig: zksim over TCP, a real Mosquitto, the store in
@@ -33,59 +31,34 @@ const clockStatusTopic = "punchd/jinbi/clocks/dangzhengban/status"
 
 // watcher keeps every event and the last message of each topic under a filter.
 type watcher struct {
-	mu     sync.Mutex
-	last   map[string][]byte
-	events []event.Event
+	t   *testing.T
+	sub *mqtttest.Subscriber
 }
 
 func watch(t *testing.T, url, filter string) *watcher {
 	t.Helper()
-	w := &watcher{last: map[string][]byte{}}
-	h := func(_ mqtt.Client, m mqtt.Message) {
-		w.mu.Lock()
-		defer w.mu.Unlock()
-		w.last[m.Topic()] = append([]byte(nil), m.Payload()...)
-		if strings.Contains(m.Topic(), "/events/") {
-			var e event.Event
-			if err := json.Unmarshal(m.Payload(), &e); err != nil {
-				t.Errorf("event payload on %s: %s: %v", m.Topic(), m.Payload(), err)
-				return
-			}
-			w.events = append(w.events, e)
-		}
-	}
-	c := mqtt.NewClient(mqtt.NewClientOptions().AddBroker(url).SetClientID(fmt.Sprintf("test-watch-%d", time.Now().UnixNano())).
-		SetOrderMatters(true))
-	if tok := c.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
-		t.Fatalf("watcher connect: %v", tok.Error())
-	}
-	if tok := c.Subscribe(filter, 1, h); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
-		t.Fatalf("watcher subscribe %s: %v", filter, tok.Error())
-	}
-	t.Cleanup(func() { c.Disconnect(0) })
-	return w
+	return &watcher{t: t, sub: mqtttest.Subscribe(t, url, filter)}
 }
 
 // clockStatus is the last retained status of the rig's clock.
 func (w *watcher) clockStatus(t *testing.T) (event.ClockStatus, bool) {
-	w.mu.Lock()
-	b, ok := w.last[clockStatusTopic]
-	w.mu.Unlock()
 	var cs event.ClockStatus
-	if !ok {
+	var last []byte
+	for _, m := range w.sub.Messages() {
+		if m.Topic == clockStatusTopic {
+			last = m.Payload
+		}
+	}
+	if last == nil {
 		return cs, false
 	}
-	if err := json.Unmarshal(b, &cs); err != nil {
-		t.Fatalf("clock status %s: %v", b, err)
+	if err := json.Unmarshal(last, &cs); err != nil {
+		t.Fatalf("clock status %s: %v", last, err)
 	}
 	return cs, true
 }
 
-func (w *watcher) snapshot() []event.Event {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return append([]event.Event(nil), w.events...)
-}
+func (w *watcher) snapshot() []event.Event { return decodeEvents(w.t, w.sub.Messages()) }
 
 // find returns the events matching keep.
 func (w *watcher) find(keep func(event.Event) bool) []event.Event {
