@@ -133,6 +133,27 @@ func (e *env) parseClockFlags(fs *flag.FlagSet, name string, f *clockFlags, args
 	return loc, nil
 }
 
+// withClock parses a clock command's flags (extra adds the command's own), connects, runs fn and
+// closes the clock; a failure to close is reported when fn succeeded.
+func (e *env) withClock(ctx context.Context, name string, args []string, extra func(*flag.FlagSet, *clockFlags),
+	fn func(c device.Clock, f *clockFlags, loc *time.Location) error) (err error) {
+	var f clockFlags
+	fs := e.clockFlagSet(name, &f)
+	if extra != nil {
+		extra(fs, &f)
+	}
+	loc, err := e.parseClockFlags(fs, name, &f, args)
+	if err != nil {
+		return err
+	}
+	c, err := e.openClock(ctx, &f, loc)
+	if err != nil {
+		return err
+	}
+	defer closeClock(c, f.url, &err)
+	return fn(c, &f, loc)
+}
+
 // openClock connects to f.url. Errors name the clock and the step.
 func (e *env) openClock(ctx context.Context, f *clockFlags, loc *time.Location) (device.Clock, error) {
 	c, err := device.Open(ctx, f.url, device.Options{
@@ -255,55 +276,46 @@ type infoJSON struct {
 	OffsetSeconds float64   `json:"offset_seconds"`
 }
 
-func runClockInfo(ctx context.Context, e *env, args []string) (err error) {
-	var f clockFlags
-	fs := e.clockFlagSet("clock info", &f)
-	loc, err := e.parseClockFlags(fs, "clock info", &f, args)
-	if err != nil {
-		return err
-	}
-	c, err := e.openClock(ctx, &f, loc)
-	if err != nil {
-		return err
-	}
-	defer closeClock(c, f.url, &err)
-	before := e.Now()
-	info, err := c.Info(ctx)
-	if err != nil {
-		return clockErr(f.url, "read info", err)
-	}
-	host := before.Add(e.Now().Sub(before) / 2)
-	if info.Time.IsZero() {
-		if info.Time, host, err = clockTime(ctx, c, f.url, e.Now); err != nil {
-			return err
+func runClockInfo(ctx context.Context, e *env, args []string) error {
+	return e.withClock(ctx, "clock info", args, nil, func(c device.Clock, f *clockFlags, loc *time.Location) error {
+		before := e.Now()
+		info, err := c.Info(ctx)
+		if err != nil {
+			return clockErr(f.url, "read info", err)
 		}
-	}
-	off := clockOffset(info.Time, host)
-	if f.json {
-		return writeJSONLine(e, infoJSON{Clock: redactURL(f.url), Info: info, HostTime: host.In(loc).Truncate(time.Second), OffsetSeconds: off.Seconds()})
-	}
-	tw := tabwriter.NewWriter(e.Stdout, 0, 4, 2, ' ', 0)
-	row := func(k, format string, a ...any) { fmt.Fprintf(tw, "%s\t"+format+"\n", append([]any{k}, a...)...) }
-	row("clock", "%s", redactURL(f.url))
-	row("serial number", "%s", info.Serial)
-	row("firmware", "%s", info.Firmware)
-	row("platform", "%s", info.Platform)
-	row("device name", "%s", info.DeviceName)
-	row("MAC", "%s", info.MAC)
-	row("PIN width", "%d", info.PINWidth)
-	row("users", "%d / %d", info.Users, info.UserCapacity)
-	row("fingerprints", "%d / %d", info.Fingers, info.FingerCap)
-	row("faces", "%d / %d", info.Faces, info.FaceCap)
-	if info.RecordCap > 0 {
-		row("records", "%d / %d (%.1f%% full)", info.Records, info.RecordCap, 100*float64(info.Records)/float64(info.RecordCap))
-	} else {
-		row("records", "%d / %d", info.Records, info.RecordCap)
-	}
-	row("admins", "%d", info.Admins)
-	row("clock time", "%s", info.Time.Format(time.RFC3339))
-	row("host time", "%s", host.In(loc).Truncate(time.Second).Format(time.RFC3339))
-	row("offset", "%s", offsetText(off))
-	return tw.Flush()
+		host := before.Add(e.Now().Sub(before) / 2)
+		if info.Time.IsZero() {
+			if info.Time, host, err = clockTime(ctx, c, f.url, e.Now); err != nil {
+				return err
+			}
+		}
+		off := clockOffset(info.Time, host)
+		if f.json {
+			return writeJSONLine(e, infoJSON{Clock: redactURL(f.url), Info: info, HostTime: host.In(loc).Truncate(time.Second), OffsetSeconds: off.Seconds()})
+		}
+		tw := tabwriter.NewWriter(e.Stdout, 0, 4, 2, ' ', 0)
+		row := func(k, format string, a ...any) { fmt.Fprintf(tw, "%s\t"+format+"\n", append([]any{k}, a...)...) }
+		row("clock", "%s", redactURL(f.url))
+		row("serial number", "%s", info.Serial)
+		row("firmware", "%s", info.Firmware)
+		row("platform", "%s", info.Platform)
+		row("device name", "%s", info.DeviceName)
+		row("MAC", "%s", info.MAC)
+		row("PIN width", "%d", info.PINWidth)
+		row("users", "%d / %d", info.Users, info.UserCapacity)
+		row("fingerprints", "%d / %d", info.Fingers, info.FingerCap)
+		row("faces", "%d / %d", info.Faces, info.FaceCap)
+		if info.RecordCap > 0 {
+			row("records", "%d / %d (%.1f%% full)", info.Records, info.RecordCap, 100*float64(info.Records)/float64(info.RecordCap))
+		} else {
+			row("records", "%d / %d", info.Records, info.RecordCap)
+		}
+		row("admins", "%d", info.Admins)
+		row("clock time", "%s", info.Time.Format(time.RFC3339))
+		row("host time", "%s", host.In(loc).Truncate(time.Second).Format(time.RFC3339))
+		row("offset", "%s", offsetText(off))
+		return tw.Flush()
+	})
 }
 
 // userJSON is one line of `clock users`.
@@ -314,78 +326,62 @@ type userJSON struct {
 	Card      uint32 `json:"card"`
 }
 
-func runClockUsers(ctx context.Context, e *env, args []string) (err error) {
-	var f clockFlags
-	fs := e.clockFlagSet("clock users", &f)
-	fs.BoolVar(&f.text, "text", false, "a table for reading instead of JSON lines")
-	loc, err := e.parseClockFlags(fs, "clock users", &f, args)
-	if err != nil {
-		return err
-	}
-	c, err := e.openClock(ctx, &f, loc)
-	if err != nil {
-		return err
-	}
-	defer closeClock(c, f.url, &err)
-	ur, ok := c.(device.UserReader)
-	if !ok {
-		return clockErr(f.url, "read users", errors.New("this clock's driver cannot list users"))
-	}
-	users, err := ur.Users(ctx)
-	if err != nil {
-		return clockErr(f.url, "read users", err)
-	}
-	if f.text {
-		tw := tabwriter.NewWriter(e.Stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "USER_ID\tNAME\tPRIVILEGE\tCARD")
+func runClockUsers(ctx context.Context, e *env, args []string) error {
+	return e.withClock(ctx, "clock users", args, func(fs *flag.FlagSet, f *clockFlags) {
+		fs.BoolVar(&f.text, "text", false, "a table for reading instead of JSON lines")
+	}, func(c device.Clock, f *clockFlags, loc *time.Location) error {
+		ur, ok := c.(device.UserReader)
+		if !ok {
+			return clockErr(f.url, "read users", errors.New("this clock's driver cannot list users"))
+		}
+		users, err := ur.Users(ctx)
+		if err != nil {
+			return clockErr(f.url, "read users", err)
+		}
+		if f.text {
+			tw := tabwriter.NewWriter(e.Stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "USER_ID\tNAME\tPRIVILEGE\tCARD")
+			for _, u := range users {
+				fmt.Fprintf(tw, "%s\t%s\t%d\t%d\n", u.UserID, u.Name, u.Privilege, u.Card)
+			}
+			return tw.Flush()
+		}
+		w := bufio.NewWriter(e.Stdout)
+		enc := json.NewEncoder(w)
+		enc.SetEscapeHTML(false)
 		for _, u := range users {
-			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\n", u.UserID, u.Name, u.Privilege, u.Card)
+			if err := enc.Encode(userJSON{u.UserID, u.Name, u.Privilege, u.Card}); err != nil {
+				return err
+			}
 		}
-		return tw.Flush()
-	}
-	w := bufio.NewWriter(e.Stdout)
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	for _, u := range users {
-		if err := enc.Encode(userJSON{u.UserID, u.Name, u.Privilege, u.Card}); err != nil {
-			return err
-		}
-	}
-	return w.Flush()
+		return w.Flush()
+	})
 }
 
-func runClockDump(ctx context.Context, e *env, args []string) (err error) {
-	var f clockFlags
-	fs := e.clockFlagSet("clock dump", &f)
-	fs.BoolVar(&f.text, "text", false, "a table for reading instead of JSON lines")
-	loc, err := e.parseClockFlags(fs, "clock dump", &f, args)
-	if err != nil {
-		return err
-	}
-	c, err := e.openClock(ctx, &f, loc)
-	if err != nil {
-		return err
-	}
-	defer closeClock(c, f.url, &err)
-	punches, err := c.Punches(ctx)
-	if err != nil {
-		return clockErr(f.url, "read attendance", err)
-	}
-	if f.text {
-		tw := tabwriter.NewWriter(e.Stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "USER_ID\tTIME\tSTATE\tVERIFY\tWORKCODE")
+func runClockDump(ctx context.Context, e *env, args []string) error {
+	return e.withClock(ctx, "clock dump", args, func(fs *flag.FlagSet, f *clockFlags) {
+		fs.BoolVar(&f.text, "text", false, "a table for reading instead of JSON lines")
+	}, func(c device.Clock, f *clockFlags, loc *time.Location) error {
+		punches, err := c.Punches(ctx)
+		if err != nil {
+			return clockErr(f.url, "read attendance", err)
+		}
+		if f.text {
+			tw := tabwriter.NewWriter(e.Stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "USER_ID\tTIME\tSTATE\tVERIFY\tWORKCODE")
+			for _, p := range punches {
+				fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\n", p.UserID, p.Time.Format(time.RFC3339), p.State, p.Verify, p.WorkCode)
+			}
+			return tw.Flush()
+		}
+		w := bufio.NewWriter(e.Stdout)
 		for _, p := range punches {
-			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\n", p.UserID, p.Time.Format(time.RFC3339), p.State, p.Verify, p.WorkCode)
+			if err := punchio.WriteJSONLine(w, p); err != nil {
+				return err
+			}
 		}
-		return tw.Flush()
-	}
-	w := bufio.NewWriter(e.Stdout)
-	for _, p := range punches {
-		if err := punchio.WriteJSONLine(w, p); err != nil {
-			return err
-		}
-	}
-	return w.Flush()
+		return w.Flush()
+	})
 }
 
 type timeJSON struct {
@@ -398,49 +394,41 @@ type timeJSON struct {
 	OffsetBefore  *float64   `json:"offset_seconds_before,omitempty"`
 }
 
-func runClockTime(ctx context.Context, e *env, args []string) (err error) {
-	var f clockFlags
+func runClockTime(ctx context.Context, e *env, args []string) error {
 	var set bool
-	fs := e.clockFlagSet("clock time", &f)
-	fs.BoolVar(&set, "set", false, "set the clock's time from this computer's")
-	loc, err := e.parseClockFlags(fs, "clock time", &f, args)
-	if err != nil {
-		return err
-	}
-	c, err := e.openClock(ctx, &f, loc)
-	if err != nil {
-		return err
-	}
-	defer closeClock(c, f.url, &err)
-	clk, host, err := clockTime(ctx, c, f.url, e.Now)
-	if err != nil {
-		return err
-	}
-	out := timeJSON{Clock: redactURL(f.url), ClockTime: clk, HostTime: host.In(loc).Truncate(time.Second), OffsetSeconds: clockOffset(clk, host).Seconds()}
-	if set {
-		ts, ok := c.(device.TimeSetter)
-		if !ok {
-			return clockErr(f.url, "set time", errors.New("this clock's driver cannot set the time"))
-		}
-		b, ob := out.ClockTime, out.OffsetSeconds
-		if err := ts.SetTime(ctx, e.Now().In(loc)); err != nil {
-			return clockErr(f.url, "set time", err)
-		}
-		if clk, host, err = clockTime(ctx, c, f.url, e.Now); err != nil {
+	return e.withClock(ctx, "clock time", args, func(fs *flag.FlagSet, f *clockFlags) {
+		fs.BoolVar(&set, "set", false, "set the clock's time from this computer's")
+	}, func(c device.Clock, f *clockFlags, loc *time.Location) error {
+		clk, host, err := clockTime(ctx, c, f.url, e.Now)
+		if err != nil {
 			return err
 		}
-		out = timeJSON{Clock: redactURL(f.url), ClockTime: clk, HostTime: host.In(loc).Truncate(time.Second), OffsetSeconds: clockOffset(clk, host).Seconds(),
-			Set: true, Before: &b, OffsetBefore: &ob}
-	}
-	if f.json {
-		return writeJSONLine(e, out)
-	}
-	tw := tabwriter.NewWriter(e.Stdout, 0, 4, 2, ' ', 0)
-	if set {
-		fmt.Fprintf(tw, "was\t%s\t%s\n", out.Before.Format(time.RFC3339), offsetText(time.Duration(*out.OffsetBefore*float64(time.Second))))
-	}
-	fmt.Fprintf(tw, "clock time\t%s\n", out.ClockTime.Format(time.RFC3339))
-	fmt.Fprintf(tw, "host time\t%s\n", out.HostTime.Format(time.RFC3339))
-	fmt.Fprintf(tw, "offset\t%s\n", offsetText(time.Duration(out.OffsetSeconds*float64(time.Second))))
-	return tw.Flush()
+		out := timeJSON{Clock: redactURL(f.url), ClockTime: clk, HostTime: host.In(loc).Truncate(time.Second), OffsetSeconds: clockOffset(clk, host).Seconds()}
+		if set {
+			ts, ok := c.(device.TimeSetter)
+			if !ok {
+				return clockErr(f.url, "set time", errors.New("this clock's driver cannot set the time"))
+			}
+			b, ob := out.ClockTime, out.OffsetSeconds
+			if err := ts.SetTime(ctx, e.Now().In(loc)); err != nil {
+				return clockErr(f.url, "set time", err)
+			}
+			if clk, host, err = clockTime(ctx, c, f.url, e.Now); err != nil {
+				return err
+			}
+			out = timeJSON{Clock: redactURL(f.url), ClockTime: clk, HostTime: host.In(loc).Truncate(time.Second), OffsetSeconds: clockOffset(clk, host).Seconds(),
+				Set: true, Before: &b, OffsetBefore: &ob}
+		}
+		if f.json {
+			return writeJSONLine(e, out)
+		}
+		tw := tabwriter.NewWriter(e.Stdout, 0, 4, 2, ' ', 0)
+		if set {
+			fmt.Fprintf(tw, "was\t%s\t%s\n", out.Before.Format(time.RFC3339), offsetText(time.Duration(*out.OffsetBefore*float64(time.Second))))
+		}
+		fmt.Fprintf(tw, "clock time\t%s\n", out.ClockTime.Format(time.RFC3339))
+		fmt.Fprintf(tw, "host time\t%s\n", out.HostTime.Format(time.RFC3339))
+		fmt.Fprintf(tw, "offset\t%s\n", offsetText(time.Duration(out.OffsetSeconds*float64(time.Second))))
+		return tw.Flush()
+	})
 }
