@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"io/fs"
@@ -292,4 +293,17 @@ func (b *storeBackend) counting(f func() error) error {
 // Days implements api.Backend.
 func (b *storeBackend) Days(ctx context.Context, from, to attendance.Date) ([]attendance.Day, error) {
 	return b.db.Days(from, to)
+}
+
+// flagsAndConfig parses a command's flags, refuses positional arguments and loads the config
+// (the defaults when --config was not given and none exists).
+func (e *env) flagsAndConfig(fs *flag.FlagSet, name string, args []string) (config.Config, error) {
+	pos, err := e.parseFlags(fs, name, args)
+	if err != nil {
+		return config.Config{}, err
+	}
+	if len(pos) > 0 {
+		return config.Config{}, usagef("unexpected argument %q", pos[0])
+	}
+	return e.judgeConfig()
 }

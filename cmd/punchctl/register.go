@@ -67,14 +67,7 @@ func runRegisterAdd(ctx context.Context, e *env, args []string) error {
 	reason := fs.String("reason", "", "why (the written registration, or the approved phone report)")
 	by := fs.String("by", "", "`WHO` registers it (the office, or the approving leader)")
 	asJSON := fs.Bool("json", false, "print the stored registration as JSON")
-	pos, err := e.parseFlags(fs, name, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) > 0 {
-		return usagef("unexpected argument %q", pos[0])
-	}
-	cfg, err := e.judgeConfig()
+	cfg, err := e.flagsAndConfig(fs, name, args)
 	if err != nil {
 		return err
 	}
@@ -166,14 +159,7 @@ func runRegisterList(ctx context.Context, e *env, args []string) error {
 	month := fs.String("month", "", "`YYYY-MM` (default: this month in the site's zone)")
 	user := fs.String("user", "", "only this person's registrations")
 	asJSON := fs.Bool("json", false, "one JSON object a line")
-	pos, err := e.parseFlags(fs, name, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) > 0 {
-		return usagef("unexpected argument %q", pos[0])
-	}
-	cfg, err := e.judgeConfig()
+	cfg, err := e.flagsAndConfig(fs, name, args)
 	if err != nil {
 		return err
 	}

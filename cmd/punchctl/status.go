@@ -52,14 +52,7 @@ func runStatus(ctx context.Context, e *env, args []string) error {
 	fs := e.newFlags(name)
 	e.configFlag(fs)
 	asJSON := fs.Bool("json", false, "print one JSON object")
-	pos, err := e.parseFlags(fs, name, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) > 0 {
-		return usagef("unexpected argument %q", pos[0])
-	}
-	cfg, err := e.judgeConfig()
+	cfg, err := e.flagsAndConfig(fs, name, args)
 	if err != nil {
 		return err
 	}
