@@ -30,13 +30,7 @@ import (
 // 2026-03-09 is a Monday. 1001 张三 arrived 15 minutes late that morning; 1002 李四 never came.
 // The clock "main" was pulled at 2026-03-10 10:00, so the 9th is final and its events are queued.
 
-var bkZone = func() *time.Location {
-	loc, err := time.LoadLocation("Asia/Shanghai")
-	if err != nil {
-		panic(err)
-	}
-	return loc
-}()
+var bkZone = shanghai
 
 var (
 	bkPulledAt = time.Date(2026, 3, 10, 10, 0, 0, 0, bkZone)

@@ -251,23 +251,7 @@ func TestJudgeBadInput(t *testing.T) {
 // BenchmarkJudgeMonth judges a month for 200 people (four punches a working day, 2026-03) from
 // files, the whole command: read, judge, write JSON.
 func BenchmarkJudgeMonth(b *testing.B) {
-	dir := b.TempDir()
-	var sb strings.Builder
-	for p := range 200 {
-		for d := 1; d <= 31; d++ {
-			for _, hm := range []string{"08:2", "12:0", "14:2", "18:0"} {
-				fmt.Fprintf(&sb, `{"user_id":"%d","time":"2026-03-%02dT%s%d:00+08:00","state":0,"verify":1,"workcode":0}`+"\n", 1000+p, d, hm, (p+d)%10)
-			}
-		}
-	}
-	punches := filepath.Join(dir, "p.jsonl")
-	cfg := filepath.Join(dir, "c.toml")
-	if err := os.WriteFile(punches, []byte(sb.String()), 0o600); err != nil {
-		b.Fatal(err)
-	}
-	if err := os.WriteFile(cfg, nil, 0o600); err != nil {
-		b.Fatal(err)
-	}
+	punches, cfg := monthOfPunches(b)
 	b.ResetTimer()
 	for b.Loop() {
 		var out, errb bytes.Buffer
@@ -334,4 +318,28 @@ func TestJudgeHolidayContract(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "A rest day or holiday with punches is normal.") {
 		t.Errorf("help judge:\n%s", out)
 	}
+}
+
+// monthOfPunches writes March 2026 for 200 people (four punches a working day, in dump format) and
+// an empty config, for the benchmarks of whole commands.
+func monthOfPunches(b *testing.B) (punches, cfg string) {
+	b.Helper()
+	dir := b.TempDir()
+	var sb strings.Builder
+	for p := range 200 {
+		for d := 1; d <= 31; d++ {
+			for _, hm := range []string{"08:2", "12:0", "14:2", "18:0"} {
+				fmt.Fprintf(&sb, `{"user_id":"%d","time":"2026-03-%02dT%s%d:00+08:00","state":0,"verify":1,"workcode":0}`+"\n", 1000+p, d, hm, (p+d)%10)
+			}
+		}
+	}
+	punches = filepath.Join(dir, "p.jsonl")
+	cfg = filepath.Join(dir, "c.toml")
+	if err := os.WriteFile(punches, []byte(sb.String()), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	if err := os.WriteFile(cfg, nil, 0o600); err != nil {
+		b.Fatal(err)
+	}
+	return punches, cfg
 }

@@ -472,23 +472,8 @@ func TestRosterImportAndList(t *testing.T) {
 // BenchmarkReportCommands200 is the whole `report table` and `report bulletin` for 200 people over
 // March 2026 from judge's input files (read, judge, build, write XLSX and Markdown).
 func BenchmarkReportCommands200(b *testing.B) {
-	dir := b.TempDir()
-	var sb strings.Builder
-	for p := range 200 {
-		for d := 1; d <= 31; d++ {
-			for _, hm := range []string{"08:2", "12:0", "14:2", "18:0"} {
-				fmt.Fprintf(&sb, `{"user_id":"%d","time":"2026-03-%02dT%s%d:00+08:00","state":0,"verify":1,"workcode":0}`+"\n", 1000+p, d, hm, (p+d)%10)
-			}
-		}
-	}
-	punches := filepath.Join(dir, "p.jsonl")
-	cfg := filepath.Join(dir, "c.toml")
-	if err := os.WriteFile(punches, []byte(sb.String()), 0o600); err != nil {
-		b.Fatal(err)
-	}
-	if err := os.WriteFile(cfg, nil, 0o600); err != nil {
-		b.Fatal(err)
-	}
+	punches, cfg := monthOfPunches(b)
+	dir := filepath.Dir(punches)
 	now := time.Date(2026, 4, 1, 9, 0, 0, 0, shanghai)
 	for b.Loop() {
 		for _, args := range [][]string{
