@@ -104,6 +104,9 @@ func (e *env) readJudgeInputs(f judgeFiles) (*judgeInputs, error) {
 		if err != nil {
 			return nil, err
 		}
+		if in.People, err = cfg.ApplyUnits(in.People); err != nil {
+			return nil, fmt.Errorf("%s: %w", f.Roster, err)
+		}
 	}
 	known := map[string]bool{}
 	for _, p := range in.People {

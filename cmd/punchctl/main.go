@@ -330,6 +330,9 @@ func runConfigCheck(ctx context.Context, e *env, args []string) error {
 		if err != nil {
 			return fmt.Errorf("site.roster: %w", err)
 		}
+		if _, err := cfg.ApplyUnits(p); err != nil {
+			return fmt.Errorf("site.roster %s: %w", cfg.Site.Roster, err)
+		}
 		people = fmt.Sprintf("roster of %d", len(p))
 	}
 	fmt.Fprintf(e.Stdout, "config %s: ok (site %s, %s, %d schedule(s), %d clock(s), %s)\n",

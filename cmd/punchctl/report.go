@@ -225,7 +225,7 @@ func (r *reportRun) load(ctx context.Context, from, to attendance.Date) ([]atten
 
 func (r *reportRun) options(unit string) report.Options {
 	return report.Options{
-		Site:       r.cfg.Site.Name,
+		Site:       r.cfg.SiteTitle(),
 		Title:      r.cfg.Reports.Title,
 		Unit:       unit,
 		Signatures: r.cfg.Reports.Signatures,

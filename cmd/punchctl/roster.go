@@ -130,6 +130,9 @@ func runRosterImport(ctx context.Context, e *env, args []string) (err error) {
 	if err != nil {
 		return err
 	}
+	if people, err = cfg.ApplyUnits(people); err != nil {
+		return fmt.Errorf("%s: %w", pos[0], err)
+	}
 	if w := configuredRosterWarning(cfg, pos[0]); w != "" {
 		fmt.Fprintf(e.Stderr, "punchctl %s: %s\n", name, w)
 	}

@@ -38,6 +38,8 @@ type Config struct {
 	HTTP     HTTP       `toml:"http"`
 	API      API        `toml:"api"`
 	Reports  Reports    `toml:"reports"`
+	Unit     []Unit     `toml:"unit"`
+	Points   Points     `toml:"points"`
 	Log      Log        `toml:"log"`
 
 	source string // the file name used in error messages; "" for a config not read from a file
@@ -45,9 +47,11 @@ type Config struct {
 
 // Site is the township office punchd runs for.
 type Site struct {
-	Name     string `toml:"name"`     // used in MQTT topics, event ids and report titles
-	Timezone string `toml:"timezone"` // IANA zone of the office, e.g. Asia/Shanghai
-	Roster   string `toml:"roster"`   // roster CSV (or XLSX) path; "" = no roster: everyone on the clock is clock-tracked
+	Name string `toml:"name"` // the slug used in MQTT topics and event ids
+	// DisplayName is the township's name in every title (金碧镇); "" = name.
+	DisplayName string `toml:"display_name"`
+	Timezone    string `toml:"timezone"` // IANA zone of the office, e.g. Asia/Shanghai
+	Roster      string `toml:"roster"`   // roster CSV (or XLSX) path; "" = no roster: everyone on the clock is clock-tracked
 	// EventsSince is the first day events are published for; zero = the day the store was created.
 	EventsSince Date `toml:"events_since"`
 }
@@ -118,6 +122,8 @@ type Clock struct {
 	ClearLog       bool     `toml:"clear_log"`
 	ClearOlderThan Duration `toml:"clear_older_than"`
 	Timezone       string   `toml:"timezone"` // the zone the clock's wall time is in; "" = site.timezone
+	// Unit is the [[unit]] (a station) whose people punch this clock; "" = the compound's.
+	Unit string `toml:"unit"`
 }
 
 // MQTT is the broker events are published to.
@@ -157,6 +163,8 @@ type Reports struct {
 	FileTime   attendance.TimeOfDay `toml:"file_time"`
 	Title      string               `toml:"title"` // placeholders {site} {year} {month}
 	Signatures []string             `toml:"signatures"`
+	// BulletinIssuer signs the 通报 (镇督查室).
+	BulletinIssuer string `toml:"bulletin_issuer"`
 }
 
 // Log is the daemon's log output.
@@ -202,13 +210,15 @@ func Default() Config {
 		HTTP: HTTP{Listen: "127.0.0.1:9810"},
 		API:  API{Socket: "/var/lib/punchd/punchd.sock"},
 		Reports: Reports{
-			Dir:        "/var/lib/punchd/reports",
-			FileDay:    1,
-			FileTime:   hm(8, 0),
-			Title:      "{site} {year}年{month}月考勤表",
-			Signatures: []string{"党组织书记签字", "包村挂点领导签字"},
+			Dir:            "/var/lib/punchd/reports",
+			FileDay:        1,
+			FileTime:       hm(8, 0),
+			Title:          "{site} {year}年{month}月考勤表",
+			Signatures:     []string{"党组织书记签字", "包村挂点领导签字"},
+			BulletinIssuer: DefaultBulletinIssuer,
 		},
-		Log: Log{Level: "info", Format: "text"},
+		Points: DefaultPoints(),
+		Log:    Log{Level: "info", Format: "text"},
 	}
 }
 

@@ -212,6 +212,16 @@ func TestBadConfigs(t *testing.T) {
 		{"bad events_since", "[site]\nevents_since=\"2026-13-01\"", `config punchd.toml: site.events_since: "2026-13-01" is not a date YYYY-MM-DD`},
 		{"serious before grace", "[rules]\ngrace=\"40m\"", `config punchd.toml: rules.serious_late_after: 30m0s is shorter than rules.grace (40m0s)`},
 		{"absent before serious", "[rules]\nabsent_after=\"20m\"", `config punchd.toml: rules.absent_after: 20m0s is shorter than rules.serious_late_after (30m0s)`},
+		{"unit kind", "[[unit]]\nname=\"金碧村\"\nkind=\"hamlet\"", `config punchd.toml: unit[0].kind: "hamlet" is not one of office, station, village`},
+		{"unit name dup", "[[unit]]\nname=\"u\"\nkind=\"office\"\n[[unit]]\nname=\"u\"\nkind=\"station\"", `config punchd.toml: unit[1].name: "u" is already the name of unit[0]`},
+		{"unit leader of a station", "[[unit]]\nname=\"水务站\"\nkind=\"station\"\nleader=\"李四\"",
+			`config punchd.toml: unit[0].leader: leader and secretary are a village's (包村挂点领导, 党组织书记); "水务站" is a station`},
+		{"unit unknown key", "[[unit]]\nname=\"u\"\nkind=\"office\"\nleadr=\"x\"", `config punchd.toml: unit[0].leadr: unknown key`},
+		{"clock unit unknown", clock + "unit=\"农技\"", `config punchd.toml: clock[0].unit: "农技" is not the name of a [[unit]]`},
+		{"clock unit village", "[[unit]]\nname=\"金碧村\"\nkind=\"village\"\n" + clock + "unit=\"金碧村\"",
+			`config punchd.toml: clock[0].unit: "金碧村" is a village: villages keep marks, not clocks`},
+		{"points type", "[points]\nlate=\"-1\"", `config punchd.toml: points.late: is a string, want a number`},
+		{"empty issuer", "[reports]\nbulletin_issuer=\"\"", `config punchd.toml: reports.bulletin_issuer: is empty`},
 		{"window time", "[rules.windows]\nnoon=\"12:60\"", `config punchd.toml: rules.windows.noon: "12:60" is not a time HH:MM`},
 		{"window unknown", "[rules.windows]\nlunch=\"12:30\"", `config punchd.toml: rules.windows.lunch: unknown key`},
 		{"window misfit", "[rules.windows]\nnoon=\"11:00\"", `config punchd.toml: rules.windows: do not fit schedule[0]: schedule "all-year": window noon does not fit (effective 00:00 10:15 13:15 16:15 24:00)`},
@@ -375,5 +385,65 @@ holiday_files = ["` + hol + `"]
 	cfg.Calendar.HolidayFiles = []string{filepath.Join(dir, "none.json")}
 	if _, err := cfg.NewCalendar(); err == nil || !strings.HasPrefix(err.Error(), "config n.toml: calendar.holiday_files[0]: ") {
 		t.Errorf("missing holiday file: err = %v", err)
+	}
+}
+
+func TestUnitsDecideTracking(t *testing.T) {
+	src := `
+[site]
+display_name = "金碧镇"
+[[unit]]
+name = "党政办"
+kind = "office"
+[[unit]]
+name = "农技中心"
+kind = "station"
+[[unit]]
+name = "水务站"
+kind = "station"
+signatures = ["站所长审核签字"]
+[[unit]]
+name = "金碧村"
+kind = "village"
+leader = "李四"
+secretary = "王五"
+[[clock]]
+name = "nongji"
+url = "zk+tcp://10.0.0.6:4370"
+unit = "农技中心"
+`
+	cfg, err := Parse([]byte(src), "units.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if cfg.SiteTitle() != "金碧镇" || cfg.Site.Name != "jinbi" {
+		t.Errorf("title %q name %q", cfg.SiteTitle(), cfg.Site.Name)
+	}
+	people := []attendance.Person{
+		{UserID: "1", Unit: "党政办", Tracking: attendance.TrackClock},
+		{UserID: "2", Unit: "农技中心", Tracking: attendance.TrackStation},
+		{UserID: "3", Unit: "水务站", Tracking: attendance.TrackClock},
+		{UserID: "4", Unit: "金碧村", Tracking: attendance.TrackClock},
+		{UserID: "5", Unit: "金碧村", Tracking: attendance.TrackExempt},
+	}
+	got, err := cfg.ApplyUnits(people)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []attendance.Tracking{attendance.TrackClock, attendance.TrackClock, attendance.TrackStation, attendance.TrackVillage, attendance.TrackExempt}
+	for i, p := range got {
+		if p.Tracking != want[i] {
+			t.Errorf("user %s in %s: tracking %s, want %s", p.UserID, p.Unit, p.Tracking, want[i])
+		}
+	}
+	_, err = cfg.ApplyUnits([]attendance.Person{{UserID: "9", Name: "赵六", Unit: "金碧"}})
+	if !errors.Is(err, ErrUnknownUnit) || err.Error() != `roster: user 9 (赵六): unit "金碧": not a [[unit]] of the config units.toml (known: 党政办, 农技中心, 水务站, 金碧村)` {
+		t.Errorf("unknown unit: %v", err)
+	}
+	if u, ok := cfg.UnitByName("金碧村"); !ok || u.Leader != "李四" || u.Secretary != "王五" || u.HasClock {
+		t.Errorf("village = %+v", u)
 	}
 }

@@ -168,6 +168,9 @@ func (c Config) Validate() error {
 		v.bad("reports.title", "is empty")
 	}
 
+	// [[unit]], [[clock]] unit, [reports] bulletin_issuer
+	c.validateUnits(v)
+
 	// [log]
 	var lv slog.Level
 	if err := lv.UnmarshalText([]byte(c.Log.Level)); err != nil {

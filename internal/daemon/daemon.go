@@ -127,7 +127,7 @@ func Run(ctx context.Context, cfg config.Config, o Options) error {
 	}
 	defer db.Close()
 	if cfg.Site.Roster != "" {
-		if err := loadRoster(db, cfg.Site.Roster, log); err != nil {
+		if err := loadRoster(db, cfg, log); err != nil {
 			return err
 		}
 	}
@@ -317,7 +317,8 @@ func calendarYears(cal *calendar.Calendar, now time.Time) map[int]bool {
 	return years
 }
 
-func loadRoster(db *store.DB, path string, log *slog.Logger) error {
+func loadRoster(db *store.DB, cfg config.Config, log *slog.Logger) error {
+	path := cfg.Site.Roster
 	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
 		log.Warn("roster file missing: keeping the stored roster (with none, everyone on the clock is judged)", "roster", path)
 		return nil
@@ -325,6 +326,9 @@ func loadRoster(db *store.DB, path string, log *slog.Logger) error {
 	people, err := roster.ParseFile(path)
 	if err != nil {
 		return fmt.Errorf("roster: %w", err)
+	}
+	if people, err = cfg.ApplyUnits(people); err != nil {
+		return fmt.Errorf("roster %s: %w", path, err)
 	}
 	if err := db.PutRoster(people); err != nil {
 		return fmt.Errorf("roster %s: store: %w", path, err)
@@ -364,7 +368,7 @@ func (d *daemon) reload(ctx context.Context) {
 		d.log.Info("SIGHUP: no roster file configured")
 		return
 	}
-	if err := loadRoster(d.db, d.cfg.Site.Roster, d.log); err != nil {
+	if err := loadRoster(d.db, d.cfg, d.log); err != nil {
 		d.m.ConfigLoaded(false, d.now())
 		d.log.Error("SIGHUP: roster not reloaded; the previous one stays", "err", err)
 		return
