@@ -6,7 +6,7 @@
 //
 // Each command lives in its own file and registers itself from init with register(command{...});
 // main.go only dispatches. Exit status: 0 ok, 1 failure (one line on stderr naming what failed),
-// 2 usage error. Logging is at Error level unless -v/--verbose asks for Debug, so a failure is
+// 2 usage error; `status` adds 1 degraded and 3 daemon not running. Logging is at Error level unless -v/--verbose asks for Debug, so a failure is
 // exactly that one line.
 package main
 
@@ -171,13 +171,26 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		}
 		return 2
 	}
-	err := c.Run(ctx, e, rest)
+	return exitCode(c, c.Run(ctx, e, rest), stderr)
+}
+
+// exitStatus ends a command with this exit status after the command said all it had to say
+// (status's 1 for degraded and 3 for a daemon that is not running).
+type exitStatus int
+
+func (s exitStatus) Error() string { return fmt.Sprintf("exit status %d", int(s)) }
+
+// exitCode is the exit status of command c that returned err; it prints the error line.
+func exitCode(c command, err error, stderr io.Writer) int {
 	var ue *usageError
+	var es exitStatus
 	switch {
 	case err == nil:
 		return 0
 	case errors.Is(err, flag.ErrHelp):
 		return 0
+	case errors.As(err, &es):
+		return int(es)
 	case errors.As(err, &ue):
 		fmt.Fprintf(stderr, "punchctl %s: %s\nusage: punchctl %s %s\n", c.Name, oneLine(err), c.Name, c.Args)
 		return 2

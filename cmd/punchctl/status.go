@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -16,13 +18,20 @@ func init() {
 		Name:    "status",
 		Args:    "[--config FILE] [--json]",
 		Summary: "the daemon's state (clocks, outbox, MQTT, calendar), or what the store says when it is stopped",
-		Run:     runStatus,
+		Help: "The first line is the verdict, and so is the exit status:\n" +
+			"  0  status: ok                   the daemon runs, every clock is up, MQTT is connected\n" +
+			"  1  status: DEGRADED: WHAT       a clock is down, MQTT is disconnected or this year has no holiday data\n" +
+			"  3  status: daemon NOT RUNNING   nothing answers on the socket (what the store says follows, if it exists)\n" +
+			"--json gives the same verdict in \"state\" (ok, degraded, not running) and \"problems\".",
+		Run: runStatus,
 	})
 }
 
 // statusJSON is `status --json`: the daemon's api.Status, plus — when the daemon is stopped — what
 // the store says. Daemon is "running" or "not running".
 type statusJSON struct {
+	State        string            `json:"state"`    // ok, degraded or not running: the verdict (and the exit status)
+	Problems     []string          `json:"problems"` // why degraded, one phrase each
 	Daemon       string            `json:"daemon"`
 	Via          string            `json:"via"` // the socket or the store file read
 	Version      string            `json:"version,omitempty"`
@@ -57,6 +66,10 @@ func runStatus(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	b, closeB, err := e.backend(ctx, cfg)
+	if errors.Is(err, errNoStore) {
+		fmt.Fprintf(e.Stdout, "status: daemon NOT RUNNING (%s)\n", oneLine(err))
+		return exitStatus(exitNotRunning)
+	}
 	if err != nil {
 		return err
 	}
@@ -95,12 +108,64 @@ func runStatus(ctx context.Context, e *env, args []string) error {
 			out.Clocks[i].SyncedUntil, out.Clocks[i].LastPunch = inLoc(wm.SyncedUntil, loc), inLoc(wm.LastPunch, loc)
 		}
 	}
+	code := out.judge(now.Year())
 	if *asJSON {
 		enc := json.NewEncoder(e.Stdout)
 		enc.SetIndent("", "  ")
-		return enc.Encode(out)
+		err = enc.Encode(out)
+	} else {
+		err = writeStatusText(e.Stdout, out, now)
 	}
-	return writeStatusText(e.Stdout, out, now)
+	if err != nil || code == exitOK {
+		return err
+	}
+	return exitStatus(code)
+}
+
+// The exit statuses of status.
+const (
+	exitOK         = 0
+	exitDegraded   = 1
+	exitNotRunning = 3
+)
+
+// States of status --json.
+const (
+	stateOK         = "ok"
+	stateDegraded   = "degraded"
+	stateNotRunning = "not running"
+)
+
+// judge sets State and Problems and returns the exit status: a daemon that runs with a clock
+// down, MQTT disconnected or no holiday data for this year is degraded.
+func (s *statusJSON) judge(year int) int {
+	s.Problems = []string{}
+	if s.Daemon != "running" {
+		s.State = stateNotRunning
+		return exitNotRunning
+	}
+	for _, c := range s.Clocks {
+		if c.Up {
+			continue
+		}
+		p := "clock " + c.Name + " down"
+		if c.LastError != "" {
+			p += " (" + c.LastError + ")"
+		}
+		s.Problems = append(s.Problems, p)
+	}
+	if !s.MQTT {
+		s.Problems = append(s.Problems, "mqtt disconnected")
+	}
+	if slices.Contains(s.MissingYears, year) {
+		s.Problems = append(s.Problems, fmt.Sprintf("no holiday data for %d", year))
+	}
+	if len(s.Problems) > 0 {
+		s.State = stateDegraded
+		return exitDegraded
+	}
+	s.State = stateOK
+	return exitOK
 }
 
 // writeStatusText is the readable status: one fact a line, a line per clock.
@@ -111,6 +176,14 @@ func writeStatusText(w io.Writer, s statusJSON, now time.Time) error {
 			return "never"
 		}
 		return fmt.Sprintf("%s (%s ago)", t.Format("2006-01-02 15:04:05"), ago(now.Sub(t)))
+	}
+	switch s.State {
+	case stateOK:
+		fmt.Fprintf(&b, "status: ok\n")
+	case stateDegraded:
+		fmt.Fprintf(&b, "status: DEGRADED: %s\n", strings.Join(s.Problems, "; "))
+	case stateNotRunning:
+		fmt.Fprintf(&b, "status: daemon NOT RUNNING (what the store says follows)\n")
 	}
 	if s.Daemon == "running" {
 		fmt.Fprintf(&b, "daemon: running (version %s, started %s), socket %s\n", s.Version, at(s.Started), s.Via)

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -21,13 +23,15 @@ func TestStatusStopped(t *testing.T) {
 	}
 
 	code, out, errs := f.ctl(t, bkNow, "status", "--json")
-	if code != 0 {
-		t.Fatalf("status --json = %d\n%s%s", code, out, errs)
+	if code != 3 {
+		t.Fatalf("status --json = %d, want 3 (not running)\n%s%s", code, out, errs)
 	}
 	if errs != "punchctl: daemon not running: using store "+f.dbPath+" directly\n" {
 		t.Errorf("stderr %q", errs)
 	}
 	var s struct {
+		State        string    `json:"state"`
+		Problems     []string  `json:"problems"`
 		Daemon       string    `json:"daemon"`
 		Via          string    `json:"via"`
 		Site         string    `json:"site"`
@@ -60,6 +64,8 @@ func TestStatusStopped(t *testing.T) {
 			t.Errorf("status --json %s = %v, want %v", what, got, want)
 		}
 	}
+	check("state", s.State, "not running")
+	check("problems", len(s.Problems) == 0 && s.Problems != nil, true)
 	check("daemon", s.Daemon, "not running")
 	check("via", s.Via, f.dbPath)
 	check("site", s.Site, "jinbi")
@@ -95,8 +101,11 @@ func TestStatusStopped(t *testing.T) {
 	}
 
 	code, out, _ = f.ctl(t, bkNow, "status")
-	if code != 0 {
-		t.Fatalf("status = %d", code)
+	if code != 3 {
+		t.Fatalf("status = %d, want 3", code)
+	}
+	if !strings.HasPrefix(out, "status: daemon NOT RUNNING (what the store says follows)\n") {
+		t.Errorf("first line of status is not the verdict:\n%s", out)
 	}
 	for _, want := range []string{
 		"daemon: not running\n",
@@ -124,8 +133,8 @@ func TestStatusViaDaemon(t *testing.T) {
 	f := newBkFixture(t)
 	f.serve(t)
 	code, out, errs := f.ctl(t, bkNow, "status", "--json")
-	if code != 0 {
-		t.Fatalf("status = %d\n%s%s", code, out, errs)
+	if code != 1 {
+		t.Fatalf("status = %d, want 1 (degraded: the clock is down, MQTT disconnected)\n%s%s", code, out, errs)
 	}
 	if errs != "punchctl: via daemon socket "+f.sock+"\n" {
 		t.Errorf("stderr %q", errs)
@@ -134,7 +143,7 @@ func TestStatusViaDaemon(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &s); err != nil {
 		t.Fatal(err)
 	}
-	for k, v := range map[string]any{"daemon": "running", "via": f.sock, "site": "jinbi", "store": f.dbPath,
+	for k, v := range map[string]any{"state": "degraded", "daemon": "running", "via": f.sock, "site": "jinbi", "store": f.dbPath,
 		"events_since": "2026-03-01", "mqtt_connected": false} {
 		if s[k] != v {
 			t.Errorf("status via daemon: %s = %v, want %v", k, s[k], v)
@@ -152,11 +161,71 @@ func TestStatusViaDaemon(t *testing.T) {
 		t.Errorf("clock via daemon: %v", c)
 	}
 
+	if p, _ := s["problems"].([]any); len(p) != 2 || p[0] != "clock main down" || p[1] != "mqtt disconnected" {
+		t.Errorf("problems %v", s["problems"])
+	}
 	code, out, _ = f.ctl(t, bkNow, "status")
-	if code != 0 || !strings.HasPrefix(out, "daemon: running (version , started never), socket "+f.sock+"\n") ||
+	if code != 1 || !strings.HasPrefix(out, "status: DEGRADED: clock main down; mqtt disconnected\n"+
+		"daemon: running (version , started never), socket "+f.sock+"\n") ||
 		!strings.Contains(out, "mqtt: DISCONNECTED\n") ||
 		!strings.Contains(out, "clock main (serial SN1): DOWN, last pull 2026-03-10 10:00:00 (1h0m0s ago), records 4 (capacity unknown), offset +0s, realtime off\n") {
 		t.Errorf("status text via daemon:\n%s", out)
+	}
+}
+
+// upBackend is a daemon whose clocks are all up and whose broker is connected.
+type upBackend struct{ *storeBackend }
+
+func (b upBackend) Status(ctx context.Context) (api.Status, error) {
+	s, err := b.storeBackend.Status(ctx)
+	s.MQTT = true
+	for i := range s.Clocks {
+		s.Clocks[i].Up = true
+	}
+	return s, err
+}
+
+// TestStatusExitCodes: 0 all well, 1 degraded, 3 not running, with no store either.
+func TestStatusExitCodes(t *testing.T) {
+	f := newBkFixture(t)
+	f.serveAs(t, func(sb *storeBackend) api.Backend { return upBackend{sb} })
+	code, out, errs := f.ctl(t, bkNow, "status")
+	if code != 0 || !strings.HasPrefix(out, "status: ok\ndaemon: running") {
+		t.Errorf("all well: status = %d\n%s%s", code, out, errs)
+	}
+
+	g := newBkFixture(t)
+	if err := os.Remove(g.dbPath); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs = g.ctl(t, bkNow, "status")
+	if code != 3 || strings.Count(out, "\n") != 1 || !strings.HasPrefix(out, "status: daemon NOT RUNNING (daemon not running (no answer on socket "+g.sock+") and no store at "+g.dbPath) || errs != "" {
+		t.Errorf("no daemon, no store: status = %d\n%q\n%q", code, out, errs)
+	}
+}
+
+func TestStatusJudge(t *testing.T) {
+	for _, c := range []struct {
+		s        statusJSON
+		code     int
+		state    string
+		problems string
+	}{
+		{statusJSON{Daemon: "not running"}, 3, "not running", ""},
+		{statusJSON{Daemon: "running", MQTT: true}, 0, "ok", ""},
+		{statusJSON{Daemon: "running", MQTT: true, MissingYears: []int{2027}}, 0, "ok", ""},
+		{statusJSON{Daemon: "running", MQTT: true, MissingYears: []int{2026}}, 1, "degraded", "no holiday data for 2026"},
+		{statusJSON{Daemon: "running", MQTT: false}, 1, "degraded", "mqtt disconnected"},
+		{statusJSON{Daemon: "running", MQTT: true, Clocks: []clockStatusJSON{
+			{ClockStatus: api.ClockStatus{Name: "a", Up: true}},
+			{ClockStatus: api.ClockStatus{Name: "b", LastError: "timeout"}},
+			{ClockStatus: api.ClockStatus{Name: "c"}},
+		}}, 1, "degraded", "clock b down (timeout); clock c down"},
+	} {
+		code := c.s.judge(2026)
+		if code != c.code || c.s.State != c.state || strings.Join(c.s.Problems, "; ") != c.problems {
+			t.Errorf("%+v: judge = %d %q %q, want %d %q %q", c.s, code, c.s.State, c.s.Problems, c.code, c.state, c.problems)
+		}
 	}
 }
 
@@ -170,11 +239,13 @@ func TestWriteStatusTextRunning(t *testing.T) {
 				Capacity: 100000, OffsetSec: -3, Realtime: true}},
 			{ClockStatus: api.ClockStatus{Name: "station", LastError: "connect: i/o timeout"}},
 		}}
+	s.judge(now.Year())
 	var b strings.Builder
 	if err := writeStatusText(&b, s, now); err != nil {
 		t.Fatal(err)
 	}
-	want := "daemon: running (version 1.2.3, started 2026-03-07 11:00:00 (3d ago)), socket /run/punchd/punchd.sock\n" +
+	want := "status: DEGRADED: clock station down (connect: i/o timeout)\n" +
+		"daemon: running (version 1.2.3, started 2026-03-07 11:00:00 (3d ago)), socket /run/punchd/punchd.sock\n" +
 		"site: jinbi, events published from 2026-01-01\n" +
 		"store: /var/lib/punchd/punchd.db\n" +
 		"mqtt: connected\n" +
