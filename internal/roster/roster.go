@@ -79,15 +79,26 @@ func lookupHeader(h string) (field, bool) {
 // or without a byte-order mark) or GB18030/GBK, as Excel saves it on a Chinese system. Fields may
 // be separated by commas or, if the header has none, by tabs or semicolons.
 func ParseCSV(r io.Reader, name string) ([]attendance.Person, error) {
+	rows, err := ReadCSVRows(r, "roster "+name)
+	if err != nil {
+		return nil, err
+	}
+	return Parse(rows, name)
+}
+
+// ReadCSVRows reads an office table saved as CSV into rows numbered by their line, decoding
+// GB18030 and dropping a byte-order mark as ParseCSV does. what prefixes its errors ("roster x.csv").
+// Other tables the office keeps in the same way (a village's 附件1) are read with it too.
+func ReadCSVRows(r io.Reader, what string) ([]Row, error) {
 	data, err := io.ReadAll(r)
 	if err != nil {
-		return nil, fmt.Errorf("roster %s: %w", name, err)
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
 	if !utf8.Valid(data) {
 		dec, err := simplifiedchinese.GB18030.NewDecoder().Bytes(data)
 		if err != nil {
-			return nil, fmt.Errorf("roster %s: %w: neither UTF-8 nor GB18030 text", name, ErrBadRoster)
+			return nil, fmt.Errorf("%s: %w: neither UTF-8 nor GB18030 text", what, ErrBadRoster)
 		}
 		data = dec
 	}
@@ -103,14 +114,14 @@ func ParseCSV(r io.Reader, name string) ([]attendance.Person, error) {
 		if err != nil {
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {
-				return nil, fmt.Errorf("roster %s:%d: %w: %v", name, pe.StartLine, ErrBadRoster, pe.Err)
+				return nil, fmt.Errorf("%s:%d: %w: %v", what, pe.StartLine, ErrBadRoster, pe.Err)
 			}
-			return nil, fmt.Errorf("roster %s: %w", name, err)
+			return nil, fmt.Errorf("%s: %w", what, err)
 		}
 		line, _ := cr.FieldPos(0)
 		rows = append(rows, Row{Line: line, Cells: rec})
 	}
-	return Parse(rows, name)
+	return rows, nil
 }
 
 func sniffComma(data []byte) rune {

@@ -121,3 +121,27 @@ func ParseFile(path string) ([]attendance.Person, error) {
 	defer fh.Close()
 	return parse(fh, path)
 }
+
+// ReadXLSXRows reads the first sheet of an XLSX workbook into rows numbered as the sheet numbers
+// them, cells as Excel shows them. It returns the sheet's name for error messages; what prefixes
+// its own errors ("marks 金碧村.xlsx").
+func ReadXLSXRows(r io.Reader, what string) ([]Row, string, error) {
+	f, err := excelize.OpenReader(r)
+	if err != nil {
+		return nil, "", fmt.Errorf("%s: not an XLSX workbook: %v", what, err)
+	}
+	defer f.Close()
+	sheets := f.GetSheetList()
+	if len(sheets) == 0 {
+		return nil, "", fmt.Errorf("%s: the workbook has no sheet", what)
+	}
+	shown, err := f.GetRows(sheets[0])
+	if err != nil {
+		return nil, "", fmt.Errorf("%s[%s]: read sheet: %w", what, sheets[0], err)
+	}
+	rows := make([]Row, len(shown))
+	for i, cells := range shown {
+		rows[i] = Row{Line: i + 1, Cells: cells}
+	}
+	return rows, sheets[0], nil
+}

@@ -47,6 +47,15 @@
 //	published      event id -> u32 rev | payload hash (empty hash: that rev was trimmed unsent)
 //	meta           key -> bytes (the daemon's small state, see GetMeta/PutMeta)
 //
+// Added after version 2 without a migration (a writable Open creates them; read-only, an older
+// file reads them as empty):
+//
+//	marks          unit 0x00 | u16 year | u8 month | u8 day | user -> JSON attendance.DayMark (a unit's
+//	               mark of a day, with who recorded it and when; a later mark of the same day replaces
+//	               it; PutMarks writes a whole imported sheet in one transaction)
+//	findings       u64 sequence -> JSON attendance.Finding; the id is "F" + 8 digits; a revocation adds
+//	               revoked_by/at/reason to the record and changes nothing else
+//
 // # The raw record
 //
 // A 40-byte ZK attendance record is mostly the punch's own fields (user id, packed time, state,

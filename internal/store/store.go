@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -181,7 +182,7 @@ func (db *DB) init() error {
 	}
 	if !db.opts.ReadOnly {
 		if err := db.bolt.Update(func(tx *bolt.Tx) error {
-			for _, name := range allBuckets {
+			for _, name := range slices.Concat(allBuckets, addedBuckets) {
 				if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 					return fmt.Errorf("bucket %s: %w", name, err)
 				}

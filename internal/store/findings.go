@@ -1,0 +1,132 @@
+package store
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/jinbi/punchd/internal/attendance"
+)
+
+// FindingID formats a sequence number as a finding id ("F00000007").
+func FindingID(seq uint64) string { return fmt.Sprintf("F%08d", seq) }
+
+func parseFindingID(id string) (uint64, error) {
+	digits, ok := strings.CutPrefix(id, "F")
+	n, err := strconv.ParseUint(digits, 10, 64)
+	if !ok || err != nil || n == 0 || len(digits) < 8 {
+		return 0, fmt.Errorf("%w: finding id %q is not F followed by 8 or more digits", ErrInvalid, id)
+	}
+	return n, nil
+}
+
+// AddFinding stores a finding of a check on site and returns it with its id. Date, unit, kind, text
+// and RecordedBy are required; a zero RecordedAt becomes Options.Now().
+func (db *DB) AddFinding(f attendance.Finding) (attendance.Finding, error) {
+	fail := func(format string, a ...any) (attendance.Finding, error) {
+		return f, fmt.Errorf("store %s: add finding: %w: %s", db.path, ErrInvalid, fmt.Sprintf(format, a...))
+	}
+	switch {
+	case f.ID != "":
+		return fail("id %q given (ids are assigned by the store)", f.ID)
+	case f.Revoked() || f.RevokedBy != "":
+		return fail("revocation fields set (use RevokeFinding)")
+	case f.Kind != attendance.FindingPositive && f.Kind != attendance.FindingNegative:
+		return fail("kind %q is not positive or negative", f.Kind)
+	case strings.TrimSpace(f.Text) == "":
+		return fail("text is empty")
+	case strings.TrimSpace(f.RecordedBy) == "":
+		return fail("recorded_by is empty")
+	}
+	if err := checkDate(f.Date); err != nil {
+		return f, fmt.Errorf("store %s: add finding: %w", db.path, err)
+	}
+	if err := checkUnit(f.Unit); err != nil {
+		return f, fmt.Errorf("store %s: add finding: %w", db.path, err)
+	}
+	if f.UserID != "" {
+		if err := checkUserID(f.UserID); err != nil {
+			return f, fmt.Errorf("store %s: add finding: %w", db.path, err)
+		}
+	}
+	if f.RecordedAt.IsZero() {
+		f.RecordedAt = db.opts.Now()
+	}
+	err := db.update("add finding", func(tx *bolt.Tx) error {
+		b := tx.Bucket(bFindings)
+		seq, err := b.NextSequence()
+		if err != nil {
+			return err
+		}
+		f.ID = FindingID(seq)
+		v, err := json.Marshal(f)
+		if err != nil {
+			return err
+		}
+		return b.Put(be64(seq), v)
+	})
+	if err != nil {
+		return attendance.Finding{}, err
+	}
+	return f, nil
+}
+
+// RevokeFinding records who revoked a finding, when and why; the finding itself stays as it was
+// recorded. Revoking twice is an error.
+func (db *DB) RevokeFinding(id, by, reason string) (attendance.Finding, error) {
+	seq, err := parseFindingID(id)
+	if err != nil {
+		return attendance.Finding{}, fmt.Errorf("store %s: revoke finding: %w", db.path, err)
+	}
+	if strings.TrimSpace(by) == "" {
+		return attendance.Finding{}, fmt.Errorf("store %s: revoke finding %s: %w: revoked_by is empty", db.path, id, ErrInvalid)
+	}
+	var f attendance.Finding
+	err = db.update("revoke finding "+id, func(tx *bolt.Tx) error {
+		b := tx.Bucket(bFindings)
+		v := b.Get(be64(seq))
+		if v == nil {
+			return fmt.Errorf("%w: finding %s", ErrNotFound, id)
+		}
+		if err := json.Unmarshal(v, &f); err != nil {
+			return fmt.Errorf("%w: finding %s: %v", ErrInconsistent, id, err)
+		}
+		if f.Revoked() {
+			return fmt.Errorf("%w: finding %s was revoked by %s at %s", ErrInvalid, id, f.RevokedBy, f.RevokedAt.Format(time.RFC3339))
+		}
+		f.RevokedBy, f.RevokedAt, f.RevokeReason = by, db.opts.Now(), reason
+		nv, err := json.Marshal(f)
+		if err != nil {
+			return err
+		}
+		return b.Put(be64(seq), nv)
+	})
+	return f, err
+}
+
+// Findings returns the findings dated from..to (revoked ones too), in the order they were recorded.
+func (db *DB) Findings(from, to attendance.Date) ([]attendance.Finding, error) {
+	var out []attendance.Finding
+	err := db.view("findings", func(tx *bolt.Tx) error {
+		b := tx.Bucket(bFindings)
+		if b == nil {
+			return nil
+		}
+		return b.ForEach(func(k, v []byte) error {
+			var f attendance.Finding
+			if err := json.Unmarshal(v, &f); err != nil {
+				return fmt.Errorf("%w: finding %x: %v", ErrInconsistent, k, err)
+			}
+			if !f.Date.Before(from) && !f.Date.After(to) {
+				f.RecordedAt, f.RevokedAt = db.in(f.RecordedAt), db.in(f.RevokedAt)
+				out = append(out, f)
+			}
+			return nil
+		})
+	})
+	return out, err
+}
