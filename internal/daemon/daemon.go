@@ -479,7 +479,9 @@ func (o ingestObserver) PunchesIngested(clock, path string, n int) {
 func (o ingestObserver) PunchesRejected(clock, reason string, n int) {
 	o.m.PunchesRejected(clock, reason, n)
 }
-func (o ingestObserver) EventQueued(kind string, correction bool) { o.m.EventQueued(kind, correction) }
+func (o ingestObserver) EventQueued(kind attendance.EventKind, correction bool) {
+	o.m.EventQueued(kind, correction)
+}
 func (o ingestObserver) PunchesDuplicate(clock, path string, n int) {
 	o.m.PunchesDuplicate(clock, path, n)
 }

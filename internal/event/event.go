@@ -3,8 +3,9 @@
 // topic of each. docs/events.md is the prose contract; docs/events.schema.json is the schema of
 // the anomaly event. Field names and topics here are checked from outside: extend, never rename.
 //
-// It owns encoding only. It must not import the store, the MQTT client or the rules: the daemon
-// builds these values from judged days (see FromSlot) and hands the bytes to the outbox.
+// It owns encoding only. It must not import the store, the MQTT client or the rules, and it
+// decides nothing: an event's kind and severity are internal/rules' (attendance.Anomaly), and
+// FromAnomaly copies them. The daemon hands the bytes to the outbox.
 package event
 
 import (
@@ -12,27 +13,11 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/jinbi/punchd/internal/attendance"
-)
-
-// Event kinds: the anomaly an event reports. They are also the last level of the event topic.
-const (
-	KindLate    = "late"
-	KindEarly   = "early"
-	KindMissing = "missing"
-	KindAbsent  = "absent"
-)
-
-// Kinds lists every event kind, in the order they are documented.
-var Kinds = []string{KindLate, KindEarly, KindMissing, KindAbsent}
-
-// Severities.
-const (
-	SeverityMinor   = "minor"   // late or early within serious_late_after
-	SeveritySerious = "serious" // seriously late, a missing punch, a half-day or whole-day absence
 )
 
 // Status states.
@@ -59,22 +44,22 @@ var (
 // with QoS 1, not retained. The same anomaly always has the same ID; a changed judgement is
 // published again with the same ID and a higher Rev.
 type Event struct {
-	ID           string  `json:"id"`
-	Rev          int     `json:"rev"`
-	Kind         string  `json:"kind"` // late|early|missing|absent
-	Site         string  `json:"site"`
-	Clock        string  `json:"clock"`
-	UserID       string  `json:"user_id"`
-	Name         string  `json:"name"`
-	Unit         string  `json:"unit,omitempty"`
-	Date         string  `json:"date"`     // YYYY-MM-DD
-	Slot         string  `json:"slot"`     // am_in|am_out|pm_in|pm_out
-	Expected     string  `json:"expected"` // RFC 3339 with offset
-	Actual       *string `json:"actual"`   // RFC 3339 with offset; null when no punch counted
-	Minutes      int     `json:"minutes"`
-	Severity     string  `json:"severity"` // minor|serious
-	Excused      bool    `json:"excused"`
-	Registration *string `json:"registration"` // id of the registration that excused it
+	ID           string               `json:"id"`
+	Rev          int                  `json:"rev"`
+	Kind         attendance.EventKind `json:"kind"` // late|early|missing|absent
+	Site         string               `json:"site"`
+	Clock        string               `json:"clock"`
+	UserID       string               `json:"user_id"`
+	Name         string               `json:"name"`
+	Unit         string               `json:"unit,omitempty"`
+	Date         string               `json:"date"`     // YYYY-MM-DD
+	Slot         string               `json:"slot"`     // am_in|am_out|pm_in|pm_out
+	Expected     string               `json:"expected"` // RFC 3339 with offset
+	Actual       *string              `json:"actual"`   // RFC 3339 with offset; null when no punch counted
+	Minutes      int                  `json:"minutes"`
+	Severity     attendance.Severity  `json:"severity"` // minor|serious
+	Excused      bool                 `json:"excused"`
+	Registration *string              `json:"registration"` // id of the registration that excused it
 	// Retracted is set on a correction when the anomaly no longer stands at all (a punch that
 	// arrived late shows the person was on time); consumers should strike the earlier revisions.
 	Retracted bool   `json:"retracted,omitempty"`
@@ -84,9 +69,9 @@ type Event struct {
 // ID is the stable identity of an anomaly: the same site, person, date, slot and kind give the
 // same id across restarts, re-pulls and re-judging. It is the first 16 bytes of a SHA-256 over
 // the fields, hex encoded (32 characters).
-func ID(site, userID string, date attendance.Date, slot attendance.SlotName, kind string) string {
+func ID(site, userID string, date attendance.Date, slot attendance.SlotName, kind attendance.EventKind) string {
 	h := sha256.New()
-	for _, s := range []string{"punchd-event-v1", site, userID, date.String(), string(slot), kind} {
+	for _, s := range []string{"punchd-event-v1", site, userID, date.String(), string(slot), string(kind)} {
 		// Length-prefix each field so that no two field lists hash the same bytes.
 		fmt.Fprintf(h, "%d:%s;", len(s), s)
 	}
@@ -101,15 +86,15 @@ func (e Event) Validate() error {
 		return bad("id", "is empty")
 	case e.Rev < 1:
 		return bad("rev", fmt.Sprintf("is %d, must be >= 1", e.Rev))
-	case !oneOf(e.Kind, Kinds...):
-		return bad("kind", fmt.Sprintf("%q is not one of %s", e.Kind, strings.Join(Kinds, ", ")))
+	case !slices.Contains(attendance.EventKinds, e.Kind):
+		return bad("kind", fmt.Sprintf("%q is not one of %s", e.Kind, joinKinds(attendance.EventKinds)))
 	case e.Site == "":
 		return bad("site", "is empty")
 	case e.UserID == "":
 		return bad("user_id", "is empty")
-	case !oneOf(e.Slot, "am_in", "am_out", "pm_in", "pm_out"):
+	case !slices.Contains(attendance.Slots[:], attendance.SlotName(e.Slot)):
 		return bad("slot", fmt.Sprintf("%q is not one of am_in, am_out, pm_in, pm_out", e.Slot))
-	case !oneOf(e.Severity, SeverityMinor, SeveritySerious):
+	case !slices.Contains(attendance.Severities, e.Severity):
 		return bad("severity", fmt.Sprintf("%q is not minor or serious", e.Severity))
 	case e.Minutes < 0:
 		return bad("minutes", "is negative")
@@ -130,98 +115,54 @@ func (e Event) Validate() error {
 	return nil
 }
 
-func oneOf(s string, set ...string) bool {
-	for _, x := range set {
-		if s == x {
-			return true
-		}
+func joinKinds(kinds []attendance.EventKind) string {
+	s := make([]string, len(kinds))
+	for i, k := range kinds {
+		s[i] = string(k)
 	}
-	return false
+	return strings.Join(s, ", ")
 }
 
-// KindOf maps a slot judgement to the event kind it is published as, and whether it is an
-// anomaly at all. An excused slot keeps the kind of the anomaly it excuses: no punch is missing
-// (absent when the whole day is absent), a punch after the expected arrival is late, a punch
-// before the expected departure is early.
-func KindOf(day attendance.Day, s attendance.Slot) (kind string, ok bool) {
-	switch s.Result {
-	case attendance.ResultLate, attendance.ResultSeriousLate:
-		return KindLate, true
-	case attendance.ResultEarly:
-		return KindEarly, true
-	case attendance.ResultMissing:
-		return KindMissing, true
-	case attendance.ResultAbsent:
-		return KindAbsent, true
-	case attendance.ResultExcused:
-		switch {
-		case s.Time == nil && (day.Status == attendance.StatusAbsent || day.Punches == 0):
-			return KindAbsent, true
-		case s.Time == nil:
-			return KindMissing, true
-		case s.Name.IsIn() && s.Time.After(s.Expected):
-			return KindLate, true
-		case !s.Name.IsIn() && s.Time.Before(s.Expected):
-			return KindEarly, true
-		}
-	}
-	return "", false
-}
-
-// Source says where a judged slot came from, for FromSlot.
+// Source says where an anomaly came from, for FromAnomaly.
 type Source struct {
-	Site  string // [site] name
-	Clock string // the configured name of the clock the person punches on
-	Name  string // the person's name
-	Unit  string // the person's unit; may be empty
+	Site   string // [site] name
+	Clock  string // the configured name of the clock the person punches on
+	UserID string // the person's clock user id
+	Name   string // the person's name
+	Unit   string // the person's unit; may be empty
 }
 
-// FromSlot builds revision rev of the event for one slot of a judged day, or ok=false when the
-// slot is not an anomaly. judgedAt should carry the site's zone so that every time in the
-// payload has the same offset.
-func FromSlot(src Source, day attendance.Day, s attendance.Slot, rev int, judgedAt time.Time) (e Event, ok bool) {
-	kind, ok := KindOf(day, s)
-	if !ok {
-		return Event{}, false
+// FromAnomaly builds revision rev of the event of one anomaly of a person's day, as the rules
+// judged it: kind, severity, minutes and excuse are copied, never re-decided. judgedAt should
+// carry the site's zone so that every time in the payload has the same offset.
+func FromAnomaly(src Source, date attendance.Date, a attendance.Anomaly, rev int, judgedAt time.Time) Event {
+	e := Event{
+		ID:        ID(src.Site, src.UserID, date, a.Slot, a.Kind),
+		Rev:       rev,
+		Kind:      a.Kind,
+		Site:      src.Site,
+		Clock:     src.Clock,
+		UserID:    src.UserID,
+		Name:      src.Name,
+		Unit:      src.Unit,
+		Date:      date.String(),
+		Slot:      string(a.Slot),
+		Expected:  a.Expected.Format(time.RFC3339),
+		Minutes:   a.Minutes,
+		Severity:  a.Severity,
+		Excused:   a.Excused,
+		Retracted: a.Retracted,
+		JudgedAt:  judgedAt.Format(time.RFC3339),
 	}
-	e = Event{
-		ID:           ID(src.Site, day.UserID, day.Date, s.Name, kind),
-		Rev:          rev,
-		Kind:         kind,
-		Site:         src.Site,
-		Clock:        src.Clock,
-		UserID:       day.UserID,
-		Name:         src.Name,
-		Unit:         src.Unit,
-		Date:         day.Date.String(),
-		Slot:         string(s.Name),
-		Expected:     s.Expected.Format(time.RFC3339),
-		Minutes:      s.Minutes,
-		Severity:     SeverityMinor,
-		Excused:      s.Result == attendance.ResultExcused,
-		Registration: s.Registration,
-		JudgedAt:     judgedAt.Format(time.RFC3339),
+	if a.Registration != "" {
+		r := a.Registration
+		e.Registration = &r
 	}
-	if s.Time != nil {
-		a := s.Time.In(s.Expected.Location()).Format(time.RFC3339)
-		e.Actual = &a
-		if e.Minutes == 0 && e.Excused {
-			// An excused slot may carry no minutes; keep the size of what it excuses.
-			e.Minutes = int(absDuration(s.Time.Sub(s.Expected)) / time.Minute)
-		}
+	if a.Actual != nil {
+		t := a.Actual.In(a.Expected.Location()).Format(time.RFC3339)
+		e.Actual = &t
 	}
-	if s.Result == attendance.ResultSeriousLate || (s.Result == attendance.ResultExcused && s.Unexcused == attendance.ResultSeriousLate) ||
-		kind == KindMissing || kind == KindAbsent {
-		e.Severity = SeveritySerious
-	}
-	return e, true
-}
-
-func absDuration(d time.Duration) time.Duration {
-	if d < 0 {
-		return -d
-	}
-	return d
+	return e
 }
 
 // Status is the daemon's presence on {prefix}/status: retained, QoS 1, published "online" on
@@ -338,7 +279,9 @@ func CheckPrefix(s string) error {
 }
 
 // Topic is the topic of events of a kind: {prefix}/events/{kind}.
-func Topic(prefix, kind string) string { return prefix + "/events/" + kind }
+func Topic(prefix string, kind attendance.EventKind) string {
+	return prefix + "/events/" + string(kind)
+}
 
 // EventsFilter subscribes to every event kind: {prefix}/events/#.
 func EventsFilter(prefix string) string { return prefix + "/events/#" }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/jinbi/punchd/internal/attendance"
 	"github.com/jinbi/punchd/internal/event"
+	"github.com/jinbi/punchd/internal/rules"
 )
 
 var cst = time.FixedZone("CST", 8*3600)
@@ -24,11 +25,11 @@ func day(y int, m time.Month, d int) attendance.Date {
 
 func TestIDIsStableAndDistinct(t *testing.T) {
 	d := day(2021, 3, 1)
-	id := event.ID("jinbi", "A1023", d, attendance.AmIn, event.KindLate)
+	id := event.ID("jinbi", "A1023", d, attendance.AmIn, attendance.EventLate)
 	// Golden: the id must never change across versions, or consumers would see new anomalies.
 	// Computed outside Go: printf '15:punchd-event-v1;5:jinbi;5:A1023;10:2021-03-01;5:am_in;4:late;' | sha256sum | cut -c1-32
 	const golden = "a96a28038cf0c232a0d68fd4454a6d90"
-	if got := event.ID("jinbi", "A1023", d, attendance.AmIn, event.KindLate); got != id {
+	if got := event.ID("jinbi", "A1023", d, attendance.AmIn, attendance.EventLate); got != id {
 		t.Fatalf("ID not deterministic: %s then %s", id, got)
 	}
 	if ok, _ := regexp.MatchString(`^[0-9a-f]{32}$`, id); !ok {
@@ -38,13 +39,13 @@ func TestIDIsStableAndDistinct(t *testing.T) {
 		t.Errorf("ID = %s, golden %s: the id derivation changed", id, golden)
 	}
 	others := []string{
-		event.ID("jinbi2", "A1023", d, attendance.AmIn, event.KindLate),
-		event.ID("jinbi", "A1024", d, attendance.AmIn, event.KindLate),
-		event.ID("jinbi", "A1023", day(2021, 3, 2), attendance.AmIn, event.KindLate),
-		event.ID("jinbi", "A1023", d, attendance.PmIn, event.KindLate),
-		event.ID("jinbi", "A1023", d, attendance.AmIn, event.KindMissing),
+		event.ID("jinbi2", "A1023", d, attendance.AmIn, attendance.EventLate),
+		event.ID("jinbi", "A1024", d, attendance.AmIn, attendance.EventLate),
+		event.ID("jinbi", "A1023", day(2021, 3, 2), attendance.AmIn, attendance.EventLate),
+		event.ID("jinbi", "A1023", d, attendance.PmIn, attendance.EventLate),
+		event.ID("jinbi", "A1023", d, attendance.AmIn, attendance.EventMissing),
 		// Field boundaries matter: "ab"+"c" must not equal "a"+"bc".
-		event.ID("jinbiA", "1023", d, attendance.AmIn, event.KindLate),
+		event.ID("jinbiA", "1023", d, attendance.AmIn, attendance.EventLate),
 	}
 	seen := map[string]bool{id: true}
 	for i, o := range others {
@@ -58,7 +59,7 @@ func TestIDIsStableAndDistinct(t *testing.T) {
 func TestTopics(t *testing.T) {
 	p := "punchd/jinbi"
 	for got, want := range map[string]string{
-		event.Topic(p, event.KindLate):            "punchd/jinbi/events/late",
+		event.Topic(p, attendance.EventLate):      "punchd/jinbi/events/late",
 		event.EventsFilter(p):                     "punchd/jinbi/events/#",
 		event.StatusTopic(p):                      "punchd/jinbi/status",
 		event.ClockStatusTopic(p, "dangzhengban"): "punchd/jinbi/clocks/dangzhengban/status",
@@ -96,38 +97,42 @@ func judgedDay() attendance.Day {
 			attendance.AmIn:  {Name: attendance.AmIn, Expected: at(8, 30), Time: ptr(at(8, 42)), Result: attendance.ResultLate, Minutes: 12},
 			attendance.AmOut: {Name: attendance.AmOut, Expected: at(12, 0), Result: attendance.ResultMissing},
 			attendance.PmIn:  {Name: attendance.PmIn, Expected: at(14, 30), Time: ptr(at(14, 20)), Result: attendance.ResultOK},
-			attendance.PmOut: {Name: attendance.PmOut, Expected: at(18, 0), Time: ptr(at(17, 15)), Result: attendance.ResultExcused, Registration: ptr("R7")},
+			attendance.PmOut: {Name: attendance.PmOut, Expected: at(18, 0), Time: ptr(at(17, 15)), Result: attendance.ResultExcused, Minutes: 45,
+				Registration: ptr("R7"), Unexcused: attendance.ResultEarly},
 		},
 	}
 }
 
-func TestFromSlot(t *testing.T) {
+// anomaly is what the rules judge of one slot of judgedDay.
+func anomaly(t *testing.T, slot attendance.SlotName) attendance.Anomaly {
+	t.Helper()
+	for _, a := range rules.Events(judgedDay()) {
+		if a.Slot == slot {
+			return a
+		}
+	}
+	t.Fatalf("no anomaly at %s", slot)
+	return attendance.Anomaly{}
+}
+
+func TestFromAnomaly(t *testing.T) {
 	d := judgedDay()
-	src := event.Source{Site: "jinbi", Clock: "dangzhengban", Name: "张三", Unit: "党政办"}
+	src := event.Source{Site: "jinbi", Clock: "dangzhengban", UserID: d.UserID, Name: "张三", Unit: "党政办"}
 	judged := time.Date(2021, 3, 1, 18, 30, 0, 0, cst)
 	cases := []struct {
 		slot     attendance.SlotName
-		ok       bool
-		kind     string
-		severity string
+		kind     attendance.EventKind
+		severity attendance.Severity
 		minutes  int
 		actual   *string
 		excused  bool
 	}{
-		{attendance.AmIn, true, event.KindLate, event.SeverityMinor, 12, ptr("2021-03-01T08:42:00+08:00"), false},
-		{attendance.AmOut, true, event.KindMissing, event.SeveritySerious, 0, nil, false},
-		{attendance.PmIn, false, "", "", 0, nil, false},
-		{attendance.PmOut, true, event.KindEarly, event.SeverityMinor, 45, ptr("2021-03-01T17:15:00+08:00"), true},
+		{attendance.AmIn, attendance.EventLate, attendance.SeverityMinor, 12, ptr("2021-03-01T08:42:00+08:00"), false},
+		{attendance.AmOut, attendance.EventMissing, attendance.SeveritySerious, 0, nil, false},
+		{attendance.PmOut, attendance.EventEarly, attendance.SeverityMinor, 45, ptr("2021-03-01T17:15:00+08:00"), true},
 	}
 	for _, c := range cases {
-		e, ok := event.FromSlot(src, d, d.Slots[c.slot], 1, judged)
-		if ok != c.ok {
-			t.Errorf("%s: ok = %v, want %v", c.slot, ok, c.ok)
-			continue
-		}
-		if !ok {
-			continue
-		}
+		e := event.FromAnomaly(src, d.Date, anomaly(t, c.slot), 1, judged)
 		if err := e.Validate(); err != nil {
 			t.Errorf("%s: %v", c.slot, err)
 		}
@@ -145,18 +150,40 @@ func TestFromSlot(t *testing.T) {
 		}
 	}
 	// The correction rule: a registration excuses a published late arrival -> same id, rev 2.
-	late := d.Slots[attendance.AmIn]
-	e1, _ := event.FromSlot(src, d, late, 1, judged)
-	late.Result, late.Registration = attendance.ResultExcused, ptr("R9")
-	e2, _ := event.FromSlot(src, d, late, 2, judged.Add(time.Hour))
-	if e1.ID != e2.ID || e2.Rev != 2 || !e2.Excused || e2.Kind != event.KindLate || e2.Minutes != 12 {
-		t.Errorf("correction: %+v -> %+v; want same id, rev 2, excused, still late 12 min", e1, e2)
+	late := anomaly(t, attendance.AmIn)
+	e1 := event.FromAnomaly(src, d.Date, late, 1, judged)
+	late.Excused, late.Registration = true, "R9"
+	e2 := event.FromAnomaly(src, d.Date, late, 2, judged.Add(time.Hour))
+	if e1.ID != e2.ID || e2.Rev != 2 || !e2.Excused || e2.Kind != attendance.EventLate || e2.Minutes != 12 || deref(e2.Registration) != "R9" {
+		t.Errorf("correction: %+v -> %+v; want same id, rev 2, excused by R9, still late 12 min", e1, e2)
 	}
-	// An absent day that was excused keeps the kind absent.
-	abs := attendance.Day{UserID: "A1", Date: d.Date, Status: attendance.StatusExcused,
-		Slots: map[attendance.SlotName]attendance.Slot{attendance.AmIn: {Name: attendance.AmIn, Expected: late.Expected, Result: attendance.ResultExcused}}}
-	if k, ok := event.KindOf(abs, abs.Slots[attendance.AmIn]); !ok || k != event.KindAbsent {
-		t.Errorf("excused slot of a day without punches: kind %q ok %v, want absent", k, ok)
+}
+
+// TestEventFollowsRules: the event package decides nothing. Whatever kind and severity the
+// rules give an anomaly, the event carries, even one the rules would never give today.
+func TestEventFollowsRules(t *testing.T) {
+	d := judgedDay()
+	src := event.Source{Site: "jinbi", UserID: d.UserID}
+	judged := time.Date(2021, 3, 1, 18, 30, 0, 0, cst)
+	got := rules.Events(d)
+	if len(got) != 3 {
+		t.Fatalf("rules.Events = %d anomalies, want 3", len(got))
+	}
+	for _, a := range got {
+		for _, sev := range attendance.Severities {
+			a.Severity = sev
+			e := event.FromAnomaly(src, d.Date, a, 1, judged)
+			if e.Kind != a.Kind || e.Severity != sev || e.Minutes != a.Minutes || e.Excused != a.Excused {
+				t.Errorf("%s: event %s/%s/%d/%v, rules said %s/%s/%d/%v", a.Slot, e.Kind, e.Severity, e.Minutes, e.Excused,
+					a.Kind, sev, a.Minutes, a.Excused)
+			}
+		}
+	}
+	// A retraction carries the kind it withdraws and the slot as judged now.
+	r := event.FromAnomaly(src, d.Date, rules.Retraction(d, attendance.PmIn, attendance.EventLate), 3, judged)
+	if !r.Retracted || r.Kind != attendance.EventLate || r.ID != event.ID("jinbi", d.UserID, d.Date, attendance.PmIn, attendance.EventLate) ||
+		deref(r.Actual) != "2021-03-01T14:20:00+08:00" || r.Validate() != nil {
+		t.Errorf("retraction %+v", r)
 	}
 }
 
@@ -169,7 +196,7 @@ func deref(s *string) string {
 
 func TestValidateRejects(t *testing.T) {
 	d := judgedDay()
-	good, _ := event.FromSlot(event.Source{Site: "jinbi"}, d, d.Slots[attendance.AmIn], 1, time.Date(2021, 3, 1, 9, 0, 0, 0, cst))
+	good := event.FromAnomaly(event.Source{Site: "jinbi", UserID: d.UserID}, d.Date, anomaly(t, attendance.AmIn), 1, time.Date(2021, 3, 1, 9, 0, 0, 0, cst))
 	for field, mod := range map[string]func(*event.Event){
 		"id":        func(e *event.Event) { e.ID = "" },
 		"rev":       func(e *event.Event) { e.Rev = 0 },
@@ -314,16 +341,13 @@ func TestSchemaMatchesEvents(t *testing.T) {
 	}
 
 	d := judgedDay()
-	src := event.Source{Site: "jinbi", Clock: "dangzhengban", Name: "张三", Unit: "党政办"}
+	src := event.Source{Site: "jinbi", Clock: "dangzhengban", UserID: d.UserID, Name: "张三", Unit: "党政办"}
 	n := 0
-	for _, slot := range attendance.Slots {
-		e, ok := event.FromSlot(src, d, d.Slots[slot], 1, time.Date(2021, 3, 1, 18, 30, 0, 0, cst))
-		if !ok {
-			continue
-		}
+	for _, a := range rules.Events(d) {
+		e := event.FromAnomaly(src, d.Date, a, 1, time.Date(2021, 3, 1, 18, 30, 0, 0, cst))
 		b, _ := json.Marshal(e)
 		if errs := checkAgainst(s, b); len(errs) > 0 {
-			t.Errorf("sample %s does not match the schema: %v\n%s", slot, errs, b)
+			t.Errorf("sample %s does not match the schema: %v\n%s", a.Slot, errs, b)
 		}
 		n++
 	}
@@ -359,11 +383,8 @@ func TestSchemaMatchesEvents(t *testing.T) {
 
 func e0(t *testing.T, _ schema) event.Event {
 	d := judgedDay()
-	e, ok := event.FromSlot(event.Source{Site: "jinbi", Clock: "c", Name: "n"}, d, d.Slots[attendance.AmIn], 1, time.Date(2021, 3, 1, 9, 0, 0, 0, cst))
-	if !ok {
-		t.Fatal("no event")
-	}
-	return e
+	return event.FromAnomaly(event.Source{Site: "jinbi", Clock: "c", UserID: d.UserID, Name: "n"}, d.Date, anomaly(t, attendance.AmIn), 1,
+		time.Date(2021, 3, 1, 9, 0, 0, 0, cst))
 }
 
 func mustJSON(t *testing.T, v any) []byte {

@@ -22,6 +22,7 @@ import (
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
+	"github.com/jinbi/punchd/internal/attendance"
 	"github.com/jinbi/punchd/internal/event"
 )
 
@@ -215,11 +216,11 @@ func (p *Printer) Print(topic string, payload []byte) error {
 	return err
 }
 
-var kindWords = map[string]string{
-	event.KindLate:    "迟到 late",
-	event.KindEarly:   "早退 early",
-	event.KindMissing: "缺卡 missing punch",
-	event.KindAbsent:  "旷工 absent",
+var kindWords = map[attendance.EventKind]string{
+	attendance.EventLate:    "迟到 late",
+	attendance.EventEarly:   "早退 early",
+	attendance.EventMissing: "缺卡 missing punch",
+	attendance.EventAbsent:  "旷工 absent",
 }
 
 var slotWords = map[string]string{
@@ -249,7 +250,7 @@ func EventLine(e event.Event) string {
 	}
 	kind := kindWords[e.Kind]
 	if kind == "" {
-		kind = e.Kind
+		kind = string(e.Kind)
 	}
 	if e.Retracted {
 		kind = "撤销 withdrawn: " + kind
@@ -258,7 +259,7 @@ func EventLine(e event.Event) string {
 	if e.Minutes > 0 {
 		fmt.Fprintf(&b, " %d min", e.Minutes)
 	}
-	if e.Severity == event.SeveritySerious && e.Kind == event.KindLate {
+	if e.Severity == attendance.SeveritySerious && e.Kind == attendance.EventLate {
 		b.WriteString(" 严重 serious")
 	}
 	slot := slotWords[e.Slot]

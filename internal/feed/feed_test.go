@@ -25,19 +25,19 @@ func ptr[T any](v T) *T { return &v }
 func lateEvent() event.Event {
 	d := attendance.Date{Year: 2021, Month: 3, Day: 1}
 	return event.Event{
-		ID: event.ID("jinbi", "A1023", d, attendance.AmIn, event.KindLate), Rev: 1, Kind: event.KindLate,
+		ID: event.ID("jinbi", "A1023", d, attendance.AmIn, attendance.EventLate), Rev: 1, Kind: attendance.EventLate,
 		Site: "jinbi", Clock: "dangzhengban", UserID: "A1023", Name: "张三", Unit: "党政办", Date: "2021-03-01",
 		Slot: "am_in", Expected: "2021-03-01T08:30:00+08:00", Actual: ptr("2021-03-01T08:42:00+08:00"),
-		Minutes: 12, Severity: event.SeverityMinor, JudgedAt: "2021-03-01T08:42:03+08:00",
+		Minutes: 12, Severity: attendance.SeverityMinor, JudgedAt: "2021-03-01T08:42:03+08:00",
 	}
 }
 
 func missingEvent() event.Event {
 	d := attendance.Date{Year: 2021, Month: 3, Day: 1}
 	return event.Event{
-		ID: event.ID("jinbi", "007", d, attendance.AmOut, event.KindMissing), Rev: 1, Kind: event.KindMissing,
+		ID: event.ID("jinbi", "007", d, attendance.AmOut, attendance.EventMissing), Rev: 1, Kind: attendance.EventMissing,
 		Site: "jinbi", UserID: "007", Name: "李四", Date: "2021-03-01", Slot: "am_out",
-		Expected: "2021-03-01T12:00:00+08:00", Severity: event.SeveritySerious, JudgedAt: "2021-03-01T14:30:00+08:00",
+		Expected: "2021-03-01T12:00:00+08:00", Severity: attendance.SeveritySerious, JudgedAt: "2021-03-01T14:30:00+08:00",
 	}
 }
 
@@ -47,7 +47,7 @@ func TestEventLine(t *testing.T) {
 	retracted := missingEvent()
 	retracted.Rev, retracted.Retracted = 3, true
 	serious := lateEvent()
-	serious.Minutes, serious.Severity, serious.Actual = 45, event.SeveritySerious, ptr("2021-03-01T09:15:00+08:00")
+	serious.Minutes, serious.Severity, serious.Actual = 45, attendance.SeveritySerious, ptr("2021-03-01T09:15:00+08:00")
 	noName := missingEvent()
 	noName.Name = ""
 	for _, c := range []struct {

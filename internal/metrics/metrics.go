@@ -25,6 +25,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jinbi/punchd/internal/attendance"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -77,18 +78,6 @@ const (
 
 // Paths lists every ingest path.
 var Paths = []string{PathPull, PathRealtime}
-
-// Event kinds (label "kind"), the same words as the MQTT topics
-// {prefix}/events/{kind}.
-const (
-	KindLate    = "late"
-	KindEarly   = "early"
-	KindMissing = "missing"
-	KindAbsent  = "absent"
-)
-
-// Kinds lists every event kind.
-var Kinds = []string{KindLate, KindEarly, KindMissing, KindAbsent}
 
 // Why an outbox entry was dropped unpublished (label "reason" of
 // punchd_outbox_dropped_total).
@@ -281,9 +270,9 @@ func New(build BuildInfo, opts ...Option) *Metrics {
 	for _, r := range PublishErrorReasons {
 		m.mqttErrors.WithLabelValues(r)
 	}
-	for _, k := range Kinds {
-		m.events.WithLabelValues(k)
-		m.corrections.WithLabelValues(k)
+	for _, k := range attendance.EventKinds {
+		m.events.WithLabelValues(string(k))
+		m.corrections.WithLabelValues(string(k))
 	}
 	for _, r := range []string{ResultSuccess, ResultFailure} {
 		m.configReloads.WithLabelValues(r)
@@ -470,15 +459,15 @@ func (m *Metrics) PunchesRejected(clock, reason string, n int) {
 // EventQueued counts an event put in the outbox; correction is true for a
 // new revision of an already published id. An unknown kind is not counted
 // (there is no "other" kind of lateness).
-func (m *Metrics) EventQueued(kind string, correction bool) {
-	if m == nil || !slices.Contains(Kinds, kind) {
+func (m *Metrics) EventQueued(kind attendance.EventKind, correction bool) {
+	if m == nil || !slices.Contains(attendance.EventKinds, kind) {
 		return
 	}
 	if correction {
-		m.corrections.WithLabelValues(kind).Inc()
+		m.corrections.WithLabelValues(string(kind)).Inc()
 		return
 	}
-	m.events.WithLabelValues(kind).Inc()
+	m.events.WithLabelValues(string(kind)).Inc()
 }
 
 // SetOutbox records the outbox depth and the enqueue time of its oldest

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jinbi/punchd/internal/attendance"
 	"github.com/jinbi/punchd/internal/metrics"
 )
 
@@ -77,8 +78,8 @@ func exercise(m *metrics.Metrics, at time.Time) {
 	m.PunchesIngested("dangzhengban", metrics.PathRealtime, 3)
 	m.PunchesDuplicate("dangzhengban", metrics.PathPull, 44880)
 	m.PunchesRejected("dangzhengban", metrics.RejectBadDate, 2)
-	m.EventQueued(metrics.KindLate, false)
-	m.EventQueued(metrics.KindLate, true)
+	m.EventQueued(attendance.EventLate, false)
+	m.EventQueued(attendance.EventLate, true)
 	m.SetOutbox(7, at.Add(-90*time.Minute))
 	m.OutboxDropped(metrics.DropAge, 1)
 	m.SetMQTTConnected(true)
@@ -153,8 +154,8 @@ func TestInitClockZeroes(t *testing.T) {
 			t.Errorf("missing %s", want)
 		}
 	}
-	for _, k := range metrics.Kinds {
-		if want := `punchd_events_total{kind="` + k + `"} 0`; !strings.Contains(body, want) {
+	for _, k := range attendance.EventKinds {
+		if want := `punchd_events_total{kind="` + string(k) + `"} 0`; !strings.Contains(body, want) {
 			t.Errorf("missing %s", want)
 		}
 	}

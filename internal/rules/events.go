@@ -1,48 +1,20 @@
 package rules
 
 import (
-	"time"
-
 	"github.com/jinbi/punchd/internal/attendance"
 )
 
-// Event kinds, as in the MQTT topics {prefix}/events/{kind}.
-const (
-	KindLate    = "late"
-	KindEarly   = "early"
-	KindMissing = "missing"
-	KindAbsent  = "absent"
-)
-
-// Severities.
-const (
-	SeverityNormal  = "normal"
-	SeveritySerious = "serious" // serious_late, and absent
-)
-
-// Anomaly is one slot's final anomaly, excused or not: what the daemon publishes as an event.
-type Anomaly struct {
-	Slot         attendance.SlotName
-	Kind         string // late, early, missing, absent
-	Severity     string // normal or serious
-	Minutes      int    // minutes late or early; 0 for missing and for absent without a punch
-	Expected     time.Time
-	Actual       *time.Time // the punch; nil when missing or absent without a punch
-	Excused      bool
-	Registration string // the excusing registration's id when Excused; else "" (or the makeup's id when the punch was manual)
-	Manual       bool   // the punch is a 补卡
-}
-
-// Events lists the final anomalies of day in slot order: late and serious_late as "late" (severity
-// serious for serious_late), early as "early", missing as "missing", absent as "absent" (severity
-// serious). Excused slots are listed with Excused set and the kind they would have had, so an event
-// published before the registration can be corrected under the same id. Pending slots, ok slots,
+// Events lists the final anomalies of day in slot order, with the kind and severity each is
+// published under: late as late (minor), serious_late as late (serious), early as early (minor),
+// missing as missing (serious), absent as absent (serious) — docs/events.md's contract. Excused
+// slots are listed with Excused set and the kind and severity they would have had, so an event
+// published before the registration is corrected under the same id. Pending slots, ok slots,
 // rest days and days not judged yield nothing.
-func Events(day attendance.Day) []Anomaly {
+func Events(day attendance.Day) []attendance.Anomaly {
 	if !day.DayType.IsWorking() || day.Status == StatusNotJudged || day.Status == attendance.StatusRest {
 		return nil
 	}
-	var out []Anomaly
+	var out []attendance.Anomaly
 	for _, name := range attendance.Slots {
 		s, ok := day.Slots[name]
 		if !ok {
@@ -52,26 +24,45 @@ func Events(day attendance.Day) []Anomaly {
 		if r == attendance.ResultExcused {
 			r, excused = s.Unexcused, true
 		}
-		a := Anomaly{Slot: name, Minutes: s.Minutes, Expected: s.Expected, Actual: s.Time, Excused: excused,
-			Severity: SeverityNormal, Manual: s.Manual}
-		switch r {
-		case attendance.ResultLate:
-			a.Kind = KindLate
-		case attendance.ResultSeriousLate:
-			a.Kind, a.Severity = KindLate, SeveritySerious
-		case attendance.ResultEarly:
-			a.Kind = KindEarly
-		case attendance.ResultMissing:
-			a.Kind = KindMissing
-		case attendance.ResultAbsent:
-			a.Kind, a.Severity = KindAbsent, SeveritySerious
-		default:
+		kind, severity, ok := anomalyOf(r)
+		if !ok {
 			continue
 		}
+		a := attendance.Anomaly{Slot: name, Kind: kind, Severity: severity, Minutes: s.Minutes,
+			Expected: s.Expected, Actual: s.Time, Excused: excused, Manual: s.Manual}
 		if s.Registration != nil {
 			a.Registration = *s.Registration
 		}
 		out = append(out, a)
 	}
 	return out
+}
+
+// anomalyOf is the one place a slot result becomes an event kind and severity.
+func anomalyOf(r attendance.Result) (attendance.EventKind, attendance.Severity, bool) {
+	switch r {
+	case attendance.ResultLate:
+		return attendance.EventLate, attendance.SeverityMinor, true
+	case attendance.ResultSeriousLate:
+		return attendance.EventLate, attendance.SeveritySerious, true
+	case attendance.ResultEarly:
+		return attendance.EventEarly, attendance.SeverityMinor, true
+	case attendance.ResultMissing:
+		return attendance.EventMissing, attendance.SeveritySerious, true
+	case attendance.ResultAbsent:
+		return attendance.EventAbsent, attendance.SeveritySerious, true
+	}
+	return "", "", false
+}
+
+// Retraction is the correction of an anomaly of kind at slot that Events no longer lists: the
+// slot as it is now judged, Retracted set, minor (nothing stands to be graded).
+func Retraction(day attendance.Day, slot attendance.SlotName, kind attendance.EventKind) attendance.Anomaly {
+	s := day.Slots[slot]
+	a := attendance.Anomaly{Slot: slot, Kind: kind, Severity: attendance.SeverityMinor, Expected: s.Expected,
+		Actual: s.Time, Excused: s.Result == attendance.ResultExcused, Manual: s.Manual, Retracted: true}
+	if s.Registration != nil {
+		a.Registration = *s.Registration
+	}
+	return a
 }

@@ -238,7 +238,8 @@ func TestEvents(t *testing.T) {
 	got := Events(Judge(in))
 	type ev struct {
 		slot      attendance.SlotName
-		kind, sev string
+		kind      attendance.EventKind
+		sev       attendance.Severity
 		min       int
 		excused   bool
 		reg       string
@@ -249,21 +250,41 @@ func TestEvents(t *testing.T) {
 		short = append(short, ev{a.Slot, a.Kind, a.Severity, a.Minutes, a.Excused, a.Registration, a.Actual != nil})
 	}
 	wantEv := []ev{
-		{attendance.AmIn, KindLate, SeveritySerious, 40, false, "", true},
-		{attendance.AmOut, KindEarly, SeverityNormal, 20, false, "", true},
-		{attendance.PmIn, KindLate, SeverityNormal, 10, true, "R5", true},
-		{attendance.PmOut, KindMissing, SeverityNormal, 0, false, "", false},
+		{attendance.AmIn, attendance.EventLate, attendance.SeveritySerious, 40, false, "", true},
+		{attendance.AmOut, attendance.EventEarly, attendance.SeverityMinor, 20, false, "", true},
+		{attendance.PmIn, attendance.EventLate, attendance.SeverityMinor, 10, true, "R5", true},
+		{attendance.PmOut, attendance.EventMissing, attendance.SeveritySerious, 0, false, "", false},
 	}
 	if !reflect.DeepEqual(short, wantEv) {
 		t.Errorf("events\n got %+v\nwant %+v", short, wantEv)
 	}
-	if ev := Events(Judge(baseInput())); len(ev) != 4 || ev[0].Kind != KindAbsent || ev[0].Severity != SeveritySerious {
+	if ev := Events(Judge(baseInput())); len(ev) != 4 || ev[0].Kind != attendance.EventAbsent || ev[0].Severity != attendance.SeveritySerious {
 		t.Errorf("absent day events %+v", ev)
 	}
 	in = baseInput("08:35:00")
 	in.Now = at("09:00:00")
-	if ev := Events(Judge(in)); len(ev) != 1 || ev[0].Kind != KindLate {
+	if ev := Events(Judge(in)); len(ev) != 1 || ev[0].Kind != attendance.EventLate {
 		t.Errorf("pending day events %+v", ev)
+	}
+}
+
+// TestEventsExcusedKeepKindAndSeverity: a registration added after the judgement keeps the kind
+// and severity the slot had, so the correction goes out under the published id. A half-day
+// absence by arriving beyond absent_after stays absent (serious), not late.
+func TestEventsExcusedKeepKindAndSeverity(t *testing.T) {
+	in := baseInput("10:45:00", "12:00:00", "14:30:00", "18:00:00")
+	before := Events(Judge(in))
+	in.Registrations = []attendance.Registration{{ID: "R8", UserID: worker.UserID, Kind: attendance.KindLeave, From: at("08:00:00"), To: at("10:45:00")}}
+	after := Events(Judge(in))
+	if len(before) != 1 || len(after) != 1 {
+		t.Fatalf("events before %+v, after %+v; want one each", before, after)
+	}
+	b, a := before[0], after[0]
+	if b.Kind != attendance.EventAbsent || b.Severity != attendance.SeveritySerious || b.Minutes != 135 || b.Excused {
+		t.Errorf("before the registration: %+v, want absent, serious, 135 min", b)
+	}
+	if a.Kind != b.Kind || a.Severity != b.Severity || a.Minutes != b.Minutes || !a.Excused || a.Registration != "R8" || a.Actual == nil {
+		t.Errorf("after the registration: %+v, want %+v excused by R8", a, b)
 	}
 }
 

@@ -51,7 +51,7 @@ type Observer interface {
 	PunchesRejected(clock, reason string, n int)
 	PunchesDuplicate(clock, path string, n int)
 	LogShrunk(clock string)
-	EventQueued(kind string, correction bool)
+	EventQueued(kind attendance.EventKind, correction bool)
 	Committed(d time.Duration)
 }
 
@@ -588,17 +588,14 @@ func sameDay(a, b attendance.Day) bool {
 // changed ones as corrections at rev+1, withdrawn ones as retractions; and the day itself on
 // {prefix}/days once it is final.
 func (e *Engine) eventsLocked(b *store.Batch, person attendance.Person, day attendance.Day, now time.Time) error {
-	src := event.Source{Site: e.cfg.Site, Clock: e.clockOfLocked(day), Name: person.Name, Unit: person.Unit}
+	src := event.Source{Site: e.cfg.Site, Clock: e.clockOfLocked(day), UserID: day.UserID, Name: person.Name, Unit: person.Unit}
 	current := map[string]event.Event{}
 	for _, a := range rules.Events(day) {
-		s := day.Slots[a.Slot]
-		s.Name = a.Slot
-		if ev, ok := event.FromSlot(src, day, s, 1, now); ok {
-			current[ev.ID] = ev
-		}
+		ev := event.FromAnomaly(src, day.Date, a, 1, now)
+		current[ev.ID] = ev
 	}
 	for _, slot := range attendance.Slots {
-		for _, kind := range event.Kinds {
+		for _, kind := range attendance.EventKinds {
 			id := event.ID(e.cfg.Site, day.UserID, day.Date, slot, kind)
 			rev, hash, published, err := e.db.PublishedEvent(id)
 			if err != nil {
@@ -611,7 +608,7 @@ func (e *Engine) eventsLocked(b *store.Batch, person attendance.Person, day atte
 			case !isCurrent && !published:
 				continue
 			case !isCurrent:
-				ev = e.retraction(src, day, slot, kind, now)
+				ev = event.FromAnomaly(src, day.Date, rules.Retraction(day, slot, kind), 1, now)
 			}
 			h := eventHash(ev)
 			if published && bytes.Equal(h, hash) {
@@ -650,20 +647,6 @@ func (e *Engine) eventsLocked(b *store.Batch, person attendance.Person, day atte
 	b.Outbox = append(b.Outbox, store.OutboxEntry{Topic: event.DaysTopic(e.cfg.Prefix), Payload: payload, QoS: 1,
 		EnqueuedAt: now, EventID: id, Rev: rev + 1, Hash: h})
 	return nil
-}
-
-// retraction is the correction of an anomaly that no longer stands at all.
-func (e *Engine) retraction(src event.Source, day attendance.Day, slot attendance.SlotName, kind string, now time.Time) event.Event {
-	s := day.Slots[slot]
-	ev := event.Event{ID: event.ID(src.Site, day.UserID, day.Date, slot, kind), Kind: kind, Site: src.Site, Clock: src.Clock,
-		UserID: day.UserID, Name: src.Name, Unit: src.Unit, Date: day.Date.String(), Slot: string(slot),
-		Expected: s.Expected.Format(time.RFC3339), Severity: event.SeverityMinor, Retracted: true,
-		Excused: s.Result == attendance.ResultExcused, Registration: s.Registration, JudgedAt: now.Format(time.RFC3339)}
-	if s.Time != nil {
-		a := s.Time.In(e.cfg.Location).Format(time.RFC3339)
-		ev.Actual = &a
-	}
-	return ev
 }
 
 // clockOfLocked names the clock a day's punches came from (the first slot that has one).
@@ -796,11 +779,11 @@ func syncedUntil(clocks []string, wms map[string]store.Watermark) time.Time {
 
 type nopObserver struct{}
 
-func (nopObserver) PunchesIngested(string, string, int)  {}
-func (nopObserver) PunchesRejected(string, string, int)  {}
-func (nopObserver) EventQueued(string, bool)             {}
-func (nopObserver) PunchesDuplicate(string, string, int) {}
-func (nopObserver) LogShrunk(string)                     {}
-func (nopObserver) Committed(time.Duration)              {}
+func (nopObserver) PunchesIngested(string, string, int)    {}
+func (nopObserver) PunchesRejected(string, string, int)    {}
+func (nopObserver) EventQueued(attendance.EventKind, bool) {}
+func (nopObserver) PunchesDuplicate(string, string, int)   {}
+func (nopObserver) LogShrunk(string)                       {}
+func (nopObserver) Committed(time.Duration)                {}
 
 var _ pull.Sink = (*Engine)(nil)

@@ -30,9 +30,9 @@ var shanghai = time.FixedZone("CST", 8*3600)
 func sampleEvent(i int) event.Event {
 	day := attendance.Date{Year: 2026, Month: 3, Day: 2}.AddDays(i / 400)
 	slot := attendance.Slots[i%4]
-	kinds := map[attendance.SlotName]string{
-		attendance.AmIn: event.KindLate, attendance.AmOut: event.KindEarly,
-		attendance.PmIn: event.KindMissing, attendance.PmOut: event.KindAbsent,
+	kinds := map[attendance.SlotName]attendance.EventKind{
+		attendance.AmIn: attendance.EventLate, attendance.AmOut: attendance.EventEarly,
+		attendance.PmIn: attendance.EventMissing, attendance.PmOut: attendance.EventAbsent,
 	}
 	kind := kinds[slot]
 	user := fmt.Sprintf("A%04d", (i/4)%100)
@@ -40,14 +40,14 @@ func sampleEvent(i int) event.Event {
 	e := event.Event{
 		ID: event.ID("jinbi", user, day, slot, kind), Rev: 1, Kind: kind, Site: "jinbi", Clock: "dangzhengban",
 		UserID: user, Name: "张三" + user, Unit: "党政办", Date: day.String(), Slot: string(slot),
-		Expected: exp.Format(time.RFC3339), Minutes: i % 60, Severity: event.SeverityMinor,
+		Expected: exp.Format(time.RFC3339), Minutes: i % 60, Severity: attendance.SeverityMinor,
 		JudgedAt: exp.Add(time.Hour).Format(time.RFC3339),
 	}
-	if kind == event.KindLate || kind == event.KindEarly {
+	if kind == attendance.EventLate || kind == attendance.EventEarly {
 		a := exp.Add(time.Duration(i%60) * time.Minute).Format(time.RFC3339)
 		e.Actual = &a
 	} else {
-		e.Severity = event.SeveritySerious
+		e.Severity = attendance.SeveritySerious
 	}
 	return e
 }
@@ -247,7 +247,7 @@ func TestEventsArriveWithAllFields(t *testing.T) {
 	waitFor(t, "all events received", 10*time.Second, func() bool { return len(sub.idCounts()) == len(ids) }, sub.got)
 	waitFor(t, "outbox drained", 10*time.Second, func() bool { return ob.count() == 0 })
 
-	for _, kind := range event.Kinds {
+	for _, kind := range attendance.EventKinds {
 		for _, raw := range sub.payloads(event.Topic(prefix, kind)) {
 			var fields map[string]any
 			if err := json.Unmarshal(raw, &fields); err != nil {
