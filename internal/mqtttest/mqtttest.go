@@ -1,6 +1,7 @@
 // Package mqtttest starts a real Mosquitto broker for tests: on a free loopback port, with
-// persistence in the test's temp dir (so a Restart keeps retained messages and queued persistent
-// sessions), optionally with TLS and client certificates or a password file.
+// persistence in the test's temp dir (so a Restart, on the same port, keeps retained messages and
+// queued persistent sessions) unless Config.NoPersistence, optionally with TLS and client
+// certificates or a password file.
 //
 // It owns the broker process and nothing else. When mosquitto is not installed the test is
 // skipped, except under CI (the CI environment variable set), where it fails: a broker-less CI
@@ -37,6 +38,9 @@ type Config struct {
 	RequireClientCert bool
 	// Users, when not empty, turns off anonymous access and accepts these user/password pairs.
 	Users map[string]string
+	// NoPersistence runs the broker as Mosquitto does out of the box (persistence false): a
+	// restart forgets retained messages, persistent sessions and the messages queued for them.
+	NoPersistence bool
 }
 
 // Broker is a running (or stopped) Mosquitto.
@@ -130,7 +134,7 @@ func StartWith(t testing.TB, c Config) *Broker {
 		conf := []string{
 			fmt.Sprintf("listener %d 127.0.0.1", b.port),
 			"allow_anonymous " + anonymous,
-			"persistence true",
+			"persistence " + strconv.FormatBool(!c.NoPersistence),
 			"persistence_location " + b.dir + "/",
 			"max_queued_messages 1000000",
 			"max_inflight_messages 100",

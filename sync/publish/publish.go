@@ -123,8 +123,20 @@ func (p *Publisher) Run(ctx context.Context) error {
 	go func() { defer close(housekeeping); p.housekeep(ctx) }()
 	defer func() { <-housekeeping }()
 
+	// The logs say when the broker goes away (WARN, once, with the error) and when it is back
+	// (INFO, once, with how long it was gone); the attempts in between are at DEBUG.
 	failures := 0
 	everUp := false
+	var downSince time.Time
+	down := func(msg string, err error, retryIn time.Duration) {
+		if downSince.IsZero() {
+			downSince = p.o.Now()
+			p.log.Warn(msg, "err", err, "retry_in", retryIn.Round(time.Millisecond))
+			return
+		}
+		p.log.Debug("mqtt still down", "err", err, "attempt", failures,
+			"down_for", p.o.Now().Sub(downSince).Round(time.Second), "retry_in", retryIn.Round(time.Millisecond))
+	}
 	for ctx.Err() == nil {
 		c, lost, err := p.connect(ctx)
 		if err != nil {
@@ -134,7 +146,7 @@ func (p *Publisher) Run(ctx context.Context) error {
 			failures++
 			p.hookErr(ReasonConnect)
 			d := backoff(p.o.BackoffMin, p.o.BackoffMax, failures)
-			p.log.Warn("mqtt connect failed", "err", err, "attempt", failures, "retry_in", d.Round(time.Millisecond))
+			down("mqtt broker unreachable", err, d)
 			sleep(ctx, d)
 			continue
 		}
@@ -148,7 +160,12 @@ func (p *Publisher) Run(ctx context.Context) error {
 		if h := p.o.Hooks.OnConnect; h != nil {
 			h()
 		}
-		p.log.Info("mqtt connected")
+		if downSince.IsZero() {
+			p.log.Info("mqtt connected")
+		} else {
+			p.log.Info("mqtt connected", "down_for", p.o.Now().Sub(downSince).Round(time.Second))
+			downSince = time.Time{}
+		}
 
 		err = p.session(ctx, c, lost)
 		p.connected.Store(false)
@@ -160,7 +177,7 @@ func (p *Publisher) Run(ctx context.Context) error {
 		}
 		failures = 1
 		d := backoff(p.o.BackoffMin, p.o.BackoffMax, failures)
-		p.log.Warn("mqtt connection ended", "err", err, "retry_in", d.Round(time.Millisecond))
+		down("mqtt connection lost", err, d)
 		sleep(ctx, d)
 	}
 	return nil
@@ -196,7 +213,7 @@ func (p *Publisher) connect(ctx context.Context) (mqtt.Client, <-chan struct{}, 
 		SetBinaryWill(event.StatusTopic(p.o.Prefix), will, 1, true).
 		SetConnectionLostHandler(func(_ mqtt.Client, err error) {
 			if lostOnce.CompareAndSwap(false, true) {
-				p.log.Warn("mqtt connection lost", "err", err)
+				p.log.Debug("mqtt connection lost", "err", err) // Run logs the change
 				close(lost)
 			}
 		})

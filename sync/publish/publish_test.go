@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -315,6 +316,8 @@ func TestBrokerOutage(t *testing.T) {
 
 	var reconnects, refused atomic.Int64
 	o := fastOptions(t, b.URL())
+	logs := &logRecorder{Handler: o.Logger.Handler(), mu: new(sync.Mutex), recs: new([]slog.Record)}
+	o.Logger = slog.New(logs)
 	o.Inflight = 4 // slow the drain so the outage lands in the middle of it
 	o.Hooks.OnReconnect = func() { reconnects.Add(1) }
 	o.Hooks.OnError = func(reason string) {
@@ -362,6 +365,66 @@ func TestBrokerOutage(t *testing.T) {
 		t.Errorf("OnReconnect never called")
 	}
 	t.Logf("outage: %d entries left when the broker stopped, %d duplicates (same id) after, %d reconnects", left, dups, reconnects.Load())
+
+	// The logs: the outage once at WARN, the refused attempts at DEBUG, the recovery once at INFO
+	// with how long the broker was away.
+	var warns, connected, retries []slog.Record
+	for _, r := range logs.records() {
+		switch {
+		case r.Level == slog.LevelWarn:
+			warns = append(warns, r)
+		case r.Message == "mqtt connected":
+			connected = append(connected, r)
+		case r.Message == "mqtt still down" && r.Level == slog.LevelDebug:
+			retries = append(retries, r)
+		}
+	}
+	if len(warns) != 1 || warns[0].Message != "mqtt connection lost" || !hasAttr(warns[0], "err") {
+		t.Errorf("WARN lines for one outage: %v, want one \"mqtt connection lost\" with its err", warns)
+	}
+	if len(retries) < 2 {
+		t.Errorf("%d DEBUG \"mqtt still down\" lines for %d refused attempts", len(retries), refused.Load())
+	}
+	if len(connected) != 2 || connected[0].Level != slog.LevelInfo || hasAttr(connected[0], "down_for") || !hasAttr(connected[1], "down_for") {
+		t.Errorf("\"mqtt connected\" lines: %v, want the first connect and the recovery with down_for", connected)
+	}
+}
+
+// logRecorder keeps every record it handles and passes it on.
+type logRecorder struct {
+	slog.Handler
+	mu   *sync.Mutex
+	recs *[]slog.Record
+}
+
+func (l *logRecorder) Handle(ctx context.Context, r slog.Record) error {
+	l.mu.Lock()
+	*l.recs = append(*l.recs, r.Clone())
+	l.mu.Unlock()
+	return l.Handler.Handle(ctx, r)
+}
+
+func (l *logRecorder) WithAttrs(as []slog.Attr) slog.Handler {
+	return &logRecorder{Handler: l.Handler.WithAttrs(as), mu: l.mu, recs: l.recs}
+}
+
+func (l *logRecorder) WithGroup(name string) slog.Handler {
+	return &logRecorder{Handler: l.Handler.WithGroup(name), mu: l.mu, recs: l.recs}
+}
+
+func (l *logRecorder) records() []slog.Record {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(*l.recs)
+}
+
+func hasAttr(r slog.Record, key string) bool {
+	found := false
+	r.Attrs(func(a slog.Attr) bool {
+		found = found || a.Key == key
+		return !found
+	})
+	return found
 }
 
 // TestCancelMidDrain: a publisher stopped mid-drain leaves the unacknowledged entries in the

@@ -80,6 +80,12 @@ type Loop struct {
 	log  *slog.Logger
 	obs  Observer
 	kick chan struct{}
+
+	// Whether the clock answers, for the logs: a change is logged once (down at WARN with the
+	// reason, up at INFO with how long it was down), the retries in between at DEBUG. Only Run's
+	// goroutine touches them.
+	everUp    bool
+	downSince time.Time // zero while up (or before the first attempt)
 }
 
 // New builds a loop. now is the host clock (injected so tests and the demo control time).
@@ -123,8 +129,13 @@ func (l *Loop) Run(ctx context.Context) error {
 		l.obs.Beat(l.loopName())
 		clk, err := l.open(ctx, l.cfg.URL, l.cfg.Options)
 		if err != nil {
-			l.fail("connect", err)
-			if !l.sleep(ctx, bo.Next()) {
+			if ctx.Err() != nil {
+				break
+			}
+			l.obs.ClockError(l.cfg.Name, Reason(err))
+			wait := bo.Next()
+			l.down("connect", err, wait)
+			if !l.sleep(ctx, wait) {
 				break
 			}
 			continue
@@ -138,12 +149,14 @@ func (l *Loop) Run(ctx context.Context) error {
 		if ctx.Err() != nil {
 			break
 		}
-		if errors.As(err, new(counted)) {
-			l.log.Warn("clock unavailable", "step", "pull", "reason", Reason(err), "err", err)
-		} else {
-			l.fail("session", err)
+		step := "pull"
+		if !errors.As(err, new(counted)) {
+			step = "session"
+			l.obs.ClockError(l.cfg.Name, Reason(err))
 		}
-		if !l.sleep(ctx, bo.Next()) {
+		wait := bo.Next()
+		l.down(step, err, wait)
+		if !l.sleep(ctx, wait) {
 			break
 		}
 	}
@@ -257,6 +270,7 @@ func (l *Loop) pullOnce(ctx context.Context, clk device.Clock, withUsers bool) (
 		offset = info.Time.Sub(hostAt).Round(time.Second)
 	}
 	l.obs.ClockUp(l.cfg.Name, true)
+	l.up(info)
 	// Correct a drifting clock before reading its log: a clock whose battery died and holds
 	// impossible dates is set right even when the read that follows is refused.
 	l.correctTime(ctx, clk, offset)
@@ -366,10 +380,32 @@ func (l *Loop) maybeClear(ctx context.Context, clk device.Clock, r Pull) {
 	l.log.Info("cleared clock log after commit", "records", len(r.Punches), "newest", newest)
 }
 
-func (l *Loop) fail(step string, err error) {
+// down logs a failed attempt to reach the clock: WARN when it was up (or never reached yet), DEBUG
+// while it stays down.
+func (l *Loop) down(step string, err error, retryIn time.Duration) {
 	reason := Reason(err)
-	l.obs.ClockError(l.cfg.Name, reason)
-	l.log.Warn("clock unavailable", "step", step, "reason", reason, "err", err)
+	if l.downSince.IsZero() {
+		l.downSince = l.now()
+		l.log.Warn("clock down", "step", step, "reason", reason, "err", err, "retry_in", retryIn.Round(time.Millisecond))
+		return
+	}
+	l.log.Debug("clock still down", "step", step, "reason", reason, "err", err,
+		"down_for", l.now().Sub(l.downSince).Round(time.Second), "retry_in", retryIn.Round(time.Millisecond))
+}
+
+// up logs that the clock answered: once at the first answer, once after it was down.
+func (l *Loop) up(info device.Info) {
+	attrs := []any{"serial", info.Serial}
+	if !l.downSince.IsZero() {
+		attrs = append(attrs, "down_for", l.now().Sub(l.downSince).Round(time.Second))
+	}
+	switch {
+	case !l.everUp:
+		l.log.Info("clock up", append(attrs, "records", info.Records, "capacity", info.RecordCap)...)
+	case !l.downSince.IsZero():
+		l.log.Info("clock up again", attrs...)
+	}
+	l.everUp, l.downSince = true, time.Time{}
 }
 
 type nopObserver struct{}

@@ -3,6 +3,10 @@ package pull
 import (
 	"context"
 	"errors"
+	"log/slog"
+	"net"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -110,6 +114,94 @@ func TestLoopPullsReconnectsAndStops(t *testing.T) {
 		<-done
 		mu.Lock()
 	})
+}
+
+// TestLoopLogsTransitions: an unreachable clock is logged once at WARN with the reason, its retries
+// at DEBUG, and its recovery once at INFO with how long it was down; pulls while up log no WARN.
+func TestLoopLogsTransitions(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var mu sync.Mutex
+		log := []device.Punch{{Clock: "SIM1", UserID: "1", Time: time.Now().Add(-time.Hour)}}
+		failOn, calls, cleared := 3, 0, 0
+		opens := 0
+		open := func(ctx context.Context, url string, opts device.Options) (device.Clock, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			opens++
+			if opens <= 4 { // down at start: four refused connects
+				return nil, &net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connection refused")}
+			}
+			return &fakeClock{mu: &mu, punches: &log, failOn: &failOn, calls: &calls, cleared: &cleared}, nil
+		}
+		var buf syncBuffer
+		logger := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		l := New(Config{Name: "c1", PollInterval: time.Minute}, &recSink{}, open, nil, logger, nil)
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan struct{})
+		go func() { l.Run(ctx); close(done) }()
+		// Four failed connects (back-off 1s, 2s, 4s, 8s at most), the first pull, a second good one,
+		// the third failing (down again), a reconnect and pulls until the end.
+		time.Sleep(10 * time.Minute)
+		synctest.Wait()
+		cancel()
+		<-done
+
+		var got []string
+		for line := range strings.Lines(buf.String()) {
+			lvl, msg := field(line, "level"), field(line, "msg")
+			if msg == "pulled" {
+				continue
+			}
+			got = append(got, lvl+" "+msg)
+			if msg == "clock down" && (field(line, "reason") == "" || field(line, "err") == "") {
+				t.Errorf("clock down without its reason: %s", line)
+			}
+			if strings.HasPrefix(msg, "clock up") && field(line, "down_for") == "" {
+				t.Errorf("recovery without how long it was down: %s", line)
+			}
+		}
+		want := []string{
+			"WARN clock down", "DEBUG clock still down", "DEBUG clock still down", "DEBUG clock still down",
+			"INFO clock up",
+			"WARN clock down", "INFO clock up again",
+		}
+		if strings.Join(got, "\n") != strings.Join(want, "\n") {
+			t.Errorf("log:\n%s\nwant:\n%s\n\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"), buf.String())
+		}
+	})
+}
+
+// field is the value of key in a slog text line ("" when absent).
+func field(line, key string) string {
+	_, rest, ok := strings.Cut(line, " "+key+"=")
+	if !ok {
+		return ""
+	}
+	if strings.HasPrefix(rest, `"`) {
+		if v, err := strconv.QuotedPrefix(rest); err == nil {
+			u, _ := strconv.Unquote(v)
+			return u
+		}
+	}
+	v, _, _ := strings.Cut(strings.TrimRight(rest, "\n"), " ")
+	return v
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 func TestLoopClearsOnlyOldCommittedLogs(t *testing.T) {
