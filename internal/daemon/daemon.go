@@ -30,6 +30,7 @@ import (
 	"github.com/jinbi/punchd/internal/attendance"
 	"github.com/jinbi/punchd/internal/calendar"
 	"github.com/jinbi/punchd/internal/config"
+	"github.com/jinbi/punchd/internal/event"
 	"github.com/jinbi/punchd/internal/health"
 	"github.com/jinbi/punchd/internal/metrics"
 	"github.com/jinbi/punchd/internal/roster"
@@ -179,7 +180,7 @@ func Run(ctx context.Context, cfg config.Config, o Options) error {
 	for i, c := range cfg.Clock {
 		clockNames[i] = c.Name
 	}
-	d.eng = ingest.New(ingest.Config{Site: cfg.Site.Name, Prefix: cfg.MQTT.TopicPrefix, Location: loc, Params: cfg.RulesParams(),
+	d.eng = ingest.New(ingest.Config{Site: cfg.Site.Name, Prefix: cfg.MQTT.TopicPrefix, QoS: byte(cfg.MQTT.QoS), Location: loc, Params: cfg.RulesParams(),
 		EventsSince: since, Clocks: clockNames}, db, cal, o.Now, log.With("component", "ingest"), ingestObserver{m}, pub.Notify)
 	if err := d.eng.Load(ctx); err != nil {
 		return err
@@ -485,7 +486,10 @@ func (o ingestObserver) EventQueued(kind attendance.EventKind, correction bool) 
 func (o ingestObserver) PunchesDuplicate(clock, path string, n int) {
 	o.m.PunchesDuplicate(clock, path, n)
 }
-func (o ingestObserver) LogShrunk(clock string)    { o.m.LogShrunk(clock) }
+func (o ingestObserver) LogShrunk(clock string) { o.m.LogShrunk(clock) }
+func (o ingestObserver) AlertQueued(clock string, kind event.AlertKind) {
+	o.m.ClockAlert(clock, string(kind))
+}
 func (o ingestObserver) Committed(d time.Duration) { o.m.ObserveCommit(d) }
 
 // The local API backend.
@@ -604,6 +608,8 @@ func messageType(prefix, topic string) string {
 		return metrics.MessageEvent
 	case rest == "days":
 		return metrics.MessageDay
+	case strings.HasPrefix(rest, "clocks/") && strings.HasSuffix(rest, "/alerts"):
+		return metrics.MessageClockAlert
 	case strings.HasPrefix(rest, "clocks/"):
 		return metrics.MessageClockStatus
 	case rest == "status":

@@ -276,7 +276,7 @@ func checkAgainst(s schema, payload []byte) []string {
 				types = append(types, x.(string))
 			}
 		}
-		if len(types) > 0 && !slices.Contains(types, jsonType(v)) {
+		if len(types) > 0 && !slices.Contains(types, jsonType(v)) && (jsonType(v) != "integer" || !slices.Contains(types, "number")) {
 			errs = append(errs, fmt.Sprintf("%s: type %s, want %v", name, jsonType(v), types))
 			continue
 		}

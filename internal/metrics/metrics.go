@@ -94,13 +94,14 @@ const (
 	MessageEvent       = "event"        // {prefix}/events/{kind}
 	MessageDay         = "day"          // {prefix}/days
 	MessageClockStatus = "clock_status" // {prefix}/clocks/{clock}/status
+	MessageClockAlert  = "clock_alert"  // {prefix}/clocks/{clock}/alerts
 	MessageStatus      = "status"       // {prefix}/status
 	MessageReport      = "report"       // {prefix}/reports/{yyyy-mm}
 	MessageOther       = "other"
 )
 
 // MessageTypes lists every MQTT message type.
-var MessageTypes = []string{MessageEvent, MessageDay, MessageClockStatus, MessageStatus, MessageReport, MessageOther}
+var MessageTypes = []string{MessageEvent, MessageDay, MessageClockStatus, MessageClockAlert, MessageStatus, MessageReport, MessageOther}
 
 // Why an MQTT publish failed (label "reason" of
 // punchd_mqtt_publish_errors_total).
@@ -153,6 +154,7 @@ type Metrics struct {
 	clockOffset      *prometheus.GaugeVec
 	clockRealtime    *prometheus.GaugeVec
 	clockLogShrunk   *prometheus.CounterVec
+	clockAlerts      *prometheus.CounterVec
 	clockRealtimeEvt *prometheus.CounterVec
 
 	punchesIngested  *prometheus.CounterVec
@@ -229,6 +231,7 @@ func New(build BuildInfo, opts ...Option) *Metrics {
 	m.clockCapacity = f.gaugeVec("clock_record_capacity", "Attendance records the clock can hold.", clock)
 	m.clockOffset = f.gaugeVec("clock_offset_seconds", "The clock's time minus the host's time at the last measurement (positive: the clock is ahead).", clock)
 	m.clockRealtime = f.gaugeVec("clock_realtime_connected", "1 while a realtime event subscription to the clock is up.", clock)
+	m.clockAlerts = f.counterVec("clock_alerts_total", "Clock alerts queued for {prefix}/clocks/{clock}/alerts, by kind (log_cleared, user_enrolled, time_moved, …).", []string{"clock", "kind"})
 	m.clockLogShrunk = f.counterVec("clock_log_shrunk_total", "Times the clock's log was found shorter than at the previous pull (cleared or rotated).", clock)
 	m.clockRealtimeEvt = f.counterVec("clock_realtime_events_total", "Realtime events received from the clock, by whether they were understood.", []string{"clock", "result"})
 
@@ -420,6 +423,14 @@ func (m *Metrics) RealtimeEvent(clock string, understood bool) {
 		r = "unknown"
 	}
 	m.clockRealtimeEvt.WithLabelValues(clock, r).Inc()
+}
+
+// ClockAlert counts a clock alert queued, by kind.
+func (m *Metrics) ClockAlert(clock, kind string) {
+	if m == nil {
+		return
+	}
+	m.clockAlerts.WithLabelValues(clock, kind).Inc()
 }
 
 // LogShrunk counts a clock log found shorter than at the previous pull.

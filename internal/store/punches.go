@@ -22,6 +22,13 @@ type Batch struct {
 	Days      []attendance.Day // judged days to upsert (key: date | user)
 	Outbox    []OutboxEntry    // events to enqueue (Seq is assigned)
 	Watermark *Watermark       // a clock's sync state, replacing the stored one
+	Users     *ClockUsers      // a clock's user table, replacing the stored one
+}
+
+// ClockUsers is one clock's user table as read, for a Batch.
+type ClockUsers struct {
+	Clock string
+	Users []device.User
 }
 
 // Watermark is a clock's sync state, kept per clock name.
@@ -33,6 +40,9 @@ type Watermark struct {
 	SyncedUntil time.Time `json:"synced_until"` // every punch made before this instant is stored
 	LastPull    time.Time `json:"last_pull"`    // when the last successful pull finished
 	LastCount   int       `json:"last_count"`   // punches returned by the last pull
+	// Offset is the clock's time minus the host's after the last pull (0 when punchd set the
+	// clock's time during it); nil before the first pull that measured it.
+	Offset *time.Duration `json:"offset,omitempty"`
 }
 
 // CommitResult says what a Commit changed.
@@ -124,7 +134,7 @@ func validateDay(i int, d attendance.Day) error {
 // Commit stores a batch in one transaction: new punches, days (upserted), outbox entries (each
 // given the next sequence; an entry with a Key supersedes a pending one with the same Key; an
 // entry with an EventID records its Rev and Hash as the last enqueued revision of that event),
-// and the watermark. Either all of it is stored or, on error, none. The batch is validated before
+// and the watermark and user table of a clock. Either all of it is stored or, on error, none. The batch is validated before
 // the transaction starts; ctx cancels a batch in progress (nothing is stored).
 func (db *DB) Commit(ctx context.Context, b Batch) (CommitResult, error) {
 	var res CommitResult
@@ -145,6 +155,11 @@ func (db *DB) Commit(ctx context.Context, b Batch) (CommitResult, error) {
 	}
 	if b.Watermark != nil && b.Watermark.Clock == "" {
 		return res, fmt.Errorf("store %s: commit: watermark: %w: empty clock name", db.path, ErrInvalid)
+	}
+	if b.Users != nil {
+		if err := CheckClockUsers(b.Users.Clock, b.Users.Users); err != nil {
+			return res, fmt.Errorf("store %s: commit: %w", db.path, err)
+		}
 	}
 	if err := ctx.Err(); err != nil {
 		return res, fmt.Errorf("store %s: commit: %w", db.path, err)
@@ -169,6 +184,11 @@ func (db *DB) Commit(ctx context.Context, b Batch) (CommitResult, error) {
 				return err
 			}
 			if err := tx.Bucket(bWatermarks).Put([]byte(b.Watermark.Clock), v); err != nil {
+				return err
+			}
+		}
+		if b.Users != nil {
+			if err := putClockUsers(tx, b.Users.Clock, b.Users.Users); err != nil {
 				return err
 			}
 		}

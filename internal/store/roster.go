@@ -122,34 +122,45 @@ func (db *DB) Person(id string) (attendance.Person, bool, error) {
 // PutClockUsers replaces the user table stored for one clock (its name or serial, as the caller
 // chooses consistently). Passwords and raw name bytes are not stored.
 func (db *DB) PutClockUsers(clock string, users []device.User) error {
+	if err := CheckClockUsers(clock, users); err != nil {
+		return fmt.Errorf("store %s: %w", db.path, err)
+	}
+	return db.update("put clock users "+clock, func(tx *bolt.Tx) error { return putClockUsers(tx, clock, users) })
+}
+
+// CheckClockUsers reports whether a clock's user table can be stored (PutClockUsers, Batch.Users):
+// a clock name, and user ids the store can key.
+func CheckClockUsers(clock string, users []device.User) error {
 	if clock == "" || strings.IndexByte(clock, 0) >= 0 {
-		return fmt.Errorf("store %s: clock users: %w: clock name %q", db.path, ErrInvalid, clock)
+		return fmt.Errorf("clock users: %w: clock name %q", ErrInvalid, clock)
 	}
 	for i, u := range users {
 		if err := checkUserID(u.UserID); err != nil {
-			return fmt.Errorf("store %s: clock %s user %d (uid %d): %w", db.path, clock, i, u.UID, err)
+			return fmt.Errorf("clock %s user %d (uid %d): %w", clock, i, u.UID, err)
 		}
 	}
-	return db.update("put clock users "+clock, func(tx *bolt.Tx) error {
-		b := tx.Bucket(bClockUsers)
-		prefix := userPrefix(clock)
-		c := b.Cursor()
-		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Seek(prefix) {
-			if err := b.Delete(k); err != nil {
-				return err
-			}
+	return nil
+}
+
+func putClockUsers(tx *bolt.Tx, clock string, users []device.User) error {
+	b := tx.Bucket(bClockUsers)
+	prefix := userPrefix(clock)
+	c := b.Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Seek(prefix) {
+		if err := b.Delete(k); err != nil {
+			return err
 		}
-		for _, u := range users {
-			v, err := json.Marshal(u)
-			if err != nil {
-				return err
-			}
-			if err := b.Put(append(append([]byte(nil), prefix...), u.UserID...), v); err != nil {
-				return err
-			}
+	}
+	for _, u := range users {
+		v, err := json.Marshal(u)
+		if err != nil {
+			return err
 		}
-		return nil
-	})
+		if err := b.Put(append(append([]byte(nil), prefix...), u.UserID...), v); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // ClockUsers returns the stored user tables by clock, each in user id order.

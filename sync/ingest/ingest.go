@@ -52,6 +52,7 @@ type Observer interface {
 	PunchesDuplicate(clock, path string, n int)
 	LogShrunk(clock string)
 	EventQueued(kind attendance.EventKind, correction bool)
+	AlertQueued(clock string, kind event.AlertKind)
 	Committed(d time.Duration)
 }
 
@@ -59,6 +60,7 @@ type Observer interface {
 type Config struct {
 	Site        string
 	Prefix      string // MQTT topic prefix
+	QoS         byte   // of clock alerts ([mqtt] qos)
 	Location    *time.Location
 	Params      rules.Params
 	EventsSince attendance.Date // events are published only for days from this date
@@ -185,9 +187,10 @@ func (e *Engine) loadRosterLocked() error {
 // Pulled implements pull.Sink: it commits a full read of a clock with the days it changes, the open
 // days that its new watermark lets us finalise, their events and the watermark, in one transaction.
 func (e *Engine) Pulled(ctx context.Context, r pull.Pull) error {
-	if len(r.Users) > 0 {
-		if err := e.db.PutClockUsers(r.Clock, r.Users); err != nil {
-			e.log.Warn("store clock users", "clock", r.Clock, "err", err)
+	if r.Users != nil {
+		if err := store.CheckClockUsers(r.Clock, r.Users); err != nil {
+			e.log.Warn("clock user table not stored", "clock", r.Clock, "err", err)
+			r.Users = nil
 		}
 	}
 	e.mu.Lock()
@@ -220,8 +223,20 @@ func (e *Engine) Pulled(ctx context.Context, r pull.Pull) error {
 	if err != nil {
 		return fmt.Errorf("clock %s: read last-record mark: %w", r.Clock, err)
 	}
-	if r.From == 0 && had && prev.LastCount > 0 && prev.LastCount <= len(r.Punches) && string(lastKey) == r.Punches[prev.LastCount-1].Key() {
-		candidates = r.Punches[prev.LastCount:]
+	state := pullState{had: had, count: prev.LastCount, records: prev.Records, offset: prev.Offset}
+	if r.From == 0 && had && prev.LastCount > 0 && prev.LastCount <= len(r.Punches) {
+		if string(lastKey) == r.Punches[prev.LastCount-1].Key() {
+			candidates = r.Punches[prev.LastCount:]
+		} else {
+			state.rewritten = len(lastKey) > 0
+		}
+	}
+	if r.Users != nil {
+		stored, err := e.db.ClockUsers()
+		if err != nil {
+			return fmt.Errorf("clock %s: read stored user table: %w", r.Clock, err)
+		}
+		state.users = stored[r.Clock]
 	}
 	valid := e.screen(r.Clock, candidates)
 	fresh, err := e.db.Unstored(ctx, valid)
@@ -230,7 +245,14 @@ func (e *Engine) Pulled(ctx context.Context, r pull.Pull) error {
 	}
 
 	wm := store.Watermark{Clock: r.Clock, Serial: r.Info.Serial, Records: r.Info.Records, LastPull: r.At,
-		LastCount: count, LastPunch: prev.LastPunch}
+		LastCount: count, LastPunch: prev.LastPunch, Offset: prev.Offset}
+	if !r.Info.Time.IsZero() {
+		offset := r.Offset
+		if r.TimeSet {
+			offset = 0
+		}
+		wm.Offset = &offset
+	}
 	// Every punch made on the clock before the start of the read is now stored. The clock's own
 	// time is the right measure: a drifting clock stamps punches with its time, not ours.
 	wm.SyncedUntil = r.At.Add(r.Offset).Add(-r.Duration)
@@ -247,10 +269,19 @@ func (e *Engine) Pulled(ctx context.Context, r pull.Pull) error {
 	wms[r.Clock] = wm
 
 	b := store.Batch{Punches: fresh, Watermark: &wm}
+	if r.Users != nil {
+		b.Users = &store.ClockUsers{Clock: r.Clock, Users: r.Users}
+	}
 	if err := e.judgeLocked(ctx, &b, fresh, syncedUntil(e.cfg.Clocks, wms)); err != nil {
 		return err
 	}
 	b.Outbox = append(b.Outbox, e.clockStatus(r, wm))
+	alerts := clockAlerts(e.cfg.Site, r, state, e.cfg.Location)
+	entries, err := e.alertEntries(alerts, r.At)
+	if err != nil {
+		return err
+	}
+	b.Outbox = append(b.Outbox, entries...)
 	if err := e.commitLocked(ctx, b); err != nil {
 		return fmt.Errorf("clock %s: commit %d new punches: %w", r.Clock, len(fresh), err)
 	}
@@ -263,6 +294,10 @@ func (e *Engine) Pulled(ctx context.Context, r pull.Pull) error {
 		if err := e.db.PutMeta(metaLastKey+r.Clock, mark); err != nil {
 			e.log.Warn("save last-record mark", "clock", r.Clock, "err", err)
 		}
+	}
+	for _, a := range alerts {
+		e.log.Warn("clock alert", "clock", r.Clock, "kind", a.Kind, "detail", a.Detail)
+		e.obs.AlertQueued(r.Clock, a.Kind)
 	}
 	e.obs.PunchesIngested(r.Clock, "pull", len(fresh))
 	e.obs.PunchesDuplicate(r.Clock, "pull", len(valid)-len(fresh))
@@ -784,6 +819,7 @@ func (nopObserver) PunchesRejected(string, string, int)    {}
 func (nopObserver) EventQueued(attendance.EventKind, bool) {}
 func (nopObserver) PunchesDuplicate(string, string, int)   {}
 func (nopObserver) LogShrunk(string)                       {}
+func (nopObserver) AlertQueued(string, event.AlertKind)    {}
 func (nopObserver) Committed(time.Duration)                {}
 
 var _ pull.Sink = (*Engine)(nil)

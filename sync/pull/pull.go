@@ -41,6 +41,11 @@ type Pull struct {
 	At       time.Time      // host time when the read finished
 	Offset   time.Duration  // clock time minus host time, measured before the read
 	Duration time.Duration  // how long the read took
+	// Cleared: this loop cleared the clock's log after its previous committed pull (ClearLog), so
+	// a shorter log is punchd's doing, not someone's at the keypad.
+	Cleared bool
+	// TimeSet: after measuring Offset, this loop set the clock's time to the host's (MaxOffset).
+	TimeSet bool
 }
 
 // Observer is told what happens, for metrics. All methods must be safe for concurrent use.
@@ -86,7 +91,16 @@ type Loop struct {
 	// goroutine touches them.
 	everUp    bool
 	downSince time.Time // zero while up (or before the first attempt)
+
+	// Owned by the goroutine that pulls.
+	cleared   bool      // the log was cleared after the last committed pull
+	users     [2]int    // the user and admin counts when the user table was last read
+	usersRead time.Time // when it was last read
 }
+
+// usersEvery is how often the user table is read even when the clock's user and admin counts
+// stay the same (one user removed and another enrolled between two pulls).
+const usersEvery = time.Hour
 
 // New builds a loop. now is the host clock (injected so tests and the demo control time).
 func New(cfg Config, sink Sink, open Opener, now func() time.Time, log *slog.Logger, obs Observer) *Loop {
@@ -273,33 +287,34 @@ func (l *Loop) pullOnce(ctx context.Context, clk device.Clock, withUsers bool) (
 	l.up(info)
 	// Correct a drifting clock before reading its log: a clock whose battery died and holds
 	// impossible dates is set right even when the read that follows is refused.
-	l.correctTime(ctx, clk, offset)
+	timeSet := l.correctTime(ctx, clk, offset)
 
 	punches, from, err := l.readLog(ctx, clk)
 	if err != nil {
 		return fmt.Errorf("clock %s: read attendance: %w", l.cfg.Name, err)
 	}
 	var users []device.User
-	if ur, ok := clk.(device.UserReader); ok && withUsers {
+	counts := [2]int{info.Users, info.Admins}
+	if ur, ok := clk.(device.UserReader); ok && (withUsers || counts != l.users || l.now().Sub(l.usersRead) >= usersEvery) {
 		// Names only: a failed user read does not stop the punches from being committed.
 		if users, err = ur.Users(ctx); err != nil {
 			l.log.Warn("read user table", "err", err)
 			l.obs.ClockError(l.cfg.Name, Reason(err))
 			users = nil
+		} else {
+			l.users, l.usersRead = counts, l.now()
 		}
 	}
-	r := Pull{Clock: l.cfg.Name, Info: info, Punches: punches, From: from, Users: users, At: l.now(), Offset: offset}
+	r := Pull{Clock: l.cfg.Name, Info: info, Punches: punches, From: from, Users: users, At: l.now(), Offset: offset,
+		Cleared: l.cleared, TimeSet: timeSet}
 	r.Duration = r.At.Sub(start)
 	if err := l.sink.Pulled(ctx, r); err != nil {
 		l.obs.ClockError(l.cfg.Name, "store")
 		return fmt.Errorf("clock %s: commit %d punches: %w", l.cfg.Name, len(punches), err)
 	}
+	l.cleared = false
 	l.obs.Pulled(l.cfg.Name, r)
 	l.log.Debug("pulled", "records", len(punches), "offset", offset, "took", r.Duration)
-	if info.RecordCap > 0 && info.Records*10 >= info.RecordCap*9 {
-		l.log.Warn("clock log nearly full", "records", info.Records, "capacity", info.RecordCap)
-	}
-
 	if l.cfg.ClearLog {
 		l.maybeClear(ctx, clk, r)
 	}
@@ -324,14 +339,15 @@ func (l *Loop) readLog(ctx context.Context, clk device.Clock) ([]device.Punch, i
 	return ps, 0, err
 }
 
-// correctTime sets the clock's time from ours when it drifted past MaxOffset (if configured).
-func (l *Loop) correctTime(ctx context.Context, clk device.Clock, offset time.Duration) {
+// correctTime sets the clock's time from ours when it drifted past MaxOffset (if configured),
+// and reports whether it did.
+func (l *Loop) correctTime(ctx context.Context, clk device.Clock, offset time.Duration) bool {
 	if l.cfg.MaxOffset <= 0 || (offset <= l.cfg.MaxOffset && offset >= -l.cfg.MaxOffset) {
-		return
+		return false
 	}
 	ts, ok := clk.(device.TimeSetter)
 	if !ok {
-		return
+		return false
 	}
 	loc := l.cfg.Options.Location
 	if loc == nil {
@@ -340,9 +356,10 @@ func (l *Loop) correctTime(ctx context.Context, clk device.Clock, offset time.Du
 	if err := ts.SetTime(ctx, l.now().In(loc)); err != nil {
 		l.log.Warn("correct clock time", "offset", offset, "err", err)
 		l.obs.ClockError(l.cfg.Name, "protocol")
-		return
+		return false
 	}
 	l.log.Info("corrected clock time", "offset_was", offset)
+	return true
 }
 
 // counted marks an error already counted as a failed pull.
@@ -377,6 +394,7 @@ func (l *Loop) maybeClear(ctx context.Context, clk device.Clock, r Pull) {
 		l.obs.ClockError(l.cfg.Name, "clear")
 		return
 	}
+	l.cleared = true
 	l.log.Info("cleared clock log after commit", "records", len(r.Punches), "newest", newest)
 }
 

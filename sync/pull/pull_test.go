@@ -239,9 +239,27 @@ func TestLoopClearsOnlyOldCommittedLogs(t *testing.T) {
 		}
 		sink.mu.Lock()
 		first := sink.pulls[0]
+		var clearedFlags []bool
+		for _, p := range sink.pulls {
+			clearedFlags = append(clearedFlags, p.Cleared)
+		}
 		sink.mu.Unlock()
 		if len(first.Punches) != 1 {
 			t.Fatalf("the punch was not committed before clearing: %+v", first)
+		}
+		// The pull after the clear says the loop cleared the log (no alert for punchd's own clear),
+		// and only that one.
+		marked := 0
+		for i, c := range clearedFlags {
+			if c {
+				marked++
+				if i == 0 || len(sink.pulls[i].Punches) != 0 {
+					t.Errorf("pull %d marked Cleared: %+v", i, sink.pulls[i])
+				}
+			}
+		}
+		if marked != 1 {
+			t.Errorf("pulls marked Cleared: %v, want exactly the one after the clear", clearedFlags)
 		}
 		cancel()
 		<-done

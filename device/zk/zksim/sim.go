@@ -387,6 +387,25 @@ func (s *Sim) ClearLog() {
 	s.mu.Unlock()
 }
 
+// SetUsers replaces the user table, as enrolling, deleting or promoting users at the keypad does.
+// A user without a UID gets the next free one.
+func (s *Sim) SetUsers(users []User) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	next := uint16(0)
+	for _, u := range users {
+		next = max(next, u.UID)
+	}
+	s.users = append([]User(nil), users...)
+	for i := range s.users {
+		if s.users[i].UID == 0 {
+			next++
+			s.users[i].UID = next
+		}
+	}
+	s.userBlob, s.attBlob = nil, nil
+}
+
 // BadDates selects the kind of impossible record AppendBadDates adds.
 type BadDates int
 
