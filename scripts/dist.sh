@@ -13,7 +13,8 @@
 #   SKIP_BUILD  1 = package the binaries already in $DIST/bin/<arch>/ instead of building them
 #
 # Binaries are static (CGO_ENABLED=0), cross-compiled for linux/<arch>, with
-# -trimpath and the version in internal/daemon.Version (punchd --version). nfpm is built once from the Go
+# -trimpath, the VCS revision stamped (-buildvcs=true) and the version in internal/buildinfo.Version
+# (punchd --version, punchctl version, punchd_build_info). nfpm is built once from the Go
 # module proxy at a pinned version (for the host, whatever the target) into
 # $DIST/tools: nothing is downloaded but Go modules.
 set -euo pipefail
@@ -69,7 +70,7 @@ for arch in "${ARCHES[@]}"; do
       [ -d "cmd/$cmd" ] && ls "cmd/$cmd"/*.go >/dev/null 2>&1 || die "cmd/$cmd has no Go files yet: nothing to package"
       echo "build $cmd linux/$arch"
       CGO_ENABLED=0 GOOS=linux GOARCH=$arch \
-        go build -trimpath -ldflags "-s -w -X github.com/jinbi/punchd/internal/daemon.Version=$VERSION" -o "$bindir/$cmd" "./cmd/$cmd" \
+        go build -trimpath -buildvcs=true -ldflags "-s -w -X github.com/jinbi/punchd/internal/buildinfo.Version=$VERSION" -o "$bindir/$cmd" "./cmd/$cmd" \
         || die "building cmd/$cmd for linux/$arch failed"
     done
   fi

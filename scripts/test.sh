@@ -27,6 +27,11 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 
 go vet ./...
+# Every platform punchd is built for compiles: 32-bit ARM (ARMv7) and 386 catch int32 fields of syscall
+# structs, windows the service and the local socket's files.
+for target in linux/amd64 linux/arm64 linux/arm linux/386 linux/loong64 windows/amd64; do
+  CGO_ENABLED=0 GOOS=${target%/*} GOARCH=${target#*/} go build ./... || { echo "cross-compiling for $target failed" >&2; exit 1; }
+done
 # The .deb built with nfpm, inspected with dpkg-deb and installed into a throwaway root (needs root for
 # the chroot the maintainer scripts run in); then the whole test suite.
 if [ "$(id -u)" = 0 ]; then

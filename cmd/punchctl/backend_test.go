@@ -18,6 +18,7 @@ import (
 	"github.com/jinbi/punchd/internal/api"
 	"github.com/jinbi/punchd/internal/attendance"
 	"github.com/jinbi/punchd/internal/config"
+	"github.com/jinbi/punchd/internal/buildinfo"
 	"github.com/jinbi/punchd/internal/daemon"
 	"github.com/jinbi/punchd/internal/event"
 	"github.com/jinbi/punchd/internal/store"
@@ -312,7 +313,7 @@ func TestAgainstRealDaemon(t *testing.T) {
 	if code != 1 || json.Unmarshal([]byte(out), &s) != nil { // degraded: no clock, no broker
 		t.Fatalf("status via the daemon: %d\n%s%s", code, out, errs)
 	}
-	if s.Daemon != "running" || s.Via != f.sock || s.Version != daemon.Version || s.Site != "jinbi" || s.MQTT ||
+	if s.Daemon != "running" || s.Via != f.sock || s.Version != buildinfo.Read().Version || s.Site != "jinbi" || s.MQTT ||
 		len(s.Clocks) != 1 || s.Clocks[0].Name != "main" || s.Clocks[0].Up {
 		t.Errorf("status via the daemon: %+v", s)
 	}

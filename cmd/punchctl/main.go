@@ -123,6 +123,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return nil
 	})
 	e.verboseFlags(global)
+	version := global.Bool("version", false, "print the version and exit")
 	if err := global.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			printCommands(stdout)
@@ -133,6 +134,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return 2
 	}
 	args = global.Args()
+	if *version {
+		args = []string{"version"}
+	}
 	if len(args) == 0 || args[0] == "help" {
 		if len(args) > 1 {
 			if c, _, ok := lookup(args[1:]); ok {
@@ -233,7 +237,7 @@ func printCommands(w io.Writer) {
 		names = append(names, n)
 	}
 	slices.Sort(names)
-	fmt.Fprintln(w, "usage: punchctl [--config FILE] [-v|--verbose] COMMAND [flags]\n\ncommands:")
+	fmt.Fprintln(w, "usage: punchctl [--config FILE] [-v|--verbose] [--version] COMMAND [flags]\n\ncommands:")
 	for _, n := range names {
 		fmt.Fprintf(w, "  %-16s %s\n", n, commands[n].Summary)
 	}

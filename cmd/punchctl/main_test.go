@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/jinbi/punchd/internal/buildinfo"
 )
 
 // runCmd runs punchctl in-process and returns exit code, stdout and stderr.
@@ -56,6 +58,9 @@ func TestDispatch(t *testing.T) {
 		{"backup needs path", []string{"backup"}, 2, "", "want one PATH", false},
 		{"comm key range", []string{"clock", "info", "--clock", "zk+tcp://127.0.0.1:1", "--comm-key", "4294967296"}, 2, "", "--comm-key 4294967296 is not in 0..4294967295", false},
 		{"bad tz", []string{"clock", "dump", "--clock", "zk+tcp://127.0.0.1:1", "--tz", "Asia/Nowhere"}, 2, "", `--tz "Asia/Nowhere" is not a known time zone`, false},
+		{"version", []string{"version"}, 0, "punchctl " + buildinfo.Read().String() + "\n", "", false},
+		{"--version", []string{"--version"}, 0, "punchctl " + buildinfo.Read().String() + "\n", "", false},
+		{"version takes no argument", []string{"version", "x"}, 2, "", `unexpected argument "x"`, false},
 		{"unknown scheme", []string{"clock", "info", "--clock", "http://127.0.0.1:1"}, 1, "", "punchctl clock info: clock http://127.0.0.1:1: connect: device: unknown clock URL scheme", true},
 	}
 	for _, tt := range tests {

@@ -12,6 +12,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/jinbi/punchd/internal/buildinfo"
 	"github.com/jinbi/punchd/internal/config"
 	"github.com/jinbi/punchd/internal/daemon"
 	"github.com/jinbi/punchd/internal/demo"
@@ -37,7 +38,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	demoFor := fs.Duration("demo-for", 0, "with --demo: stop after this long (default: until Ctrl-C)")
 	demoSpeed := fs.Float64("demo-speed", 60, "with --demo: simulated seconds per real second")
 	demoPeople := fs.Int("demo-people", 20, "with --demo: people in the simulated office")
-	version := fs.Bool("version", false, "print the version and exit")
+	version := fs.Bool("version", false, "print the version, VCS revision and Go version, and exit")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -46,7 +47,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	switch {
 	case *version:
-		fmt.Fprintln(stdout, "punchd", daemon.Version)
+		fmt.Fprintln(stdout, "punchd", buildinfo.Read())
 		return nil
 	case *demoMode:
 		return demo.Run(ctx, demo.Options{For: *demoFor, Speed: *demoSpeed, People: *demoPeople}, stdout, stderr)

@@ -20,16 +20,17 @@ import (
 	"time"
 
 	"github.com/jinbi/punchd/device/zk/zksim"
+	"github.com/jinbi/punchd/internal/buildinfo"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
-		fmt.Fprintln(os.Stderr, "zkclock:", err)
 		if errors.Is(err, flag.ErrHelp) {
-			os.Exit(2)
+			os.Exit(0) // -h asked for the usage, which is printed: not a failure
 		}
+		fmt.Fprintln(os.Stderr, "zkclock:", err)
 		os.Exit(1)
 	}
 }
@@ -57,6 +58,7 @@ type options struct {
 	realtimeEvery time.Duration
 	serial        string
 	logLevel      string
+	version       bool
 
 	dropAfter     int
 	corruptPacket int
@@ -105,8 +107,12 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.badDates, "bad-dates", "", "fault: append records dated year2000 or future")
 	fs.IntVar(&o.badDatesCount, "bad-dates-count", 3, "how many wrongly dated records --bad-dates appends")
 	fs.BoolVar(&o.cleared, "cleared", false, "fault: the attendance log has been cleared (users kept)")
+	fs.BoolVar(&o.version, "version", false, "print the version, VCS revision and Go version, and exit")
 	if err := fs.Parse(args); err != nil {
 		return o, err
+	}
+	if o.version {
+		return o, nil
 	}
 	if fs.NArg() > 0 {
 		return o, fmt.Errorf("unexpected argument %q", fs.Arg(0))
@@ -133,6 +139,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	o, err := parse(args, stderr)
 	if err != nil {
 		return err
+	}
+	if o.version {
+		fmt.Fprintln(stdout, "zkclock", buildinfo.Read())
+		return nil
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {

@@ -3,9 +3,11 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"io"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -14,6 +16,7 @@ import (
 
 	"github.com/jinbi/punchd/device/zk"
 	"github.com/jinbi/punchd/device/zk/zksim"
+	"github.com/jinbi/punchd/internal/buildinfo"
 )
 
 // start runs zkclock with args and returns its printed endpoints once it says "ready".
@@ -162,6 +165,42 @@ func TestRunRealtimeEvery(t *testing.T) {
 				t.Fatalf("event %v", p)
 			}
 			return
+		}
+	}
+}
+
+// TestMain lets TestExitStatus run main itself: the test binary re-executed with ZKCLOCK_MAIN=1 is zkclock.
+func TestMain(m *testing.M) {
+	if os.Getenv("ZKCLOCK_MAIN") == "1" {
+		main()
+		return
+	}
+	os.Exit(m.Run())
+}
+
+// TestExitStatus: asking for help or the version is not a failure; a bad flag is.
+func TestExitStatus(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		code int
+		out  string
+	}{
+		{[]string{"--help"}, 0, ""},
+		{[]string{"-h"}, 0, ""},
+		{[]string{"--version"}, 0, "zkclock " + buildinfo.Read().Version + " (revision "},
+		{[]string{"--no-such-flag"}, 1, ""},
+	} {
+		cmd := exec.Command(os.Args[0], tc.args...)
+		cmd.Env = append(os.Environ(), "ZKCLOCK_MAIN=1")
+		out, err := cmd.Output()
+		code := 0
+		if ee := (*exec.ExitError)(nil); errors.As(err, &ee) {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatalf("zkclock %q: %v", tc.args, err)
+		}
+		if code != tc.code || !strings.HasPrefix(string(out), tc.out) {
+			t.Errorf("zkclock %q: exit %d, stdout %q; want exit %d, stdout starting %q", tc.args, code, out, tc.code, tc.out)
 		}
 	}
 }

@@ -16,7 +16,6 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"runtime"
 	"runtime/debug"
 	"sort"
 	"strings"
@@ -28,6 +27,7 @@ import (
 	"github.com/jinbi/punchd/device/zk" // registers zk+tcp, zk+udp, zk+serial
 	"github.com/jinbi/punchd/internal/api"
 	"github.com/jinbi/punchd/internal/attendance"
+	"github.com/jinbi/punchd/internal/buildinfo"
 	"github.com/jinbi/punchd/internal/calendar"
 	"github.com/jinbi/punchd/internal/config"
 	"github.com/jinbi/punchd/internal/event"
@@ -64,9 +64,6 @@ func init() {
 		pull.Reasons[err] = reason
 	}
 }
-
-// Version is the daemon's version, set at build time with -ldflags "-X ...daemon.Version=1.0.0".
-var Version = "dev"
 
 // Options are what the caller supplies beyond the config.
 type Options struct {
@@ -109,7 +106,8 @@ func Run(ctx context.Context, cfg config.Config, o Options) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	m := metrics.New(metrics.BuildInfo{Version: Version, Revision: revision(), GoVersion: runtime.Version()}, metrics.WithNow(o.Now))
+	build := buildinfo.Read()
+	m := metrics.New(metrics.BuildInfo{Version: build.Version, Revision: build.Revision, GoVersion: build.GoVersion}, metrics.WithNow(o.Now))
 	m.ConfigLoaded(true, o.Now())
 	cal, err := cfg.NewCalendar()
 	if err != nil {
@@ -156,7 +154,7 @@ func Run(ctx context.Context, cfg config.Config, o Options) error {
 		pubOpts.Inflight = int(cfg.MQTT.Inflight)
 	}
 	pubOpts.MaxEntries, pubOpts.MaxAge = int(cfg.MQTT.OutboxMaxEntries), cfg.MQTT.OutboxMaxAge.Std()
-	pubOpts.Version, pubOpts.Logger = Version, log.With("component", "publish")
+	pubOpts.Version, pubOpts.Logger = build.Version, log.With("component", "publish")
 	pubOpts.Now = func() time.Time { return o.Now().In(loc) } // status times carry the site's offset
 	pubOpts.Hooks = publish.Hooks{
 		OnConnect:    func() { m.SetMQTTConnected(true) },
@@ -281,7 +279,7 @@ func Run(ctx context.Context, cfg config.Config, o Options) error {
 			notifier.RunWatchdog(runCtx, d.live.Healthy)
 		}()
 	}
-	log.Info("punchd started", "version", Version, "site", cfg.Site.Name, "store", cfg.Store.Path, "clocks", len(cfg.Clock),
+	log.Info("punchd started", "version", build.Version, "site", cfg.Site.Name, "store", cfg.Store.Path, "clocks", len(cfg.Clock),
 		"broker", cfg.MQTT.Broker, "http", addrs.HTTP, "socket", addrs.Socket, "events_since", since.String())
 	if o.Ready != nil {
 		o.Ready(addrs)
@@ -497,7 +495,7 @@ func (o ingestObserver) Committed(d time.Duration) { o.m.ObserveCommit(d) }
 var _ api.Backend = (*daemon)(nil)
 
 func (d *daemon) Status(ctx context.Context) (api.Status, error) {
-	s := api.Status{Version: Version, Started: d.started, Site: d.cfg.Site.Name, Store: d.cfg.Store.Path,
+	s := api.Status{Version: buildinfo.Read().Version, Started: d.started, Site: d.cfg.Site.Name, Store: d.cfg.Store.Path,
 		MQTT: d.pub.Connected(), EventsSince: d.since.String()}
 	for y, ok := range calendarYears(d.cal, d.now().In(d.cfg.Location())) {
 		if !ok {
@@ -618,16 +616,4 @@ func messageType(prefix, topic string) string {
 		return metrics.MessageReport
 	}
 	return metrics.MessageOther
-}
-
-// revision is the VCS revision the binary was built from, when the build recorded one.
-func revision() string {
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		for _, s := range bi.Settings {
-			if s.Key == "vcs.revision" {
-				return s.Value
-			}
-		}
-	}
-	return ""
 }

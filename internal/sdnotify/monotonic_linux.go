@@ -9,5 +9,5 @@ func monotonicUsec() int64 {
 	if err := unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts); err != nil {
 		return 0
 	}
-	return ts.Sec*1_000_000 + ts.Nsec/1_000
+	return int64(ts.Sec)*1_000_000 + int64(ts.Nsec)/1_000 // Sec and Nsec are int32 on 32-bit Linux
 }
