@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	mqtt "github.com/eclipse/paho.mqtt.golang"
+
 	"github.com/jinbi/punchd/internal/event"
 )
 
@@ -193,6 +195,25 @@ func (o Options) Validate() error {
 		return bad("max_age", "%s is negative", o.MaxAge)
 	}
 	return nil
+}
+
+// ClientOptions are paho's options for reaching the broker as o says: the address, the
+// credentials and TLS. The caller sets the client id, the session and the timeouts. The publisher
+// connects with them, and so does punchctl doctor, so it reaches the broker exactly as punchd does.
+func (o Options) ClientOptions() (*mqtt.ClientOptions, error) {
+	pw, err := o.password()
+	if err != nil {
+		return nil, err
+	}
+	tlsCfg, err := o.tlsConfig()
+	if err != nil {
+		return nil, err
+	}
+	opts := mqtt.NewClientOptions().AddBroker(o.Broker).SetUsername(o.Username).SetPassword(pw)
+	if tlsCfg != nil {
+		opts.SetTLSConfig(tlsCfg)
+	}
+	return opts, nil
 }
 
 // password returns the password, read from PasswordFile when set.

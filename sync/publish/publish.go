@@ -60,10 +60,9 @@ type Outbox interface {
 // Publisher drains an Outbox to an MQTT broker. Create it with New and call Run once; Notify
 // and Connected may be called from any goroutine.
 type Publisher struct {
-	ob       Outbox
-	o        Options
-	log      *slog.Logger
-	password string
+	ob  Outbox
+	o   Options
+	log *slog.Logger
 
 	wake      chan struct{}
 	connected atomic.Bool
@@ -80,15 +79,11 @@ func New(ob Outbox, o Options) (*Publisher, error) {
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}
-	pw, err := o.password()
-	if err != nil {
-		return nil, err
-	}
-	if _, err := o.tlsConfig(); err != nil {
+	if _, err := o.ClientOptions(); err != nil { // the password and TLS files can be read
 		return nil, err
 	}
 	return &Publisher{
-		ob: ob, o: o, password: pw,
+		ob: ob, o: o,
 		log:  o.Logger.With("broker", o.Broker, "client_id", o.ClientID),
 		wake: make(chan struct{}, 1),
 	}, nil
@@ -186,7 +181,7 @@ func (p *Publisher) Run(ctx context.Context) error {
 // connect makes a fresh client, connects it and waits for "online" to be acknowledged.
 // lost is closed when that connection dies.
 func (p *Publisher) connect(ctx context.Context) (mqtt.Client, <-chan struct{}, error) {
-	tlsCfg, err := p.o.tlsConfig()
+	opts, err := p.o.ClientOptions() // read again: a renewed certificate or password is picked up
 	if err != nil {
 		return nil, nil, err
 	}
@@ -196,11 +191,7 @@ func (p *Publisher) connect(ctx context.Context) (mqtt.Client, <-chan struct{}, 
 	}
 	lost := make(chan struct{})
 	var lostOnce atomic.Bool
-	opts := mqtt.NewClientOptions().
-		AddBroker(p.o.Broker).
-		SetClientID(p.o.ClientID).
-		SetUsername(p.o.Username).
-		SetPassword(p.password).
+	opts.SetClientID(p.o.ClientID).
 		SetCleanSession(true).
 		SetAutoReconnect(false).
 		SetConnectRetry(false).
@@ -217,9 +208,6 @@ func (p *Publisher) connect(ctx context.Context) (mqtt.Client, <-chan struct{}, 
 				close(lost)
 			}
 		})
-	if tlsCfg != nil {
-		opts.SetTLSConfig(tlsCfg)
-	}
 	c := mqtt.NewClient(opts)
 	tok := c.Connect()
 	if err := waitToken(ctx, tok, p.o.ConnectTimeout+time.Second); err != nil {
