@@ -30,6 +30,35 @@ type Punch struct {
 	Raw      []byte // the record bytes as read (record or event payload)
 }
 
+// Verify methods: how a person proved who they were at the clock (VerifyMethod).
+const (
+	VerifyPassword    = "password"
+	VerifyFingerprint = "fingerprint"
+	VerifyCard        = "card"
+	VerifyFace        = "face"
+	VerifyPalm        = "palm"
+	VerifyOther       = "other" // a code this table does not know (combined modes, vendor codes)
+)
+
+// VerifyMethod names a ZK verify code: 0 password, 1 fingerprint, 2 and 4 card, 15 face, 25 palm
+// (../shared/zk-protocol.md §3; the same codes arrive in ZK PUSH ATTLOG lines). Firmware adds
+// combined modes, so anything else is VerifyOther; Punch.Verify keeps the raw code.
+func VerifyMethod(code uint8) string {
+	switch code {
+	case 0:
+		return VerifyPassword
+	case 1:
+		return VerifyFingerprint
+	case 2, 4:
+		return VerifyCard
+	case 15:
+		return VerifyFace
+	case 25:
+		return VerifyPalm
+	}
+	return VerifyOther
+}
+
 // Key is the identity of a punch for deduplication: the same record read twice, or once by the pull
 // and once as a realtime event, has the same key.
 func (p Punch) Key() string {

@@ -49,6 +49,7 @@ type Anomaly struct {
 	Excused      bool
 	Registration string // the excusing registration's id when Excused; else "" (or the makeup's id when the punch was manual)
 	Manual       bool   // the punch is a 补卡
+	Verify       string // how the punch was verified (fingerprint, card, password, face, …); "" without a clock punch
 	// Retracted: the anomaly of this kind no longer stands at this slot (see rules.Retraction).
 	Retracted bool
 }

@@ -378,6 +378,7 @@ type Slot struct {
 	Manual       bool       `json:"manual,omitempty"`
 	Unexcused    Result     `json:"unexcused,omitempty"` // for an excused slot: the result it would have had without the registration
 	Clock        string     `json:"clock,omitempty"`     // serial of the clock the punch came from
+	Verify       string     `json:"verify,omitempty"`    // how the punch was verified (device.VerifyMethod); "" for none or a 补卡
 }
 
 // Day is a person's judged day.

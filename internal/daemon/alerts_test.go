@@ -13,13 +13,22 @@ import (
 
 // What the 督查室 wants from the clock itself reaches {prefix}/clocks/{clock}/alerts over a real
 // broker: users enrolled, removed and promoted at the keypad, the clock's time moved, its log
-// cleared. Each alert arrives once, with its own id, and is counted.
+// cleared. Each alert arrives once, with its own id, and is counted. And an anomaly event carries
+// the verify method of its punch.
 func TestClockAlertsOverMQTT(t *testing.T) {
 	r := startRig(t)
 	sub := watch(t, r.broker.URL(), event.ClockAlertsFilter("punchd/jinbi")).sub
 	r.pulledAfter(t, "the first pull", time.Time{}, nil)
 
 	users := r.sim.Data().Users
+	// A late punch by password: its event says so.
+	events := watch(t, r.broker.URL(), "punchd/jinbi/events/#")
+	if err := r.sim.InjectPunch(users[2].UserID, at(8, 36), 0, 0); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the late event of a password punch", 10*time.Second, func() bool {
+		return len(events.find(func(e event.Event) bool { return e.UserID == users[2].UserID && e.Kind == "late" && e.Verify == "password" })) == 1
+	})
 	promoted := users[1]
 	promoted.Privilege = 14
 	r.sim.SetUsers(append([]zksim.User{promoted, {UserID: "900", Name: "赵六"}}, users[2:]...))

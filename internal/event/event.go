@@ -64,6 +64,10 @@ type Event struct {
 	// arrived late shows the person was on time); consumers should strike the earlier revisions.
 	Retracted bool   `json:"retracted,omitempty"`
 	JudgedAt  string `json:"judged_at"` // RFC 3339 with offset
+	// Verify is how the punch in Actual was verified: fingerprint, card, password, face, palm or
+	// other; absent when no clock punch counted. A password punch by someone who always uses the
+	// finger is how buddy punching (代打卡) shows.
+	Verify string `json:"verify,omitempty"`
 }
 
 // ID is the stable identity of an anomaly: the same site, person, date, slot and kind give the
@@ -152,6 +156,7 @@ func FromAnomaly(src Source, date attendance.Date, a attendance.Anomaly, rev int
 		Severity:  a.Severity,
 		Excused:   a.Excused,
 		Retracted: a.Retracted,
+		Verify:    a.Verify,
 		JudgedAt:  judgedAt.Format(time.RFC3339),
 	}
 	if a.Registration != "" {

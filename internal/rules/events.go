@@ -29,7 +29,7 @@ func Events(day attendance.Day) []attendance.Anomaly {
 			continue
 		}
 		a := attendance.Anomaly{Slot: name, Kind: kind, Severity: severity, Minutes: s.Minutes,
-			Expected: s.Expected, Actual: s.Time, Excused: excused, Manual: s.Manual}
+			Expected: s.Expected, Actual: s.Time, Excused: excused, Manual: s.Manual, Verify: s.Verify}
 		if s.Registration != nil {
 			a.Registration = *s.Registration
 		}
@@ -60,7 +60,7 @@ func anomalyOf(r attendance.Result) (attendance.EventKind, attendance.Severity, 
 func Retraction(day attendance.Day, slot attendance.SlotName, kind attendance.EventKind) attendance.Anomaly {
 	s := day.Slots[slot]
 	a := attendance.Anomaly{Slot: slot, Kind: kind, Severity: attendance.SeverityMinor, Expected: s.Expected,
-		Actual: s.Time, Excused: s.Result == attendance.ResultExcused, Manual: s.Manual, Retracted: true}
+		Actual: s.Time, Excused: s.Result == attendance.ResultExcused, Manual: s.Manual, Verify: s.Verify, Retracted: true}
 	if s.Registration != nil {
 		a.Registration = *s.Registration
 	}

@@ -441,6 +441,9 @@ func slotWith(s attendance.Slot, p *punch) attendance.Slot {
 	t := p.t
 	s.Time = &t
 	s.Clock = p.clock
+	if !p.manual() {
+		s.Verify = device.VerifyMethod(p.verify)
+	}
 	if p.manual() {
 		id := p.regID
 		s.Manual, s.Registration = true, &id

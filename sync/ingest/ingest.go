@@ -701,7 +701,9 @@ func (e *Engine) clockOfLocked(day attendance.Day) string {
 }
 
 func eventHash(ev event.Event) []byte {
-	ev.Rev, ev.JudgedAt = 0, ""
+	// Verify follows Actual (the same punch), and leaving it out keeps the events published before
+	// it existed from being corrected for it alone.
+	ev.Rev, ev.JudgedAt, ev.Verify = 0, "", ""
 	return hashJSON(ev)
 }
 

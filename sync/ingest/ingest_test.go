@@ -125,7 +125,7 @@ func TestLateIsPublishedAtOnceAndOnlyOnce(t *testing.T) {
 	}
 	ev := evs[0]
 	if ev.Kind != "late" || ev.Rev != 1 || ev.Minutes != 11 || ev.Slot != "am_in" || ev.Name != "张伟" || ev.Clock != "dangzhengban" ||
-		ev.Expected != "2026-03-02T08:30:00+08:00" || ev.Actual == nil || *ev.Actual != "2026-03-02T08:41:00+08:00" || ev.Excused {
+		ev.Expected != "2026-03-02T08:30:00+08:00" || ev.Actual == nil || *ev.Actual != "2026-03-02T08:41:00+08:00" || ev.Excused || ev.Verify != "fingerprint" {
 		t.Fatalf("late event = %+v", ev)
 	}
 	// The same punch read again by the pull and by a repeated event: no new event, nothing stored twice.
@@ -145,6 +145,27 @@ func TestLateIsPublishedAtOnceAndOnlyOnce(t *testing.T) {
 	}
 	if got := f.events(t); len(got) != 1 {
 		t.Fatalf("a station-tracked punch raised an event: %+v", got)
+	}
+}
+
+// The event says how the punch that decided it was verified: a password punch by someone who
+// always uses the finger is how 代打卡 shows.
+func TestEventCarriesVerify(t *testing.T) {
+	f := newFixture(t)
+	f.pull(t)
+	f.now.Set(at("2026-03-02", "08:50"))
+	p := punch("A1023", at("2026-03-02", "08:50"))
+	p.Verify = 0 // password
+	if err := f.eng.Realtime(t.Context(), "dangzhengban", p); err != nil {
+		t.Fatal(err)
+	}
+	evs := f.events(t)
+	if len(evs) != 1 || evs[0].Verify != "password" {
+		t.Fatalf("events %+v, want one late event verified by password", evs)
+	}
+	day, _, err := f.db.Day("A1023", attendance.Date{Year: 2026, Month: 3, Day: 2})
+	if err != nil || day.Slots[attendance.AmIn].Verify != "password" {
+		t.Fatalf("stored am_in %+v (%v): verify password", day.Slots[attendance.AmIn], err)
 	}
 }
 
