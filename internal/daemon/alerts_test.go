@@ -27,7 +27,9 @@ func TestClockAlertsOverMQTT(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, "the late event of a password punch", 10*time.Second, func() bool {
-		return len(events.find(func(e event.Event) bool { return e.UserID == users[2].UserID && e.Kind == "late" && e.Verify == "password" })) == 1
+		return len(events.find(func(e event.Event) bool {
+			return e.UserID == users[2].UserID && e.Kind == "late" && e.Verify == "password"
+		})) == 1
 	})
 	promoted := users[1]
 	promoted.Privilege = 14
