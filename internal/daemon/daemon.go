@@ -20,6 +20,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -216,10 +217,13 @@ func Run(ctx context.Context, cfg config.Config, o Options) error {
 		go srv.Serve(ln)
 	}
 
-	// The loops.
+	// The loops. The publisher stops last, so that what the others queue as they stop (every
+	// clock's retained status) still goes out.
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	var wg sync.WaitGroup
+	pubCtx, cancelPub := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelPub()
+	var wg, pubDone sync.WaitGroup
 	spawn := func(name string, within time.Duration, f func(context.Context)) {
 		d.live.Register(name, within)
 		wg.Add(1)
@@ -228,11 +232,14 @@ func Run(ctx context.Context, cfg config.Config, o Options) error {
 			f(runCtx)
 		}()
 	}
-	spawn("publish", 2*time.Minute, func(ctx context.Context) {
-		if err := pub.Run(ctx); err != nil && ctx.Err() == nil {
+	d.live.Register("publish", 2*time.Minute)
+	pubDone.Add(1)
+	go func() {
+		defer pubDone.Done()
+		if err := pub.Run(pubCtx); err != nil && pubCtx.Err() == nil {
 			log.Error("publisher stopped", "err", err)
 		}
-	})
+	}()
 	for _, c := range cfg.Clock {
 		lc := pull.Config{Name: c.Name, URL: c.URL, Options: cfg.DeviceOptions(c, log.With("clock", c.Name)),
 			PollInterval: c.PollInterval.Std(), Realtime: c.Realtime, MaxOffset: c.MaxOffset.Std(),
@@ -279,8 +286,15 @@ func Run(ctx context.Context, cfg config.Config, o Options) error {
 			notifier.RunWatchdog(runCtx, d.live.Healthy)
 		}()
 	}
+	sinceFrom := "config [site] events_since"
+	if cfg.Site.EventsSince.Std().IsZero() {
+		sinceFrom = "the store's creation day"
+	}
 	log.Info("punchd started", "version", build.Version, "site", cfg.Site.Name, "store", cfg.Store.Path, "clocks", len(cfg.Clock),
-		"broker", cfg.MQTT.Broker, "http", addrs.HTTP, "socket", addrs.Socket, "events_since", since.String())
+		"broker", cfg.MQTT.Broker, "http", addrs.HTTP, "socket", addrs.Socket, "events_since", since.String(), "events_since_from", sinceFrom)
+	if len(cfg.Clock) == 0 {
+		log.Warn("no clock configured: nothing is pulled (add a [[clock]] section)")
+	}
 	if o.Ready != nil {
 		o.Ready(addrs)
 	}
@@ -290,13 +304,24 @@ func Run(ctx context.Context, cfg config.Config, o Options) error {
 	if notifier != nil && notifier.Enabled() {
 		notifier.Stopping()
 	}
+	d.stopping.Store(true)
 	cancel()
 	done := make(chan struct{})
 	go func() { wg.Wait(); close(done) }()
+	stopBy := time.After(4 * time.Second)
 	select {
 	case <-done:
-	case <-time.After(4 * time.Second):
+		d.clocksStopped()
+	case <-stopBy:
 		log.Error("loops did not stop within 4s; closing the store anyway (every commit is atomic)")
+	}
+	cancelPub()
+	pubStopped := make(chan struct{})
+	go func() { pubDone.Wait(); close(pubStopped) }()
+	select {
+	case <-pubStopped:
+	case <-stopBy:
+		log.Error("publisher did not stop within 4s; closing the store anyway (the outbox keeps what was not acknowledged)")
 	}
 	shut, cancelShut := context.WithTimeout(context.Background(), 500*time.Millisecond)
 	defer cancelShut()
@@ -350,7 +375,24 @@ type daemon struct {
 
 	mu     sync.Mutex
 	clocks map[string]*clockState
+	// stopping: the loops are being stopped; a clock's loop ending is not the clock going down.
+	stopping atomic.Bool
 }
+
+// clocksStopped queues every clock's retained status as down because punchd stopped, for the
+// publisher to send before it disconnects: a retained "up" would outlive the daemon.
+func (d *daemon) clocksStopped() {
+	now := d.now()
+	for _, c := range d.cfg.Clock {
+		if err := d.eng.ClockDown(context.Background(), c.Name, now, clockStatusStopped); err != nil {
+			d.log.Warn("queue clock status at shutdown", "clock", c.Name, "err", err)
+		}
+	}
+	d.pub.Notify()
+}
+
+// clockStatusStopped is the error of every clock's retained status once punchd stopped.
+const clockStatusStopped = "punchd stopped"
 
 type clockState struct {
 	loop     *pull.Loop
@@ -416,7 +458,7 @@ func (o pullObserver) ClockUp(clock string, up bool) {
 	reason := st.lastErr
 	since := st.since
 	d.mu.Unlock()
-	if changed && !up {
+	if changed && !up && !d.stopping.Load() {
 		if err := d.eng.ClockDown(context.Background(), clock, since, reason); err != nil {
 			d.log.Warn("queue clock status", "clock", clock, "err", err)
 		}

@@ -222,6 +222,46 @@ func (r *rig) status(t *testing.T) api.Status {
 	return st
 }
 
+// TestShutdownSetsClockStatus: once punchd stops, no clock's retained status says "up".
+func TestShutdownSetsClockStatus(t *testing.T) {
+	r := startRig(t)
+	topic := "punchd/jinbi/clocks/dangzhengban/status"
+	sub := mqtttest.Subscribe(t, r.broker.URL(), topic)
+	state := func(s *mqtttest.Subscriber) (cs event.ClockStatus) {
+		if msgs := s.Messages(); len(msgs) > 0 {
+			if err := json.Unmarshal(msgs[len(msgs)-1].Payload, &cs); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return cs
+	}
+	waitFor(t, "the clock's status up", 20*time.Second, func() bool { return state(sub).State == event.ClockUp })
+	r.stop(t)
+	after := mqtttest.Subscribe(t, r.broker.URL(), topic) // a newcomer gets the retained one
+	waitFor(t, "the retained clock status", 10*time.Second, func() bool { return state(after).Clock != "" })
+	if cs := state(after); cs.State != event.ClockDown || cs.Error != "punchd stopped" || cs.LastPull == nil || cs.Serial != "SIM0001" {
+		t.Errorf("retained clock status after shutdown = %+v, want down with error \"punchd stopped\" and the last pull", cs)
+	}
+	if strings.Contains(r.logs.String(), "queue clock status") {
+		t.Errorf("log:\n%s", r.logs.String())
+	}
+}
+
+// TestStartupLogs: the start-up line says where events start and why; no clock is a warning.
+func TestStartupLogs(t *testing.T) {
+	r := startRigWith(t, rigOptions{configure: func(c *config.Config) { c.Clock = nil }})
+	r.stop(t)
+	logs := r.logs.String()
+	for _, want := range []string{
+		`msg="punchd started"`, `events_since=2026-03-02 events_since_from="config [site] events_since"`,
+		`level=WARN msg="no clock configured: nothing is pulled (add a [[clock]] section)"`,
+	} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("start-up log lacks %s:\n%s", want, logs)
+		}
+	}
+}
+
 func TestDaemonEndToEnd(t *testing.T) {
 	r := startRig(t)
 	sub := subscribe(t, r.broker.URL(), "punchd/jinbi/#")

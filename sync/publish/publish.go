@@ -103,14 +103,14 @@ func (p *Publisher) Connected() bool { return p.connected.Load() }
 
 // Shutdown budget: Run returns within about this long after ctx is done.
 const (
-	drainOnShutdown   = 400 * time.Millisecond // waiting for acknowledgements already in flight
+	drainOnShutdown   = 400 * time.Millisecond // publishing what is in flight or queued, and waiting for its acknowledgements
 	offlineOnShutdown = 400 * time.Millisecond // waiting for "offline" to be acknowledged
 	quiesceOnShutdown = 200                    // milliseconds paho waits for the DISCONNECT to go out
 )
 
 // Run connects, drains the outbox and reconnects after failures with a jittered, doubling
-// back-off, until ctx is done. Then it waits briefly for acknowledgements in flight, publishes
-// "offline" (retained) and disconnects; it returns nil within about 1 s plus WriteTimeout
+// back-off, until ctx is done. Then it goes on draining briefly (what is in flight and what is
+// still queued), publishes "offline" (retained) and disconnects; it returns nil within about 1 s plus WriteTimeout
 // (a publish being handed to a stalled socket) plus one outbox delete.
 // Outbox and broker failures are logged and reported through Hooks, never returned.
 func (p *Publisher) Run(ctx context.Context) error {
@@ -474,14 +474,22 @@ func (s *session) waitDeleter() {
 	}
 }
 
-// shutdown waits a little for acknowledgements in flight, deletes what was acknowledged,
+// shutdown goes on publishing for a little while — what is in flight, and what was queued last,
+// such as the clocks' retained status at a daemon's stop — deletes what was acknowledged,
 // publishes "offline" and disconnects.
 func (s *session) shutdown() {
 	p := s.p
 	deadline := time.NewTimer(drainOnShutdown)
 	defer deadline.Stop()
 wait:
-	for len(s.inflight) > 0 {
+	for {
+		if s.failure == nil {
+			s.fill()
+		}
+		s.flushDeletes()
+		if len(s.inflight) == 0 || s.failure != nil {
+			break
+		}
 		select {
 		case r := <-s.results:
 			s.handle(r)
