@@ -121,3 +121,21 @@ type Finding struct {
 
 // Revoked reports whether the finding was revoked.
 func (f Finding) Revoked() bool { return !f.RevokedAt.IsZero() }
+
+// VillageSuffix ends the village line of 附件1: 「_____村（居）委会」.
+const VillageSuffix = "村（居）委会"
+
+// VillageLine is the 附件1 village line for a unit: "金碧村" gives "金碧村（居）委会".
+func VillageLine(unit string) string {
+	return strings.TrimSuffix(unit, "村") + VillageSuffix
+}
+
+// Conflict is the cross-check no paper can do: a village person punched a clock during working hours
+// on a day the village marked √, with no return to the office approved by the village's leader.
+type Conflict struct {
+	UserID string    `json:"user_id"`
+	Unit   string    `json:"unit"`
+	Date   Date      `json:"date"`
+	Punch  time.Time `json:"punch"` // the first such punch of the day
+	Clock  string    `json:"clock"` // the serial of the clock it was on
+}

@@ -41,14 +41,6 @@ type Sheet struct {
 	Units  []string            // the configured units, to tell a wrong unit from an unknown one
 }
 
-// VillageSuffix is what the village line of 附件1 ends with: 「_____村（居）委会」.
-const VillageSuffix = "村（居）委会"
-
-// VillageLine is the 附件1 village line for a unit: "金碧村" gives "金碧村（居）委会".
-func VillageLine(unit string) string {
-	return strings.TrimSuffix(unit, "村") + VillageSuffix
-}
-
 var titleMonth = regexp.MustCompile(`(\d{1,2})\s*月考勤表`)
 
 // ParseFile reads a marks sheet by its extension: .csv/.txt (UTF-8 or GB18030) or .xlsx/.xlsm
@@ -261,7 +253,7 @@ func unitOfLine(c string) (string, bool) {
 	if u, ok := strings.CutPrefix(c, "单位："); ok {
 		return strings.TrimSpace(u), true
 	}
-	if u, ok := strings.CutSuffix(c, VillageSuffix); ok {
+	if u, ok := strings.CutSuffix(c, attendance.VillageSuffix); ok {
 		u = strings.Trim(u, "_＿ ")
 		return u, u != ""
 	}

@@ -20,6 +20,7 @@ type Options struct {
 	Unit       string          // only people of this unit; "" = everyone; a unit not on the roster is an error
 	Signatures []string        // nil = DefaultSignatures; an empty non-nil slice prints none
 	Today      attendance.Date // days after it are not reached yet (blank / not checked); zero = all reached
+	Blank      bool            // the empty form with the names filled in (BuildUnitTable), for filling in by hand
 }
 
 // TableInput is everything the monthly table is built from.
@@ -38,13 +39,19 @@ const MaxDays = 31
 // Table is the monthly attendance table: the grid of the township's form.
 type Table struct {
 	Title       string                      `json:"title"`
-	Unit        string                      `json:"unit"` // the unit line
+	Unit        string                      `json:"unit"`               // the unit line
+	Kind        attendance.UnitKind         `json:"kind,omitempty"`     // the unit's kind, for a unit's own form
+	ByMarks     bool                        `json:"by_marks,omitempty"` // marks are the unit's own (√ × 假 差 休), not judged punches
+	Blank       bool                        `json:"blank,omitempty"`    // an empty form for filling in by hand
 	Month       Month                       `json:"month"`
 	DaysInMonth int                         `json:"days_in_month"`
 	Weekdays    [MaxDays]string             `json:"weekdays"`  // 一…日 under each day; "" beyond the month
 	DayTypes    [MaxDays]attendance.DayType `json:"day_types"` // the calendar's class of each day; "" beyond
 	Rows        []Row                       `json:"rows"`
 	Legend      string                      `json:"legend"`
+	Notes       []string                    `json:"notes,omitempty"`     // footnotes: the cross-check's conflicts
+	Conflicts   int                         `json:"conflicts,omitempty"` // conflicts named in Notes
+	UnitName    string                      `json:"unit_name,omitempty"` // the unit of a unit's own form
 	Signatures  []string                    `json:"signatures"`
 }
 

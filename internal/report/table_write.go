@@ -6,8 +6,11 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 
 	"github.com/xuri/excelize/v2"
+
+	"github.com/jinbi/punchd/internal/attendance"
 )
 
 // Font is the font family written into the XLSX files: SimSun (宋体) is what the office's Excel has.
@@ -123,7 +126,8 @@ func fillTableSheet(f *excelize.File, sh string, t Table) error {
 	}
 	var ew errWriter
 	var used usedRange
-	last := TableCols
+	heads := t.TotalHeads()
+	last := colFirstSum + len(heads) - 1
 	lastCol, _ := excelize.ColumnNumberToName(last)
 	set := func(col, row int, v any, style int) {
 		used.add(col, row)
@@ -173,7 +177,7 @@ func fillTableSheet(f *excelize.File, sh string, t Table) error {
 			styleRange(c, rowDayNum, c, rowWeekday, st.fillBeyond[small])
 		}
 	}
-	for i, h := range TotalHeaders {
+	for i, h := range heads {
 		c := colFirstSum + i
 		set(c, rowDayNum, h, st.headSmall)
 		merge(c, rowDayNum, c, rowWeekday)
@@ -189,7 +193,7 @@ func fillTableSheet(f *excelize.File, sh string, t Table) error {
 			c := colFirstDay + i
 			style := st.mark
 			switch r.Marks[i] {
-			case MarkAbsent, MarkMissing, MarkLate, MarkEarly:
+			case MarkAbsent, MarkMissing, MarkLate, MarkEarly, Mark(attendance.MarkAbsent):
 				style = st.markBad
 			case MarkOffsite, MarkTrip, MarkLeave:
 				style = st.markOff
@@ -202,18 +206,26 @@ func fillTableSheet(f *excelize.File, sh string, t Table) error {
 			}
 			set(c, row, string(r.Marks[i]), style)
 		}
-		for i, v := range r.Totals.Values() {
+		for i, v := range t.RowTotals(r) {
 			style := st.total
-			if v > 0 && i < 4 {
+			if v > 0 && (i < 4 && !t.ByMarks || i == 1 && t.ByMarks) {
 				style = st.totalBad
 			}
-			set(colFirstSum+i, row, v, style)
+			if t.Blank {
+				set(colFirstSum+i, row, "", style)
+			} else {
+				set(colFirstSum+i, row, v, style)
+			}
 		}
 		ew.do(func() error { return f.SetRowHeight(sh, row, 15) })
 	}
 	end := rowFirstData + len(t.Rows)
 	if len(t.Rows) == 0 {
-		set(colName, end, "（本月无须打卡人员）", st.name)
+		empty := "（本月无须打卡人员）"
+		if t.ByMarks {
+			empty = "（本单位本月无在册人员）"
+		}
+		set(colName, end, empty, st.name)
 		styleRange(colName, end, last, end, st.name)
 		merge(colName, end, last, end)
 		end++
@@ -222,7 +234,15 @@ func fillTableSheet(f *excelize.File, sh string, t Table) error {
 	// Legend and signature lines.
 	set(1, end, t.Legend, st.legend)
 	merge(1, end, last, end)
-	ew.do(func() error { return f.SetRowHeight(sh, end, 26) })
+	legendRow := end
+	ew.do(func() error { return f.SetRowHeight(sh, legendRow, float64(13*(strings.Count(t.Legend, "\n")+1)+13)) })
+	for _, n := range t.Notes {
+		end++
+		set(1, end, n, st.legend)
+		merge(1, end, last, end)
+		noteRow, lines := end, wrappedLines(n, 150)
+		ew.do(func() error { return f.SetRowHeight(sh, noteRow, float64(13*lines+4)) })
+	}
 	if n := len(t.Signatures); n > 0 {
 		row := end + 1
 		span := last / n
@@ -317,7 +337,8 @@ func (e *errWriter) do(fn func() error) {
 // TableRecords is the table as CSV records: title, unit line, header, weekday row, one row per person,
 // then the legend and the signature lines. Days past the month's end are empty.
 func TableRecords(t Table) [][]string {
-	width := 2 + MaxDays + len(TotalHeaders)
+	heads := t.TotalHeads()
+	width := 2 + MaxDays + len(heads)
 	line := func(first ...string) []string {
 		r := make([]string, width)
 		copy(r, first)
@@ -332,19 +353,26 @@ func TableRecords(t Table) [][]string {
 			wd[2+i] = t.Weekdays[i]
 		}
 	}
-	copy(head[2+MaxDays:], TotalHeaders)
+	copy(head[2+MaxDays:], heads)
 	recs = append(recs, head, wd)
 	for _, r := range t.Rows {
 		rec := line(r.DisplayName(), r.Post)
 		for i := range MaxDays {
 			rec[2+i] = string(r.Marks[i])
 		}
-		for i, v := range r.Totals.Values() {
-			rec[2+MaxDays+i] = strconv.Itoa(v)
+		for i, v := range t.RowTotals(r) {
+			if !t.Blank {
+				rec[2+MaxDays+i] = strconv.Itoa(v)
+			}
 		}
 		recs = append(recs, rec)
 	}
-	recs = append(recs, line(t.Legend))
+	for _, l := range strings.Split(t.Legend, "\n") {
+		recs = append(recs, line(l))
+	}
+	for _, n := range t.Notes {
+		recs = append(recs, line(n))
+	}
 	for _, s := range t.Signatures {
 		recs = append(recs, line(s+"："))
 	}
