@@ -139,3 +139,16 @@ type Conflict struct {
 	Punch  time.Time `json:"punch"` // the first such punch of the day
 	Clock  string    `json:"clock"` // the serial of the clock it was on
 }
+
+// PointValues are the assessment points (大比拼考核加减分) of each fact; a deduction is negative.
+type PointValues struct {
+	Late            float64 `json:"late"`
+	SeriousLate     float64 `json:"serious_late"`
+	Early           float64 `json:"early"`
+	Missing         float64 `json:"missing"`
+	AbsentHalfDay   float64 `json:"absent_half_day"`
+	VillageAbsent   float64 `json:"village_absent"`
+	Conflict        float64 `json:"conflict"`
+	NegativeFinding float64 `json:"negative_finding"`
+	PositiveFinding float64 `json:"positive_finding"`
+}

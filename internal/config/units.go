@@ -39,6 +39,14 @@ func DefaultPoints() Points {
 	}
 }
 
+// PointValues converts [points] for the reports.
+func (c Config) PointValues() attendance.PointValues {
+	p := c.Points
+	return attendance.PointValues{Late: p.Late, SeriousLate: p.SeriousLate, Early: p.Early, Missing: p.Missing,
+		AbsentHalfDay: p.AbsentHalfDay, VillageAbsent: p.VillageAbsent, Conflict: p.Conflict,
+		NegativeFinding: p.NegativeFinding, PositiveFinding: p.PositiveFinding}
+}
+
 // DefaultBulletinIssuer is [reports] bulletin_issuer when not set.
 const DefaultBulletinIssuer = "镇督查室"
 

@@ -1,7 +1,6 @@
 package report
 
 import (
-	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -381,24 +380,17 @@ func TableRecords(t Table) [][]string {
 
 // WriteTableCSV writes the same grid as the XLSX as UTF-8 CSV with a byte-order mark, so that Excel
 // opens the Chinese text correctly.
-func WriteTableCSV(w io.Writer, t Table) error {
-	if _, err := io.WriteString(w, "\uFEFF"); err != nil {
-		return fmt.Errorf("report: csv: %w", err)
-	}
-	cw := csv.NewWriter(w)
-	cw.UseCRLF = true
-	if err := cw.WriteAll(TableRecords(t)); err != nil {
-		return fmt.Errorf("report: csv: %w", err)
-	}
-	return nil
-}
+func WriteTableCSV(w io.Writer, t Table) error { return writeRecordsCSV(w, TableRecords(t)) }
 
 // WriteTableJSON writes the table as one indented JSON object (Table's fields).
-func WriteTableJSON(w io.Writer, t Table) error {
+func WriteTableJSON(w io.Writer, t Table) error { return WriteJSON(w, t) }
+
+// WriteJSON writes any of the reports (a Table, TableSet, Notice, Points, Year) as indented JSON.
+func WriteJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
-	if err := enc.Encode(t); err != nil {
+	if err := enc.Encode(v); err != nil {
 		return fmt.Errorf("report: json: %w", err)
 	}
 	return nil

@@ -363,7 +363,7 @@ func TestWriteUnitsSample(t *testing.T) {
 
 // BenchmarkTownship200 is the acceptance's month: 200 people in 12 units. Every unit's form (built
 // and written as one XLSX with the summary), the 通报 (built and written as Markdown, DOCX and XLSX)
-// and the points.
+// and the points (built and written as XLSX).
 func BenchmarkTownship200(b *testing.B) {
 	tw := townMonth(Month{2021, 3}, 200, 3)
 	for b.Loop() {
@@ -384,5 +384,87 @@ func BenchmarkTownship200(b *testing.B) {
 		if err := WriteNoticeXLSX(io.Discard, n); err != nil {
 			b.Fatal(err)
 		}
+		in := tw.points(b)
+		if err := WritePointsXLSX(io.Discard, BuildPoints(in)); err != nil {
+			b.Fatal(err)
+		}
 	}
+}
+
+var testValues = attendance.PointValues{Late: -0.5, SeriousLate: -1, Early: -0.5, Missing: -0.5, AbsentHalfDay: -2,
+	VillageAbsent: -1, Conflict: -2, NegativeFinding: -3, PositiveFinding: 2}
+
+func (tw town) points(t testing.TB) PointsInput {
+	n := tw.notice(t)
+	return PointsInput{Title: "金碧镇2021年3月考核加减分", Bulletin: n.Bulletin, Roster: tw.table.Roster, Marks: tw.marks,
+		Conflicts: tw.conflicts, Findings: tw.findings, Values: testValues}
+}
+
+func TestPoints(t *testing.T) {
+	tw := townMonth(Month{2021, 3}, 200, 3)
+	p := BuildPoints(tw.points(t))
+	if len(p.Rows) != 200 {
+		t.Fatalf("%d rows, want 200", len(p.Rows))
+	}
+	byID := map[string]PersonPoints{}
+	for _, r := range p.Rows {
+		byID[r.UserID] = r
+		sum := 0.0
+		for _, x := range r.Reasons {
+			if x.Sum != x.Each*float64(x.Count) {
+				t.Errorf("%s %s: %v × %d = %v", r.UserID, x.Kind, x.Each, x.Count, x.Sum)
+			}
+			sum += x.Sum
+		}
+		if sum != r.Total {
+			t.Errorf("%s: total %v, reasons add to %v", r.UserID, r.Total, sum)
+		}
+	}
+	first := byID[tw.table.Roster[0].UserID]
+	if !slices.ContainsFunc(first.Reasons, func(x PointReason) bool { return x.Kind == "negative_finding" && x.Count == 1 && x.Sum == -3 }) {
+		t.Errorf("the person with a negative finding: %+v", first.Reasons)
+	}
+	c := byID[tw.conflicts[0].UserID]
+	if !slices.ContainsFunc(c.Reasons, func(x PointReason) bool { return x.Kind == "conflict" && x.Sum == -2*float64(x.Count) }) {
+		t.Errorf("the person with a conflict: %+v", c.Reasons)
+	}
+	away := 0
+	for _, m := range tw.marks {
+		if m.Mark == attendance.MarkAbsent {
+			away++
+		}
+	}
+	got := 0
+	for _, r := range p.Rows {
+		for _, x := range r.Reasons {
+			if x.Kind == "village_absent" {
+				got += x.Count
+			}
+		}
+	}
+	if got != away {
+		t.Errorf("village_absent counted %d times, %d × marks", got, away)
+	}
+	recs := PointsRecords(p)
+	if recs[1][4] != "得分" || len(recs) != 202 {
+		t.Errorf("records head %q, %d records", recs[1], len(recs))
+	}
+
+	// The year: March twice over is twice March's points.
+	in := tw.points(t)
+	y := BuildYear(2021, "金碧镇", []PointsInput{in, in})
+	if len(y.Rows) != 200 {
+		t.Fatalf("year rows %d", len(y.Rows))
+	}
+	for _, r := range y.Rows {
+		if r.Points[2] != 2*byID[r.UserID].Total || r.Total != r.Points[2] {
+			t.Errorf("%s: March %v total %v, want %v", r.UserID, r.Points[2], r.Total, 2*byID[r.UserID].Total)
+			break
+		}
+	}
+	var buf bytes.Buffer
+	if err := WriteYearXLSX(&buf, y); err != nil {
+		t.Fatal(err)
+	}
+	checkDimensions(t, buf.Bytes(), 1)
 }
