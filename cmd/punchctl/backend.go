@@ -10,16 +10,14 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"slices"
-	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
-	"github.com/jinbi/punchd/device"
 	"github.com/jinbi/punchd/internal/api"
 	"github.com/jinbi/punchd/internal/attendance"
-	"github.com/jinbi/punchd/internal/calendar"
 	"github.com/jinbi/punchd/internal/config"
+	"github.com/jinbi/punchd/internal/service"
 	"github.com/jinbi/punchd/internal/store"
 	"github.com/jinbi/punchd/sync/ingest"
 )
@@ -75,22 +73,28 @@ func openBackendWith(ctx context.Context, cfg config.Config, stderr io.Writer, o
 	return sb, sb.Close, nil
 }
 
-// storeBackend implements api.Backend over the store while the daemon is stopped. It applies the
-// daemon's validation, and re-judges the days a registration changes with the daemon's own ingest
-// engine, so the corrections wait in the outbox and are published when punchd next starts.
+// storeBackend is the local API over the store while the daemon is stopped: the service the
+// daemon serves on its socket (internal/service), so both validate and re-judge alike; the
+// corrections wait in the outbox and are published when punchd next starts. It adds what the
+// commands tell their user: the events queued and the store's facts.
 type storeBackend struct {
-	cfg   config.Config
-	db    *store.DB
-	cal   *calendar.Calendar
-	eng   *ingest.Engine
-	since attendance.Date
-	now   func() time.Time
-	// Queued counts the outbox entries this backend's re-judging added (corrections waiting for
-	// the daemon), for the commands to tell the user.
-	Queued int
+	*service.Service
+	db     *store.DB
+	queued *queuedCounter
 }
 
 var _ api.Backend = (*storeBackend)(nil)
+
+// queuedCounter counts the events the engine queued (corrections waiting for the daemon).
+type queuedCounter struct {
+	ingest.NopObserver
+	n atomic.Int64
+}
+
+func (c *queuedCounter) EventQueued(attendance.EventKind, bool) { c.n.Add(1) }
+
+// Queued is the number of events this backend's re-judging queued in the outbox.
+func (b *storeBackend) Queued() int { return int(b.queued.n.Load()) }
 
 // errNoStore: neither a daemon nor a store file.
 var errNoStore = errors.New("no store")
@@ -129,13 +133,14 @@ func openStoreBackend(ctx context.Context, cfg config.Config, o backendOptions) 
 	for i, c := range cfg.Clock {
 		clocks[i] = c.Name
 	}
+	queued := &queuedCounter{}
 	eng := ingest.New(ingest.Config{Site: cfg.Site.Name, Prefix: cfg.MQTT.TopicPrefix, Location: cfg.Location(),
-		Params: cfg.RulesParams(), EventsSince: since, Clocks: clocks}, db, cal, o.Now, o.Logger, nil, nil)
+		Params: cfg.RulesParams(), EventsSince: since, Clocks: clocks}, db, cal, o.Now, o.Logger, queued, nil)
 	if err := eng.Load(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("store %s: %w", path, err)
 	}
-	return &storeBackend{cfg: cfg, db: db, cal: cal, eng: eng, since: since, now: o.Now}, nil
+	return &storeBackend{Service: service.New(cfg, db, cal, eng, since, o.Now), db: db, queued: queued}, nil
 }
 
 func configName(cfg config.Config) string {
@@ -147,27 +152,6 @@ func configName(cfg config.Config) string {
 
 // Close releases the store.
 func (b *storeBackend) Close() error { return b.db.Close() }
-
-// Status is what the store knows: no clock is up and nothing is connected while the daemon is
-// stopped; each configured clock shows its last pull from its watermark.
-func (b *storeBackend) Status(ctx context.Context) (api.Status, error) {
-	s := api.Status{Site: b.cfg.Site.Name, Store: b.cfg.Store.Path, EventsSince: b.since.String()}
-	y := b.now().In(b.cfg.Location()).Year()
-	s.MissingYears = b.cal.MissingYears(y, y+1)
-	var err error
-	if s.Outbox, s.OutboxOldest, err = b.db.OutboxStats(); err != nil {
-		return s, err
-	}
-	wms, err := b.db.Watermarks()
-	if err != nil {
-		return s, err
-	}
-	for _, c := range b.cfg.Clock {
-		wm := wms[c.Name]
-		s.Clocks = append(s.Clocks, api.ClockStatus{Name: c.Name, Serial: wm.Serial, LastPull: wm.LastPull, Records: wm.Records})
-	}
-	return s, nil
-}
 
 // storeFacts are what `status` adds when it read the store itself.
 type storeFacts struct {
@@ -188,111 +172,6 @@ func (b *storeBackend) facts() (storeFacts, error) {
 	}
 	f.Watermarks, err = b.db.Watermarks()
 	return f, err
-}
-
-// Roster implements api.Backend.
-func (b *storeBackend) Roster(ctx context.Context) ([]attendance.Person, error) { return b.db.Roster() }
-
-// PutRoster stores the roster and re-judges the open days, as the daemon does.
-func (b *storeBackend) PutRoster(ctx context.Context, people []attendance.Person) error {
-	if err := b.db.PutRoster(people); err != nil {
-		return err
-	}
-	return b.counting(func() error { return b.eng.ReloadRoster(ctx) })
-}
-
-// ClockUsers implements api.Backend: every clock's user table, clocks in name order.
-func (b *storeBackend) ClockUsers(ctx context.Context) ([]device.User, error) {
-	byClock, err := b.db.ClockUsers()
-	if err != nil {
-		return nil, err
-	}
-	names := make([]string, 0, len(byClock))
-	for n := range byClock {
-		names = append(names, n)
-	}
-	slices.Sort(names)
-	var out []device.User
-	for _, n := range names {
-		out = append(out, byClock[n]...)
-	}
-	return out, nil
-}
-
-// Registrations implements api.Backend.
-func (b *storeBackend) Registrations(ctx context.Context, from, to time.Time) ([]attendance.Registration, error) {
-	return b.db.Registrations(from, to)
-}
-
-// AddRegistration validates as the daemon does (fields, the person on the roster), stores, and
-// re-judges the days it covers.
-func (b *storeBackend) AddRegistration(ctx context.Context, r attendance.Registration) (attendance.Registration, error) {
-	if err := r.Validate(); err != nil {
-		return r, err
-	}
-	if ok, err := b.db.Judged(r.UserID); err != nil {
-		return r, err
-	} else if !ok {
-		return r, fmt.Errorf("registration: user %q is not on the roster", r.UserID)
-	}
-	r.ID = ""
-	r.RegisteredAt = b.now()
-	saved, err := b.db.AddRegistration(r)
-	if err != nil {
-		return saved, err
-	}
-	return saved, b.rejudge(ctx, saved)
-}
-
-// RevokeRegistration records the revocation and re-judges the days the registration covered.
-func (b *storeBackend) RevokeRegistration(ctx context.Context, id, by, reason string) (attendance.Registration, error) {
-	if strings.TrimSpace(by) == "" {
-		return attendance.Registration{}, errors.New("revoke: --by is required")
-	}
-	r, err := b.db.RevokeRegistration(id, by, reason, b.now())
-	if err != nil {
-		return r, err
-	}
-	return r, b.rejudge(ctx, r)
-}
-
-func (b *storeBackend) rejudge(ctx context.Context, r attendance.Registration) error {
-	loc := b.cfg.Location()
-	to := r.To
-	if to.IsZero() {
-		to = r.From
-	}
-	err := b.counting(func() error {
-		return b.eng.Rejudge(ctx, r.UserID, attendance.DateOf(r.From.In(loc)), attendance.DateOf(to.In(loc)))
-	})
-	if err != nil {
-		return fmt.Errorf("registration %s stored, but re-judging its days failed (punchd re-judges open days when it starts): %w", r.ID, err)
-	}
-	return nil
-}
-
-// counting runs f and adds the outbox entries it queued to Queued.
-func (b *storeBackend) counting(f func() error) error {
-	before, _, err := b.db.OutboxStats()
-	if err != nil {
-		return err
-	}
-	if err := f(); err != nil {
-		return err
-	}
-	after, _, err := b.db.OutboxStats()
-	if err != nil {
-		return err
-	}
-	if after > before {
-		b.Queued += after - before
-	}
-	return nil
-}
-
-// Days implements api.Backend.
-func (b *storeBackend) Days(ctx context.Context, from, to attendance.Date) ([]attendance.Day, error) {
-	return b.db.Days(from, to)
 }
 
 // flagsAndConfig parses a command's flags, refuses positional arguments and loads the config

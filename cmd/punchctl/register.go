@@ -373,8 +373,8 @@ func daemonErr(err error) error {
 // noteRejudge tells the user where the corrections of a change went.
 func noteRejudge(w io.Writer, b api.Backend) {
 	if sb, ok := b.(*storeBackend); ok {
-		if sb.Queued > 0 {
-			fmt.Fprintf(w, "punchctl: days re-judged; %d correction(s) queued in the outbox: punchd publishes them when it starts\n", sb.Queued)
+		if sb.Queued() > 0 {
+			fmt.Fprintf(w, "punchctl: days re-judged; %d correction(s) queued in the outbox: punchd publishes them when it starts\n", sb.Queued())
 		} else {
 			fmt.Fprintln(w, "punchctl: days re-judged; no correction to publish")
 		}

@@ -263,7 +263,7 @@ func TestRegisterViaDaemon(t *testing.T) {
 		t.Errorf("via daemon: %v", got)
 	}
 	// The backend behind the socket stored it and queued the correction.
-	if sb.Queued == 0 {
+	if sb.Queued() == 0 {
 		t.Error("the daemon-side backend queued no correction")
 	}
 	regs, err := sb.Registrations(t.Context(), time.Time{}, time.Time{})

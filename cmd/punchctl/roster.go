@@ -163,8 +163,8 @@ func runRosterImport(ctx context.Context, e *env, args []string) (err error) {
 		return err
 	}
 	fmt.Fprintf(e.Stdout, "roster %s: imported %s\n", pos[0], summary)
-	if sb, ok := b.(*storeBackend); ok && sb.Queued > 0 {
-		fmt.Fprintf(e.Stdout, "re-judged the open days: %d event(s) queued for punchd to publish when it starts\n", sb.Queued)
+	if sb, ok := b.(*storeBackend); ok && sb.Queued() > 0 {
+		fmt.Fprintf(e.Stdout, "re-judged the open days: %d event(s) queued for punchd to publish when it starts\n", sb.Queued())
 	}
 	unknown, err := unknownUsers(ctx, b, people)
 	if err != nil {

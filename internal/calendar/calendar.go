@@ -364,6 +364,29 @@ func (c *Calendar) MissingYears(from, to int) []int {
 	return out
 }
 
+// Needed are the years whose holiday data matters at now, each true when its notice is loaded:
+// now's year, and the next one from December on (the State Council's notice for it usually
+// comes out in the autumn). The daemon's metrics and every status report ask here.
+func (c *Calendar) Needed(now time.Time) map[int]bool {
+	years := map[int]bool{now.Year(): c.years[now.Year()]}
+	if now.Month() == time.December {
+		years[now.Year()+1] = c.years[now.Year()+1]
+	}
+	return years
+}
+
+// MissingNeeded lists the Needed years at now without holiday data, ascending.
+func (c *Calendar) MissingNeeded(now time.Time) []int {
+	var out []int
+	for y, ok := range c.Needed(now) {
+		if !ok {
+			out = append(out, y)
+		}
+	}
+	sort.Ints(out)
+	return out
+}
+
 // Schedules returns a copy of the configured schedule entries.
 func (c *Calendar) Schedules() []attendance.Schedule {
 	return append([]attendance.Schedule(nil), c.schedules...)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jinbi/punchd/internal/attendance"
 )
@@ -135,6 +136,16 @@ func TestMissing2027Loud(t *testing.T) {
 	}
 	if c.HasData(2027) || !c.HasData(2026) {
 		t.Error("HasData wrong")
+	}
+	// Next year's notice is needed from December on, not before.
+	if m := c.MissingNeeded(time.Date(2026, 11, 30, 23, 0, 0, 0, time.UTC)); len(m) != 0 {
+		t.Errorf("MissingNeeded in November = %v, want none", m)
+	}
+	if m := c.MissingNeeded(time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)); !equalInts(m, []int{2027}) {
+		t.Errorf("MissingNeeded in December = %v, want [2027]", m)
+	}
+	if n := c.Needed(time.Date(2027, 12, 1, 0, 0, 0, 0, time.UTC)); len(n) != 2 || n[2027] || n[2028] {
+		t.Errorf("Needed in December 2027 = %v, want 2027 and 2028 both missing", n)
 	}
 }
 

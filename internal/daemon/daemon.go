@@ -17,14 +17,12 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
-	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
 
-	"github.com/jinbi/punchd/device"
 	"github.com/jinbi/punchd/device/zk" // registers zk+tcp, zk+udp, zk+serial
 	"github.com/jinbi/punchd/internal/api"
 	"github.com/jinbi/punchd/internal/attendance"
@@ -36,6 +34,7 @@ import (
 	"github.com/jinbi/punchd/internal/metrics"
 	"github.com/jinbi/punchd/internal/roster"
 	"github.com/jinbi/punchd/internal/sdnotify"
+	"github.com/jinbi/punchd/internal/service"
 	"github.com/jinbi/punchd/internal/store"
 	"github.com/jinbi/punchd/sync/ingest"
 	"github.com/jinbi/punchd/sync/publish"
@@ -116,7 +115,7 @@ func Run(ctx context.Context, cfg config.Config, o Options) error {
 	}
 	loc := cfg.Location()
 	thisYear := o.Now().In(loc).Year()
-	m.SetCalendarYears(calendarYears(cal, o.Now().In(loc)))
+	m.SetCalendarYears(cal.Needed(o.Now().In(loc)))
 	if missing := cal.MissingYears(thisYear, thisYear); len(missing) > 0 {
 		log.Error("no public-holiday data for the current year: days are judged by the Monday–Friday week until it is added ([calendar] holiday_files)", "years", missing)
 	}
@@ -184,6 +183,7 @@ func Run(ctx context.Context, cfg config.Config, o Options) error {
 	if err := d.eng.Load(ctx); err != nil {
 		return err
 	}
+	d.svc = service.New(cfg, db, cal, d.eng, since, o.Now)
 
 	// Listeners: metrics and health on loopback by default, the API on its unix socket.
 	ready := health.NewReadiness()
@@ -212,7 +212,7 @@ func Run(ctx context.Context, cfg config.Config, o Options) error {
 		}
 		defer os.Remove(cfg.API.Socket)
 		addrs.Socket = cfg.API.Socket
-		srv := &http.Server{Handler: api.Handler(d, log.With("component", "api")), ReadHeaderTimeout: 5 * time.Second}
+		srv := &http.Server{Handler: api.Handler(apiBackend{d.svc, d}, log.With("component", "api")), ReadHeaderTimeout: 5 * time.Second}
 		servers = append(servers, srv)
 		go srv.Serve(ln)
 	}
@@ -331,16 +331,6 @@ func Run(ctx context.Context, cfg config.Config, o Options) error {
 	return nil
 }
 
-// calendarYears are the years whose holiday data matters now: this year, and the next one from
-// December on (the State Council's notice for it usually comes out in the autumn).
-func calendarYears(cal *calendar.Calendar, now time.Time) map[int]bool {
-	years := map[int]bool{now.Year(): cal.HasData(now.Year())}
-	if now.Month() == time.December {
-		years[now.Year()+1] = cal.HasData(now.Year() + 1)
-	}
-	return years
-}
-
 func loadRoster(db *store.DB, cfg config.Config, log *slog.Logger) error {
 	path := cfg.Site.Roster
 	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
@@ -370,6 +360,7 @@ type daemon struct {
 	started time.Time
 	since   attendance.Date
 	eng     *ingest.Engine
+	svc     *service.Service // the store's side of the local API; reports read through it too
 	pub     *publish.Publisher
 	live    *health.Liveness
 
@@ -532,110 +523,39 @@ func (o ingestObserver) AlertQueued(clock string, kind event.AlertKind) {
 }
 func (o ingestObserver) Committed(d time.Duration) { o.m.ObserveCommit(d) }
 
-// The local API backend.
+// apiBackend is the local API while the daemon runs: the store's service, with the live state of
+// the clocks and the broker added to Status, and a hot backup.
+type apiBackend struct {
+	*service.Service
+	d *daemon
+}
 
-var _ api.Backend = (*daemon)(nil)
+var (
+	_ api.Backend  = apiBackend{}
+	_ api.Backuper = apiBackend{}
+)
 
-func (d *daemon) Status(ctx context.Context) (api.Status, error) {
-	s := api.Status{Version: buildinfo.Read().Version, Started: d.started, Site: d.cfg.Site.Name, Store: d.cfg.Store.Path,
-		MQTT: d.pub.Connected(), EventsSince: d.since.String()}
-	for y, ok := range calendarYears(d.cal, d.now().In(d.cfg.Location())) {
-		if !ok {
-			s.MissingYears = append(s.MissingYears, y)
-		}
-	}
-	sort.Ints(s.MissingYears)
-	var err error
-	if s.Outbox, s.OutboxOldest, err = d.db.OutboxStats(); err != nil {
+func (b apiBackend) Status(ctx context.Context) (api.Status, error) {
+	s, err := b.Service.Status(ctx)
+	if err != nil {
 		return s, err
 	}
+	d := b.d
+	s.Version, s.Started, s.MQTT = buildinfo.Read().Version, d.started, d.pub.Connected()
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	for _, c := range d.cfg.Clock {
+	for i, c := range s.Clocks {
 		st := d.clocks[c.Name]
-		s.Clocks = append(s.Clocks, api.ClockStatus{Name: c.Name, Serial: st.last.Info.Serial, Up: st.up, LastPull: st.last.At,
+		s.Clocks[i] = api.ClockStatus{Name: c.Name, Serial: st.last.Info.Serial, Up: st.up, LastPull: st.last.At,
 			Records: st.last.Info.Records, Capacity: st.last.Info.RecordCap, OffsetSec: st.last.Offset.Seconds(),
-			Realtime: st.realtime, LastError: st.lastErr})
+			Realtime: st.realtime, LastError: st.lastErr}
 	}
 	return s, nil
 }
 
-func (d *daemon) Roster(ctx context.Context) ([]attendance.Person, error) { return d.db.Roster() }
-
-func (d *daemon) PutRoster(ctx context.Context, people []attendance.Person) error {
-	if err := d.db.PutRoster(people); err != nil {
-		return err
-	}
-	return d.eng.ReloadRoster(ctx)
-}
-
-func (d *daemon) ClockUsers(ctx context.Context) ([]device.User, error) {
-	byClock, err := d.db.ClockUsers()
-	if err != nil {
-		return nil, err
-	}
-	var out []device.User
-	names := make([]string, 0, len(byClock))
-	for n := range byClock {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		out = append(out, byClock[n]...)
-	}
-	return out, nil
-}
-
-func (d *daemon) Registrations(ctx context.Context, from, to time.Time) ([]attendance.Registration, error) {
-	return d.db.Registrations(from, to)
-}
-
-func (d *daemon) AddRegistration(ctx context.Context, r attendance.Registration) (attendance.Registration, error) {
-	if err := r.Validate(); err != nil {
-		return r, err
-	}
-	if ok, err := d.db.Judged(r.UserID); err != nil {
-		return r, err
-	} else if !ok {
-		return r, fmt.Errorf("registration: user %q is not on the roster", r.UserID)
-	}
-	r.ID = ""
-	r.RegisteredAt = d.now().Truncate(time.Second)
-	saved, err := d.db.AddRegistration(r)
-	if err != nil {
-		return saved, err
-	}
-	return saved, d.rejudge(ctx, saved)
-}
-
-func (d *daemon) RevokeRegistration(ctx context.Context, id, by, reason string) (attendance.Registration, error) {
-	if by == "" {
-		return attendance.Registration{}, errors.New("revoke: --by is required")
-	}
-	r, err := d.db.RevokeRegistration(id, by, reason, d.now().Truncate(time.Second))
-	if err != nil {
-		return r, err
-	}
-	return r, d.rejudge(ctx, r)
-}
-
-func (d *daemon) rejudge(ctx context.Context, r attendance.Registration) error {
-	loc := d.cfg.Location()
-	to := r.To
-	if to.IsZero() {
-		to = r.From
-	}
-	if err := d.eng.Rejudge(ctx, r.UserID, attendance.DateOf(r.From.In(loc)), attendance.DateOf(to.In(loc))); err != nil {
-		return fmt.Errorf("registration %s stored, but re-judging its days failed (the finaliser retries): %w", r.ID, err)
-	}
-	return nil
-}
-
 // Backup implements api.Backuper: a hot backup of the store while the daemon runs.
-func (d *daemon) Backup(ctx context.Context, w io.Writer) (int64, error) { return d.db.Backup(ctx, w) }
-
-func (d *daemon) Days(ctx context.Context, from, to attendance.Date) ([]attendance.Day, error) {
-	return d.db.Days(from, to)
+func (b apiBackend) Backup(ctx context.Context, w io.Writer) (int64, error) {
+	return b.d.db.Backup(ctx, w)
 }
 
 // messageType classes a topic for punchd_mqtt_publishes_total.

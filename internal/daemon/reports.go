@@ -80,7 +80,7 @@ func (d *daemon) fileDue(ctx context.Context) error {
 
 // FileMonth builds a month's table from the store and writes it as XLSX and CSV into [reports] dir.
 func (d *daemon) FileMonth(ctx context.Context, month report.Month) (files []string, c event.ReportCounts, people, workdays int, err error) {
-	t, err := report.TableFrom(ctx, d, d.cal, month, report.Options{Site: d.cfg.SiteTitle(), Title: d.cfg.Reports.Title,
+	t, err := report.TableFrom(ctx, d.svc, d.cal, month, report.Options{Site: d.cfg.SiteTitle(), Title: d.cfg.Reports.Title,
 		Signatures: d.cfg.Reports.Signatures, Today: attendance.DateOf(d.now().In(d.cfg.Location()))}, d.cfg.Location())
 	if err != nil {
 		return nil, c, 0, 0, fmt.Errorf("build table %s: %w", month, err)

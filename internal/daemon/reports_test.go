@@ -18,6 +18,7 @@ import (
 	"github.com/jinbi/punchd/internal/config"
 	"github.com/jinbi/punchd/internal/event"
 	"github.com/jinbi/punchd/internal/rules"
+	"github.com/jinbi/punchd/internal/service"
 	"github.com/jinbi/punchd/internal/store"
 	"github.com/jinbi/punchd/sync/ingest"
 	"github.com/jinbi/punchd/sync/publish"
@@ -66,7 +67,8 @@ func TestMonthlyFilingOnTheFirst(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := &daemon{cfg: cfg, db: db, cal: cal, log: slog.New(slog.NewTextHandler(io.Discard, nil)), now: clock, pub: pub}
+	d := &daemon{cfg: cfg, db: db, cal: cal, log: slog.New(slog.NewTextHandler(io.Discard, nil)), now: clock, pub: pub,
+		svc: service.New(cfg, db, cal, eng, attendance.Date{Year: 2026, Month: 2, Day: 2}, clock)}
 
 	// 07:59 on the 1st: not yet.
 	if err := d.fileDue(context.Background()); err != nil {

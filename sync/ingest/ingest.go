@@ -105,7 +105,7 @@ func New(cfg Config, db Store, cal rules.Calendar, now func() time.Time, log *sl
 		log = slog.New(slog.DiscardHandler)
 	}
 	if obs == nil {
-		obs = nopObserver{}
+		obs = NopObserver{}
 	}
 	if notify == nil {
 		notify = func() {}
@@ -814,14 +814,15 @@ func syncedUntil(clocks []string, wms map[string]store.Watermark) time.Time {
 	return min
 }
 
-type nopObserver struct{}
+// NopObserver observes nothing; embed it to observe a few things.
+type NopObserver struct{}
 
-func (nopObserver) PunchesIngested(string, string, int)    {}
-func (nopObserver) PunchesRejected(string, string, int)    {}
-func (nopObserver) EventQueued(attendance.EventKind, bool) {}
-func (nopObserver) PunchesDuplicate(string, string, int)   {}
-func (nopObserver) LogShrunk(string)                       {}
-func (nopObserver) AlertQueued(string, event.AlertKind)    {}
-func (nopObserver) Committed(time.Duration)                {}
+func (NopObserver) PunchesIngested(string, string, int)    {}
+func (NopObserver) PunchesRejected(string, string, int)    {}
+func (NopObserver) EventQueued(attendance.EventKind, bool) {}
+func (NopObserver) PunchesDuplicate(string, string, int)   {}
+func (NopObserver) LogShrunk(string)                       {}
+func (NopObserver) AlertQueued(string, event.AlertKind)    {}
+func (NopObserver) Committed(time.Duration)                {}
 
 var _ pull.Sink = (*Engine)(nil)

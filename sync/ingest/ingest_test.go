@@ -269,7 +269,7 @@ func TestPullsOfAGrowingClearedAndRegrownLog(t *testing.T) {
 }
 
 type countingObserver struct {
-	nopObserver
+	NopObserver
 	rejected map[string]int
 }
 

@@ -1,0 +1,174 @@
+// Package service is punchd's local API implemented once, over the store: what `punchctl` asks
+// of punchd (status, roster, clock users, registrations, days). The daemon serves it on its unix
+// socket (internal/api) while it runs; punchctl calls it directly on the store when the daemon is
+// stopped. Both therefore validate, stamp times and re-judge the same way.
+//
+// It owns the decisions about those operations: what a valid request is, which time is recorded
+// (whole seconds), which days are re-judged. It must not know about sockets, HTTP, MQTT or the
+// clocks' live state: the daemon wraps a Service and adds only what needs it running (the clocks'
+// and the broker's live state in Status, a hot backup), punchctl only what it tells its user.
+//
+// # Adding an operation
+//
+// Add the method here (context first, the store and the engine behind it), add it to
+// api.Backend with its route in api.Handler and its api.Client method, and both paths have it.
+// A method that changes what is judged re-judges through the engine, as AddRegistration does, so
+// the corrections go through the outbox whether or not the daemon runs.
+//
+// All methods are safe for concurrent use (the store and the engine serialise their writes).
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/jinbi/punchd/device"
+	"github.com/jinbi/punchd/internal/api"
+	"github.com/jinbi/punchd/internal/attendance"
+	"github.com/jinbi/punchd/internal/calendar"
+	"github.com/jinbi/punchd/internal/config"
+	"github.com/jinbi/punchd/internal/store"
+	"github.com/jinbi/punchd/sync/ingest"
+)
+
+// Errors returned by this package, wrapped with what was refused.
+var (
+	// ErrNotOnRoster: a registration names a person who is not judged.
+	ErrNotOnRoster = errors.New("not on the roster")
+	// ErrNoRevoker: a revocation does not say who revokes.
+	ErrNoRevoker = errors.New("revoke: --by is required")
+)
+
+// Service implements api.Backend over a store and the ingest engine that judges into it.
+type Service struct {
+	cfg   config.Config
+	db    *store.DB
+	cal   *calendar.Calendar
+	eng   *ingest.Engine
+	since attendance.Date
+	now   func() time.Time
+}
+
+var _ api.Backend = (*Service)(nil)
+
+// New returns the service over db. eng must be loaded (ingest.Engine.Load) over the same db and
+// cal; since is the first day events are published for; now stamps registrations (nil: time.Now).
+func New(cfg config.Config, db *store.DB, cal *calendar.Calendar, eng *ingest.Engine, since attendance.Date, now func() time.Time) *Service {
+	if now == nil {
+		now = time.Now
+	}
+	return &Service{cfg: cfg, db: db, cal: cal, eng: eng, since: since, now: now}
+}
+
+// Status is what the store knows: the outbox, the holiday years missing, and each configured
+// clock's last pull from its watermark. No clock is up and nothing is connected: the daemon,
+// when it runs, overlays that live state.
+func (s *Service) Status(ctx context.Context) (api.Status, error) {
+	st := api.Status{Site: s.cfg.Site.Name, Store: s.cfg.Store.Path, EventsSince: s.since.String(),
+		MissingYears: s.cal.MissingNeeded(s.now().In(s.cfg.Location()))}
+	var err error
+	if st.Outbox, st.OutboxOldest, err = s.db.OutboxStats(); err != nil {
+		return st, fmt.Errorf("status: outbox: %w", err)
+	}
+	wms, err := s.db.Watermarks()
+	if err != nil {
+		return st, fmt.Errorf("status: watermarks: %w", err)
+	}
+	for _, c := range s.cfg.Clock {
+		wm := wms[c.Name]
+		st.Clocks = append(st.Clocks, api.ClockStatus{Name: c.Name, Serial: wm.Serial, LastPull: wm.LastPull, Records: wm.Records})
+	}
+	return st, nil
+}
+
+// Roster is the stored roster.
+func (s *Service) Roster(ctx context.Context) ([]attendance.Person, error) { return s.db.Roster() }
+
+// PutRoster stores the roster and re-judges the open days.
+func (s *Service) PutRoster(ctx context.Context, people []attendance.Person) error {
+	if err := s.db.PutRoster(people); err != nil {
+		return err
+	}
+	return s.eng.ReloadRoster(ctx)
+}
+
+// ClockUsers is every clock's user table, clocks in name order.
+func (s *Service) ClockUsers(ctx context.Context) ([]device.User, error) {
+	byClock, err := s.db.ClockUsers()
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, 0, len(byClock))
+	for n := range byClock {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	var out []device.User
+	for _, n := range names {
+		out = append(out, byClock[n]...)
+	}
+	return out, nil
+}
+
+// Registrations lists the registrations overlapping [from, to].
+func (s *Service) Registrations(ctx context.Context, from, to time.Time) ([]attendance.Registration, error) {
+	return s.db.Registrations(from, to)
+}
+
+// AddRegistration checks r (its fields, the person on the roster), stores it with a new id and
+// the time it was registered in whole seconds, and re-judges the days it covers.
+func (s *Service) AddRegistration(ctx context.Context, r attendance.Registration) (attendance.Registration, error) {
+	if err := r.Validate(); err != nil {
+		return r, err
+	}
+	if ok, err := s.db.Judged(r.UserID); err != nil {
+		return r, err
+	} else if !ok {
+		return r, fmt.Errorf("registration: user %q is %w", r.UserID, ErrNotOnRoster)
+	}
+	r.ID = ""
+	r.RegisteredAt = s.stamp()
+	saved, err := s.db.AddRegistration(r)
+	if err != nil {
+		return saved, err
+	}
+	return saved, s.rejudge(ctx, saved)
+}
+
+// RevokeRegistration records who revoked registration id, why and when (whole seconds), and
+// re-judges the days it covered. by must name someone (blank is refused).
+func (s *Service) RevokeRegistration(ctx context.Context, id, by, reason string) (attendance.Registration, error) {
+	if strings.TrimSpace(by) == "" {
+		return attendance.Registration{}, ErrNoRevoker
+	}
+	r, err := s.db.RevokeRegistration(id, by, reason, s.stamp())
+	if err != nil {
+		return r, err
+	}
+	return r, s.rejudge(ctx, r)
+}
+
+// Days lists the stored judged days in [from, to].
+func (s *Service) Days(ctx context.Context, from, to attendance.Date) ([]attendance.Day, error) {
+	return s.db.Days(from, to)
+}
+
+// stamp is the time an operator's change is recorded at: whole seconds, as the CLI prints it.
+func (s *Service) stamp() time.Time { return s.now().Truncate(time.Second) }
+
+// rejudge re-judges the days registration r covers.
+func (s *Service) rejudge(ctx context.Context, r attendance.Registration) error {
+	loc := s.cfg.Location()
+	to := r.To
+	if to.IsZero() {
+		to = r.From
+	}
+	if err := s.eng.Rejudge(ctx, r.UserID, attendance.DateOf(r.From.In(loc)), attendance.DateOf(to.In(loc))); err != nil {
+		return fmt.Errorf("registration %s stored, but re-judging its days failed (punchd re-judges the open days when it starts and as it runs): %w", r.ID, err)
+	}
+	return nil
+}
