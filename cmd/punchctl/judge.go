@@ -37,7 +37,14 @@ func init() {
   Every slot: {"time": RFC 3339 or null, "result", "minutes", "registration": {…} or null}.
   result: ok | late | serious_late | early | missing | absent | excused. All four slots are always
   present; on a rest day or holiday nothing is judged: punches are shown in their slots and every
-  slot's result is ok ("time": null where no punch counted).`,
+  slot's result is ok ("time": null where no punch counted).
+  minutes are the minutes late or early no registration covers; "excused_minutes" (when not 0) the
+  ones a registration covers, never counted. "registration" is the registration that excused the
+  slot (or those minutes), or the 补卡 that supplied its punch: {"id", "kind", "from", "to",
+  "reason", "via", "approved_by", "registered_by", "registered_at", "late_registered"};
+  late_registered: recorded more than [rules] register_within after the slot.
+  "uncounted" (when any) lists the day's punches outside [rules.windows] open..close, e.g.
+  {"time": "…T00:01:10+08:00", "reason": "before_open"}: they count for no slot.`,
 		Run: runJudge,
 	})
 }
@@ -280,27 +287,38 @@ func judgeDays(in *judgeInputs, warn func(string)) ([]attendance.Day, error) {
 
 // judgeSlot and judgeDay are the output lines of judge --json, field for field.
 type judgeSlot struct {
-	Time         *string           `json:"time"`
-	Result       attendance.Result `json:"result"`
-	Minutes      int               `json:"minutes"`
-	Registration *judgeReg         `json:"registration"`
+	Time           *string           `json:"time"`
+	Result         attendance.Result `json:"result"`
+	Minutes        int               `json:"minutes"`
+	ExcusedMinutes int               `json:"excused_minutes,omitempty"`
+	Registration   *judgeReg         `json:"registration"`
 }
 
 type judgeReg struct {
-	ID           string          `json:"id"`
-	Kind         attendance.Kind `json:"kind"`
-	From         string          `json:"from"`
-	To           string          `json:"to"`
-	Reason       string          `json:"reason"`
-	RegisteredBy string          `json:"registered_by"`
+	ID             string          `json:"id"`
+	Kind           attendance.Kind `json:"kind"`
+	From           string          `json:"from"`
+	To             string          `json:"to"`
+	Reason         string          `json:"reason"`
+	Via            attendance.Via  `json:"via,omitempty"`
+	ApprovedBy     string          `json:"approved_by,omitempty"`
+	RegisteredBy   string          `json:"registered_by"`
+	RegisteredAt   *string         `json:"registered_at"` // null when the file did not say
+	LateRegistered bool            `json:"late_registered"`
+}
+
+type judgeUncounted struct {
+	Time   string                     `json:"time"`
+	Reason attendance.UncountedReason `json:"reason"`
 }
 
 type judgeDay struct {
-	UserID  string               `json:"user_id"`
-	Date    string               `json:"date"`
-	DayType attendance.DayType   `json:"day_type"`
-	Status  attendance.Status    `json:"status"`
-	Slots   map[string]judgeSlot `json:"slots"`
+	UserID    string               `json:"user_id"`
+	Date      string               `json:"date"`
+	DayType   attendance.DayType   `json:"day_type"`
+	Status    attendance.Status    `json:"status"`
+	Slots     map[string]judgeSlot `json:"slots"`
+	Uncounted []judgeUncounted     `json:"uncounted,omitempty"`
 }
 
 // judgeLine is a judged day as the contract has it: status one of normal|abnormal|absent|excused
@@ -325,20 +343,28 @@ func judgeLine(d attendance.Day, regs map[string]attendance.Registration) judgeD
 			out.Slots[string(name)] = judgeSlot{Result: res}
 			continue
 		}
-		js := judgeSlot{Result: s.Result, Minutes: s.Minutes}
+		js := judgeSlot{Result: s.Result, Minutes: s.Minutes, ExcusedMinutes: s.ExcusedMinutes}
 		if s.Time != nil {
 			t := s.Time.Format(time.RFC3339)
 			js.Time = &t
 		}
 		if s.Registration != nil {
 			r := regs[*s.Registration]
-			js.Registration = &judgeReg{ID: *s.Registration, Kind: r.Kind, Reason: r.Reason, RegisteredBy: r.RegisteredBy}
+			js.Registration = &judgeReg{ID: *s.Registration, Kind: r.Kind, Reason: r.Reason, Via: r.Via, ApprovedBy: r.ApprovedBy,
+				RegisteredBy: r.RegisteredBy, LateRegistered: s.LateRegistered}
 			if !r.From.IsZero() {
 				js.Registration.From = r.From.Format(time.RFC3339)
 				js.Registration.To = r.To.Format(time.RFC3339)
 			}
+			if !r.RegisteredAt.IsZero() {
+				at := r.RegisteredAt.Format(time.RFC3339)
+				js.Registration.RegisteredAt = &at
+			}
 		}
 		out.Slots[string(name)] = js
+	}
+	for _, u := range d.Uncounted {
+		out.Uncounted = append(out.Uncounted, judgeUncounted{Time: u.Time.Format(time.RFC3339), Reason: u.Reason})
 	}
 	return out
 }
@@ -429,9 +455,30 @@ func writeJudgeText(w io.Writer, d judgeDay, name string) {
 		if s.Minutes != 0 {
 			fmt.Fprintf(w, " %dmin", s.Minutes)
 		}
-		if s.Registration != nil {
-			fmt.Fprintf(w, " (%s %s)", s.Registration.Kind, s.Registration.ID)
+		if s.ExcusedMinutes != 0 {
+			fmt.Fprintf(w, " (%dmin excused)", s.ExcusedMinutes)
 		}
+		if s.Registration != nil {
+			fmt.Fprintf(w, " (%s %s", s.Registration.Kind, s.Registration.ID)
+			if s.Registration.LateRegistered {
+				w.Write([]byte(", registered late"))
+			}
+			w.Write([]byte(")"))
+		}
+	}
+	for _, u := range d.Uncounted {
+		t := u.Time
+		if tt, err := time.Parse(time.RFC3339, u.Time); err == nil {
+			t = tt.Format("15:04:05")
+		}
+		why := "not counted"
+		switch u.Reason {
+		case attendance.BeforeOpen:
+			why = "before the day opens ([rules.windows] open): not counted"
+		case attendance.AfterClose:
+			why = "after the day closes ([rules.windows] close): not counted"
+		}
+		fmt.Fprintf(w, "  [%s %s]", t, why)
 	}
 	fmt.Fprintln(w)
 }

@@ -208,6 +208,93 @@ func TestJudgeWithoutRosterOrRange(t *testing.T) {
 	}
 }
 
+// TestJudgeRegistrationsAndEarlyPunch: a leave 08:30–09:30 and an arrival at 09:40 count 10
+// minutes, not 70; the registration's via, approved_by and registered_at come from the file and a
+// registration recorded a week later is late_registered; a punch at 00:01 (leaving after overtime)
+// is not the next day's arrival and is listed as uncounted.
+func TestJudgeRegistrationsAndEarlyPunch(t *testing.T) {
+	dir := t.TempDir()
+	cfg := writeFile(t, dir, "punchd.toml", "[site]\nname = \"jinbi\"\ntimezone = \"Asia/Shanghai\"\n")
+	punches := writeFile(t, dir, "punches.jsonl", `{"user_id":"1001","time":"2026-05-06T09:40:00+08:00"}
+{"user_id":"1001","time":"2026-05-06T12:01:00+08:00"}
+{"user_id":"1001","time":"2026-05-06T14:28:00+08:00"}
+{"user_id":"1001","time":"2026-05-06T18:05:00+08:00"}
+{"user_id":"1001","time":"2026-05-07T00:01:10+08:00"}
+{"user_id":"1001","time":"2026-05-07T09:20:00+08:00"}
+{"user_id":"1001","time":"2026-05-07T12:01:00+08:00"}
+`)
+	regs := writeFile(t, dir, "regs.jsonl", `{"id":"L1","user_id":"1001","kind":"leave","from":"2026-05-06 08:30","to":"2026-05-06 09:30","reason":"看病","registered_by":"党政办","via":"written","approved_by":"李镇长","registered_at":"2026-05-06 08:00"}
+{"id":"T1","user_id":"1001","kind":"trip","from":"2026-05-07 13:00","to":"2026-05-07","reason":"县里","registered_by":"党政办","via":"phone","approved_by":"李镇长","registered_at":"2026-05-14 10:00"}
+`)
+	code, out, errs := runCmd(t, "", "judge", "--config", cfg, "--punches", punches, "--registrations", regs, "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	type reg struct {
+		ID             string  `json:"id"`
+		Via            string  `json:"via"`
+		ApprovedBy     string  `json:"approved_by"`
+		RegisteredAt   *string `json:"registered_at"`
+		LateRegistered bool    `json:"late_registered"`
+	}
+	type slot struct {
+		Time           *string `json:"time"`
+		Result         string  `json:"result"`
+		Minutes        int     `json:"minutes"`
+		ExcusedMinutes int     `json:"excused_minutes"`
+		Registration   *reg    `json:"registration"`
+	}
+	type day struct {
+		Date      string          `json:"date"`
+		Status    string          `json:"status"`
+		Slots     map[string]slot `json:"slots"`
+		Uncounted []struct {
+			Time   string `json:"time"`
+			Reason string `json:"reason"`
+		} `json:"uncounted"`
+	}
+	var days []day
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		var d day
+		if err := json.Unmarshal([]byte(line), &d); err != nil {
+			t.Fatal(err)
+		}
+		days = append(days, d)
+	}
+	if len(days) != 2 {
+		t.Fatalf("%d days:\n%s", len(days), out)
+	}
+	in := days[0].Slots["am_in"]
+	if in.Result != "late" || in.Minutes != 10 || in.ExcusedMinutes != 60 || in.Registration == nil ||
+		in.Registration.ID != "L1" || in.Registration.Via != "written" || in.Registration.ApprovedBy != "李镇长" ||
+		in.Registration.RegisteredAt == nil || *in.Registration.RegisteredAt != "2026-05-06T08:00:00+08:00" || in.Registration.LateRegistered {
+		t.Errorf("05-06 am_in: %+v %+v", in, in.Registration)
+	}
+	d := days[1]
+	if in := d.Slots["am_in"]; in.Time == nil || *in.Time != "2026-05-07T09:20:00+08:00" || in.Result != "serious_late" || in.Minutes != 50 {
+		t.Errorf("05-07 am_in: %+v", in)
+	}
+	if len(d.Uncounted) != 1 || d.Uncounted[0].Time != "2026-05-07T00:01:10+08:00" || d.Uncounted[0].Reason != "before_open" {
+		t.Errorf("05-07 uncounted: %+v", d.Uncounted)
+	}
+	for _, n := range []string{"pm_in", "pm_out"} {
+		if s := d.Slots[n]; s.Result != "excused" || s.Registration == nil || s.Registration.Via != "phone" || !s.Registration.LateRegistered {
+			t.Errorf("05-07 %s: %+v %+v", n, s, s.Registration)
+		}
+	}
+	// The line for reading says the same.
+	code, out, errs = runCmd(t, "", "judge", "--config", cfg, "--punches", punches, "--registrations", regs)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	for _, want := range []string{"am_in 09:40 late 10min (60min excused) (leave L1)", "(trip T1, registered late)",
+		"[00:01:10 before the day opens ([rules.windows] open): not counted]"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("text output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
 func TestJudgeBadInput(t *testing.T) {
 	dir := t.TempDir()
 	cfg := writeFile(t, dir, "punchd.toml", "")

@@ -43,13 +43,19 @@ type Anomaly struct {
 	Slot         SlotName
 	Kind         EventKind
 	Severity     Severity
-	Minutes      int // minutes late or early; 0 for missing and for absent without a punch
+	Minutes      int // minutes late or early no registration covers (when Excused: the minutes excused); 0 for missing and for absent without a punch
 	Expected     time.Time
 	Actual       *time.Time // the punch; nil when missing or absent without a punch
 	Excused      bool
-	Registration string // the excusing registration's id when Excused; else "" (or the makeup's id when the punch was manual)
+	Registration string // the excusing registration's id when Excused or ExcusedMinutes > 0; else "" (or the makeup's id when the punch was manual)
 	Manual       bool   // the punch is a 补卡
 	Verify       string // how the punch was verified (fingerprint, card, password, face, …); "" without a clock punch
+	// ExcusedMinutes are the minutes of a late arrival or early departure a registration covers
+	// while the rest still counts (not Excused).
+	ExcusedMinutes int
+	// LateRegistered: the registration named was recorded later than [rules] register_within
+	// after the slot's expected time.
+	LateRegistered bool
 	// Retracted: the anomaly of this kind no longer stands at this slot (see rules.Retraction).
 	Retracted bool
 }

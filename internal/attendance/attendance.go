@@ -258,6 +258,29 @@ func ParseKind(s string) (Kind, error) {
 	return "", fmt.Errorf("attendance: registration kind %q is not one of offsite, trip, leave, meeting, makeup", s)
 }
 
+// Via is how a registration reached the office. The 2021 order asks for off-site work to be
+// reported in writing or by phone, with a leader's consent.
+type Via string
+
+// The ways a registration is made.
+const (
+	ViaWritten Via = "written" // 书面
+	ViaPhone   Via = "phone"   // 电话
+)
+
+// ParseVia checks how a registration was made; "" (not recorded) is accepted.
+func ParseVia(s string) (Via, error) {
+	switch v := Via(strings.TrimSpace(strings.ToLower(s))); v {
+	case ViaWritten, ViaPhone, "":
+		return v, nil
+	case "书面":
+		return ViaWritten, nil
+	case "电话":
+		return ViaPhone, nil
+	}
+	return "", fmt.Errorf("attendance: via %q is not written or phone", s)
+}
+
 // Registration excuses a person over [From, To], or (Makeup) adds a manual punch at From.
 // Registrations are never edited: a revocation is recorded beside it.
 type Registration struct {
@@ -267,8 +290,10 @@ type Registration struct {
 	From         time.Time `json:"from"`
 	To           time.Time `json:"to"`
 	Reason       string    `json:"reason"`
-	RegisteredBy string    `json:"registered_by"`
-	RegisteredAt time.Time `json:"registered_at"`
+	Via          Via       `json:"via,omitempty"`         // written or phone; "" when not recorded
+	ApprovedBy   string    `json:"approved_by,omitempty"` // the leader who agreed
+	RegisteredBy string    `json:"registered_by"`         // who recorded it
+	RegisteredAt time.Time `json:"registered_at"`         // when it was recorded (set by the system)
 	RevokedBy    string    `json:"revoked_by,omitempty"`
 	RevokedAt    time.Time `json:"revoked_at,omitzero"`
 	RevokeReason string    `json:"revoke_reason,omitempty"`
@@ -288,6 +313,9 @@ func (r Registration) Validate() error {
 		return errors.New("registration: to is missing")
 	case r.Kind != KindMakeup && r.To.Before(r.From):
 		return fmt.Errorf("registration: to %s is before from %s", r.To.Format(time.RFC3339), r.From.Format(time.RFC3339))
+	}
+	if v, err := ParseVia(string(r.Via)); err != nil || v != r.Via {
+		return fmt.Errorf("registration: via %q is not written or phone", r.Via)
 	}
 	_, err := ParseKind(string(r.Kind))
 	return err
@@ -369,17 +397,45 @@ const (
 
 // Slot is the judgement of one of the four punches.
 type Slot struct {
-	Name         SlotName   `json:"-"`
-	Expected     time.Time  `json:"expected"`
-	Time         *time.Time `json:"time"` // the punch that counted; nil when none
-	Result       Result     `json:"result"`
-	Minutes      int        `json:"minutes"`      // minutes late or early; 0 otherwise
-	Registration *string    `json:"registration"` // id of the registration that excused it or supplied the punch
-	Manual       bool       `json:"manual,omitempty"`
-	Unexcused    Result     `json:"unexcused,omitempty"` // for an excused slot: the result it would have had without the registration
-	Clock        string     `json:"clock,omitempty"`     // serial of the clock the punch came from
-	Verify       string     `json:"verify,omitempty"`    // how the punch was verified (device.VerifyMethod); "" for none or a 补卡
+	Name     SlotName   `json:"-"`
+	Expected time.Time  `json:"expected"`
+	Time     *time.Time `json:"time"`   // the punch that counted; nil when none
+	Result   Result     `json:"result"` // the judgement of the minutes no registration covers
+	// Minutes are the minutes late or early that count against the person: those no registration
+	// covers. 0 for ok, excused, missing and pending slots and for an absence without a punch.
+	Minutes int `json:"minutes"`
+	// ExcusedMinutes are the minutes late or early a registration covers: never counted.
+	ExcusedMinutes int `json:"excused_minutes,omitempty"`
+	// Registration is the id of the registration that excused the slot (wholly, or ExcusedMinutes of
+	// it), else of the makeup (补卡) that supplied the punch.
+	Registration *string `json:"registration"`
+	Manual       bool    `json:"manual,omitempty"`
+	// LateRegistered: the excusing registration was recorded more than [rules] register_within
+	// after the slot's expected time. It still excuses; the reports show it.
+	LateRegistered bool   `json:"late_registered,omitempty"`
+	Unexcused      Result `json:"unexcused,omitempty"` // for an excused slot: the result it would have had without the registration
+	Clock          string `json:"clock,omitempty"`     // serial of the clock the punch came from
+	Verify         string `json:"verify,omitempty"`    // how the punch was verified (device.VerifyMethod); "" for none or a 补卡
 }
+
+// Uncounted is a punch of the day that counts for no slot, and why.
+type Uncounted struct {
+	Time   time.Time       `json:"time"`
+	Clock  string          `json:"clock,omitempty"`
+	Reason UncountedReason `json:"reason"`
+}
+
+// UncountedReason says why a punch of the day counted for no slot.
+type UncountedReason string
+
+// Why a punch did not count.
+const (
+	// BeforeOpen: before [rules.windows] open (default 05:00): e.g. leaving after overtime past
+	// midnight. It is not the day's arrival, and not the previous day's departure either.
+	BeforeOpen UncountedReason = "before_open"
+	// AfterClose: at or after [rules.windows] close.
+	AfterClose UncountedReason = "after_close"
+)
 
 // Day is a person's judged day.
 type Day struct {
@@ -391,4 +447,6 @@ type Day struct {
 	Slots   map[SlotName]Slot `json:"slots"`
 	Punches int               `json:"punches"` // punches seen that day (after folding repeats)
 	Final   bool              `json:"final"`   // no slot is pending
+	// Uncounted are the punches of the date outside the day's window, in time order.
+	Uncounted []Uncounted `json:"uncounted,omitempty"`
 }

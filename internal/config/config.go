@@ -75,13 +75,14 @@ type Rules struct {
 	AbsentAfter      Duration `toml:"absent_after"`       // late/early beyond this counts the half-day absent
 	RepeatWindow     Duration `toml:"repeat_window"`      // punches this close are one punch
 	UseStateKey      bool     `toml:"use_state_key"`      // trust the clock's in/out key
+	RegisterWithin   Duration `toml:"register_within"`    // a registration recorded later than this after a slot it excuses is late_registered
 	Windows          Windows  `toml:"windows"`
 }
 
 // Windows are optional bounds of the slots' windows ([rules.windows]); "" takes the default:
-// the day runs 00:00–24:00 and is split at the midpoints between the expected times.
+// the day runs 05:00–24:00 and is split at the midpoints between the expected times.
 type Windows struct {
-	Open    WindowTime `toml:"open"`     // earliest punch that counts
+	Open    OpenTime   `toml:"open"`     // earliest punch that counts; "" = 05:00
 	AmSplit WindowTime `toml:"am_split"` // between am_in and am_out
 	Noon    WindowTime `toml:"noon"`     // between am_out and pm_in: morning and afternoon halves
 	PmSplit WindowTime `toml:"pm_split"` // between pm_in and pm_out
@@ -195,6 +196,7 @@ func Default() Config {
 			SeriousLateAfter: Duration(30 * time.Minute),
 			AbsentAfter:      Duration(2 * time.Hour),
 			RepeatWindow:     Duration(2 * time.Minute),
+			RegisterWithin:   Duration(24 * time.Hour),
 		},
 		Store: Store{Path: "/var/lib/punchd/punchd.db"},
 		MQTT: MQTT{
@@ -300,8 +302,9 @@ func (c Config) RulesParams() rules.Params {
 		AbsentAfter:      c.Rules.AbsentAfter.Std(),
 		RepeatWindow:     c.Rules.RepeatWindow.Std(),
 		UseStateKey:      c.Rules.UseStateKey,
+		RegisterWithin:   c.Rules.RegisterWithin.Std(),
 		Windows: rules.Bounds{
-			Open:    attendance.TimeOfDay(w.Open),
+			Open:    w.Open.Std(),
 			AmSplit: attendance.TimeOfDay(w.AmSplit),
 			Noon:    attendance.TimeOfDay(w.Noon),
 			PmSplit: attendance.TimeOfDay(w.PmSplit),

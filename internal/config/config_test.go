@@ -141,7 +141,7 @@ file_time = "07:15"
 		t.Errorf("schedules = %+v", s)
 	}
 	if p := cfg.RulesParams(); p.Grace != time.Minute || p.RepeatWindow != 90*time.Second || !p.UseStateKey || p.AbsentAfter != 2*time.Hour ||
-		p.Windows.Noon != hm(13, 0) || p.Windows.Close != 24*3600 || p.Windows.Open != 0 {
+		p.Windows.Noon != hm(13, 0) || p.Windows.Close != 24*3600 || p.Windows.Open != hm(5, 0) || p.RegisterWithin != 24*time.Hour {
 		t.Errorf("RulesParams = %+v", p)
 	}
 	if cfg.Rules.Grace.Std() != time.Minute || cfg.Rules.RepeatWindow.Std() != 90*time.Second || !cfg.Rules.UseStateKey ||
@@ -224,7 +224,10 @@ func TestBadConfigs(t *testing.T) {
 		{"empty issuer", "[reports]\nbulletin_issuer=\"\"", `config punchd.toml: reports.bulletin_issuer: is empty`},
 		{"window time", "[rules.windows]\nnoon=\"12:60\"", `config punchd.toml: rules.windows.noon: "12:60" is not a time HH:MM`},
 		{"window unknown", "[rules.windows]\nlunch=\"12:30\"", `config punchd.toml: rules.windows.lunch: unknown key`},
-		{"window misfit", "[rules.windows]\nnoon=\"11:00\"", `config punchd.toml: rules.windows: do not fit schedule[0]: schedule "all-year": window noon does not fit (effective 00:00 10:15 13:15 16:15 24:00)`},
+		{"window misfit", "[rules.windows]\nnoon=\"11:00\"", `config punchd.toml: rules.windows: do not fit schedule[0]: schedule "all-year": window noon does not fit (effective 05:00 10:15 13:15 16:15 24:00)`},
+		{"open misfit", "[rules.windows]\nopen=\"09:00\"", `config punchd.toml: rules.windows: do not fit schedule[0]: schedule "all-year": window open does not fit (effective 00:00 10:15 13:15 16:15 24:00)`},
+		{"open time", "[rules.windows]\nopen=\"5am\"", `config punchd.toml: rules.windows.open: "5am" is not a time HH:MM`},
+		{"register_within", "[rules]\nregister_within=\"soon\"", `config punchd.toml: rules.register_within: "soon" is not a duration (like "90s", "5m", "2h", "90d")`},
 		{"bad override type", "[calendar]\noverrides=[{date=\"2026-05-06\", type=\"party\"}]",
 			`config punchd.toml: calendar.overrides[0].type: "party" is not one of workday, makeup_workday, rest, holiday`},
 		{"override no date", "[calendar]\noverrides=[{type=\"holiday\"}]", `config punchd.toml: calendar.overrides[0].date: is missing`},

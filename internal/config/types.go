@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/jinbi/punchd/internal/attendance"
+	"github.com/jinbi/punchd/internal/rules"
 )
 
 // Duration is a non-negative length of time written as Go writes durations ("90s", "5m", "2h",
@@ -110,5 +111,46 @@ func (t *WindowTime) UnmarshalText(b []byte) error {
 		return fmt.Errorf("%q is not a time HH:MM", b)
 	}
 	*t = WindowTime(v)
+	return nil
+}
+
+// OpenTime is [rules.windows] open: "HH:MM", where the day starts; "" (the zero value) means the
+// default, rules.DefaultOpen (05:00). Unlike the other bounds, "00:00" is a setting of its own:
+// the day opens at midnight.
+type OpenTime struct {
+	set bool
+	t   attendance.TimeOfDay
+}
+
+// Std is the time of day the setting means.
+func (o OpenTime) Std() attendance.TimeOfDay {
+	if !o.set {
+		return rules.DefaultOpen
+	}
+	return o.t
+}
+
+func (o OpenTime) String() string {
+	if !o.set {
+		return ""
+	}
+	return o.t.String()
+}
+
+// MarshalText formats o as HH:MM, or "" when unset.
+func (o OpenTime) MarshalText() ([]byte, error) { return []byte(o.String()), nil }
+
+// UnmarshalText parses HH:MM or "".
+func (o *OpenTime) UnmarshalText(b []byte) error {
+	s := strings.TrimSpace(string(b))
+	if s == "" {
+		*o = OpenTime{}
+		return nil
+	}
+	v, err := attendance.ParseTimeOfDay(s)
+	if err != nil {
+		return fmt.Errorf("%q is not a time HH:MM", b)
+	}
+	*o = OpenTime{set: true, t: v}
 	return nil
 }

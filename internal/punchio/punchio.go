@@ -140,6 +140,8 @@ type inReg struct {
 	From         *string `json:"from"`
 	To           *string `json:"to"`
 	Reason       string  `json:"reason"`
+	Via          string  `json:"via"`
+	ApprovedBy   string  `json:"approved_by"`
 	RegisteredBy string  `json:"registered_by"`
 	RegisteredAt string  `json:"registered_at"`
 }
@@ -149,7 +151,9 @@ type inReg struct {
 //	{"user_id":"1001","kind":"offsite","from":"2026-05-06T08:00:00+08:00","to":"2026-05-06T12:00:00+08:00","reason":"…","registered_by":"…"}
 //
 // from/to are times as ParseTime reads them, or dates: a from date is the start of that day, a to
-// date its end (23:59:59). A makeup (补卡) needs only from. A line without "id" gets
+// date its end (23:59:59). A makeup (补卡) needs only from. When present, via (written or phone),
+// approved_by (the leader who agreed) and registered_at (when it was recorded; a time as for from)
+// are kept: registered_at decides whether the registration was late_registered. A line without "id" gets
 // "<file>:<line>". Any bad line fails the whole read, naming the file and line.
 func ReadRegistrations(r io.Reader, name string, loc *time.Location) ([]attendance.Registration, error) {
 	lines, err := ReadRegistrationLines(r, name, loc)
@@ -194,7 +198,11 @@ func ReadRegistrationLines(r io.Reader, name string, loc *time.Location) ([]Regi
 			UserID:       in.UserID,
 			Kind:         kind,
 			Reason:       in.Reason,
+			ApprovedBy:   strings.TrimSpace(in.ApprovedBy),
 			RegisteredBy: in.RegisteredBy,
+		}
+		if reg.Via, err = attendance.ParseVia(in.Via); err != nil {
+			return fmt.Errorf(`"via": %q is not written or phone`, in.Via)
 		}
 		if reg.ID == "" {
 			reg.ID = fmt.Sprintf("%s:%d", base, n)

@@ -111,7 +111,7 @@ func TestReadJSONLinesErrors(t *testing.T) {
 }
 
 func TestReadRegistrations(t *testing.T) {
-	src := `{"user_id":"1001","kind":"offsite","from":"2026-05-06T08:00:00+08:00","to":"2026-05-06T12:00:00+08:00","reason":"下村","registered_by":"党政办"}
+	src := `{"user_id":"1001","kind":"offsite","from":"2026-05-06T08:00:00+08:00","to":"2026-05-06T12:00:00+08:00","reason":"下村","registered_by":"党政办","via":"phone","approved_by":"李镇长","registered_at":"2026-05-08 09:30"}
 {"id":"R7","user_id":"1002","kind":"leave","from":"2026-05-06","to":"2026-05-07","reason":"病假","registered_by":"王"}
 {"user_id":"1003","kind":"makeup","from":"2026-05-06 08:25","reason":"忘打卡","registered_by":"王"}
 `
@@ -123,8 +123,12 @@ func TestReadRegistrations(t *testing.T) {
 		t.Fatalf("got %+v", regs)
 	}
 	r := regs[0]
-	if r.ID != "regs.jsonl:1" || r.Kind != attendance.KindOffsite || r.From.Hour() != 8 || r.To.Hour() != 12 || r.Reason != "下村" || r.RegisteredBy != "党政办" {
+	if r.ID != "regs.jsonl:1" || r.Kind != attendance.KindOffsite || r.From.Hour() != 8 || r.To.Hour() != 12 || r.Reason != "下村" || r.RegisteredBy != "党政办" ||
+		r.Via != attendance.ViaPhone || r.ApprovedBy != "李镇长" || !r.RegisteredAt.Equal(time.Date(2026, 5, 8, 9, 30, 0, 0, shanghai)) {
 		t.Errorf("reg 0 = %+v", r)
+	}
+	if r := regs[1]; r.Via != "" || r.ApprovedBy != "" || !r.RegisteredAt.IsZero() {
+		t.Errorf("reg 1 without via, approved_by, registered_at = %+v", r)
 	}
 	r = regs[1]
 	if r.ID != "R7" || !r.From.Equal(time.Date(2026, 5, 6, 0, 0, 0, 0, shanghai)) || !r.To.Equal(time.Date(2026, 5, 7, 23, 59, 59, 0, shanghai)) {
@@ -144,6 +148,8 @@ func TestReadRegistrationsErrors(t *testing.T) {
 		{"ends before start", `{"user_id":"1","kind":"trip","from":"2026-05-07","to":"2026-05-06"}`, `r:1: bad line: to 2026-05-06T23:59:59+08:00 is before from 2026-05-07T00:00:00+08:00`},
 		{"no user", `{"kind":"trip","from":"2026-05-07","to":"2026-05-08"}`, `r:1: bad line: user_id is empty`},
 		{"bad to", `{"user_id":"1","kind":"trip","from":"2026-05-07","to":"tomorrow"}`, `r:1: bad line: "to": "tomorrow" is not a time in RFC 3339 (2006-01-02T15:04:05+08:00) or 2006-01-02T15:04[:05]`},
+		{"via", `{"user_id":"1","kind":"trip","from":"2026-05-07","to":"2026-05-08","via":"email"}`, `r:1: bad line: "via": "email" is not written or phone`},
+		{"registered_at", `{"user_id":"1","kind":"trip","from":"2026-05-07","to":"2026-05-08","registered_at":"later"}`, `r:1: bad line: "registered_at": "later" is not a time in RFC 3339 (2006-01-02T15:04:05+08:00) or 2006-01-02T15:04[:05]`},
 		{"dup id", `{"id":"a","user_id":"1","kind":"trip","from":"2026-05-07","to":"2026-05-08"}` + "\n" + `{"id":"a","user_id":"2","kind":"trip","from":"2026-05-07","to":"2026-05-08"}`, `r:2: bad line: id "a" repeats line 1`},
 	}
 	for _, tt := range tests {

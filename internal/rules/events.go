@@ -29,7 +29,12 @@ func Events(day attendance.Day) []attendance.Anomaly {
 			continue
 		}
 		a := attendance.Anomaly{Slot: name, Kind: kind, Severity: severity, Minutes: s.Minutes,
-			Expected: s.Expected, Actual: s.Time, Excused: excused, Manual: s.Manual, Verify: s.Verify}
+			Expected: s.Expected, Actual: s.Time, Excused: excused, Manual: s.Manual, Verify: s.Verify,
+			ExcusedMinutes: s.ExcusedMinutes, LateRegistered: s.LateRegistered}
+		if excused {
+			// what is excused is the anomaly's whole size
+			a.Minutes, a.ExcusedMinutes = s.ExcusedMinutes, 0
+		}
 		if s.Registration != nil {
 			a.Registration = *s.Registration
 		}
@@ -55,13 +60,30 @@ func anomalyOf(r attendance.Result) (attendance.EventKind, attendance.Severity, 
 	return "", "", false
 }
 
-// Retraction is the correction of an anomaly of kind at slot that Events no longer lists: the
-// slot as it is now judged, Retracted set, minor (nothing stands to be graded).
-func Retraction(day attendance.Day, slot attendance.SlotName, kind attendance.EventKind) attendance.Anomaly {
-	s := day.Slots[slot]
-	a := attendance.Anomaly{Slot: slot, Kind: kind, Severity: attendance.SeverityMinor, Expected: s.Expected,
-		Actual: s.Time, Excused: s.Result == attendance.ResultExcused, Manual: s.Manual, Verify: s.Verify, Retracted: true}
-	if s.Registration != nil {
+// Retraction is the correction of an anomaly of kind at slot that Events no longer lists for
+// the day as judged now: the anomaly no longer exists. It is the anomaly as it was last judged
+// (before: the day as judged before — its minutes, punch and severity) with Retracted set, and
+// never Excused: a retraction says the anomaly is gone, an excuse that it stands and is excused,
+// and one revision never says both. Without the earlier judgement (before lists no such anomaly)
+// the slot as judged now gives the times and the kind its usual severity.
+func Retraction(before, now attendance.Day, slot attendance.SlotName, kind attendance.EventKind) attendance.Anomaly {
+	for _, a := range Events(before) {
+		if a.Slot == slot && a.Kind == kind {
+			if a.Excused || a.ExcusedMinutes > 0 {
+				a.Registration = "" // the excuse went with the anomaly (a makeup's id stays)
+			}
+			a.Retracted, a.Excused, a.ExcusedMinutes, a.LateRegistered = true, false, 0, false
+			return a
+		}
+	}
+	s := now.Slots[slot]
+	severity := attendance.SeverityMinor
+	if kind == attendance.EventMissing || kind == attendance.EventAbsent {
+		severity = attendance.SeveritySerious
+	}
+	a := attendance.Anomaly{Slot: slot, Kind: kind, Severity: severity, Expected: s.Expected, Actual: s.Time,
+		Manual: s.Manual, Verify: s.Verify, Retracted: true}
+	if s.Manual && s.Registration != nil {
 		a.Registration = *s.Registration
 	}
 	return a

@@ -76,11 +76,11 @@ func parseExample(cal *calendar.Calendar, text string) (example, error) {
 	}
 	for _, line := range strings.Split(strings.TrimSpace(head), "\n") {
 		key, val, _ := strings.Cut(line, ":")
-		val = strings.TrimSpace(val)
+		key, val = strings.TrimSpace(key), strings.TrimSpace(val)
 		if i := strings.Index(val, "  #"); i >= 0 {
 			val = strings.TrimSpace(val[:i])
 		}
-		switch strings.TrimSpace(key) {
+		switch key {
 		case "example":
 			ex.name = val
 		case "date":
@@ -114,8 +114,11 @@ func parseExample(cal *calendar.Calendar, text string) (example, error) {
 				in.Punches = append(in.Punches, p)
 			}
 		case "register":
-			// ID KIND FROM [TO] [revoked]
+			// ID KIND FROM [TO] [revoked] [registered WHEN]
 			f := strings.Fields(val)
+			if len(f) < 3 {
+				return ex, fmt.Errorf("register %q: want ID KIND FROM [TO] [revoked] [registered WHEN]", val)
+			}
 			r := attendance.Registration{ID: f[0], UserID: "1001", Kind: attendance.Kind(f[1])}
 			var err error
 			if r.From, err = onDate(f[2]); err != nil {
@@ -123,14 +126,25 @@ func parseExample(cal *calendar.Calendar, text string) (example, error) {
 			}
 			r.To = r.From
 			rest := f[3:]
-			if len(rest) > 0 && rest[0] != "revoked" {
+			if len(rest) > 0 && rest[0] != "revoked" && rest[0] != "registered" {
 				if r.To, err = onDate(rest[0]); err != nil {
 					return ex, err
 				}
 				rest = rest[1:]
 			}
-			if len(rest) > 0 && rest[0] == "revoked" {
-				r.RevokedAt, r.RevokedBy = r.From, "office"
+			for len(rest) > 0 {
+				switch {
+				case rest[0] == "revoked":
+					r.RevokedAt, r.RevokedBy = r.From, "office"
+					rest = rest[1:]
+				case rest[0] == "registered" && len(rest) > 1:
+					if r.RegisteredAt, err = onDate(rest[1]); err != nil {
+						return ex, err
+					}
+					rest = rest[2:]
+				default:
+					return ex, fmt.Errorf("register %q: unexpected %q", val, rest[0])
+				}
 			}
 			in.Registrations = append(in.Registrations, r)
 		case "now":
@@ -145,6 +159,16 @@ func parseExample(cal *calendar.Calendar, text string) (example, error) {
 			in.Params.Grace = d
 		case "state_key":
 			in.Params.UseStateKey = val == "true"
+		case "open", "pm_split":
+			tod, err := attendance.ParseTimeOfDay(val)
+			if err != nil {
+				return ex, err
+			}
+			if key == "open" {
+				in.Params.Windows.Open = tod
+			} else {
+				in.Params.Windows.PmSplit = tod
+			}
 		default:
 			return ex, fmt.Errorf("unknown input line %q", line)
 		}
@@ -188,10 +212,14 @@ func render(d attendance.Day) string {
 			t = strings.TrimSuffix(t, ":00")
 		}
 		fmt.Fprintf(&b, "%-7s %-9s %s", name, t, s.Result)
-		if s.Result == attendance.ResultExcused {
+		switch {
+		case s.Result == attendance.ResultExcused && s.ExcusedMinutes != 0:
+			fmt.Fprintf(&b, " (%s %d min)", s.Unexcused, s.ExcusedMinutes)
+		case s.Result == attendance.ResultExcused:
 			fmt.Fprintf(&b, " (%s)", s.Unexcused)
-		}
-		if s.Minutes != 0 {
+		case s.ExcusedMinutes != 0:
+			fmt.Fprintf(&b, " %d min, %d min excused", s.Minutes, s.ExcusedMinutes)
+		case s.Minutes != 0:
 			fmt.Fprintf(&b, " %d min", s.Minutes)
 		}
 		if s.Manual {
@@ -200,7 +228,13 @@ func render(d attendance.Day) string {
 		if s.Registration != nil {
 			fmt.Fprintf(&b, " by %s", *s.Registration)
 		}
+		if s.LateRegistered {
+			b.WriteString(" (registered late)")
+		}
 		b.WriteString("\n")
+	}
+	for _, u := range d.Uncounted {
+		fmt.Fprintf(&b, "uncounted %s %s\n", strings.TrimSuffix(u.Time.Format("15:04:05"), ":00"), u.Reason)
 	}
 	return b.String()
 }

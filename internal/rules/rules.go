@@ -10,8 +10,9 @@
 // are checked by TestDocExamples. In short:
 //
 //   - The day [Open, Close) is split at Noon into a morning and an afternoon half; each half splits
-//     at its midpoint (AmSplit, PmSplit). Defaults: Open 00:00, Close 24:00, the splits at the
-//     midpoints between the expected times (08:30/12:00/14:30/18:00 → 10:15, 13:15, 16:15).
+//     at its midpoint (AmSplit, PmSplit). Defaults: Open 05:00, Close 24:00, the splits at the
+//     midpoints between the expected times (08:30/12:00/14:30/18:00 → 10:15, 13:15, 16:15). The
+//     date's punches outside [Open, Close) count for no slot: Day.Uncounted lists them.
 //   - Punches less than RepeatWindow after the last counted punch are repeats of it.
 //   - In a half, the first punch is the arrival if it lies before the half's midpoint, or if it lies
 //     before the expected end and an on-time departure follows; the last punch is the departure if it
@@ -19,15 +20,20 @@
 //   - Lunch: if the afternoon has no arrival and the morning holds two or more punches at or after
 //     its midpoint besides its arrival, the last of them is the afternoon arrival (the 12:40 punch)
 //     and the one before it the morning departure.
-//   - Times are compared at the minute the clock displays (seconds dropped): late by m minutes when
-//     the punch's minute is m after the expected minute and m×1min > Grace; serious when it exceeds
-//     SeriousLateAfter; absent (that half-day) when it exceeds AbsentAfter. Early likewise for "out".
-//   - A half with no punch at all is absent (both slots); a slot without punch otherwise missing.
+//   - Times are compared at the minute the clock displays (seconds dropped). Only the minutes
+//     between the expected time and the punch that no registration covers count: late by m such
+//     minutes when m×1min > Grace; serious when it exceeds SeriousLateAfter; absent (that
+//     half-day) when it exceeds AbsentAfter. Early likewise for "out". The covered minutes are
+//     ExcusedMinutes; when they are all of it, the slot is excused.
+//   - A slot without a punch whose expected time a registration covers is excused. A half with no
+//     punch and neither expected time covered is absent (both slots); a slot without punch
+//     otherwise missing.
 //   - Late is final at the arrival punch. Everything decided by a punch that did not (yet) happen —
 //     missing, absent, early, even ok for a departure — waits until Now and SyncedUntil have both
 //     passed the slot's window close; until then the slot is pending.
-//   - A final anomaly on a slot whose expected time a (non-revoked, non-makeup) registration covers
-//     becomes excused, naming it. A makeup (补卡) registration is a punch marked manual.
+//   - Registrations (non-revoked, non-makeup) excuse only when the slot is final. A registration
+//     recorded more than RegisterWithin after the expected time of a slot it excuses marks the slot
+//     LateRegistered. A makeup (补卡) registration is a punch marked manual.
 //
 // JudgeRange judges one person over a span of dates with a calendar; Events lists a judged day's
 // final anomalies for the daemon's events. People not tracked by the clock (village, station,
@@ -60,7 +66,7 @@ var ErrBadParams = errors.New("rules: bad parameters")
 // half is [Open, Noon) and the afternoon [Noon, Close); AmSplit and PmSplit split the halves
 // between their arrival and departure.
 type Bounds struct {
-	Open    attendance.TimeOfDay // earliest punch that counts; default 00:00
+	Open    attendance.TimeOfDay // earliest punch that counts; 0 = midnight (DefaultParams: DefaultOpen, 05:00)
 	AmSplit attendance.TimeOfDay // default: midpoint of am_in and am_out
 	Noon    attendance.TimeOfDay // default: midpoint of am_out and pm_in
 	PmSplit attendance.TimeOfDay // default: midpoint of pm_in and pm_out
@@ -73,6 +79,7 @@ type Params struct {
 	SeriousLateAfter time.Duration // late by more than this is serious_late; default 30m
 	AbsentAfter      time.Duration // late or early by more than this: the slot is absent (its half-day); default 2h
 	RepeatWindow     time.Duration // a punch less than this after the last counted one is a repeat; default 2m
+	RegisterWithin   time.Duration // a registration recorded later than this after a slot it excuses is late_registered; default 24h
 	UseStateKey      bool          // trust the clock's in/out key; default false (ignored)
 	Windows          Bounds        // optional window bounds; zero = defaults
 }
@@ -84,8 +91,14 @@ func DefaultParams() Params {
 		SeriousLateAfter: 30 * time.Minute,
 		AbsentAfter:      2 * time.Hour,
 		RepeatWindow:     2 * time.Minute,
+		RegisterWithin:   24 * time.Hour,
+		Windows:          Bounds{Open: DefaultOpen},
 	}
 }
+
+// DefaultOpen is the default [rules.windows] open: a punch before 05:00 (someone leaving after
+// overtime past midnight) is never the day's arrival.
+const DefaultOpen attendance.TimeOfDay = 5 * 3600
 
 // Validate checks the thresholds' order and the window bounds' range.
 func (p Params) Validate() error {
@@ -94,6 +107,8 @@ func (p Params) Validate() error {
 		return fmt.Errorf("%w: grace %s is negative", ErrBadParams, p.Grace)
 	case p.RepeatWindow < 0:
 		return fmt.Errorf("%w: repeat_window %s is negative", ErrBadParams, p.RepeatWindow)
+	case p.RegisterWithin < 0:
+		return fmt.Errorf("%w: register_within %s is negative", ErrBadParams, p.RegisterWithin)
 	case p.SeriousLateAfter < p.Grace:
 		return fmt.Errorf("%w: serious_late_after %s is shorter than grace %s", ErrBadParams, p.SeriousLateAfter, p.Grace)
 	case p.AbsentAfter < p.SeriousLateAfter:
@@ -218,8 +233,8 @@ func Judge(in Input) attendance.Day {
 	at := func(t attendance.TimeOfDay) time.Time { return in.Date.At(t, loc) }
 	open, noon, closeT := at(b.Open), at(b.Noon), at(b.Close)
 
-	ps := collect(in, prm, open, closeT)
-	day.Punches = len(ps)
+	ps, uncounted := collect(in, prm, open, closeT)
+	day.Punches, day.Uncounted = len(ps), uncounted
 
 	e := in.Schedule.Expected()
 	var exp [4]time.Time
@@ -305,35 +320,46 @@ func Judge(in Input) attendance.Day {
 	synced := func(t time.Time) bool {
 		return !in.SyncedUntil.IsZero() && !in.SyncedUntil.Before(t) && !in.Now.Before(t)
 	}
+	cs := covers(in)
 	var excuses [4]*attendance.Registration
 	for i, name := range attendance.Slots {
 		s := attendance.Slot{Name: name, Expected: exp[i]}
 		p := chosen[i]
-		halfEmpty := chosen[i&^1] == nil && chosen[i|1] == nil
 		final := synced(closes[i])
+		var reg *attendance.Registration // the registration that excuses the slot, wholly or in part
 		if p != nil {
 			s = slotWith(s, p)
-			m := minutesAfter(p.t, exp[i])
-			if name.IsIn() {
-				if !(i == 2 && lent) && !(i == 0 && lateA2) {
-					final = true // late is final at the arrival punch
-				}
-				s.Result, s.Minutes = lateResult(m, prm)
-			} else {
-				s.Result, s.Minutes = earlyResult(-m, prm)
+			if name.IsIn() && !(i == 2 && lent) && !(i == 0 && lateA2) {
+				final = true // late is final at the arrival punch
 			}
-		} else if halfEmpty {
-			s.Result = attendance.ResultAbsent
+			reg = judgeMinutes(&s, p.t, cs, prm)
 		} else {
-			s.Result = attendance.ResultMissing
+			// A half without any punch is absent, unless a registration covers one of its
+			// expected times: then that slot is excused and the other one only missing.
+			other := i ^ 1
+			halfEmpty := chosen[other] == nil && coveringAt(cs, exp[other]) == nil
+			reg = coveringAt(cs, exp[i])
+			switch {
+			case reg != nil && chosen[other] == nil:
+				s.Result, s.Unexcused = attendance.ResultExcused, attendance.ResultAbsent
+			case reg != nil:
+				s.Result, s.Unexcused = attendance.ResultExcused, attendance.ResultMissing
+			case halfEmpty:
+				s.Result = attendance.ResultAbsent
+			default:
+				s.Result = attendance.ResultMissing
+			}
 		}
-		if !final {
-			s.Result, s.Minutes = attendance.ResultPending, 0
-		} else if anomaly(s.Result) {
-			if r := excuse(in, exp[i]); r != nil {
-				id := r.ID
-				s.Unexcused, s.Result, s.Registration = s.Result, attendance.ResultExcused, &id
-				excuses[i] = r
+		switch {
+		case !final:
+			s = attendance.Slot{Name: name, Expected: s.Expected, Time: s.Time, Clock: s.Clock, Manual: s.Manual,
+				Registration: s.Registration, Result: attendance.ResultPending}
+		case reg != nil:
+			id := reg.ID
+			s.Registration = &id
+			s.LateRegistered = !reg.RegisteredAt.IsZero() && reg.RegisteredAt.Sub(exp[i]) > prm.RegisterWithin
+			if s.Result == attendance.ResultExcused {
+				excuses[i] = reg
 			}
 		}
 		day.Slots[name] = s
@@ -343,13 +369,131 @@ func Judge(in Input) attendance.Day {
 	return day
 }
 
+// judgeMinutes judges slot s whose punch is at t: the minutes late (an arrival) or early (a
+// departure) are those between the punch's displayed minute and the expected time that no
+// registration covers, and the thresholds apply to them. When registrations cover all of them
+// the slot is excused. It returns the registration named for the covered minutes, if any.
+func judgeMinutes(s *attendance.Slot, t time.Time, cs []cover, prm Params) *attendance.Registration {
+	m := minutesAfter(t, s.Expected)
+	judge, start := lateResult, s.Expected
+	if !s.Name.IsIn() {
+		m = -m
+		judge, start = earlyResult, s.Expected.Add(-time.Duration(m)*time.Minute)
+	}
+	s.Result, s.Minutes = judge(m, prm)
+	if !anomaly(s.Result) || len(cs) == 0 {
+		return nil
+	}
+	covered, reg := coveredMinutes(cs, start, m)
+	if covered == 0 {
+		return nil
+	}
+	raw := s.Result
+	s.ExcusedMinutes = covered
+	if s.Result, s.Minutes = judge(m-covered, prm); s.Result == attendance.ResultOK {
+		s.Result, s.Unexcused = attendance.ResultExcused, raw
+	}
+	return reg
+}
+
+// cover is the span [from, to) a registration excuses: its From..To, To included to the second.
+type cover struct {
+	from, to time.Time
+	reg      *attendance.Registration
+}
+
+// covers lists the person's excusing registrations (not makeups, not revoked), earliest From
+// first, then by id: the order in which one is named when several cover a slot.
+func covers(in Input) []cover {
+	var cs []cover
+	for i := range in.Registrations {
+		r := &in.Registrations[i]
+		if r.Kind == attendance.KindMakeup || r.Revoked() || r.UserID != in.Person.UserID || r.To.Before(r.From) {
+			continue
+		}
+		cs = append(cs, cover{from: r.From, to: r.To.Add(time.Second), reg: r})
+	}
+	slices.SortFunc(cs, func(a, b cover) int {
+		return cmp.Or(a.from.Compare(b.from), cmp.Compare(a.reg.ID, b.reg.ID))
+	})
+	return cs
+}
+
+// coveringAt is the registration that covers instant t (From ≤ t ≤ To), if any.
+func coveringAt(cs []cover, t time.Time) *attendance.Registration {
+	for _, c := range cs {
+		if !t.Before(c.from) && t.Before(c.to) {
+			return c.reg
+		}
+	}
+	return nil
+}
+
+// coveredMinutes is how many of the m whole minutes from start the registrations cover
+// entirely — a minute only partly covered counts against the person — and the registration named
+// for them (the first in covers' order that covers any of the time).
+func coveredMinutes(cs []cover, start time.Time, m int) (int, *attendance.Registration) {
+	end := start.Add(time.Duration(m) * time.Minute)
+	var named *attendance.Registration
+	n := 0
+	var lo, hi time.Time // the merged span being built
+	flush := func() {
+		if lo.Before(hi) {
+			first := (lo.Sub(start) + time.Minute - 1) / time.Minute // the first minute wholly inside
+			n += max(0, int(hi.Sub(start)/time.Minute-first))
+		}
+	}
+	// cs is sorted by from, so one pass merges the overlapping and touching spans.
+	for _, c := range cs {
+		f, t := c.from, c.to
+		if f.Before(start) {
+			f = start
+		}
+		if t.After(end) {
+			t = end
+		}
+		if !f.Before(t) {
+			continue
+		}
+		if named == nil {
+			named = c.reg
+		}
+		if lo.Before(hi) && !f.After(hi) {
+			if t.After(hi) {
+				hi = t
+			}
+			continue
+		}
+		flush()
+		lo, hi = f, t
+	}
+	flush()
+	if n == 0 {
+		return 0, nil
+	}
+	return n, named
+}
+
 // collect returns the person's distinct punches in [open, close): clock punches and makeup
-// registrations, sorted, repeats folded into the first punch of their run.
-func collect(in Input, prm Params, open, closeT time.Time) []punch {
+// registrations, sorted, repeats folded into the first punch of their run; and the person's
+// punches of the date outside [open, close), distinct, in time order.
+func collect(in Input, prm Params, open, closeT time.Time) ([]punch, []attendance.Uncounted) {
 	loc := open.Location()
+	dayStart, dayEnd := in.Date.Start(loc), in.Date.AddDays(1).Start(loc)
 	all := make([]punch, 0, 8)
+	var outside []attendance.Uncounted
 	for _, p := range in.Punches {
-		if p.UserID != in.Person.UserID || p.Time.Before(open) || !p.Time.Before(closeT) {
+		if p.UserID != in.Person.UserID {
+			continue
+		}
+		if p.Time.Before(open) || !p.Time.Before(closeT) {
+			if !p.Time.Before(dayStart) && p.Time.Before(dayEnd) {
+				why := attendance.BeforeOpen
+				if !p.Time.Before(closeT) {
+					why = attendance.AfterClose
+				}
+				outside = append(outside, attendance.Uncounted{Time: p.Time.In(loc), Clock: p.Clock, Reason: why})
+			}
 			continue
 		}
 		all = append(all, punch{t: p.Time.In(loc), clock: p.Clock, state: p.State, verify: p.Verify, work: p.WorkCode})
@@ -372,7 +516,13 @@ func collect(in Input, prm Params, open, closeT time.Time) []punch {
 		}
 		out = append(out, p)
 	}
-	return out
+	if len(outside) > 1 {
+		slices.SortFunc(outside, func(a, b attendance.Uncounted) int {
+			return cmp.Or(a.Time.Compare(b.Time), cmp.Compare(a.Clock, b.Clock))
+		})
+		outside = slices.CompactFunc(outside, func(a, b attendance.Uncounted) bool { return a.Time.Equal(b.Time) && a.Clock == b.Clock })
+	}
+	return out, outside
 }
 
 // assignHalf picks the arrival and the departure of one half among its sorted punches.
@@ -457,21 +607,6 @@ func anomaly(r attendance.Result) bool {
 		return true
 	}
 	return false
-}
-
-// excuse is the registration that covers instant t, if any: the earliest From, then the smallest ID.
-func excuse(in Input, t time.Time) *attendance.Registration {
-	var best *attendance.Registration
-	for i := range in.Registrations {
-		r := &in.Registrations[i]
-		if r.Kind == attendance.KindMakeup || r.Revoked() || r.UserID != in.Person.UserID || t.Before(r.From) || t.After(r.To) {
-			continue
-		}
-		if best == nil || r.From.Before(best.From) || (r.From.Equal(best.From) && r.ID < best.ID) {
-			best = r
-		}
-	}
-	return best
 }
 
 func status(slots map[attendance.SlotName]attendance.Slot) (attendance.Status, bool) {

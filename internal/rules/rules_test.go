@@ -191,19 +191,28 @@ func TestRegistrations(t *testing.T) {
 	reg := func(id string, k attendance.Kind, from, to string) attendance.Registration {
 		return attendance.Registration{ID: id, UserID: worker.UserID, Kind: k, From: at(from), To: at(to)}
 	}
-	// A registration covering only pm_in's expected time excuses only pm_in.
+	// Leave 14:30–15:30, arrival 16:00: the 60 registered minutes are excused, the 30 after it count.
 	in := baseInput("08:20:00", "12:00:00", "16:00:00", "18:00:00")
 	in.Registrations = []attendance.Registration{reg("R9", attendance.KindLeave, "14:30:00", "15:30:00")}
 	d := Judge(in)
-	if s := d.Slots[attendance.PmIn]; s.Result != excused || s.Unexcused != serious || s.Minutes != 90 || *s.Registration != "R9" {
+	if s := d.Slots[attendance.PmIn]; s.Result != late || s.Minutes != 30 || s.ExcusedMinutes != 60 || *s.Registration != "R9" {
+		t.Errorf("pm_in %+v", s)
+	}
+	if d.Status != attendance.StatusAbnormal || d.Excuse != "" {
+		t.Errorf("status %s excuse %s", d.Status, d.Excuse)
+	}
+	// Leave until 16:00 covers the whole lateness: excused.
+	in.Registrations = []attendance.Registration{reg("R9", attendance.KindLeave, "14:30:00", "16:00:00")}
+	d = Judge(in)
+	if s := d.Slots[attendance.PmIn]; s.Result != excused || s.Unexcused != serious || s.Minutes != 0 || s.ExcusedMinutes != 90 || *s.Registration != "R9" {
 		t.Errorf("pm_in %+v", s)
 	}
 	if d.Status != attendance.StatusExcused || d.Excuse != attendance.KindLeave {
 		t.Errorf("status %s excuse %s", d.Status, d.Excuse)
 	}
-	// A registration ending just before the expected time does not cover it.
+	// A registration ending just before the expected time covers none of the lateness.
 	in.Registrations = []attendance.Registration{reg("R9", attendance.KindLeave, "13:00:00", "14:29:59")}
-	if s := Judge(in).Slots[attendance.PmIn]; s.Result != serious {
+	if s := Judge(in).Slots[attendance.PmIn]; s.Result != serious || s.Minutes != 90 || s.ExcusedMinutes != 0 || s.Registration != nil {
 		t.Errorf("uncovered pm_in %+v", s)
 	}
 	// Two covering: the earlier start is named, whatever their order.
@@ -216,6 +225,18 @@ func TestRegistrations(t *testing.T) {
 	in.Registrations = []attendance.Registration{reg("R1", attendance.KindOffsite, "08:00:00", "18:00:00")}
 	if d := Judge(in); d.Status != attendance.StatusNormal || d.Excuse != "" {
 		t.Errorf("ok day with registration: %s %s", d.Status, d.Excuse)
+	}
+	// Recorded within register_within (24h) of the slot's expected time: in time; a second later: late.
+	in = baseInput("08:20:00", "12:00:00", "18:00:00")
+	r := reg("R3", attendance.KindOffsite, "14:00:00", "16:00:00")
+	r.RegisteredAt = at("14:30:00").Add(24 * time.Hour)
+	in.Registrations = []attendance.Registration{r}
+	if s := Judge(in).Slots[attendance.PmIn]; s.Result != excused || s.LateRegistered {
+		t.Errorf("registered within 24h: %+v", s)
+	}
+	in.Registrations[0].RegisteredAt = in.Registrations[0].RegisteredAt.Add(time.Second)
+	if s := Judge(in).Slots[attendance.PmIn]; s.Result != excused || !s.LateRegistered || *s.Registration != "R3" {
+		t.Errorf("registered 24h and a second after: %+v", s)
 	}
 	// A makeup within the repeat window of a clock punch: the earlier one counts.
 	in = baseInput("08:21:00", "12:00:00", "14:20:00", "18:00:00")
@@ -349,8 +370,9 @@ func genInput(t *rapid.T) Input {
 	for i := range nr {
 		from := base.Add(time.Duration(rapid.IntRange(0, 24*3600).Draw(t, "from")) * time.Second)
 		r := attendance.Registration{ID: fmt.Sprintf("R%d", i), UserID: worker.UserID,
-			Kind: rapid.SampledFrom([]attendance.Kind{attendance.KindOffsite, attendance.KindLeave, attendance.KindMakeup}).Draw(t, "kind"),
-			From: from, To: from.Add(time.Duration(rapid.IntRange(0, 6*3600).Draw(t, "len")) * time.Second)}
+			Kind: rapid.SampledFrom([]attendance.Kind{attendance.KindOffsite, attendance.KindLeave, attendance.KindMeeting, attendance.KindMakeup}).Draw(t, "kind"),
+			From: from, To: from.Add(time.Duration(rapid.IntRange(0, 6*3600).Draw(t, "len")) * time.Second),
+			RegisteredAt: from.Add(time.Duration(rapid.IntRange(-3600, 72*3600).Draw(t, "registered")) * time.Second)}
 		if r.Kind == attendance.KindMakeup {
 			r.To = r.From
 		}
@@ -548,4 +570,112 @@ func TestLateArrivalAndLunchRule(t *testing.T) {
 	check(t, "lent", Judge(in), want{attendance.StatusAbnormal, [4]attendance.Result{missing, early, ok, ok}, [4]int{0, 60, 0, 0}})
 	in.Punches = append(in.Punches, punches(worker.UserID, "14:28:00")...)
 	check(t, "not lent", Judge(in), want{attendance.StatusAbnormal, [4]attendance.Result{absent, ok, ok, ok}, [4]int{121, 0, 0, 0}})
+}
+
+// rawMinutes is the minutes between a slot's expected time and its punch's displayed minute
+// (arrivals: after, departures: before) and the first of them.
+func rawMinutes(s attendance.Slot) (int, time.Time) {
+	m := minutesAfter(*s.Time, s.Expected)
+	if s.Name.IsIn() {
+		return m, s.Expected
+	}
+	return -m, s.Expected.Add(time.Duration(m) * time.Minute)
+}
+
+// wholeMinuteCovered reports, independently of the code under test, whether the registrations
+// (not makeups, not revoked, To included to the second) cover [a, a+1min) entirely.
+func wholeMinuteCovered(regs []attendance.Registration, a time.Time) bool {
+	reach, end := a, a.Add(time.Minute)
+	for progress := true; progress && reach.Before(end); {
+		progress = false
+		for _, r := range regs {
+			if r.Kind == attendance.KindMakeup || r.Revoked() || r.UserID != worker.UserID {
+				continue
+			}
+			if !reach.Before(r.From) && reach.Before(r.To.Add(time.Second)) {
+				reach, progress = r.To.Add(time.Second), true
+			}
+		}
+	}
+	return !reach.Before(end)
+}
+
+// Excused minutes are never counted: a slot's Minutes are exactly the minutes between the expected
+// time and the punch that no registration covers (the thresholds judge those), its ExcusedMinutes
+// the rest; a slot excused has none left beyond grace.
+func TestPropertyOnlyUncoveredMinutesCount(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		in := genInput(t)
+		d := Judge(in)
+		for name, s := range d.Slots {
+			s.Name = name
+			if s.Time == nil || s.Result == pending {
+				continue
+			}
+			m, start := rawMinutes(s)
+			uncovered := 0
+			for k := range max(m, 0) {
+				if !wholeMinuteCovered(in.Registrations, start.Add(time.Duration(k)*time.Minute)) {
+					uncovered++
+				}
+			}
+			judged := lateResult
+			if !name.IsIn() {
+				judged = earlyResult
+			}
+			want, wantMin := judged(uncovered, in.Params)
+			switch {
+			case s.Result == excused:
+				if want != ok || s.Minutes != 0 || s.ExcusedMinutes != m-uncovered || s.ExcusedMinutes == 0 {
+					t.Fatalf("%s excused with %d of %d minutes uncovered: %+v", name, uncovered, m, s)
+				}
+			case s.Result != want || s.Minutes != wantMin:
+				t.Fatalf("%s: %d of %d minutes uncovered should be %s %d: %+v", name, uncovered, m, want, wantMin, s)
+			case s.Result != ok && s.ExcusedMinutes != m-uncovered:
+				t.Fatalf("%s: excused minutes %d, want %d: %+v", name, s.ExcusedMinutes, m-uncovered, s)
+			case s.Result == ok && s.ExcusedMinutes != 0:
+				t.Fatalf("%s: ok with excused minutes: %+v", name, s)
+			}
+		}
+	})
+}
+
+// A registration that covers nothing — no slot's expected time, no minute between an expected
+// time and its punch — changes nothing; one that covers something never adds a counted minute.
+func TestPropertyRegistrationCoveringNothingChangesNothing(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		in := genInput(t)
+		ref := Judge(in)
+		base := monday.Start(shanghai)
+		from := base.Add(time.Duration(rapid.IntRange(-6*3600, 30*3600).Draw(t, "from")) * time.Second)
+		r := attendance.Registration{ID: "NEW", UserID: worker.UserID,
+			Kind: rapid.SampledFrom([]attendance.Kind{attendance.KindOffsite, attendance.KindTrip, attendance.KindLeave, attendance.KindMeeting}).Draw(t, "kind"),
+			From: from, To: from.Add(time.Duration(rapid.IntRange(0, 3*3600).Draw(t, "len")) * time.Second),
+			RegisteredAt: from.Add(time.Duration(rapid.IntRange(0, 72*3600).Draw(t, "registered")) * time.Second)}
+		end := r.To.Add(time.Second)
+		touches := false
+		for name, s := range ref.Slots {
+			s.Name = name
+			if !s.Expected.Before(r.From) && !s.Expected.After(r.To) {
+				touches = true
+			}
+			if s.Time != nil {
+				if m, start := rawMinutes(s); m > 0 && r.From.Before(start.Add(time.Duration(m)*time.Minute)) && end.After(start) {
+					touches = true
+				}
+			}
+		}
+		in2 := in
+		in2.Registrations = append(slices.Clone(in.Registrations), r)
+		got := Judge(in2)
+		if !touches && !reflect.DeepEqual(got, ref) {
+			t.Fatalf("a registration %s–%s covering nothing changed the day:\n got %+v\nwant %+v",
+				r.From.Format("15:04:05"), r.To.Format("15:04:05"), got, ref)
+		}
+		for name, s := range got.Slots {
+			if old := ref.Slots[name]; s.Result != pending && s.Minutes > old.Minutes {
+				t.Fatalf("%s: a registration added counted minutes: %+v, was %+v", name, s, old)
+			}
+		}
+	})
 }

@@ -595,7 +595,7 @@ func (e *Engine) judgeDaysLocked(ctx context.Context, b *store.Batch, touched ma
 		}
 		b.Days = append(b.Days, day)
 		if !k.date.Before(e.cfg.EventsSince) {
-			if err := e.eventsLocked(b, person, day, now); err != nil {
+			if err := e.eventsLocked(b, person, old, day, now); err != nil {
 				return nil, err
 			}
 		}
@@ -622,7 +622,9 @@ func sameDay(a, b attendance.Day) bool {
 // eventsLocked queues the events of a judged day: new anomalies at rev 1 (never an excused one),
 // changed ones as corrections at rev+1, withdrawn ones as retractions; and the day itself on
 // {prefix}/days once it is final.
-func (e *Engine) eventsLocked(b *store.Batch, person attendance.Person, day attendance.Day, now time.Time) error {
+// before is the day as judged before (the zero Day when there was none): a retraction republishes
+// the anomaly as it stood there.
+func (e *Engine) eventsLocked(b *store.Batch, person attendance.Person, before, day attendance.Day, now time.Time) error {
 	src := event.Source{Site: e.cfg.Site, Clock: e.clockOfLocked(day), UserID: day.UserID, Name: person.Name, Unit: person.Unit}
 	current := map[string]event.Event{}
 	for _, a := range rules.Events(day) {
@@ -643,7 +645,7 @@ func (e *Engine) eventsLocked(b *store.Batch, person attendance.Person, day atte
 			case !isCurrent && !published:
 				continue
 			case !isCurrent:
-				ev = event.FromAnomaly(src, day.Date, rules.Retraction(day, slot, kind), 1, now)
+				ev = event.FromAnomaly(src, day.Date, rules.Retraction(before, day, slot, kind), 1, now)
 			}
 			h := eventHash(ev)
 			if published && bytes.Equal(h, hash) {
