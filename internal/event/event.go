@@ -59,9 +59,16 @@ type Event struct {
 	Minutes      int                  `json:"minutes"`
 	Severity     attendance.Severity  `json:"severity"` // minor|serious
 	Excused      bool                 `json:"excused"`
-	Registration *string              `json:"registration"` // id of the registration that excused it
+	Registration *string              `json:"registration"` // id of the registration that excused it (or excused_minutes of it)
+	// ExcusedMinutes are minutes of a late arrival or early departure a registration covers while
+	// the rest (minutes) still counts; 0 (absent) otherwise. Never counted.
+	ExcusedMinutes int `json:"excused_minutes,omitempty"`
+	// LateRegistered: the registration was recorded more than [rules] register_within after the
+	// slot's expected time. It still excuses.
+	LateRegistered bool `json:"late_registered,omitempty"`
 	// Retracted is set on a correction when the anomaly no longer stands at all (a punch that
 	// arrived late shows the person was on time); consumers should strike the earlier revisions.
+	// Never together with Excused.
 	Retracted bool   `json:"retracted,omitempty"`
 	JudgedAt  string `json:"judged_at"` // RFC 3339 with offset
 	// Verify is how the punch in Actual was verified: fingerprint, card, password, face, palm or
@@ -102,6 +109,10 @@ func (e Event) Validate() error {
 		return bad("severity", fmt.Sprintf("%q is not minor or serious", e.Severity))
 	case e.Minutes < 0:
 		return bad("minutes", "is negative")
+	case e.ExcusedMinutes < 0:
+		return bad("excused_minutes", "is negative")
+	case e.Retracted && e.Excused:
+		return bad("retracted", "and excused in one revision (retracted: the anomaly no longer exists; excused: it exists and is excused)")
 	}
 	if _, err := attendance.ParseDate(e.Date); err != nil {
 		return bad("date", err.Error())
@@ -157,7 +168,10 @@ func FromAnomaly(src Source, date attendance.Date, a attendance.Anomaly, rev int
 		Excused:   a.Excused,
 		Retracted: a.Retracted,
 		Verify:    a.Verify,
-		JudgedAt:  judgedAt.Format(time.RFC3339),
+
+		ExcusedMinutes: a.ExcusedMinutes,
+		LateRegistered: a.LateRegistered,
+		JudgedAt:       judgedAt.Format(time.RFC3339),
 	}
 	if a.Registration != "" {
 		r := a.Registration
@@ -201,6 +215,10 @@ type DaySlot struct {
 	Minutes      int     `json:"minutes"`
 	Registration *string `json:"registration"`
 	Manual       bool    `json:"manual,omitempty"` // the punch is a 补卡
+	// ExcusedMinutes are minutes late or early a registration covers (never counted);
+	// LateRegistered says that registration was recorded later than [rules] register_within.
+	ExcusedMinutes int  `json:"excused_minutes,omitempty"`
+	LateRegistered bool `json:"late_registered,omitempty"`
 }
 
 // DayPayload is a person's judged day on {prefix}/days once it is final: QoS 1, not retained.
@@ -227,7 +245,8 @@ func FromDay(site, name, unit string, d attendance.Day, judgedAt time.Time) DayP
 		JudgedAt: judgedAt.Format(time.RFC3339),
 	}
 	for name, s := range d.Slots {
-		ds := DaySlot{Result: string(s.Result), Minutes: s.Minutes, Registration: s.Registration, Manual: s.Manual}
+		ds := DaySlot{Result: string(s.Result), Minutes: s.Minutes, Registration: s.Registration, Manual: s.Manual,
+			ExcusedMinutes: s.ExcusedMinutes, LateRegistered: s.LateRegistered}
 		if !s.Expected.IsZero() {
 			ds.Expected = s.Expected.Format(time.RFC3339)
 		}

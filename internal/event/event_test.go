@@ -97,7 +97,7 @@ func judgedDay() attendance.Day {
 			attendance.AmIn:  {Name: attendance.AmIn, Expected: at(8, 30), Time: ptr(at(8, 42)), Result: attendance.ResultLate, Minutes: 12},
 			attendance.AmOut: {Name: attendance.AmOut, Expected: at(12, 0), Result: attendance.ResultMissing},
 			attendance.PmIn:  {Name: attendance.PmIn, Expected: at(14, 30), Time: ptr(at(14, 20)), Result: attendance.ResultOK},
-			attendance.PmOut: {Name: attendance.PmOut, Expected: at(18, 0), Time: ptr(at(17, 15)), Result: attendance.ResultExcused, Minutes: 45,
+			attendance.PmOut: {Name: attendance.PmOut, Expected: at(18, 0), Time: ptr(at(17, 15)), Result: attendance.ResultExcused, ExcusedMinutes: 45,
 				Registration: ptr("R7"), Unexcused: attendance.ResultEarly},
 		},
 	}
@@ -180,7 +180,7 @@ func TestEventFollowsRules(t *testing.T) {
 		}
 	}
 	// A retraction carries the kind it withdraws and the slot as judged now.
-	r := event.FromAnomaly(src, d.Date, rules.Retraction(d, attendance.PmIn, attendance.EventLate), 3, judged)
+	r := event.FromAnomaly(src, d.Date, rules.Retraction(attendance.Day{}, d, attendance.PmIn, attendance.EventLate), 3, judged)
 	if !r.Retracted || r.Kind != attendance.EventLate || r.ID != event.ID("jinbi", d.UserID, d.Date, attendance.PmIn, attendance.EventLate) ||
 		deref(r.Actual) != "2021-03-01T14:20:00+08:00" || r.Validate() != nil {
 		t.Errorf("retraction %+v", r)
@@ -208,6 +208,7 @@ func TestValidateRejects(t *testing.T) {
 		"actual":    func(e *event.Event) { e.Actual = ptr("yesterday") },
 		"judged_at": func(e *event.Event) { e.JudgedAt = "" },
 		"minutes":   func(e *event.Event) { e.Minutes = -1 },
+		"retracted": func(e *event.Event) { e.Retracted, e.Excused = true, true },
 	} {
 		e := good
 		mod(&e)
@@ -331,7 +332,7 @@ func TestSchemaMatchesEvents(t *testing.T) {
 	if !slices.Equal(s.Required, wantRequired) {
 		t.Errorf("schema required = %v, want %v", s.Required, wantRequired)
 	}
-	raw, _ := json.Marshal(event.Event{Retracted: true, Unit: "x", Actual: ptr("")})
+	raw, _ := json.Marshal(event.Event{Retracted: true, Unit: "x", Actual: ptr(""), ExcusedMinutes: 1, LateRegistered: true})
 	var all map[string]any
 	_ = json.Unmarshal(raw, &all)
 	for f := range all {
@@ -353,6 +354,16 @@ func TestSchemaMatchesEvents(t *testing.T) {
 	}
 	if n != 3 {
 		t.Fatalf("checked %d samples, want 3", n)
+	}
+	// A lateness partly covered by a registration recorded late: the rules' excused minutes and
+	// late_registered reach the payload.
+	a := attendance.Anomaly{Slot: attendance.AmIn, Kind: attendance.EventLate, Severity: attendance.SeverityMinor, Minutes: 10,
+		ExcusedMinutes: 60, LateRegistered: true, Registration: "R00000003",
+		Expected: time.Date(2021, 3, 1, 8, 30, 0, 0, cst), Actual: ptr(time.Date(2021, 3, 1, 9, 40, 0, 0, cst))}
+	b, _ := json.Marshal(event.FromAnomaly(src, d.Date, a, 2, time.Date(2021, 3, 2, 9, 0, 0, 0, cst)))
+	if errs := checkAgainst(s, b); len(errs) > 0 || !strings.Contains(string(b), `"minutes":10,`) ||
+		!strings.Contains(string(b), `"excused":false,"registration":"R00000003","excused_minutes":60,"late_registered":true`) {
+		t.Errorf("partly excused, late registered: %v\n%s", errs, b)
 	}
 	// The example payload in docs/events.md is checked too.
 	doc, err := os.ReadFile("../../docs/events.md")

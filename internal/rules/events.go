@@ -32,8 +32,9 @@ func Events(day attendance.Day) []attendance.Anomaly {
 			Expected: s.Expected, Actual: s.Time, Excused: excused, Manual: s.Manual, Verify: s.Verify,
 			ExcusedMinutes: s.ExcusedMinutes, LateRegistered: s.LateRegistered}
 		if excused {
-			// what is excused is the anomaly's whole size
-			a.Minutes, a.ExcusedMinutes = s.ExcusedMinutes, 0
+			// what is excused is the anomaly's whole size (a day stored before excused minutes
+			// were counted apart kept it in Minutes)
+			a.Minutes, a.ExcusedMinutes = s.Minutes+s.ExcusedMinutes, 0
 		}
 		if s.Registration != nil {
 			a.Registration = *s.Registration

@@ -679,3 +679,33 @@ func TestPropertyRegistrationCoveringNothingChangesNothing(t *testing.T) {
 		}
 	})
 }
+
+// A correction means one thing: an anomaly that a change (here a registration added) makes
+// disappear is retracted as it was published — its severity, never excused.
+func TestPropertyRetractionNeverExcused(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		in := genInput(t)
+		before := Judge(in)
+		from := monday.Start(shanghai).Add(time.Duration(rapid.IntRange(0, 24*3600).Draw(t, "from")) * time.Second)
+		in.Registrations = append(slices.Clone(in.Registrations), attendance.Registration{ID: "NEW", UserID: worker.UserID,
+			Kind: rapid.SampledFrom([]attendance.Kind{attendance.KindLeave, attendance.KindMakeup}).Draw(t, "kind"),
+			From: from, To: from.Add(time.Duration(rapid.IntRange(0, 8*3600).Draw(t, "len")) * time.Second)})
+		if in.Registrations[len(in.Registrations)-1].Kind == attendance.KindMakeup {
+			in.Registrations[len(in.Registrations)-1].To = from
+		}
+		after := Judge(in)
+		still := map[[2]string]bool{}
+		for _, a := range Events(after) {
+			still[[2]string{string(a.Slot), string(a.Kind)}] = true
+		}
+		for _, old := range Events(before) {
+			if still[[2]string{string(old.Slot), string(old.Kind)}] {
+				continue
+			}
+			r := Retraction(before, after, old.Slot, old.Kind)
+			if !r.Retracted || r.Excused || r.Severity != old.Severity || r.Kind != old.Kind || r.Minutes != old.Minutes {
+				t.Fatalf("retraction of %+v is %+v", old, r)
+			}
+		}
+	})
+}

@@ -294,3 +294,40 @@ func TestRealtimePunchWithImpossibleDateIsRejected(t *testing.T) {
 		t.Fatalf("rejected = %v, want 2 bad_date", obs.rejected)
 	}
 }
+
+// TestCorrectionsMeanOneThing: a morning published absent (both slots, serious), then a 补卡 for
+// the noon punch and a leave covering the arrival. The absences no longer exist: each is retracted
+// as it was published (serious, not excused); the arrival is now an excused missing punch, never
+// announced. No revision is both retracted and excused.
+func TestCorrectionsMeanOneThing(t *testing.T) {
+	f := newFixture(t)
+	f.pull(t)
+	f.now.Set(at("2026-03-03", "00:30"))
+	f.pull(t, punch("A1023", at("2026-03-02", "14:28")), punch("A1023", at("2026-03-02", "18:05")))
+	evs := f.events(t)
+	if len(evs) != 2 || evs[0].Kind != attendance.EventAbsent || evs[0].Severity != attendance.SeveritySerious {
+		t.Fatalf("events %+v, want the morning's two absences", evs)
+	}
+	for _, r := range []attendance.Registration{
+		{UserID: "A1023", Kind: attendance.KindMakeup, From: at("2026-03-02", "12:01"), Reason: "忘打卡", RegisteredBy: "党政办"},
+		{UserID: "A1023", Kind: attendance.KindLeave, From: at("2026-03-02", "08:00"), To: at("2026-03-02", "09:00"), Reason: "看病", RegisteredBy: "党政办"},
+	} {
+		if _, err := f.db.AddRegistration(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d := attendance.Date{Year: 2026, Month: 3, Day: 2}
+	if err := f.eng.Rejudge(t.Context(), "A1023", d, d); err != nil {
+		t.Fatal(err)
+	}
+	evs = f.events(t)
+	if len(evs) != 4 {
+		t.Fatalf("%d events, want the two absences and their two retractions: %+v", len(evs), evs)
+	}
+	for i, ev := range evs[2:] {
+		if ev.ID != evs[i].ID || ev.Rev != 2 || !ev.Retracted || ev.Excused || ev.Registration != nil ||
+			ev.Severity != attendance.SeveritySerious || ev.Kind != attendance.EventAbsent {
+			t.Errorf("correction %d = %+v, want rev 2 of %s: retracted, not excused, serious as published", i, ev, evs[i].ID)
+		}
+	}
+}
