@@ -116,11 +116,53 @@ type Clock interface {
 	Close() error
 }
 
-// TailReader is a clock that can hand over only the end of its log: the records from index from
-// on (the log is append-only between clears), with the total count. The whole log may still cross
-// the wire; what is saved is turning every old record into a Punch on every pull.
-type TailReader interface {
-	PunchesFrom(ctx context.Context, from int) (tail []Punch, total int, err error)
+// Mark is where a read of a clock's log ended: how many records the log held and the raw bytes of
+// the last one. A later read uses it to move only what follows (LogReader).
+type Mark struct {
+	Count int    // records on the clock
+	Last  []byte // the last record's bytes as read; nil for an empty log
+}
+
+// Reasons a record read from a clock is skipped instead of becoming a punch (they are the reason
+// labels of punchd_punches_rejected_total).
+const (
+	SkipBadDate   = "bad_date"  // a date that cannot be real: no such day, before 2001, after the clock's time
+	SkipMalformed = "malformed" // a record whose fields do not decode (control bytes or nothing as the user id)
+)
+
+// Skipped is one record read but not turned into a punch.
+type Skipped struct {
+	Index  int    // position in the clock's log, from 0
+	Reason string // SkipBadDate or SkipMalformed
+	Detail string // what was wrong, for the operator
+	Raw    []byte
+}
+
+// Log is what one read of a clock's attendance log returned.
+type Log struct {
+	// Punches are the good records read, in the clock's order: the whole log, or only the records
+	// after the mark given (a tail read).
+	Punches []Punch
+	// Skipped are the records read that did not become punches, in the clock's order.
+	Skipped []Skipped
+	// From is the index in the clock's log of the first record read; New the index of the first
+	// record the mark given did not cover (0 when the mark no longer matched the log: cleared or
+	// rewritten). A tail read has From = New; a whole read has From 0.
+	From, New int
+	// Mark is where the log ends now; hand it to the next read.
+	Mark Mark
+	// Bytes is how many bytes of record data crossed the wire; Retries how many chunks were
+	// asked for again.
+	Bytes, Retries int
+}
+
+// LogReader is a clock that can read its log from a mark: only the records after it cross the
+// wire when the record the mark ends with is still in its place (the log only grows between
+// clears); else, or when full is set or the mark is zero, the whole log is read. Records with
+// impossible dates or fields are skipped and listed, unless most of them are (then the layout is
+// wrong and the read fails).
+type LogReader interface {
+	ReadLog(ctx context.Context, since Mark, full bool) (Log, error)
 }
 
 // UserReader is a clock that can list its users.

@@ -28,7 +28,7 @@ var (
 	_ device.TimeSetter = (*Client)(nil)
 	_ device.Listener   = (*Client)(nil)
 	_ device.LogClearer = (*Client)(nil)
-	_ device.TailReader = (*Client)(nil)
+	_ device.LogReader  = (*Client)(nil)
 )
 
 func init() {
@@ -90,7 +90,8 @@ type transport interface {
 	acquire(ctx context.Context) (release func(), err error)
 	close() error
 	chunkSize() int  // READ_BUFFER chunk length
-	datagram() bool  // lossy: retransmit with the same reply id on a timeout
+	datagram() bool  // retransmit with the same reply id on a timeout
+	lossy() bool     // packets get lost (UDP): resend after a few round trips, not the whole timeout
 	name() string    // how errors name the clock
 	maxPayload() int // largest payload the clock accepts in one request
 }
@@ -133,7 +134,7 @@ type Client struct {
 	session atomic.Uint32 // set once, from the CONNECT reply; read by the reader for event ACKs
 	reply   uint16        // reply id of the last command sent
 
-	replies   chan Packet
+	replies   chan reply
 	events    chan Packet
 	dead      chan struct{}
 	deadErr   error
@@ -147,6 +148,18 @@ type Client struct {
 	recordSize int // bytes per attendance record, once a read has shown it
 	userSize   int // bytes per user entry, once known
 	st         stats
+
+	// On a lossy link (UDP): the smoothed round trip of answered commands and the smoothed gap
+	// between data packets, from which the waits before a resend are set (used under sem).
+	srtt, gap time.Duration
+	progress  func(what string, done, total int)
+}
+
+// reply is a packet from the clock for the request in flight; bad marks one dropped for its
+// checksum (Packet holds what its header said), so the waiter can ask again at once.
+type reply struct {
+	p   Packet
+	bad bool
 }
 
 // DialTCP connects to a clock at host:port over TCP.
@@ -250,7 +263,7 @@ func start(ctx context.Context, t transport, opts device.Options, release func()
 		log:     opts.Logger.With("device", t.name()),
 		enc:     enc,
 		sem:     make(chan struct{}, 1),
-		replies: make(chan Packet, 1024),
+		replies: make(chan reply, 1024),
 		events:  make(chan Packet, 256),
 		dead:    make(chan struct{}),
 		release: release,
@@ -294,7 +307,14 @@ func (c *Client) readLoop() {
 		if err != nil {
 			if errors.Is(err, ErrChecksum) {
 				c.st.badChecksums.Add(1)
-				c.log.Warn("dropped packet with bad checksum", "err", err)
+				c.log.Debug("dropped packet with bad checksum", "err", err)
+				// Tell the request in flight, if it is its reply: it asks again instead of
+				// waiting out a timeout. The header may be what was damaged; then nobody
+				// waits for that reply id and the marker is dropped as a stray.
+				select {
+				case c.replies <- reply{p: Packet{Cmd: p.Cmd, Session: p.Session, Reply: p.Reply}, bad: true}:
+				default:
+				}
 				continue
 			}
 			if c.closed.Load() {
@@ -320,7 +340,7 @@ func (c *Client) readLoop() {
 			continue
 		}
 		select {
-		case c.replies <- p:
+		case c.replies <- reply{p: p}:
 		case <-c.dead:
 			return
 		}
@@ -371,8 +391,12 @@ func (c *Client) lock(ctx context.Context) (func(), error) {
 	return func() { rel(); <-c.sem }, nil
 }
 
+// errCorrupt: the reply to the request in flight arrived with a bad checksum and was dropped.
+var errCorrupt = fmt.Errorf("%w: the reply arrived damaged", ErrChecksum)
+
 // next waits for the next reply packet carrying reply id want. Packets for other reply ids are
-// leftovers of abandoned requests and are dropped. timeout bounds the wait (per packet).
+// leftovers of abandoned requests and are dropped; a damaged one for want is errCorrupt. timeout
+// bounds the wait (per packet).
 func (c *Client) next(ctx context.Context, want uint16, timeout time.Duration) (Packet, error) {
 	// One timer per client, reused: next runs only under the client's lock, thousands of times
 	// in a large read.
@@ -383,15 +407,23 @@ func (c *Client) next(ctx context.Context, want uint16, timeout time.Duration) (
 	}
 	timer := c.timer
 	defer timer.Stop()
+	take := func(r reply) (Packet, error, bool) {
+		if r.p.Reply != want {
+			c.st.strays.Add(1)
+			c.log.Debug("dropped stray packet", "packet", r.p.String(), "want_reply", want, "damaged", r.bad)
+			return Packet{}, nil, false
+		}
+		if r.bad {
+			return Packet{}, errCorrupt, true
+		}
+		return r.p, nil, true
+	}
 	for {
 		select {
-		case p := <-c.replies:
-			if p.Reply != want {
-				c.st.strays.Add(1)
-				c.log.Debug("dropped stray packet", "packet", p.String(), "want_reply", want)
-				continue
+		case r := <-c.replies:
+			if p, err, ok := take(r); ok {
+				return p, err
 			}
-			return p, nil
 		case <-timer.C:
 			return Packet{}, fmt.Errorf("%w after %v", ErrTimeout, timeout)
 		case <-ctx.Done():
@@ -399,11 +431,10 @@ func (c *Client) next(ctx context.Context, want uint16, timeout time.Duration) (
 		case <-c.dead:
 			// Drain what arrived before the end.
 			select {
-			case p := <-c.replies:
-				if p.Reply == want {
-					return p, nil
+			case r := <-c.replies:
+				if p, err, ok := take(r); ok {
+					return p, err
 				}
-				c.st.strays.Add(1)
 				continue
 			default:
 			}
@@ -414,7 +445,8 @@ func (c *Client) next(ctx context.Context, want uint16, timeout time.Duration) (
 
 // exchange sends a new command (fresh reply id) and returns the first reply. On a datagram
 // transport a timeout resends the same packet (same reply id: the clock replays its cached reply
-// instead of running the command twice). ACK_RETRY (serial FIFO overflow) resends too.
+// instead of running the command twice); so does a damaged reply on any transport, and ACK_RETRY
+// (serial FIFO overflow).
 func (c *Client) exchange(ctx context.Context, cmd uint16, payload []byte) (Packet, error) {
 	c.reply++ // wraps 65535 → 0, and 65535 itself is sent, as the firmware expects (§1.5)
 	p := Packet{Cmd: cmd, Session: c.Session(), Reply: c.reply, Payload: payload}
@@ -429,14 +461,19 @@ func (c *Client) roundTrip(ctx context.Context, p Packet) (Packet, error) {
 	return c.roundTripN(ctx, p, tries)
 }
 
-// roundTripN sends p and waits for its first reply, sending it up to tries times on timeouts.
+// roundTripN sends p and waits for its first reply, sending it up to tries times on timeouts
+// (and up to three times for damaged replies or ACK_RETRY). On a lossy link the waits start at a
+// few round trips and double, within the same total as tries full timeouts.
 func (c *Client) roundTripN(ctx context.Context, p Packet, tries int) (Packet, error) {
 	c.st.commands.Add(1)
 	var lastErr error
-	for attempt := 0; attempt < tries+2; attempt++ {
+	budget := time.Duration(tries) * c.opts.Timeout
+	wait := c.resendWait()
+	for attempt := 0; attempt < max(tries, 3) || c.t.lossy() && budget > 0; attempt++ {
 		if attempt > 0 {
 			c.st.retransmits.Add(1)
 		}
+		sent := time.Now()
 		if err := c.t.send(ctx, p); err != nil {
 			if ctx.Err() != nil {
 				return Packet{}, ctx.Err()
@@ -448,13 +485,25 @@ func (c *Client) roundTripN(ctx context.Context, p Packet, tries int) (Packet, e
 			}
 			return Packet{}, err
 		}
-		r, err := c.next(ctx, p.Reply, c.opts.Timeout)
+		w := c.opts.Timeout
+		switch {
+		case c.t.lossy():
+			w = min(wait, budget)
+			wait = min(2*wait, c.opts.Timeout)
+		case attempt+1 < tries:
+			w = c.resendWait()
+		}
+		r, err := c.next(ctx, p.Reply, w)
+		budget -= time.Since(sent)
 		if err != nil {
 			lastErr = err
-			if errors.Is(err, ErrTimeout) && attempt+1 < tries {
+			if errors.Is(err, ErrTimeout) && (attempt+1 < tries || c.t.lossy() && budget > 0) || errors.Is(err, ErrChecksum) {
 				continue
 			}
 			return Packet{}, err
+		}
+		if attempt == 0 {
+			c.observeRTT(time.Since(sent)) // Karn: only replies to a packet sent once
 		}
 		if r.Cmd == AckRetry {
 			lastErr = fmt.Errorf("%w: clock asked for a resend (ACK_RETRY)", ErrRefused)
@@ -466,6 +515,38 @@ func (c *Client) roundTripN(ctx context.Context, p Packet, tries int) (Packet, e
 		return r, nil
 	}
 	return Packet{}, lastErr
+}
+
+// observeRTT folds a round trip into the smoothed one (datagram links only).
+func (c *Client) observeRTT(d time.Duration) {
+	if !c.t.lossy() {
+		return
+	}
+	if c.srtt == 0 {
+		c.srtt = d
+	} else {
+		c.srtt += (d - c.srtt) / 8
+	}
+}
+
+// resendWait is how long a datagram request waits for its first reply before it is sent again:
+// four smoothed round trips, at least 2 ms, at most the configured timeout (all of it until a
+// round trip has been measured).
+func (c *Client) resendWait() time.Duration {
+	if c.srtt == 0 {
+		return c.opts.Timeout
+	}
+	return min(max(4*c.srtt, 2*time.Millisecond), c.opts.Timeout)
+}
+
+// packetWait is how long a multi-packet transfer waits for its next packet: the configured timeout
+// on a stream; on a datagram link, where a lost packet never comes, four times the larger of the
+// smoothed packet gap and round trip (at least 2 ms).
+func (c *Client) packetWait() time.Duration {
+	if !c.t.lossy() || c.srtt == 0 {
+		return c.opts.Timeout
+	}
+	return min(max(4*max(c.gap, c.srtt), 2*time.Millisecond), c.opts.Timeout)
 }
 
 // ackName names reply codes in errors.

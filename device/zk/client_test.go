@@ -196,13 +196,15 @@ func TestChunkRetriedWithNewReplyID(t *testing.T) {
 		// First try: the ACK arrives one packet short (a lost packet).
 		prep := Packet{Cmd: CmdPrepareData, Session: p.sid, Reply: rb.Reply, Payload: binary.LittleEndian.AppendUint32(binary.LittleEndian.AppendUint32(nil, uint32(len(blob))), 1024)}
 		p.send(prep, Packet{Cmd: CmdData, Reply: rb.Reply, Payload: blob[:1024]}, Packet{Cmd: AckOK, Session: p.sid, Reply: rb.Reply})
+		// Asked again from the last good byte, with a smaller chunk (the rest fits one packet).
 		rb2 := p.expect(CmdReadBuffer)
 		if rb2.Reply == rb.Reply {
 			t.Errorf("chunk asked again with the same reply id %d: the clock would replay only its final ACK", rb.Reply)
 		}
-		prep.Reply = rb2.Reply
-		p.send(prep, Packet{Cmd: CmdData, Reply: rb2.Reply, Payload: blob[:1024]}, Packet{Cmd: CmdData, Session: 1, Reply: rb2.Reply, Payload: blob[1024:]},
-			Packet{Cmd: AckOK, Session: 1, Reply: rb2.Reply})
+		if off, n := binary.LittleEndian.Uint32(rb2.Payload), binary.LittleEndian.Uint32(rb2.Payload[4:]); off != 1024 || int(n) != len(blob)-1024 {
+			t.Errorf("READ_BUFFER again at %d,%d, want 1024,%d", off, n, len(blob)-1024)
+		}
+		p.send(Packet{Cmd: CmdData, Session: p.sid, Reply: rb2.Reply, Payload: blob[1024:]})
 		p.ok(p.expect(CmdFreeData), nil)
 	})
 	ps, err := c.Punches(context.Background())
@@ -367,7 +369,7 @@ func TestDeadConnectionMidRead(t *testing.T) {
 		// and the clock goes away
 	})
 	ps, err := c.Punches(context.Background())
-	if err == nil || ps != nil || !errors.Is(err, ErrClosed) || !strings.Contains(err.Error(), "chunk 1/1") {
+	if err == nil || ps != nil || !errors.Is(err, ErrClosed) || !strings.Contains(err.Error(), "read attendance at byte 1024 of 4004") {
 		t.Fatalf("%d punches, %v", len(ps), err)
 	}
 	if _, err := c.Time(context.Background()); !errors.Is(err, ErrClosed) {

@@ -1,11 +1,13 @@
 package zk
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jinbi/punchd/device"
@@ -15,9 +17,14 @@ import (
 const (
 	TCPChunk = 0xFFC0 // READ_BUFFER length per request over TCP (65472)
 	UDPChunk = 16384  // over UDP and serial
+	// MinChunk is the smallest READ_BUFFER a failing read shrinks to: one packet, which the clock
+	// answers inline (CMD_DATA, no PREPARE_DATA).
+	MinChunk = 1024
 
-	fctUser    = 5
-	chunkTries = 3
+	fctUser = 5
+	// chunkGiveUp is how many requests in a row may fail without moving a byte before a read
+	// gives up; two of them timing out ends it sooner (the clock is gone, not noisy).
+	chunkGiveUp = 8
 )
 
 // prepareBuffer builds the 11-byte PREPARE_BUFFER payload.
@@ -29,133 +36,224 @@ func prepareBuffer(cmd uint16, fct uint32) []byte {
 	return b
 }
 
-// readBuffered reads one dataset with PREPARE_BUFFER / READ_BUFFER / FREE_DATA. The result is the
-// blob (u32 total + data). A refusal of PREPARE_BUFFER itself is returned as ErrRefused so the
+// prepare sends PREPARE_BUFFER. It returns the size of the dataset the clock buffered, or the
+// dataset itself when the clock sent it inline (≤ 1024 bytes). A refusal is a *prepErr so the
 // caller can fall back to a legacy command.
-func (c *Client) readBuffered(ctx context.Context, what string, cmd uint16, fct uint32) ([]byte, error) {
+func (c *Client) prepare(ctx context.Context, what string, cmd uint16, fct uint32) (size int, inline []byte, err error) {
 	r, err := c.exchange(ctx, CmdPrepareBuffer, prepareBuffer(cmd, fct))
 	if err != nil {
-		return nil, fmt.Errorf("prepare %s buffer: %w", what, err)
+		return 0, nil, fmt.Errorf("prepare %s buffer: %w", what, err)
 	}
 	switch r.Cmd {
 	case CmdData: // small dataset, sent inline
-		return append([]byte(nil), r.Payload...), nil
+		return len(r.Payload), append([]byte(nil), r.Payload...), nil
 	case AckOK:
 	default:
-		return nil, &prepErr{fmt.Errorf("prepare %s buffer: %w: %s", what, ErrRefused, ackName(r.Cmd))}
+		return 0, nil, &prepErr{fmt.Errorf("prepare %s buffer: %w: %s", what, ErrRefused, ackName(r.Cmd))}
 	}
 	if len(r.Payload) < 5 {
-		return nil, fmt.Errorf("prepare %s buffer: %w: ACK_OK with %d bytes, want the 13-byte size block", what, ErrShort, len(r.Payload))
+		return 0, nil, fmt.Errorf("prepare %s buffer: %w: ACK_OK with %d bytes, want the 13-byte size block", what, ErrShort, len(r.Payload))
 	}
-	size := int(binary.LittleEndian.Uint32(r.Payload[1:]))
+	size = int(binary.LittleEndian.Uint32(r.Payload[1:]))
 	if size == 0 {
-		return nil, fmt.Errorf("prepare %s buffer: %w: the clock counts entries but announces 0 bytes", what, ErrEmpty)
+		return 0, nil, fmt.Errorf("prepare %s buffer: %w: the clock counts entries but announces 0 bytes", what, ErrEmpty)
 	}
 	if size > 64<<20 {
-		return nil, fmt.Errorf("prepare %s buffer: %w: clock announces %d bytes", what, ErrProtocol, size)
+		return 0, nil, fmt.Errorf("prepare %s buffer: %w: clock announces %d bytes", what, ErrProtocol, size)
 	}
-	blob := make([]byte, 0, size)
-	chunk := c.t.chunkSize()
-	nChunks := (size + chunk - 1) / chunk
-	for i := 0; i < nChunks; i++ {
-		off := i * chunk
-		n := min(chunk, size-off)
-		var data []byte
-		var err error
-		for try := 1; ; try++ {
-			data, err = c.readChunk(ctx, off, n, blob)
-			if err == nil || try == chunkTries || ctx.Err() != nil || errors.Is(err, ErrClosed) || errors.Is(err, ErrUnauthorized) {
-				break
-			}
-			// A repeated reply id would only replay the cached final ACK: ask again with a new one.
-			c.st.chunkRetries.Add(1)
-			c.log.Warn("chunk failed, asking again", "what", what, "chunk", i+1, "of", nChunks, "try", try, "err", err)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("read %s chunk %d/%d: %w", what, i+1, nChunks, err)
-		}
-		blob = data
-	}
-	if len(blob) != size {
-		return nil, fmt.Errorf("read %s: %w: received %d bytes, clock announced %d", what, ErrTruncated, len(blob), size)
-	}
+	return size, nil, nil
+}
+
+// freeData releases the clock's buffer. The data is complete by then; a failed FREE_DATA only
+// leaves the buffer allocated until the session ends.
+func (c *Client) freeData(ctx context.Context, what string) error {
 	if _, err := c.simple(ctx, CmdFreeData, nil); err != nil {
-		// The data is complete; a failed FREE_DATA only leaves the clock's buffer allocated
-		// until the session ends.
 		if errors.Is(err, ErrClosed) || ctx.Err() != nil {
-			return nil, fmt.Errorf("free %s buffer: %w", what, err)
+			return fmt.Errorf("free %s buffer: %w", what, err)
 		}
 		c.log.Warn("FREE_DATA failed", "what", what, "err", err)
 	}
-	return blob, nil
+	return nil
 }
 
-// readChunk sends one READ_BUFFER and collects its data.
-// readChunk appends the chunk to dst.
+// readBuffered reads one whole dataset with PREPARE_BUFFER / READ_BUFFER / FREE_DATA. The result
+// is the blob (u32 total + data).
+func (c *Client) readBuffered(ctx context.Context, what string, cmd uint16, fct uint32) ([]byte, error) {
+	size, blob, err := c.prepare(ctx, what, cmd, fct)
+	if err != nil || blob != nil {
+		return blob, err
+	}
+	var rs readStats
+	blob, err = c.readRange(ctx, what, 0, size, make([]byte, 0, size), &rs)
+	if err != nil {
+		return nil, err
+	}
+	return blob, c.freeData(ctx, what)
+}
+
+// readStats counts what the chunked reads of one operation moved and retried.
+type readStats struct{ bytes, retries int }
+
+// readRange appends bytes off..off+n of the prepared buffer to dst, in READ_BUFFER chunks. A
+// chunk that fails (a lost or corrupted packet, a timeout) keeps the packets that arrived whole
+// and in order, and the read goes on from there with half the chunk, down to one packet
+// (MinChunk); each success doubles it again, up to the transport's chunk. It gives up after
+// chunkGiveUp failures in a row that moved nothing, or two timeouts in a row.
+func (c *Client) readRange(ctx context.Context, what string, off, n int, dst []byte, rs *readStats) ([]byte, error) {
+	maxChunk := c.t.chunkSize()
+	chunk := maxChunk
+	end := off + n
+	start := len(dst)
+	idle, timeouts, req := 0, 0, 0
+	for off < end {
+		ask := min(chunk, end-off)
+		req++
+		before := len(dst)
+		var err error
+		dst, err = c.readChunk(ctx, off, ask, dst)
+		got := len(dst) - before
+		off += got
+		rs.bytes += got
+		if err == nil {
+			idle, timeouts = 0, 0
+			if chunk < maxChunk {
+				chunk = min(2*chunk, maxChunk)
+			}
+			c.logProgress(what, len(dst)-start, n, ask, req)
+			continue
+		}
+		if ctx.Err() != nil || errors.Is(err, ErrClosed) || errors.Is(err, ErrUnauthorized) || errors.Is(err, ErrRefused) || errors.Is(err, ErrProtocol) {
+			return dst, fmt.Errorf("read %s at byte %d of %d: %w", what, len(dst)-start, n, err)
+		}
+		if got > 0 {
+			idle = 0
+		} else {
+			idle++
+		}
+		if errors.Is(err, ErrTimeout) {
+			timeouts++
+		} else {
+			timeouts = 0
+		}
+		if idle >= chunkGiveUp || timeouts >= 2 {
+			return dst, fmt.Errorf("read %s at byte %d of %d (%d requests failed in a row): %w", what, len(dst)-start, n, idle, err)
+		}
+		rs.retries++
+		c.st.chunkRetries.Add(1)
+		chunk = max(chunk/2, MinChunk)
+		c.log.Debug("chunk failed; asking again from the last good byte with a smaller chunk",
+			"what", what, "offset", off, "got", got, "asked", ask, "next_chunk", chunk, "err", err)
+	}
+	return dst, nil
+}
+
+// logProgress reports a finished chunk to the progress hook and, at Debug, to the log.
+func (c *Client) logProgress(what string, done, total, chunk, req int) {
+	c.log.Debug("chunk read", "what", what, "bytes", done, "of", total, "chunk", chunk, "request", req)
+	if c.progress != nil {
+		c.progress(what, done, total)
+	}
+}
+
+// readChunk sends one READ_BUFFER and appends what arrived whole and in order to dst: on an error
+// dst still holds the good prefix of the chunk.
 func (c *Client) readChunk(ctx context.Context, off, n int, dst []byte) ([]byte, error) {
 	req := make([]byte, 8)
 	binary.LittleEndian.PutUint32(req, uint32(off))
 	binary.LittleEndian.PutUint32(req[4:], uint32(n))
-	// No same-reply-id retransmission here: after a multi-packet answer the clock would replay
-	// only its final ACK. A lost chunk is asked for again with a new reply id (readBuffered).
-	c.reply++
-	r, err := c.roundTripN(ctx, Packet{Cmd: CmdReadBuffer, Session: c.Session(), Reply: c.reply, Payload: req}, 1)
+	// A resend with the same reply id (a datagram timeout, a corrupted inline reply) is answered
+	// from the clock's cache: the data itself for one packet, only the final ACK after a
+	// multi-packet transfer — which fails this chunk, and the next request has a new reply id.
+	r, err := c.exchange(ctx, CmdReadBuffer, req)
 	if err != nil {
-		return nil, err
+		return dst, err
 	}
 	if r.Cmd == AckOK {
-		return nil, fmt.Errorf("%w: ACK_OK without data (a replayed final ACK?)", ErrTruncated)
+		return dst, fmt.Errorf("%w: ACK_OK without data (a replayed final ACK?)", ErrTruncated)
 	}
 	return c.collect(ctx, r, n, dst)
 }
 
 // collect gathers a data reply that began with first: inline CMD_DATA, or PREPARE_DATA + N×DATA +
-// ACK_OK. want is the expected length (-1 when only the clock knows). The session field of DATA
-// packets (packet index) and of the final ACK is not checked (§1.6, §11).
+// ACK_OK. want is the expected length (-1 when only the clock knows). DATA packets carry their
+// index in the session field (§1.6): a gap (a packet lost, or dropped for its checksum) ends the
+// transfer at once with the packets before it appended to dst. A clock whose first data packet
+// carries the session id instead is taken not to number them and is not checked. The final ACK's session field is not checked (§11); on a datagram link
+// the data is complete without it (it may be the datagram that was lost).
 func (c *Client) collect(ctx context.Context, first Packet, want int, dst []byte) ([]byte, error) {
+	total := want
 	switch first.Cmd {
 	case CmdData:
-		if want >= 0 && len(first.Payload) != want {
-			return nil, fmt.Errorf("%w: inline data of %d bytes, asked for %d", ErrTruncated, len(first.Payload), want)
+		if want <= MinChunk || first.Session != 0 {
+			if want >= 0 && len(first.Payload) != want {
+				return dst, fmt.Errorf("%w: inline data of %d bytes, asked for %d", ErrTruncated, len(first.Payload), want)
+			}
+			return append(dst, first.Payload...), nil
 		}
-		return append(dst, first.Payload...), nil
+		// Packet 0 of a transfer whose PREPARE_DATA was lost: the size is the one asked for.
 	case CmdPrepareData:
+		if len(first.Payload) < 4 {
+			return dst, fmt.Errorf("%w: PREPARE_DATA with %d bytes", ErrShort, len(first.Payload))
+		}
+		total = int(binary.LittleEndian.Uint32(first.Payload))
+		if want >= 0 && total != want {
+			return dst, fmt.Errorf("%w: PREPARE_DATA announces %d bytes, asked for %d", ErrProtocol, total, want)
+		}
+		if total > 64<<20 {
+			return dst, fmt.Errorf("%w: PREPARE_DATA announces %d bytes", ErrProtocol, total)
+		}
 	default:
-		return nil, fmt.Errorf("%w: %s", ErrRefused, ackName(first.Cmd))
-	}
-	if len(first.Payload) < 4 {
-		return nil, fmt.Errorf("%w: PREPARE_DATA with %d bytes", ErrShort, len(first.Payload))
-	}
-	total := int(binary.LittleEndian.Uint32(first.Payload))
-	if want >= 0 && total != want {
-		return nil, fmt.Errorf("%w: PREPARE_DATA announces %d bytes, asked for %d", ErrProtocol, total, want)
-	}
-	if total > 64<<20 {
-		return nil, fmt.Errorf("%w: PREPARE_DATA announces %d bytes", ErrProtocol, total)
+		return dst, fmt.Errorf("%w: %s", ErrRefused, ackName(first.Cmd))
 	}
 	if cap(dst)-len(dst) < total {
 		dst = append(make([]byte, 0, len(dst)+total), dst...)
 	}
 	base := len(dst)
 	buf := dst
+	numbered, idx := true, 0
+	add := func(p Packet) error {
+		if idx == 0 && p.Session != 0 && p.Session == c.Session() {
+			numbered = false // a clock that puts its session id there, not the packet index
+		}
+		if numbered && int(p.Session) != idx {
+			return fmt.Errorf("%w: data packet %d arrived where %d was due (lost or dropped) after %d of %d bytes", ErrTruncated, p.Session, idx, len(buf)-base, total)
+		}
+		if len(buf)-base+len(p.Payload) > total {
+			return fmt.Errorf("%w: data overruns the announced %d bytes", ErrProtocol, total)
+		}
+		idx++
+		buf = append(buf, p.Payload...)
+		return nil
+	}
+	if first.Cmd == CmdData {
+		if err := add(first); err != nil {
+			return buf, err
+		}
+	}
 	for {
-		p, err := c.next(ctx, first.Reply, c.opts.Timeout)
+		if len(buf)-base == total && c.t.lossy() {
+			return buf, nil
+		}
+		t0 := time.Now()
+		p, err := c.next(ctx, first.Reply, c.packetWait())
+		if err == nil && c.t.lossy() {
+			c.gap += (time.Since(t0) - c.gap) / 8
+		}
 		if err != nil {
-			return nil, fmt.Errorf("after %d of %d bytes: %w", len(buf)-base, total, err)
+			return buf, fmt.Errorf("after %d of %d bytes: %w", len(buf)-base, total, err)
 		}
 		switch p.Cmd {
 		case CmdData:
-			if len(buf)-base+len(p.Payload) > total {
-				return nil, fmt.Errorf("%w: data overruns the announced %d bytes", ErrProtocol, total)
+			if err := add(p); err != nil {
+				return buf, err
 			}
-			buf = append(buf, p.Payload...)
 		case AckOK:
 			if len(buf)-base != total {
-				return nil, fmt.Errorf("%w: received %d of %d announced bytes", ErrTruncated, len(buf)-base, total)
+				return buf, fmt.Errorf("%w: received %d of %d announced bytes", ErrTruncated, len(buf)-base, total)
 			}
 			return buf, nil
 		default:
-			return nil, fmt.Errorf("%w: %s after %d of %d bytes", ErrRefused, ackName(p.Cmd), len(buf)-base, total)
+			return buf, fmt.Errorf("%w: %s after %d of %d bytes", ErrRefused, ackName(p.Cmd), len(buf)-base, total)
 		}
 	}
 }
@@ -174,41 +272,59 @@ func (c *Client) readLegacy(ctx context.Context, what string, cmd uint16, payloa
 	return b, nil
 }
 
-// Punches reads the whole attendance log, in the clock's order: the exact log or an error.
+// Punches reads the whole attendance log, in the clock's order. Records with impossible dates or
+// fields are skipped and logged (see ReadLog); when most records are, the read fails.
 func (c *Client) Punches(ctx context.Context) ([]device.Punch, error) {
-	unlock, err := c.lock(ctx)
+	l, err := c.ReadLog(ctx, device.Mark{}, true)
 	if err != nil {
-		return nil, c.wrap("read attendance", err)
+		return nil, err
 	}
-	defer unlock()
-	var out []device.Punch
-	err = c.resumable(ctx, "attendance", func() error { _, err := c.readPunches(ctx, &out, 0); return err })
-	if err != nil {
-		return nil, fmt.Errorf("clock %s: %w", c.t.name(), err)
+	if len(l.Skipped) > 0 {
+		c.log.Warn("attendance records skipped", "count", len(l.Skipped), "of", l.Mark.Count, "records", SkippedSummary(l.Skipped, 10))
 	}
-	return out, nil
+	return l.Punches, nil
 }
 
-// PunchesFrom implements device.TailReader: the whole log is transferred and checked as by
-// Punches, but only the records from index from on become punches (the daemon's steady state:
-// a log that only grew since the last pull).
-func (c *Client) PunchesFrom(ctx context.Context, from int) ([]device.Punch, int, error) {
+// SkippedSummary lists skipped records for a log line or a message: "record 7: year 2000; …",
+// at most max of them, then how many more.
+func SkippedSummary(sk []device.Skipped, max int) string {
+	var b strings.Builder
+	for i, s := range sk {
+		if i == max {
+			fmt.Fprintf(&b, "; and %d more", len(sk)-max)
+			break
+		}
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		fmt.Fprintf(&b, "record %d: %s (%s)", s.Index, s.Detail, s.Reason)
+	}
+	return b.String()
+}
+
+// ReadLog implements device.LogReader. After PREPARE_BUFFER it asks for the records from the
+// mark's last one on (READ_BUFFER with an offset) and checks that this record is byte for byte
+// the one the mark holds: then only the records after it cross the wire. Otherwise — the log was
+// cleared, shrunk or rewritten, the record size changed, full is set or the mark is zero — the
+// rest of the buffer is read too and the whole log returned.
+//
+// Records are judged one by one (implausibleRecord): a record with an impossible date is skipped
+// as bad_date, one whose user id holds control bytes or nothing as malformed. When more than half
+// of the records read are implausible the layout itself is wrong (a record size the clock
+// misreports) and the read fails with ErrImplausibleDates; a tail read that would fail so is
+// judged again over the whole log.
+func (c *Client) ReadLog(ctx context.Context, since device.Mark, full bool) (device.Log, error) {
 	unlock, err := c.lock(ctx)
 	if err != nil {
-		return nil, 0, c.wrap("read attendance", err)
+		return device.Log{}, c.wrap("read attendance", err)
 	}
 	defer unlock()
-	var out []device.Punch
-	total := 0
-	err = c.resumable(ctx, "attendance", func() error {
-		var err error
-		total, err = c.readPunches(ctx, &out, max(from, 0))
-		return err
-	})
+	var out device.Log
+	err = c.resumable(ctx, "attendance", func() (err error) { out, err = c.readLog(ctx, since, full); return })
 	if err != nil {
-		return nil, 0, fmt.Errorf("clock %s: %w", c.t.name(), err)
+		return device.Log{}, fmt.Errorf("clock %s: %w", c.t.name(), err)
 	}
-	return out, total, nil
+	return out, nil
 }
 
 // resumable runs a whole read; on a datagram link (UDP, serial) whose clock stopped answering
@@ -229,6 +345,10 @@ func (c *Client) resumable(ctx context.Context, what string, read func() error) 
 	return nil
 }
 
+// SetProgress sets a function told how far each chunked read is (bytes done of total); nil for
+// none. It is called from the goroutine doing the read; set it before reading.
+func (c *Client) SetProgress(fn func(what string, done, total int)) { c.progress = fn }
+
 // AttRecords reads the raw attendance records and their size, without the date checks or the
 // uid mapping (for diagnostics).
 func (c *Client) AttRecords(ctx context.Context) ([]AttRecord, int, error) {
@@ -237,11 +357,11 @@ func (c *Client) AttRecords(ctx context.Context) ([]AttRecord, int, error) {
 		return nil, 0, c.wrap("read attendance", err)
 	}
 	defer unlock()
-	blob, _, fs, err := c.readAttLog(ctx)
-	if err == nil && blob != nil {
+	a, err := c.attLog(ctx, device.Mark{}, true)
+	if err == nil && a.records != nil {
 		var recs []AttRecord
 		var size int
-		if recs, size, err = DecodeAttLog(blob, fs.Records); err == nil {
+		if recs, size, err = DecodeAttLog(a.blob(), a.count); err == nil {
 			return recs, size, nil
 		}
 	}
@@ -251,40 +371,111 @@ func (c *Client) AttRecords(ctx context.Context) ([]AttRecord, int, error) {
 	return []AttRecord{}, 0, nil
 }
 
-// readAttLog reads the log blob and checks that it splits into the counted records. When the
-// count changes between GET_FREE_SIZES and the read (someone punched), the split fails; it reads
-// again (twice at most). A nil blob means an empty log.
-func (c *Client) readAttLog(ctx context.Context) ([]byte, int, FreeSizes, error) {
+// attRead is the raw result of an attendance read: the records' bytes from index from on.
+type attRead struct {
+	count, size int // records on the clock and bytes per record
+	from        int // index of records[0:size]
+	records     []byte
+	tail        bool // from is the mark's last record, verified
+	stats       readStats
+}
+
+// blob rebuilds the u32-prefixed blob of a whole read.
+func (a attRead) blob() []byte {
+	b := binary.LittleEndian.AppendUint32(make([]byte, 0, 4+len(a.records)), uint32(len(a.records)))
+	return append(b, a.records...)
+}
+
+func (a attRead) record(i int) []byte { return a.records[(i-a.from)*a.size : (i-a.from+1)*a.size] }
+
+// attLog reads the log's records: only from the mark's last record on when it is still in its
+// place (and full is not set), else all of them. When the count changes between GET_FREE_SIZES
+// and PREPARE_BUFFER (someone punched), the size does not split; it asks again (twice at most).
+// A nil records means an empty log.
+func (c *Client) attLog(ctx context.Context, since device.Mark, full bool) (attRead, error) {
 	var lastErr error
 	for attempt := 0; attempt < 3; attempt++ {
 		fs, err := c.freeSizes(ctx)
 		if err != nil {
-			return nil, 0, fs, fmt.Errorf("read free sizes: %w", err)
+			return attRead{}, fmt.Errorf("read free sizes: %w", err)
 		}
 		if fs.Records == 0 {
-			return nil, 0, fs, nil
+			return attRead{}, nil
 		}
-		blob, err := c.readBuffered(ctx, "attendance", CmdAttLogRRQ, 0)
+		size, blob, err := c.prepare(ctx, "attendance", CmdAttLogRRQ, 0)
 		if isPrepareRefusal(err) {
 			c.log.Info("PREPARE_BUFFER refused, using legacy ATTLOG_RRQ", "err", err)
 			blob, err = c.readLegacy(ctx, "attendance", CmdAttLogRRQ, nil)
+			size = len(blob)
 		}
 		if err != nil {
-			return nil, 0, fs, err
+			return attRead{}, err
 		}
-		size, _, err := attLogSize(blob, fs.Records)
-		if err == nil {
-			c.recordSize = size
-			return blob, size, fs, nil
+		recSize, err := recordSizeOf(size-4, fs.Records)
+		if err != nil {
+			lastErr = fmt.Errorf("split attendance log: %w", err)
+			fs2, ferr := c.freeSizes(ctx)
+			if ferr != nil || fs2.Records == fs.Records {
+				return attRead{}, lastErr
+			}
+			c.log.Info("record count changed during the read, reading again", "before", fs.Records, "after", fs2.Records)
+			continue
 		}
-		lastErr = fmt.Errorf("split attendance log: %w", err)
-		fs2, ferr := c.freeSizes(ctx)
-		if ferr != nil || fs2.Records == fs.Records {
-			return nil, 0, fs, lastErr
+		c.recordSize = recSize
+		a := attRead{count: fs.Records, size: recSize}
+		if blob == nil {
+			if !full && since.Count > 0 && since.Count <= fs.Records && len(since.Last) == recSize {
+				a.from = since.Count - 1
+			}
+			off := 0
+			if a.from > 0 {
+				off = 4 + a.from*recSize
+			}
+			body, err := c.readRange(ctx, "attendance", off, size-off, make([]byte, 0, size-off), &a.stats)
+			if err != nil {
+				return attRead{}, err
+			}
+			switch {
+			case a.from == 0:
+				blob = body
+			case bytes.Equal(body[:recSize], since.Last):
+				a.records, a.tail = body, true
+			default:
+				c.log.Info("the clock's log changed since the last read (cleared, shrunk or rewritten): reading it whole",
+					"was", since.Count, "now", fs.Records)
+				head, err := c.readRange(ctx, "attendance", 0, off, make([]byte, 0, size), &a.stats)
+				if err != nil {
+					return attRead{}, err
+				}
+				blob, a.from = append(head, body...), 0
+			}
+			if err := c.freeData(ctx, "attendance"); err != nil {
+				return attRead{}, err
+			}
 		}
-		c.log.Info("record count changed during the read, reading again", "before", fs.Records, "after", fs2.Records)
+		if !a.tail {
+			_, body, err := splitBlob(blob)
+			if err != nil {
+				return attRead{}, fmt.Errorf("split attendance log: %w", err)
+			}
+			a.records = body
+		}
+		return a, nil
 	}
-	return nil, 0, FreeSizes{}, lastErr
+	return attRead{}, lastErr
+}
+
+// recordSizeOf is the record size a log of n bytes and count records has, if it is a known one.
+func recordSizeOf(n, count int) (int, error) {
+	if count <= 0 || n <= 0 || n%count != 0 {
+		return 0, fmt.Errorf("%w: %d bytes do not split into %d records (%.2f bytes each)", ErrUnknownRecordSize, n, count, float64(n)/float64(max(count, 1)))
+	}
+	switch size := n / count; size {
+	case AttRecord8, AttRecord16, AttRecord40, AttRecord49:
+		return size, nil
+	default:
+		return 0, fmt.Errorf("%w: %d bytes per record (%d bytes / %d records)", ErrUnknownRecordSize, size, n, count)
+	}
 }
 
 // isPrepareRefusal tells a refused PREPARE_BUFFER (legacy fallback applies) from a refused chunk.
@@ -297,51 +488,81 @@ type prepErr struct{ error }
 
 func (e *prepErr) Unwrap() error { return e.error }
 
-func (c *Client) readPunches(ctx context.Context, out *[]device.Punch, from int) (int, error) {
+func (c *Client) readLog(ctx context.Context, since device.Mark, full bool) (device.Log, error) {
 	sn, err := c.serialNumber(ctx)
 	if err != nil {
-		return 0, fmt.Errorf("read option ~SerialNumber: %w", err)
+		return device.Log{}, fmt.Errorf("read option ~SerialNumber: %w", err)
 	}
 	clockNow, _, err := c.getTime(ctx)
 	if err != nil {
-		return 0, fmt.Errorf("read time: %w", err)
+		return device.Log{}, fmt.Errorf("read time: %w", err)
 	}
-	blob, size, fs, err := c.readAttLog(ctx)
+	a, err := c.attLog(ctx, since, full)
 	if err != nil {
-		return 0, err
+		return device.Log{}, err
 	}
-	if blob == nil {
-		*out = []device.Punch{}
-		return 0, nil
+	out := device.Log{Bytes: a.stats.bytes, Retries: a.stats.retries}
+	if a.records == nil {
+		out.Punches = []device.Punch{}
+		return out, nil
 	}
-	var byUID map[uint16]string
-	if size == AttRecord8 {
-		users, err := c.readUsers(ctx)
-		if err != nil {
-			return 0, fmt.Errorf("read users to map 8-byte records: %w", err)
-		}
-		byUID = make(map[uint16]string, len(users))
-		for _, u := range users {
-			byUID[u.UID] = u.UserID
-		}
+	out.Mark = device.Mark{Count: a.count, Last: bytes.Clone(a.record(a.count - 1))}
+	switch {
+	case a.tail:
+		out.From, out.New = since.Count, since.Count
+	case since.Count > 0 && since.Count <= a.count && bytes.Equal(a.record(since.Count-1), since.Last):
+		out.New = since.Count
 	}
-	var ps []device.Punch
 	// The later of the clock's time and ours: a clock set behind its own records (or a host whose
 	// clock runs ahead) must not turn every pull into a rejected one.
 	limitNow := clockNow
 	if host := time.Now().In(c.opts.Location); host.After(limitNow) {
 		limitNow = time.Date(host.Year(), host.Month(), host.Day(), host.Hour(), host.Minute(), host.Second(), 0, c.opts.Location)
 	}
-	dc := newDateCheck(size, limitNow)
+	chk := newRecordCheck(a.size, limitNow)
+	ids := &idCache{}
+	judge := func(from int) (bad int, skipped []device.Skipped) {
+		for i := from; i < a.count; i++ {
+			r, _ := decodeAttRecord(a.record(i), ids)
+			if reason, detail := chk.implausible(r); reason != "" {
+				skipped = append(skipped, device.Skipped{Index: i, Reason: reason, Detail: detail, Raw: r.Raw})
+			}
+		}
+		return len(skipped), skipped
+	}
+	bad, skipped := judge(out.From)
+	if n := a.count - out.From; bad*2 > n && a.tail {
+		// Mostly implausible new records after a good mark: judge the whole log before refusing it.
+		c.log.Info("most new records are implausible; reading the whole log to judge it", "bad", bad, "of", n)
+		return c.readLog(ctx, since, true)
+	}
+	if n := a.count - out.From; bad*2 > n {
+		return device.Log{}, fmt.Errorf("check attendance (%d records of %d bytes): %w: %d of %d records, first is %s",
+			a.count, a.size, ErrImplausibleDates, bad, n, SkippedSummary(skipped[:1], 1))
+	}
+	var byUID map[uint16]string
+	if a.size == AttRecord8 {
+		users, err := c.readUsers(ctx)
+		if err != nil {
+			return device.Log{}, fmt.Errorf("read users to map 8-byte records: %w", err)
+		}
+		byUID = make(map[uint16]string, len(users))
+		for _, u := range users {
+			byUID[u.UID] = u.UserID
+		}
+	}
 	td := timeDecoder{loc: c.opts.Location}
 	unmapped := 0
-	_, err = walkAttLog(blob, fs.Records, func(n int) { ps = make([]device.Punch, max(n-from, 0)) }, func(i int, r AttRecord) {
-		dc.check(i, r) // every record: a misaligned or impossible log is refused whole
-		if i < from {
-			return
+	ps := make([]device.Punch, 0, a.count-out.From-bad)
+	next := 0 // into skipped
+	for i := out.From; i < a.count; i++ {
+		if next < len(skipped) && skipped[next].Index == i {
+			next++
+			continue
 		}
+		r, _ := decodeAttRecord(a.record(i), ids)
 		id := r.UserID
-		if size == AttRecord8 {
+		if a.size == AttRecord8 {
 			var ok bool
 			if id, ok = byUID[r.UID]; !ok {
 				// A punch by a user since deleted: keep it under the internal index rather
@@ -352,82 +573,68 @@ func (c *Client) readPunches(ctx context.Context, out *[]device.Punch, from int)
 				}
 			}
 		}
-		ps[i-from] = device.Punch{
+		ps = append(ps, device.Punch{
 			Clock: sn, UserID: id, Time: td.decode(r.Time),
 			State: r.State, Verify: r.Verify, WorkCode: r.WorkCode, Raw: r.Raw,
-		}
-	})
-	if err != nil {
-		return 0, fmt.Errorf("split attendance log: %w", err)
-	}
-	if err := dc.err(); err != nil {
-		return 0, fmt.Errorf("check attendance (%d records of %d bytes): %w", fs.Records, size, err)
+		})
 	}
 	c.st.unmappedID.Add(uint64(unmapped))
-	if ps == nil {
-		ps = []device.Punch{}
-	}
-	*out = ps
-	return fs.Records, nil
+	out.Punches, out.Skipped = ps, skipped
+	return out, nil
 }
 
-// dateCheck rejects a whole read whose dates cannot be real: a day that does not exist, a year
-// before 2001 (what zeros and shifted bytes decode to), more than a day after the clock's own
-// time, or — for string user ids — control bytes where an id should be, which is what a wrong
+// recordCheck judges one record: a day that does not exist, a year before 2001 (what zeros and
+// shifted bytes decode to), more than a day after the clock's own time (or this computer's), or —
+// for string user ids — control bytes or nothing where an id should be, which is what a wrong
 // record size produces.
-type dateCheck struct {
+type recordCheck struct {
 	size     int
 	clockNow time.Time
 	limit    uint32
-	n, bad   int
-	first    int
-	why      string
 }
 
-func newDateCheck(size int, clockNow time.Time) *dateCheck {
-	d := &dateCheck{size: size, clockNow: clockNow, limit: EncodeTime(clockNow.Add(24 * time.Hour)), first: -1}
+func newRecordCheck(size int, clockNow time.Time) recordCheck {
+	d := recordCheck{size: size, clockNow: clockNow, limit: EncodeTime(clockNow.Add(24 * time.Hour))}
 	if clockNow.Year() < 2001 {
 		d.limit = ^uint32(0) // the clock's own time is unset; judge only by the absolute rules
 	}
 	return d
 }
 
-func (d *dateCheck) check(i int, r AttRecord) {
-	d.n++
+// implausible says why r cannot be a real punch (a device.Skip* reason and a detail), or "".
+func (d recordCheck) implausible(r AttRecord) (reason, detail string) {
 	y, mo, day, h, mi, s := TimeFields(r.Time)
-	var reason string
 	switch {
 	case day > daysIn(y, time.Month(mo)):
-		reason = fmt.Sprintf("day %04d-%02d-%02d does not exist", y, mo, day)
+		return device.SkipBadDate, fmt.Sprintf("day %04d-%02d-%02d does not exist", y, mo, day)
 	case y < 2001:
-		reason = fmt.Sprintf("year %d", y)
+		return device.SkipBadDate, fmt.Sprintf("year %d", y)
 	case r.Time > d.limit:
-		reason = fmt.Sprintf("%04d-%02d-%02d %02d:%02d:%02d is more than a day after the clock's (or this computer's) time %s", y, mo, day, h, mi, s, d.clockNow.Format("2006-01-02 15:04:05"))
+		return device.SkipBadDate, fmt.Sprintf("%04d-%02d-%02d %02d:%02d:%02d is more than a day after the clock's (or this computer's) time %s", y, mo, day, h, mi, s, d.clockNow.Format("2006-01-02 15:04:05"))
 	case (d.size == AttRecord40 || d.size == AttRecord49) && !printableID(r.UserID):
-		reason = fmt.Sprintf("user id %q has control bytes (misaligned records?)", r.UserID)
-	default:
-		return
+		return device.SkipMalformed, fmt.Sprintf("user id %q has control bytes (misaligned records?)", r.UserID)
+	case d.size != AttRecord8 && r.UserID == "":
+		return device.SkipMalformed, "no user id"
 	}
-	d.bad++
-	if d.first < 0 {
-		d.first, d.why = i, reason
-	}
+	return "", ""
 }
 
-func (d *dateCheck) err() error {
-	if d.bad == 0 {
-		return nil
-	}
-	return fmt.Errorf("%w: %d of %d records, first is record %d: %s", ErrImplausibleDates, d.bad, d.n, d.first, d.why)
-}
-
-// checkDates runs the date check over decoded records.
+// checkDates applies the read's rule to decoded records: an error when more than half of them are
+// implausible.
 func checkDates(recs []AttRecord, size int, clockNow time.Time) error {
-	d := newDateCheck(size, clockNow)
+	d := newRecordCheck(size, clockNow)
+	bad, first := 0, ""
 	for i, r := range recs {
-		d.check(i, r)
+		if reason, detail := d.implausible(r); reason != "" {
+			if bad++; bad == 1 {
+				first = fmt.Sprintf("record %d: %s", i, detail)
+			}
+		}
 	}
-	return d.err()
+	if bad*2 > len(recs) {
+		return fmt.Errorf("%w: %d of %d records, first is %s", ErrImplausibleDates, bad, len(recs), first)
+	}
+	return nil
 }
 
 func printableID(s string) bool {

@@ -189,7 +189,9 @@ func readAndCompare(t *testing.T, network string, size int, key uint32, n int) {
 	if n == 0 && ps == nil {
 		t.Fatal("empty log should be an empty, non-nil list")
 	}
-	if st := c.Stats(); st.ChunkRetries != 0 || st.BadChecksums != 0 {
+	// Over UDP the client waits only a few round trips before asking again (a lost datagram never
+	// comes), so a loaded machine may cost a chunk retry on a clean line; elsewhere none.
+	if st := c.Stats(); st.ChunkRetries != 0 && network != "udp" || st.BadChecksums != 0 {
 		t.Errorf("clean read needed retries: %+v", st)
 	}
 }
@@ -304,6 +306,7 @@ func TestSimBusyClock(t *testing.T) {
 	}
 }
 
+// One record with an impossible date among 50 is skipped and named; the other 50 are read.
 func TestSimImplausibleDates(t *testing.T) {
 	for _, kind := range []zksim.BadDates{zksim.Year2000, zksim.FarFuture} {
 		sc := startSim(t, zksim.Config{Data: gen(t, zksim.GenConfig{People: 5, Records: 50, Seed: 3})})
@@ -311,12 +314,9 @@ func TestSimImplausibleDates(t *testing.T) {
 			t.Fatal(err)
 		}
 		c := dial(t, "tcp", sc.tcp, opts())
-		ps, err := c.Punches(context.Background())
-		if !errors.Is(err, zk.ErrImplausibleDates) || ps != nil {
-			t.Errorf("kind %d: %d punches, err %v", kind, len(ps), err)
-		}
-		if err != nil && !strings.Contains(err.Error(), "record 50") {
-			t.Errorf("kind %d: error should name the record: %v", kind, err)
+		l, err := c.ReadLog(context.Background(), device.Mark{}, false)
+		if err != nil || len(l.Punches) != 50 || len(l.Skipped) != 1 || l.Skipped[0].Index != 50 || l.Skipped[0].Reason != device.SkipBadDate {
+			t.Errorf("kind %d: %d punches, skipped %+v, err %v", kind, len(l.Punches), l.Skipped, err)
 		}
 	}
 }
@@ -360,7 +360,7 @@ func TestSimFaults(t *testing.T) {
 			if ps != nil {
 				t.Fatalf("error with %d punches", len(ps))
 			}
-			if !strings.Contains(err.Error(), addr) || !strings.Contains(err.Error(), "chunk") && !strings.Contains(err.Error(), "closed") {
+			if !strings.Contains(err.Error(), addr) || !strings.Contains(err.Error(), "read attendance at byte") && !strings.Contains(err.Error(), "closed") {
 				t.Errorf("error should name the clock and the step: %v", err)
 			}
 			t.Logf("%s: %v", tc.name, err)

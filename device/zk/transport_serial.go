@@ -190,5 +190,6 @@ func (t *serialTransport) close() error {
 
 func (t *serialTransport) chunkSize() int  { return UDPChunk }
 func (t *serialTransport) datagram() bool  { return true }
+func (t *serialTransport) lossy() bool     { return false }
 func (t *serialTransport) name() string    { return t.label }
 func (t *serialTransport) maxPayload() int { return MaxUDPPayload }

@@ -61,5 +61,6 @@ func (t *tcpTransport) acquire(context.Context) (func(), error) { return func() 
 func (t *tcpTransport) close() error                            { return t.conn.Close() }
 func (t *tcpTransport) chunkSize() int                          { return TCPChunk }
 func (t *tcpTransport) datagram() bool                          { return false }
+func (t *tcpTransport) lossy() bool                             { return false }
 func (t *tcpTransport) name() string                            { return t.addr }
 func (t *tcpTransport) maxPayload() int                         { return 64 * 1024 }

@@ -53,5 +53,6 @@ func (t *udpTransport) acquire(context.Context) (func(), error) { return func() 
 func (t *udpTransport) close() error                            { return t.conn.Close() }
 func (t *udpTransport) chunkSize() int                          { return UDPChunk }
 func (t *udpTransport) datagram() bool                          { return true }
+func (t *udpTransport) lossy() bool                             { return true }
 func (t *udpTransport) name() string                            { return t.addr }
 func (t *udpTransport) maxPayload() int                         { return MaxUDPPayload }

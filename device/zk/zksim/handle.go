@@ -396,8 +396,13 @@ func (s *Sim) exec(ctx context.Context, se *session, p zk.Packet) ([]byte, error
 			return s.reject(se, p)
 		}
 		chunk := buf[off : off+n]
+		s.mu.Lock()
+		s.stats.BufferBytes += int(n)
+		s.stats.ReadBuffers++
+		s.mu.Unlock()
 		if n <= 1024 {
-			return s.reply(se, p, zk.CmdData, chunk)
+			b := se.link.frame(nil, zk.Packet{Cmd: zk.CmdData, Session: se.id, Reply: p.Reply, Payload: chunk})
+			return b, se.link.write(s.noisy(b))
 		}
 		return s.transfer(ctx, se, p, chunk, -1)
 
@@ -564,7 +569,7 @@ func (s *Sim) transfer(ctx context.Context, se *session, req zk.Packet, data []b
 		}
 		chunk := data[i*psize : min((i+1)*psize, len(data))]
 		p := zk.Packet{Cmd: zk.CmdData, Session: uint16(i), Reply: req.Reply, Payload: chunk}
-		if f.CorruptPacket == i+1 {
+		if f.CorruptPacket == i+1 || s.chance(f.CorruptEvery) {
 			inner := p.AppendInner(nil)
 			inner[len(inner)-1] ^= 0xA5 // the checksum stays that of the original bytes
 			frame = l.wrap(inner)
@@ -611,6 +616,24 @@ func (s *Sim) transfer(ctx context.Context, se *session, req zk.Packet, data []b
 	s.stats.DataPackets += n
 	s.mu.Unlock()
 	return s.send(se, zk.Packet{Cmd: zk.AckOK, Session: ackSession, Reply: req.Reply})
+}
+
+// noisy returns frame b as the CorruptEvery fault lets it through: usually b itself, one time in
+// CorruptEvery a copy with a payload byte flipped (its checksum then fails). b stays intact for
+// the replay cache.
+func (s *Sim) noisy(b []byte) []byte {
+	s.mu.Lock()
+	n := s.faults.CorruptEvery
+	s.mu.Unlock()
+	if !s.chance(n) {
+		return b
+	}
+	s.mu.Lock()
+	s.stats.Corrupted++
+	s.mu.Unlock()
+	c := append([]byte(nil), b...)
+	c[len(c)-1] ^= 0xA5 // the last payload byte; on serial the wrapper checksum fails too
+	return c
 }
 
 // pacer spaces the packets of a transfer every `every` on average: a timer that wakes late is

@@ -158,6 +158,9 @@ func (s *Sim) ServeUDP(ctx context.Context, pc net.PacketConn) error {
 			}
 			return fmt.Errorf("zksim: udp read: %w", err)
 		}
+		if s.lose() {
+			continue
+		}
 		if n > MaxUDPDatagram {
 			s.mu.Lock()
 			s.stats.Oversize++
@@ -178,6 +181,9 @@ func (s *Sim) ServeUDP(ctx context.Context, pc net.PacketConn) error {
 		if l == nil {
 			to := addr
 			l = &link{kind: overUDP, name: key, write: func(b []byte) error {
+				if s.lose() {
+					return nil
+				}
 				_, err := pc.WriteTo(b, to)
 				return err
 			}}

@@ -28,6 +28,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"strconv"
 	"sync"
 	"time"
@@ -82,6 +83,15 @@ type Faults struct {
 	Once bool
 	// Busy makes the clock ignore CONNECT, as the firmware does while someone uses its keypad.
 	Busy bool
+	// CorruptEvery damages data packets (CMD_DATA, inline or in a transfer) at random, one in this
+	// many on average, as a noisy line does: the packet leaves with a wrong checksum, and the
+	// clock's replay cache keeps the good one. 0 = off.
+	CorruptEvery int
+	// LoseEvery loses UDP datagrams at random, in both directions, one in this many on average.
+	// 0 = off.
+	LoseEvery int
+	// Seed makes the random faults repeatable; 0 is a fixed default seed.
+	Seed uint64
 }
 
 // Errors of this package.
@@ -139,6 +149,9 @@ type Stats struct {
 	SerialTimeouts  int // serial frames discarded because they did not finish in time
 	TCPConnections  int // TCP connections accepted
 	ProtocolRejects int // commands answered ACK_ERROR for a malformed payload
+	Lost            int // UDP datagrams lost by the LoseEvery fault
+	BufferBytes     int // bytes of prepared buffers sent in answer to READ_BUFFER (record data moved)
+	ReadBuffers     int // READ_BUFFER requests answered with data
 }
 
 // Sim is a simulated clock. Its methods are safe for concurrent use. Commands from all transports
@@ -150,6 +163,9 @@ type Sim struct {
 
 	busy sync.Mutex // the device main loop: held while a command runs or an event is sent
 	wbuf []byte     // frames of a transfer being batched; used only under busy
+
+	rndMu sync.Mutex // the random faults' source
+	rnd   *rand.Rand
 
 	mu             sync.Mutex // state below
 	users          []User
@@ -236,7 +252,7 @@ func New(cfg Config) (*Sim, error) {
 		return nil, fmt.Errorf("%w: PIN width %d (want 1..24)", ErrConfig, cfg.PINWidth)
 	case cfg.Pacing < 0 || cfg.ReplyDelay < 0:
 		return nil, fmt.Errorf("%w: negative pacing or reply delay", ErrConfig)
-	case cfg.Faults.DropAfterPackets < 0 || cfg.Faults.CorruptPacket < 0:
+	case cfg.Faults.DropAfterPackets < 0 || cfg.Faults.CorruptPacket < 0 || cfg.Faults.CorruptEvery < 0 || cfg.Faults.LoseEvery < 0:
 		return nil, fmt.Errorf("%w: negative fault packet number", ErrConfig)
 	}
 	if _, err := zk.EncodeAttEvent(cfg.EventLen, zk.Event{UserID: "1", Time: time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)}); err != nil {
@@ -253,6 +269,7 @@ func New(cfg Config) (*Sim, error) {
 		sessions: map[any]*session{},
 		options:  map[string]string{},
 	}
+	s.seed(cfg.Faults.Seed)
 	seen := map[string]bool{}
 	for i, u := range s.users {
 		if seen[u.UserID] {
@@ -288,11 +305,45 @@ func (s *Sim) Stats() Stats {
 	return s.stats
 }
 
-// SetFaults replaces the injected faults.
+// SetFaults replaces the injected faults (and reseeds the random ones).
 func (s *Sim) SetFaults(f Faults) {
 	s.mu.Lock()
 	s.faults = f
 	s.mu.Unlock()
+	s.seed(f.Seed)
+}
+
+func (s *Sim) seed(seed uint64) {
+	if seed == 0 {
+		seed = 1
+	}
+	s.rndMu.Lock()
+	s.rnd = rand.New(rand.NewPCG(seed, seed^0x9E3779B97F4A7C15))
+	s.rndMu.Unlock()
+}
+
+// chance is true one time in n on average (never for n ≤ 0).
+func (s *Sim) chance(n int) bool {
+	if n <= 0 {
+		return false
+	}
+	s.rndMu.Lock()
+	defer s.rndMu.Unlock()
+	return s.rnd.IntN(n) == 0
+}
+
+// lose says whether the LoseEvery fault takes this datagram, and counts it.
+func (s *Sim) lose() bool {
+	s.mu.Lock()
+	n := s.faults.LoseEvery
+	s.mu.Unlock()
+	if !s.chance(n) {
+		return false
+	}
+	s.mu.Lock()
+	s.stats.Lost++
+	s.mu.Unlock()
+	return true
 }
 
 // Faults returns the faults in force.
