@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -136,6 +137,23 @@ type Skipped struct {
 	Reason string // SkipBadDate or SkipMalformed
 	Detail string // what was wrong, for the operator
 	Raw    []byte
+}
+
+// SkippedSummary names skipped records by position for a log line or a message ("record 7: year
+// 2000 (bad_date); …"), at most max of them, then how many more.
+func SkippedSummary(sk []Skipped, max int) string {
+	var b strings.Builder
+	for i, s := range sk {
+		if i == max {
+			fmt.Fprintf(&b, "; and %d more", len(sk)-max)
+			break
+		}
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		fmt.Fprintf(&b, "record %d: %s (%s)", s.Index, s.Detail, s.Reason)
+	}
+	return b.String()
 }
 
 // Log is what one read of a clock's attendance log returned.

@@ -469,6 +469,7 @@ func (c *Client) roundTripN(ctx context.Context, p Packet, tries int) (Packet, e
 	var lastErr error
 	budget := time.Duration(tries) * c.opts.Timeout
 	wait := c.resendWait()
+	sawBad := false
 	for attempt := 0; attempt < max(tries, 3) || c.t.lossy() && budget > 0; attempt++ {
 		if attempt > 0 {
 			c.st.retransmits.Add(1)
@@ -496,8 +497,17 @@ func (c *Client) roundTripN(ctx context.Context, p Packet, tries int) (Packet, e
 		r, err := c.next(ctx, p.Reply, w)
 		budget -= time.Since(sent)
 		if err != nil {
+			if errors.Is(err, ErrChecksum) {
+				sawBad = true
+			}
+			if errors.Is(err, ErrTimeout) && sawBad {
+				err = fmt.Errorf("%w (no undamaged reply came)", errCorrupt) // it answers: not a silent clock
+			}
 			lastErr = err
-			if errors.Is(err, ErrTimeout) && (attempt+1 < tries || c.t.lossy() && budget > 0) || errors.Is(err, ErrChecksum) {
+			if errors.Is(err, ErrTimeout) && (attempt+1 < tries || c.t.lossy() && budget > 0) || errors.Is(err, ErrChecksum) && attempt+1 < max(tries, 3) {
+				continue
+			}
+			if errors.Is(err, ErrChecksum) && c.t.lossy() && budget > 0 {
 				continue
 			}
 			return Packet{}, err
@@ -606,6 +616,10 @@ func (c *Client) connect(ctx context.Context, again bool) error {
 	if err != nil {
 		if errors.Is(err, ErrTimeout) {
 			return c.wrap("connect", fmt.Errorf("%w (%v)", ErrNoAnswer, err))
+		}
+		if errors.Is(err, ErrChecksum) {
+			// Not busy, not unreachable: it answers, and every answer is damaged.
+			return c.wrap("connect", fmt.Errorf("the clock answers, but every reply failed its checksum (%d dropped): %w", c.st.badChecksums.Load(), err))
 		}
 		return c.wrap("connect", err)
 	}

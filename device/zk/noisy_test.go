@@ -2,6 +2,8 @@ package zk_test
 
 import (
 	"context"
+	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -100,5 +102,24 @@ func BenchmarkNoisyRead100k(b *testing.B) {
 			}
 			b.ReportMetric(float64(retries)/float64(b.N), "retries/op")
 		})
+	}
+}
+
+// A clock that answers only with bad checksums is told apart from a busy or unreachable one: the
+// error is ErrChecksum, not ErrNoAnswer.
+func TestConnectAllBadChecksums(t *testing.T) {
+	sc := startSim(t, zksim.Config{Faults: zksim.Faults{BadChecksums: true}})
+	o := opts()
+	o.Timeout = 300 * time.Millisecond
+	for _, net := range []string{"tcp", "udp"} {
+		var err error
+		if net == "tcp" {
+			_, err = zk.DialTCP(t.Context(), sc.tcp, o)
+		} else {
+			_, err = zk.DialUDP(t.Context(), sc.udp, o)
+		}
+		if !errors.Is(err, zk.ErrChecksum) || errors.Is(err, zk.ErrNoAnswer) || !strings.Contains(err.Error(), "failed its checksum") {
+			t.Errorf("%s: %v", net, err)
+		}
 	}
 }

@@ -143,8 +143,10 @@ var (
 	// ErrEmpty: a read that should carry data came back empty (the clock counts records but
 	// announces a 0-byte buffer).
 	ErrEmpty = errors.New("zk: empty reply")
-	// ErrImplausibleDates: a whole attendance read was rejected because its dates are impossible
-	// (before 2001, far in the future, invalid, or shifted as a wrong record size would shift them).
+	// ErrImplausibleDates: a whole attendance read was rejected because more than half of its
+	// records are impossible (dates before 2001, far in the future or invalid, or user ids with
+	// control bytes: shifted as a wrong record size would shift them). A few such records are
+	// skipped instead (device.Log.Skipped).
 	ErrImplausibleDates = errors.New("zk: implausible dates in attendance log")
 	// ErrProtocol: the clock answered with something the protocol does not allow at that point.
 	ErrProtocol = errors.New("zk: protocol violation")

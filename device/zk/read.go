@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/jinbi/punchd/device"
@@ -280,26 +279,9 @@ func (c *Client) Punches(ctx context.Context) ([]device.Punch, error) {
 		return nil, err
 	}
 	if len(l.Skipped) > 0 {
-		c.log.Warn("attendance records skipped", "count", len(l.Skipped), "of", l.Mark.Count, "records", SkippedSummary(l.Skipped, 10))
+		c.log.Warn("attendance records skipped", "count", len(l.Skipped), "of", l.Mark.Count, "records", device.SkippedSummary(l.Skipped, 10))
 	}
 	return l.Punches, nil
-}
-
-// SkippedSummary lists skipped records for a log line or a message: "record 7: year 2000; …",
-// at most max of them, then how many more.
-func SkippedSummary(sk []device.Skipped, max int) string {
-	var b strings.Builder
-	for i, s := range sk {
-		if i == max {
-			fmt.Fprintf(&b, "; and %d more", len(sk)-max)
-			break
-		}
-		if i > 0 {
-			b.WriteString("; ")
-		}
-		fmt.Fprintf(&b, "record %d: %s (%s)", s.Index, s.Detail, s.Reason)
-	}
-	return b.String()
 }
 
 // ReadLog implements device.LogReader. After PREPARE_BUFFER it asks for the records from the
@@ -538,7 +520,7 @@ func (c *Client) readLog(ctx context.Context, since device.Mark, full bool) (dev
 	}
 	if n := a.count - out.From; bad*2 > n {
 		return device.Log{}, fmt.Errorf("check attendance (%d records of %d bytes): %w: %d of %d records, first is %s",
-			a.count, a.size, ErrImplausibleDates, bad, n, SkippedSummary(skipped[:1], 1))
+			a.count, a.size, ErrImplausibleDates, bad, n, device.SkippedSummary(skipped[:1], 1))
 	}
 	var byUID map[uint16]string
 	if a.size == AttRecord8 {

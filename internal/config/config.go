@@ -112,11 +112,14 @@ type Clock struct {
 	Name         string   `toml:"name"` // used in topics, metrics and logs
 	URL          string   `toml:"url"`  // zk+tcp://host:4370, zk+udp://host:4370, zk+serial:///dev/ttyUSB0?baud=115200&id=1
 	CommKey      int64    `toml:"comm_key"`
-	Encoding     string   `toml:"encoding"` // code page of names on the clock
-	PollInterval Duration `toml:"poll_interval"`
-	Realtime     bool     `toml:"realtime"`
-	Timeout      Duration `toml:"timeout"`   // per request / per chunk
-	Heartbeat    Duration `toml:"heartbeat"` // how often a realtime link is checked
+	Encoding     string   `toml:"encoding"`      // code page of names on the clock
+	PollInterval Duration `toml:"poll_interval"` // read what is new on the clock this often
+	// FullPullInterval: the whole log is read this often (the source of truth); polls in between
+	// move only the records after the last one stored.
+	FullPullInterval Duration `toml:"full_pull_interval"`
+	Realtime         bool     `toml:"realtime"`
+	Timeout          Duration `toml:"timeout"`   // per request / per chunk
+	Heartbeat        Duration `toml:"heartbeat"` // how often a realtime link is checked
 	// MaxOffset: the clock's time is corrected when it drifts further than this; 0 disables correction.
 	MaxOffset Duration `toml:"max_offset"`
 	// ClearLog allows erasing the clock's log, only of punches committed and older than ClearOlderThan.
@@ -227,13 +230,14 @@ func Default() Config {
 // DefaultClock is a [[clock]] entry before its keys are read.
 func DefaultClock() Clock {
 	return Clock{
-		Encoding:       "gbk",
-		PollInterval:   Duration(time.Minute),
-		Realtime:       true,
-		Timeout:        Duration(5 * time.Second),
-		Heartbeat:      Duration(30 * time.Second),
-		MaxOffset:      Duration(2 * time.Minute),
-		ClearOlderThan: Duration(90 * 24 * time.Hour),
+		Encoding:         "gbk",
+		PollInterval:     Duration(time.Minute),
+		FullPullInterval: Duration(24 * time.Hour),
+		Realtime:         true,
+		Timeout:          Duration(5 * time.Second),
+		Heartbeat:        Duration(30 * time.Second),
+		MaxOffset:        Duration(2 * time.Minute),
+		ClearOlderThan:   Duration(90 * 24 * time.Hour),
 	}
 }
 

@@ -250,6 +250,7 @@ func TestBadConfigs(t *testing.T) {
 		{"comm key range", clock + "comm_key=4294967296", `config punchd.toml: clock[0].comm_key: 4294967296 is not in 0..4294967295`},
 		{"comm key negative", clock + "comm_key=-1", `config punchd.toml: clock[0].comm_key: -1 is not in 0..4294967295`},
 		{"poll too short", clock + "poll_interval=\"500ms\"", `config punchd.toml: clock[0].poll_interval: 500ms is shorter than 1s`},
+		{"full pull before poll", clock + "poll_interval=\"2h\"\nfull_pull_interval=\"1h\"", `config punchd.toml: clock[0].full_pull_interval: 1h0m0s is shorter than poll_interval 2h0m0s`},
 		{"timeout zero", clock + "timeout=\"0s\"", `config punchd.toml: clock[0].timeout: 0s is not a positive duration`},
 		{"clock timezone", clock + "timezone=\"Mars/Olympus\"", `config punchd.toml: clock[0].timezone: "Mars/Olympus" is not a known time zone`},
 		{"clear too soon", clock + "clear_log=true\nclear_older_than=\"1h\"",

@@ -107,6 +107,9 @@ func (c Config) Validate() error {
 		if cl.PollInterval < Duration(time.Second) {
 			v.bad(k+".poll_interval", "%s is shorter than 1s", cl.PollInterval)
 		}
+		if cl.FullPullInterval < cl.PollInterval {
+			v.bad(k+".full_pull_interval", "%s is shorter than poll_interval %s", cl.FullPullInterval, cl.PollInterval)
+		}
 		v.positive(k+".timeout", cl.Timeout)
 		v.positive(k+".heartbeat", cl.Heartbeat)
 		if cl.ClearLog && cl.ClearOlderThan < Duration(24*time.Hour) {

@@ -242,7 +242,7 @@ func Run(ctx context.Context, cfg config.Config, o Options) error {
 	}()
 	for _, c := range cfg.Clock {
 		lc := pull.Config{Name: c.Name, URL: c.URL, Options: cfg.DeviceOptions(c, log.With("clock", c.Name)),
-			PollInterval: c.PollInterval.Std(), Realtime: c.Realtime, MaxOffset: c.MaxOffset.Std(),
+			PollInterval: c.PollInterval.Std(), FullPullInterval: c.FullPullInterval.Std(), Realtime: c.Realtime, MaxOffset: c.MaxOffset.Std(),
 			ClearLog: c.ClearLog, ClearOlderThan: c.ClearOlderThan.Std()}
 		loop := pull.New(lc, d.eng, o.Opener, o.Now, log, pullObserver{d})
 		d.clocks[c.Name].loop = loop
@@ -480,12 +480,13 @@ func (o pullObserver) Pulled(clock string, r pull.Pull) {
 	d.m.SetClockInfo(clock, r.Info.Serial, r.Info.Firmware, r.Info.Platform)
 	d.m.SetClockLog(clock, r.Info.Records, r.Info.RecordCap)
 	d.m.SetClockOffset(clock, r.Offset)
+	d.m.ClockRead(clock, r.Bytes, r.Retries)
 	if r.From == 0 && len(r.Punches) >= bigPull {
 		// A whole log read (the first start against months of history, or after a clear): hand
 		// the memory of that one-off back now rather than carry it until the next forced GC.
 		go debug.FreeOSMemory()
 	}
-	r.Punches, r.Users = nil, nil // Status needs the summary only: keeping them held each clock's whole log between pulls
+	r.Punches, r.Users, r.Skipped = nil, nil, nil // Status needs the summary only: keeping them held each clock's whole log between pulls
 	d.mu.Lock()
 	d.clocks[clock].last = r
 	d.clocks[clock].lastErr = ""

@@ -155,6 +155,8 @@ type Metrics struct {
 	clockRealtime    *prometheus.GaugeVec
 	clockLogShrunk   *prometheus.CounterVec
 	clockAlerts      *prometheus.CounterVec
+	clockReadRetries *prometheus.CounterVec
+	clockReadBytes   *prometheus.CounterVec
 	clockRealtimeEvt *prometheus.CounterVec
 
 	punchesIngested  *prometheus.CounterVec
@@ -234,6 +236,8 @@ func New(build BuildInfo, opts ...Option) *Metrics {
 	m.clockAlerts = f.counterVec("clock_alerts_total", "Clock alerts queued for {prefix}/clocks/{clock}/alerts, by kind (log_cleared, user_enrolled, time_moved, …).", []string{"clock", "kind"})
 	m.clockLogShrunk = f.counterVec("clock_log_shrunk_total", "Times the clock's log was found shorter than at the previous pull (cleared or rotated).", clock)
 	m.clockRealtimeEvt = f.counterVec("clock_realtime_events_total", "Realtime events received from the clock, by whether they were understood.", []string{"clock", "result"})
+	m.clockReadRetries = f.counterVec("clock_read_retries_total", "Chunks of a clock's log asked for again after a lost or damaged packet (a noisy line).", clock)
+	m.clockReadBytes = f.counterVec("clock_read_bytes_total", "Bytes of attendance records moved from the clock by committed pulls.", clock)
 
 	m.punchesIngested = f.counterVec("punches_ingested_total", "Punches newly stored, by clock and path (pull or realtime).", []string{"clock", "path"})
 	m.punchesDuplicate = f.counterVec("punches_duplicate_total", "Punches read again that were already stored (expected: every pull re-reads the log).", []string{"clock", "path"})
@@ -318,6 +322,8 @@ func (m *Metrics) InitClock(name string) {
 	m.clockOffset.WithLabelValues(name).Set(0)
 	m.clockRealtime.WithLabelValues(name).Set(0)
 	m.clockLogShrunk.WithLabelValues(name)
+	m.clockReadRetries.WithLabelValues(name)
+	m.clockReadBytes.WithLabelValues(name)
 	m.clockRealtimeEvt.WithLabelValues(name, "understood")
 	m.clockRealtimeEvt.WithLabelValues(name, "unknown")
 	for _, r := range []string{ResultSuccess, ResultFailure} {
@@ -333,6 +339,16 @@ func (m *Metrics) InitClock(name string) {
 	for _, r := range RejectReasons {
 		m.punchesRejected.WithLabelValues(name, r)
 	}
+}
+
+// ClockRead records what a committed pull moved from the clock: bytes of records and chunks asked
+// for again.
+func (m *Metrics) ClockRead(clock string, bytes, retries int) {
+	if m == nil {
+		return
+	}
+	m.clockReadBytes.WithLabelValues(clock).Add(float64(bytes))
+	m.clockReadRetries.WithLabelValues(clock).Add(float64(retries))
 }
 
 // ClockUp records whether the last attempt to reach the clock succeeded.

@@ -116,7 +116,7 @@ func New(cfg Config, db Store, cal rules.Calendar, now func() time.Time, log *sl
 
 const (
 	metaThrough = "ingest.judged_through"
-	metaLastKey = "ingest.last_record/" // + clock name: the key of the last record of the last pull
+	metaLogMark = "ingest.log_mark/" // + clock name: the bytes of the last record of the last pull
 )
 
 // Load reads the roster, the clocks' names and the judged-through mark from the store.
@@ -208,28 +208,25 @@ func (e *Engine) Pulled(ctx context.Context, r pull.Pull) error {
 		return fmt.Errorf("read watermarks: %w", err)
 	}
 	prev, had := wms[r.Clock]
-	count := r.From + len(r.Punches) // records on the clock at this read
+	count := r.Mark.Count // records on the clock at this read
+	if count == 0 {
+		count = r.From + len(r.Punches) + len(r.Skipped) // a caller that gives no mark
+	}
 	if had && count < prev.LastCount {
 		e.log.Warn("clock log shrank since the last pull (cleared on the keypad or cyclic delete); stored punches are kept",
 			"clock", r.Clock, "was", prev.LastCount, "now", count)
 		e.obs.LogShrunk(r.Clock)
 	}
-	// A clock's log only grows between clears: when the record where the last pull ended is still
-	// there, unchanged, only what follows it can be new. Anything else (a shrink, a clear and
-	// regrowth, a first pull) compares the whole log with the store.
-	// (A loop that read only the tail has checked the mark itself: r.From > 0.)
-	candidates := r.Punches
-	lastKey, err := e.db.GetMeta(metaLastKey + r.Clock)
-	if err != nil {
-		return fmt.Errorf("clock %s: read last-record mark: %w", r.Clock, err)
-	}
+	e.skippedLocked(r)
 	state := pullState{had: had, count: prev.LastCount, records: prev.Records, offset: prev.Offset}
-	if r.From == 0 && had && prev.LastCount > 0 && prev.LastCount <= len(r.Punches) {
-		if string(lastKey) == r.Punches[prev.LastCount-1].Key() {
-			candidates = r.Punches[prev.LastCount:]
-		} else {
-			state.rewritten = len(lastKey) > 0
+	if r.From == 0 && r.New == 0 && had && prev.LastCount > 0 && prev.LastCount <= count {
+		// A whole read that did not find the previous mark's last record in its place: the log
+		// was rewritten (cleared and refilled past its old length).
+		last, err := e.db.GetMeta(metaLogMark + r.Clock)
+		if err != nil {
+			return fmt.Errorf("clock %s: read the log's mark: %w", r.Clock, err)
 		}
+		state.rewritten = len(last) > 0
 	}
 	if r.Users != nil {
 		stored, err := e.db.ClockUsers()
@@ -238,7 +235,9 @@ func (e *Engine) Pulled(ctx context.Context, r pull.Pull) error {
 		}
 		state.users = stored[r.Clock]
 	}
-	valid := e.screen(r.Clock, candidates)
+	// A tail read holds only what followed the last pull; a whole read (periodic, on doubt, or a
+	// log that was cleared or rewritten) is compared with the store in full: the source of truth.
+	valid := e.screen(r.Clock, r.Punches)
 	fresh, err := e.db.Unstored(ctx, valid)
 	if err != nil {
 		return fmt.Errorf("clock %s: compare %d punches with the store: %w", r.Clock, len(valid), err)
@@ -285,15 +284,9 @@ func (e *Engine) Pulled(ctx context.Context, r pull.Pull) error {
 	if err := e.commitLocked(ctx, b); err != nil {
 		return fmt.Errorf("clock %s: commit %d new punches: %w", r.Clock, len(fresh), err)
 	}
-	// After the commit: a lost mark only costs one full comparison at the next pull.
-	if n := len(r.Punches); n > 0 || r.From == 0 {
-		var mark []byte // an empty log has no mark
-		if n > 0 {
-			mark = []byte(r.Punches[n-1].Key())
-		}
-		if err := e.db.PutMeta(metaLastKey+r.Clock, mark); err != nil {
-			e.log.Warn("save last-record mark", "clock", r.Clock, "err", err)
-		}
+	// After the commit: a lost mark only costs one whole read at the next pull.
+	if err := e.db.PutMeta(metaLogMark+r.Clock, r.Mark.Last); err != nil {
+		e.log.Warn("save the clock log's mark", "clock", r.Clock, "err", err)
 	}
 	for _, a := range alerts {
 		e.log.Warn("clock alert", "clock", r.Clock, "kind", a.Kind, "detail", a.Detail)
@@ -304,20 +297,43 @@ func (e *Engine) Pulled(ctx context.Context, r pull.Pull) error {
 	return nil
 }
 
-// Mark implements pull.Sink: the record count of the clock's last committed pull and the key of
-// its last record.
-func (e *Engine) Mark(clock string) (int, string) {
+// Mark implements pull.Sink: where the clock's last committed pull ended (its record count and
+// the bytes of its last record), or zero.
+func (e *Engine) Mark(clock string) device.Mark {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	wms, err := e.db.Watermarks()
 	if err != nil {
-		return 0, ""
+		return device.Mark{}
 	}
-	key, err := e.db.GetMeta(metaLastKey + clock)
-	if err != nil || len(key) == 0 {
-		return 0, ""
+	last, err := e.db.GetMeta(metaLogMark + clock)
+	if err != nil || len(last) == 0 {
+		return device.Mark{}
 	}
-	return wms[clock].LastCount, string(key)
+	return device.Mark{Count: wms[clock].LastCount, Last: last}
+}
+
+// skippedLocked counts and logs, once, the records a pull skipped: those the previous mark did not
+// cover (a whole read sees the old ones again).
+func (e *Engine) skippedLocked(r pull.Pull) {
+	var news []device.Skipped
+	for _, s := range r.Skipped {
+		if s.Index >= r.New {
+			news = append(news, s)
+		}
+	}
+	if len(news) == 0 {
+		return
+	}
+	by := map[string]int{}
+	for _, s := range news {
+		by[s.Reason]++
+	}
+	for reason, n := range by {
+		e.obs.PunchesRejected(r.Clock, reason, n)
+	}
+	e.log.Warn("clock records skipped: impossible dates or fields; every other punch is stored",
+		"clock", r.Clock, "count", len(news), "records", device.SkippedSummary(news, 20))
 }
 
 // Realtime implements pull.Sink: one punch from a realtime event, judged and published at once.

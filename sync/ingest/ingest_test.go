@@ -331,3 +331,37 @@ func TestCorrectionsMeanOneThing(t *testing.T) {
 		}
 	}
 }
+
+// Records a pull skipped are counted by reason once: a later whole read that sees them again
+// (before its New index) does not count them twice. The mark is kept for the next pull.
+func TestSkippedRecordsCountedOnce(t *testing.T) {
+	f := newFixture(t)
+	obs := &countingObserver{rejected: map[string]int{}}
+	f.eng.obs = obs
+	good := []device.Punch{punch("A1023", at("2026-02-27", "08:20")), punch("A1023", at("2026-02-27", "12:05"))}
+	skipped := []device.Skipped{{Index: 1, Reason: device.SkipBadDate, Detail: "year 2000"}, {Index: 3, Reason: device.SkipMalformed, Detail: "no user id"}}
+	now := f.now.Now()
+	mark := device.Mark{Count: 4, Last: []byte("record 3")}
+	r := pull.Pull{Clock: "dangzhengban", Info: device.Info{Serial: "SN0001", Records: 4, Time: now}, Punches: good, Skipped: skipped,
+		Mark: mark, Full: true, At: now}
+	if err := f.eng.Pulled(t.Context(), r); err != nil {
+		t.Fatal(err)
+	}
+	if obs.rejected["bad_date"] != 1 || obs.rejected["malformed"] != 1 {
+		t.Fatalf("rejected = %v after the first pull", obs.rejected)
+	}
+	if n, _ := f.db.CountPunches(); n != 2 {
+		t.Fatalf("%d punches stored, want the 2 good ones", n)
+	}
+	if got := f.eng.Mark("dangzhengban"); got.Count != 4 || string(got.Last) != "record 3" {
+		t.Fatalf("mark %+v", got)
+	}
+	// The daily whole read: the same records, all before New.
+	r.New = 4
+	if err := f.eng.Pulled(t.Context(), r); err != nil {
+		t.Fatal(err)
+	}
+	if obs.rejected["bad_date"] != 1 || obs.rejected["malformed"] != 1 {
+		t.Fatalf("rejected = %v: counted again", obs.rejected)
+	}
+}

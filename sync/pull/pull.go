@@ -1,6 +1,8 @@
-// Package pull runs one loop per clock: connect with back-off, pull the whole attendance log every
-// poll interval (the source of truth), listen for realtime punches in between, measure the clock's
-// time offset on every pull and hand everything read to a Sink that commits it.
+// Package pull runs one loop per clock: connect with back-off, read what is new on the clock's
+// attendance log every poll interval (only the records after the last committed mark cross the
+// wire, where the driver can), read the whole log as the source of truth every full-pull interval
+// and on any doubt, listen for realtime punches in between, measure the clock's time offset on
+// every pull and hand everything read to a Sink that commits it.
 //
 // It owns the connection to one clock and nothing else: it never judges, stores or publishes. It never
 // clears a clock's log unless configured, and then only after the Sink has committed every punch.
@@ -26,21 +28,29 @@ type Sink interface {
 	Pulled(ctx context.Context, r Pull) error
 	// Realtime commits one punch that arrived as a realtime event.
 	Realtime(ctx context.Context, clock string, p device.Punch) error
-	// Mark is where the last committed pull of a clock ended: its record count and the key of its
-	// last record (0 and "" when unknown). A loop uses it to read only the tail of a grown log.
-	Mark(clock string) (count int, lastKey string)
+	// Mark is where the last committed pull of a clock ended (Pull.Mark); zero when unknown. A
+	// loop hands it to the driver so that only the records after it are read.
+	Mark(clock string) device.Mark
 }
 
-// Pull is the result of one full read of a clock.
+// Pull is the result of one read of a clock's log: the whole log, or what followed the mark.
 type Pull struct {
-	Clock    string         // the configured clock name
-	Info     device.Info    // identity, counts and capacities at the time of the read
-	Punches  []device.Punch // the clock's log from index From on (From 0: the whole log)
-	From     int            // index in the clock's log of Punches[0]; > 0 only when the log just grew past the Sink's mark
-	Users    []device.User  // the clock's user table, read on the first pull of each connection; else nil
-	At       time.Time      // host time when the read finished
-	Offset   time.Duration  // clock time minus host time, measured before the read
-	Duration time.Duration  // how long the read took
+	Clock   string           // the configured clock name
+	Info    device.Info      // identity, counts and capacities at the time of the read
+	Punches []device.Punch   // the good records read, in the clock's order
+	Skipped []device.Skipped // the records read that did not become punches (impossible dates, malformed)
+	// From is the index in the clock's log of the first record read (0: the whole log); New the
+	// index of the first record the previous mark did not cover: records before it were committed
+	// by an earlier pull.
+	From, New int
+	Full      bool          // the whole log was read (periodically, or on doubt)
+	Mark      device.Mark   // where the log ends now; the Sink keeps it for the next pull
+	Users     []device.User // the clock's user table, read on the first pull of each connection; else nil
+	At        time.Time     // host time when the read finished
+	Offset    time.Duration // clock time minus host time, measured before the read
+	Duration  time.Duration // how long the read took
+	Bytes     int           // record bytes moved over the wire (0 when the driver does not say)
+	Retries   int           // chunks asked for again on a noisy line
 	// Cleared: this loop cleared the clock's log after its previous committed pull (ClearLog), so
 	// a shorter log is punchd's doing, not someone's at the keypad.
 	Cleared bool
@@ -61,17 +71,23 @@ type Observer interface {
 
 // Config is one clock's loop settings.
 type Config struct {
-	Name           string
-	URL            string
-	Options        device.Options
-	PollInterval   time.Duration // full pull every this long; default 1m
-	Realtime       bool          // listen for realtime punches where the clock allows
-	MaxOffset      time.Duration // set the clock's time when it drifts past this; 0 = never
-	ClearLog       bool          // clear the clock's log after a committed pull (guarded)
-	ClearOlderThan time.Duration // only when every punch on the clock is older than this
-	MinBackoff     time.Duration // default 1s
-	MaxBackoff     time.Duration // default 2m
+	Name         string
+	URL          string
+	Options      device.Options
+	PollInterval time.Duration // read what is new every this long; default 1m
+	// FullPullInterval is how often the whole log is read even when a tail would do: the
+	// source of truth. Default DefaultFullPullInterval.
+	FullPullInterval time.Duration
+	Realtime         bool          // listen for realtime punches where the clock allows
+	MaxOffset        time.Duration // set the clock's time when it drifts past this; 0 = never
+	ClearLog         bool          // clear the clock's log after a committed pull (guarded)
+	ClearOlderThan   time.Duration // only when every punch on the clock is older than this
+	MinBackoff       time.Duration // default 1s
+	MaxBackoff       time.Duration // default 2m
 }
+
+// DefaultFullPullInterval is how often a loop reads a clock's whole log when nothing else asks for it.
+const DefaultFullPullInterval = 24 * time.Hour
 
 // Opener connects to a clock; device.Open in production.
 type Opener func(ctx context.Context, url string, opts device.Options) (device.Clock, error)
@@ -96,6 +112,8 @@ type Loop struct {
 	cleared   bool      // the log was cleared after the last committed pull
 	users     [2]int    // the user and admin counts when the user table was last read
 	usersRead time.Time // when it was last read
+	lastFull  time.Time // when the last whole read was committed; zero: never in this process
+	doubt     bool      // the last commit failed: read the whole log next
 }
 
 // usersEvery is how often the user table is read even when the clock's user and admin counts
@@ -106,6 +124,9 @@ const usersEvery = time.Hour
 func New(cfg Config, sink Sink, open Opener, now func() time.Time, log *slog.Logger, obs Observer) *Loop {
 	if cfg.PollInterval <= 0 {
 		cfg.PollInterval = time.Minute
+	}
+	if cfg.FullPullInterval <= 0 {
+		cfg.FullPullInterval = DefaultFullPullInterval
 	}
 	if cfg.MinBackoff <= 0 {
 		cfg.MinBackoff = time.Second
@@ -289,7 +310,7 @@ func (l *Loop) pullOnce(ctx context.Context, clk device.Clock, withUsers bool) (
 	// impossible dates is set right even when the read that follows is refused.
 	timeSet := l.correctTime(ctx, clk, offset)
 
-	punches, from, err := l.readLog(ctx, clk)
+	lg, full, err := l.readLog(ctx, clk)
 	if err != nil {
 		return fmt.Errorf("clock %s: read attendance: %w", l.cfg.Name, err)
 	}
@@ -305,38 +326,47 @@ func (l *Loop) pullOnce(ctx context.Context, clk device.Clock, withUsers bool) (
 			l.users, l.usersRead = counts, l.now()
 		}
 	}
-	r := Pull{Clock: l.cfg.Name, Info: info, Punches: punches, From: from, Users: users, At: l.now(), Offset: offset,
+	r := Pull{Clock: l.cfg.Name, Info: info, Punches: lg.Punches, Skipped: lg.Skipped, From: lg.From, New: lg.New, Full: full,
+		Mark: lg.Mark, Users: users, At: l.now(), Offset: offset, Bytes: lg.Bytes, Retries: lg.Retries,
 		Cleared: l.cleared, TimeSet: timeSet}
 	r.Duration = r.At.Sub(start)
 	if err := l.sink.Pulled(ctx, r); err != nil {
 		l.obs.ClockError(l.cfg.Name, "store")
-		return fmt.Errorf("clock %s: commit %d punches: %w", l.cfg.Name, len(punches), err)
+		l.doubt = true
+		return fmt.Errorf("clock %s: commit %d punches: %w", l.cfg.Name, len(r.Punches), err)
+	}
+	l.doubt = false
+	if full {
+		l.lastFull = start
 	}
 	l.cleared = false
 	l.obs.Pulled(l.cfg.Name, r)
-	l.log.Debug("pulled", "records", len(punches), "offset", offset, "took", r.Duration)
-	if l.cfg.ClearLog {
+	l.log.Debug("pulled", "records", len(r.Punches), "from", r.From, "full", full, "bytes", r.Bytes, "retries", r.Retries, "offset", offset, "took", r.Duration)
+	if l.cfg.ClearLog && full {
 		l.maybeClear(ctx, clk, r)
 	}
 	return nil
 }
 
-// readLog reads the clock's log: only its tail when the clock can and the record where the last
-// committed pull ended is still in place (the log grew), else the whole log.
-func (l *Loop) readLog(ctx context.Context, clk device.Clock) ([]device.Punch, int, error) {
-	tr, ok := clk.(device.TailReader)
-	if n, key := l.sink.Mark(l.cfg.Name); ok && n > 0 && key != "" {
-		tail, total, err := tr.PunchesFrom(ctx, n-1)
-		if err != nil {
-			return nil, 0, err
-		}
-		if total >= n && len(tail) > 0 && tail[0].Key() == key {
-			return tail[1:], n, nil
-		}
-		l.log.Info("clock log changed since the last pull (shrunk, cleared or rewritten): reading it whole", "was", n, "now", total)
+// readLog reads what is new on the clock since the Sink's mark, or the whole log when it is time
+// for the periodic full read (FullPullInterval), on doubt (no mark, a failed commit, the first
+// read of this process) or when the driver cannot read from a mark. full says which it was.
+func (l *Loop) readLog(ctx context.Context, clk device.Clock) (device.Log, bool, error) {
+	mark := l.sink.Mark(l.cfg.Name)
+	full := l.doubt || mark.Count == 0 || l.lastFull.IsZero() || l.now().Sub(l.lastFull) >= l.cfg.FullPullInterval
+	if lr, ok := clk.(device.LogReader); ok {
+		lg, err := lr.ReadLog(ctx, mark, full)
+		return lg, full || lg.From == 0, err
 	}
 	ps, err := clk.Punches(ctx)
-	return ps, 0, err
+	if err != nil {
+		return device.Log{}, true, err
+	}
+	lg := device.Log{Punches: ps, Mark: device.Mark{Count: len(ps)}}
+	if mark.Count > 0 && mark.Count <= len(ps) {
+		lg.New = mark.Count // the driver cannot say whether the log was rewritten; ingest compares
+	}
+	return lg, true, nil
 }
 
 // correctTime sets the clock's time from ours when it drifted past MaxOffset (if configured),
@@ -367,8 +397,9 @@ type counted struct{ error }
 
 func (c counted) Unwrap() error { return c.error }
 
-// maybeClear clears the clock's log only when every punch on it was just committed and is older than
-// ClearOlderThan, and the record count did not change since the read (no punch slipped in between).
+// maybeClear clears the clock's log only after a whole read whose every punch was just committed
+// and is older than ClearOlderThan, and when the record count did not change since the read (no
+// punch slipped in between).
 func (l *Loop) maybeClear(ctx context.Context, clk device.Clock, r Pull) {
 	cl, ok := clk.(device.LogClearer)
 	if !ok || len(r.Punches) == 0 {
@@ -385,8 +416,8 @@ func (l *Loop) maybeClear(ctx context.Context, clk device.Clock, r Pull) {
 		return
 	}
 	again, err := clk.Info(ctx)
-	if err != nil || again.Records != len(r.Punches) {
-		l.log.Info("not clearing clock log: it changed since the read", "read", len(r.Punches), "now", again.Records, "err", err)
+	if err != nil || again.Records != r.Mark.Count {
+		l.log.Info("not clearing clock log: it changed since the read", "read", r.Mark.Count, "now", again.Records, "err", err)
 		return
 	}
 	if err := cl.ClearLog(ctx); err != nil {
@@ -395,7 +426,7 @@ func (l *Loop) maybeClear(ctx context.Context, clk device.Clock, r Pull) {
 		return
 	}
 	l.cleared = true
-	l.log.Info("cleared clock log after commit", "records", len(r.Punches), "newest", newest)
+	l.log.Info("cleared clock log after commit", "records", r.Mark.Count, "newest", newest)
 }
 
 // down logs a failed attempt to reach the clock: WARN when it was up (or never reached yet), DEBUG

@@ -65,7 +65,7 @@ func (s *recSink) Pulled(ctx context.Context, r Pull) error {
 
 func (s *recSink) Realtime(ctx context.Context, clock string, p device.Punch) error { return nil }
 
-func (s *recSink) Mark(string) (int, string) { return 0, "" }
+func (s *recSink) Mark(string) device.Mark { return device.Mark{} }
 
 func (s *recSink) count() int {
 	s.mu.Lock()
@@ -285,52 +285,82 @@ func TestReason(t *testing.T) {
 	}
 }
 
-// tailClock is a fakeClock that can also hand over the tail of its log.
-type tailClock struct {
+// markClock is a fakeClock that reads from a mark: it records what it was asked.
+type markClock struct {
 	fakeClock
-	tails *int
+	asked []bool // full, per ReadLog
 }
 
-func (c *tailClock) PunchesFrom(ctx context.Context, from int) ([]device.Punch, int, error) {
+func (c *markClock) ReadLog(ctx context.Context, since device.Mark, full bool) (device.Log, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	*c.tails++
+	c.asked = append(c.asked, full)
 	all := *c.punches
-	return append([]device.Punch(nil), all[min(from, len(all)):]...), len(all), nil
+	from := 0
+	if !full && since.Count > 0 && since.Count <= len(all) {
+		from = since.Count
+	}
+	return device.Log{Punches: append([]device.Punch(nil), all[from:]...), From: from, New: from, Mark: device.Mark{Count: len(all), Last: []byte{byte(len(all))}}}, nil
 }
 
 type markSink struct {
 	recSink
-	n   int
-	key string
+	mark device.Mark
+	fail bool
 }
 
-func (s *markSink) Mark(string) (int, string) { return s.n, s.key }
+func (s *markSink) Mark(string) device.Mark { return s.mark }
 
+func (s *markSink) Pulled(ctx context.Context, r Pull) error {
+	if s.fail {
+		return errors.New("disk full")
+	}
+	s.mark = r.Mark
+	return s.recSink.Pulled(ctx, r)
+}
+
+// The first read of a loop and every read after FullPullInterval (or a failed commit) is a whole
+// read; the others read from the mark.
 func TestReadLogTailOrWhole(t *testing.T) {
-	var mu sync.Mutex
-	base := time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC)
-	log := []device.Punch{{Clock: "S", UserID: "1", Time: base}, {Clock: "S", UserID: "2", Time: base.Add(time.Minute)},
-		{Clock: "S", UserID: "3", Time: base.Add(2 * time.Minute)}}
-	failOn, calls, cleared, tails := 0, 0, 0, 0
-	clk := &tailClock{fakeClock{mu: &mu, punches: &log, failOn: &failOn, calls: &calls, cleared: &cleared}, &tails}
-
-	// The mark is record 2 of the log: only record 3 is read out.
-	sink := &markSink{n: 2, key: log[1].Key()}
-	l := New(Config{Name: "c1"}, sink, nil, nil, nil, nil)
-	ps, from, err := l.readLog(t.Context(), clk)
-	if err != nil || from != 2 || len(ps) != 1 || ps[0].UserID != "3" || calls != 0 {
-		t.Fatalf("grown log: %d punches from %d (%v), whole reads %d", len(ps), from, err, calls)
-	}
-	// The record at the mark changed (cleared and refilled): the whole log is read.
-	sink.key = log[0].Key()
-	ps, from, err = l.readLog(t.Context(), clk)
-	if err != nil || from != 0 || len(ps) != 3 || calls != 1 {
-		t.Fatalf("changed log: %d punches from %d (%v), whole reads %d", len(ps), from, err, calls)
-	}
-	// Fewer records than the mark: the whole log.
-	sink.n, sink.key = 5, log[2].Key()
-	if ps, from, err = l.readLog(t.Context(), clk); err != nil || from != 0 || len(ps) != 3 {
-		t.Fatalf("shrunk log: %d punches from %d (%v)", len(ps), from, err)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		var mu sync.Mutex
+		base := time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC)
+		log := []device.Punch{{Clock: "S", UserID: "1", Time: base}, {Clock: "S", UserID: "2", Time: base.Add(time.Minute)}}
+		failOn, calls, cleared := 0, 0, 0
+		clk := &markClock{fakeClock: fakeClock{mu: &mu, punches: &log, failOn: &failOn, calls: &calls, cleared: &cleared}}
+		sink := &markSink{mark: device.Mark{Count: 2, Last: []byte{2}}}
+		l := New(Config{Name: "c1", FullPullInterval: time.Hour}, sink, nil, nil, nil, nil)
+		ctx := t.Context()
+		pull := func(want bool, wantPunches int) {
+			t.Helper()
+			if err := l.pullOnce(ctx, clk, false); err != nil {
+				t.Fatal(err)
+			}
+			if got := clk.asked[len(clk.asked)-1]; got != want {
+				t.Fatalf("read %d: full=%v, want %v", len(clk.asked), got, want)
+			}
+			if r := sink.pulls[len(sink.pulls)-1]; r.Full != want || len(r.Punches) != wantPunches {
+				t.Fatalf("read %d: pull full=%v with %d punches, want %v and %d", len(clk.asked), r.Full, len(r.Punches), want, wantPunches)
+			}
+		}
+		pull(true, 2) // the first read of this process
+		mu.Lock()
+		log = append(log, device.Punch{Clock: "S", UserID: "3", Time: base.Add(2 * time.Minute)})
+		mu.Unlock()
+		pull(false, 1) // only what is new
+		time.Sleep(59 * time.Minute)
+		pull(false, 0)
+		time.Sleep(time.Minute)
+		pull(true, 3) // the hour is up
+		sink.fail = true
+		if err := l.pullOnce(ctx, clk, false); err == nil {
+			t.Fatal("a failed commit reported as a pull")
+		}
+		sink.fail = false
+		pull(true, 3) // doubt after the failed commit
+		pull(false, 0)
+		if calls != 0 {
+			t.Fatalf("%d whole reads through Punches from a clock that reads from a mark", calls)
+		}
+	})
 }

@@ -38,6 +38,8 @@ type link struct {
 	id    uint8 // serial device id written in replies
 	write func([]byte) error
 	drop  func() // TCP: close the connection; others: nothing to close
+	// badSums, when set and true, damages the checksum of every packet framed (Faults.BadChecksums).
+	badSums func() bool
 }
 
 // wrap puts an inner packet (already checksummed, possibly corrupted) in the transport's wrapper.
@@ -61,14 +63,21 @@ func (l *link) wrap(inner []byte) []byte {
 }
 
 func (l *link) frame(dst []byte, p zk.Packet) []byte {
+	start := len(dst)
 	switch l.kind {
 	case overTCP:
-		return zk.AppendTCP(dst, p)
+		dst = zk.AppendTCP(dst, p)
+		start += zk.TCPHeaderSize
 	case overSerial:
-		return zk.AppendSerial(dst, l.id, p)
+		dst = zk.AppendSerial(dst, l.id, p)
+		start += zk.SerialHeaderSize
 	default:
-		return p.AppendInner(dst)
+		dst = p.AppendInner(dst)
 	}
+	if l.badSums != nil && l.badSums() {
+		dst[start+2] ^= 0xFF // the inner checksum (§1.2): what a clock with a broken checksum routine sends
+	}
+	return dst
 }
 
 // session is a client's session, created by CONNECT (§1.5).

@@ -87,7 +87,7 @@ func (s *Sim) serveTCPConn(ctx context.Context, c net.Conn) {
 	s.mu.Unlock()
 	log := s.log.With("peer", c.RemoteAddr().String(), "transport", "tcp")
 	log.Debug("client connected")
-	l := &link{kind: overTCP, name: c.RemoteAddr().String()}
+	l := &link{kind: overTCP, name: c.RemoteAddr().String(), badSums: s.badSums}
 	var wmu sync.Mutex
 	l.write = func(b []byte) error {
 		wmu.Lock()
@@ -180,7 +180,7 @@ func (s *Sim) ServeUDP(ctx context.Context, pc net.PacketConn) error {
 		l := links[key]
 		if l == nil {
 			to := addr
-			l = &link{kind: overUDP, name: key, write: func(b []byte) error {
+			l = &link{kind: overUDP, name: key, badSums: s.badSums, write: func(b []byte) error {
 				if s.lose() {
 					return nil
 				}
@@ -231,7 +231,7 @@ func serveSerial(ctx context.Context, rw io.ReadWriter, sims []*Sim, rs485 bool)
 	var wmu sync.Mutex // one line, one writer at a time
 	links := make([]*link, len(sims))
 	for i, s := range sims {
-		l := &link{kind: overSerial, name: fmt.Sprintf("serial id %d", s.cfg.DeviceID), id: s.cfg.DeviceID}
+		l := &link{kind: overSerial, name: fmt.Sprintf("serial id %d", s.cfg.DeviceID), id: s.cfg.DeviceID, badSums: s.badSums}
 		l.write = func(b []byte) error {
 			wmu.Lock()
 			defer wmu.Unlock()

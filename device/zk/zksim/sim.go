@@ -92,6 +92,9 @@ type Faults struct {
 	LoseEvery int
 	// Seed makes the random faults repeatable; 0 is a fixed default seed.
 	Seed uint64
+	// BadChecksums makes every packet the clock sends carry a wrong checksum (a broken firmware
+	// or a line that garbles everything): a client sees answers, none of them usable.
+	BadChecksums bool
 }
 
 // Errors of this package.
@@ -330,6 +333,12 @@ func (s *Sim) chance(n int) bool {
 	s.rndMu.Lock()
 	defer s.rndMu.Unlock()
 	return s.rnd.IntN(n) == 0
+}
+
+func (s *Sim) badSums() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.faults.BadChecksums
 }
 
 // lose says whether the LoseEvery fault takes this datagram, and counts it.
