@@ -362,9 +362,13 @@ func runClockDump(ctx context.Context, e *env, args []string) error {
 	return e.withClock(ctx, "clock dump", args, func(fs *flag.FlagSet, f *clockFlags) {
 		fs.BoolVar(&f.text, "text", false, "a table for reading instead of JSON lines")
 	}, func(c device.Clock, f *clockFlags, loc *time.Location) error {
-		punches, err := c.Punches(ctx)
+		punches, skipped, err := readWholeLog(ctx, c)
 		if err != nil {
 			return clockErr(f.url, "read attendance", err)
+		}
+		if len(skipped) > 0 {
+			fmt.Fprintf(e.Stderr, "clock %s: skipped %d records that cannot be punches (printed the other %d): %s\n",
+				redactURL(f.url), len(skipped), len(punches), device.SkippedSummary(skipped, 20))
 		}
 		if f.text {
 			tw := tabwriter.NewWriter(e.Stdout, 0, 4, 2, ' ', 0)
@@ -382,6 +386,17 @@ func runClockDump(ctx context.Context, e *env, args []string) error {
 		}
 		return w.Flush()
 	})
+}
+
+// readWholeLog reads every record on the clock: the good ones as punches, and the ones skipped
+// for impossible dates or fields, when the driver says which.
+func readWholeLog(ctx context.Context, c device.Clock) ([]device.Punch, []device.Skipped, error) {
+	if lr, ok := c.(device.LogReader); ok {
+		l, err := lr.ReadLog(ctx, device.Mark{}, true)
+		return l.Punches, l.Skipped, err
+	}
+	ps, err := c.Punches(ctx)
+	return ps, nil, err
 }
 
 type timeJSON struct {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net"
 	"regexp"
 	"strings"
@@ -317,5 +318,30 @@ func TestClockRecoveredFaultIsQuiet(t *testing.T) {
 	code, _, errs := runCmd(t, "", "-v", "clock", "dump", "--clock", url, "--timeout", "300ms")
 	if code != 0 || !strings.Contains(errs, "chunk failed") || !strings.Contains(errs, "chunk read") {
 		t.Errorf("-v: exit %d stderr %q: want the chunks and the retry logged", code, errs)
+	}
+}
+
+// TestClockDumpSkipsBadRecords: two records with impossible dates among 500 (a clock whose
+// battery died once): the dump prints the good ones and says on stderr which it skipped.
+func TestClockDumpSkipsBadRecords(t *testing.T) {
+	s, url := startSim(t, zksim.Config{Data: simData(t, 10, 12)})
+	good := len(s.Truth().Records)
+	if err := s.AppendBadDates(zksim.Year2000, 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AppendBadDates(zksim.FarFuture, 1); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs := runCmd(t, "", "clock", "dump", "--clock", url, "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	if n := strings.Count(out, "\n"); n != good {
+		t.Fatalf("%d lines, want the %d good records", n, good)
+	}
+	for _, want := range []string{"skipped 2 records", fmt.Sprintf("record %d: year 2000 (bad_date)", good), fmt.Sprintf("record %d: 2099-07-15", good+1)} {
+		if !strings.Contains(errs, want) {
+			t.Errorf("stderr %q does not say %q", errs, want)
+		}
 	}
 }
