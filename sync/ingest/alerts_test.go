@@ -90,6 +90,7 @@ func TestClockAlerts(t *testing.T) {
 		}
 		r := pull.Pull{Clock: "dangzhengban", Info: device.Info{Serial: "SN0001", Records: records, RecordCap: 100, Time: now.Add(s.offset)},
 			Punches: s.punches, Users: s.users, At: now, Offset: s.offset, Cleared: s.cleared, TimeSet: s.timeSet}
+		r.Mark, r.New = wholeRead(f.eng.Mark("dangzhengban"), s.punches)
 		if err := f.eng.Pulled(t.Context(), r); err != nil {
 			t.Fatalf("step %d: %v", step, err)
 		}
@@ -131,11 +132,26 @@ func TestClockAlerts(t *testing.T) {
 	}
 }
 
+// wholeRead is what a driver says of a whole read of ps after mark: the new mark (a punch's key
+// stands for its raw bytes) and where the records the mark did not cover begin.
+func wholeRead(mark device.Mark, ps []device.Punch) (device.Mark, int) {
+	var m device.Mark
+	if len(ps) > 0 {
+		m = device.Mark{Count: len(ps), Last: []byte(ps[len(ps)-1].Key())}
+	}
+	if mark.Count > 0 && mark.Count <= len(ps) && string(mark.Last) == ps[mark.Count-1].Key() {
+		return m, mark.Count
+	}
+	return m, 0
+}
+
 func state2pull(f *fixture, ps []device.Punch, records int) pull.Pull {
 	now := f.now.Now().Add(time.Hour)
 	f.now.Set(now)
-	return pull.Pull{Clock: "dangzhengban", Info: device.Info{Serial: "SN0001", Records: records, RecordCap: 100, Time: now},
+	r := pull.Pull{Clock: "dangzhengban", Info: device.Info{Serial: "SN0001", Records: records, RecordCap: 100, Time: now},
 		Punches: ps, At: now}
+	r.Mark, r.New = wholeRead(f.eng.Mark("dangzhengban"), ps)
+	return r
 }
 
 // alertsPayloadOf commits r and returns its one alert.
