@@ -83,7 +83,10 @@ type storeBackend struct {
 	queued *queuedCounter
 }
 
-var _ api.Backend = (*storeBackend)(nil)
+var (
+	_ api.Backend  = (*storeBackend)(nil)
+	_ api.Accounts = (*storeBackend)(nil)
+)
 
 // queuedCounter counts the events the engine queued (corrections waiting for the daemon).
 type queuedCounter struct {

@@ -25,6 +25,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/jinbi/punchd/internal/api"
+	"github.com/jinbi/punchd/internal/audit"
 	"github.com/jinbi/punchd/internal/config"
 	"github.com/jinbi/punchd/internal/roster"
 )
@@ -175,6 +177,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		}
 		return 2
 	}
+	// A change made on the store directly is recorded as this local user's (through the daemon's
+	// socket, the client names the user in a header and the daemon records it).
+	ctx = audit.WithActor(ctx, audit.Actor{Name: api.LocalUser(), From: "local", Via: audit.ViaCLI})
 	return exitCode(c, c.Run(ctx, e, rest), stderr)
 }
 

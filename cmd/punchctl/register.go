@@ -6,13 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"regexp"
 	"strings"
 	"time"
 
 	"github.com/jinbi/punchd/internal/api"
 	"github.com/jinbi/punchd/internal/attendance"
-	"github.com/jinbi/punchd/internal/punchio"
+	"github.com/jinbi/punchd/internal/regform"
 )
 
 func init() {
@@ -37,24 +36,7 @@ func init() {
 }
 
 // regTimeLayout is how registration times are shown: wall time in the site's zone.
-const regTimeLayout = "2006-01-02 15:04"
-
-// parseRegTime reads --from/--to: RFC 3339, "2006-01-02 15:04" in loc, or a date alone meaning
-// the start of the day (from) or its last second (to). dateOnly reports the last case.
-func parseRegTime(flagName, s string, loc *time.Location, end bool) (t time.Time, dateOnly bool, err error) {
-	s = strings.TrimSpace(s)
-	if d, derr := attendance.ParseDate(s); derr == nil {
-		if end {
-			return d.AddDays(1).Start(loc).Add(-time.Second), true, nil
-		}
-		return d.Start(loc), true, nil
-	}
-	t, err = punchio.ParseTime(s, loc)
-	if err != nil {
-		return t, false, fmt.Errorf("--%s %q is not a time: want RFC 3339 (2006-01-02T15:04:05+08:00), \"2006-01-02 15:04\" or a date 2006-01-02", flagName, s)
-	}
-	return t.Truncate(time.Second), false, nil
-}
+const regTimeLayout = regform.TimeLayout
 
 func runRegisterAdd(ctx context.Context, e *env, args []string) error {
 	const name = "register add"
@@ -74,55 +56,9 @@ func runRegisterAdd(ctx context.Context, e *env, args []string) error {
 	loc := cfg.Location()
 
 	// Everything that can be checked without the data is checked first, naming the flag.
-	r := attendance.Registration{UserID: strings.TrimSpace(*user), Reason: strings.TrimSpace(*reason), RegisteredBy: strings.TrimSpace(*by)}
-	if r.UserID == "" {
-		return errors.New("--user is required: the person's id on the clock and the roster")
-	}
-	if *kind == "" {
-		return errors.New("--kind is required: offsite, trip, leave, meeting or makeup")
-	}
-	k, err := attendance.ParseKind(strings.TrimSpace(*kind))
+	r, err := regform.Parse(regform.Input{User: *user, Kind: *kind, From: *from, To: *to, Reason: *reason, By: *by}, loc)
 	if err != nil {
-		return fmt.Errorf("--kind %q is not one of offsite, trip, leave, meeting, makeup", *kind)
-	}
-	r.Kind = k
-	if *from == "" {
-		return errors.New("--from is required")
-	}
-	var fromDate bool
-	if r.From, fromDate, err = parseRegTime("from", *from, loc, false); err != nil {
 		return err
-	}
-	if k == attendance.KindMakeup {
-		if fromDate {
-			return fmt.Errorf("--from %q: a makeup (补卡) is one punch at a time of day, e.g. \"%s 08:30\"", *from, *from)
-		}
-		if *to != "" {
-			t, _, err := parseRegTime("to", *to, loc, false)
-			if err != nil {
-				return err
-			}
-			if !t.Equal(r.From) {
-				return fmt.Errorf("--to %q: a makeup (补卡) is one punch at --from; leave --to out", *to)
-			}
-		}
-		r.To = r.From
-	} else {
-		if *to == "" {
-			return fmt.Errorf("--to is required for kind %s (a date alone means the end of that day)", k)
-		}
-		if r.To, _, err = parseRegTime("to", *to, loc, true); err != nil {
-			return err
-		}
-		if r.To.Before(r.From) {
-			return fmt.Errorf("--to %s is before --from %s", r.To.In(loc).Format(regTimeLayout), r.From.In(loc).Format(regTimeLayout))
-		}
-	}
-	if r.Reason == "" {
-		return errors.New("--reason is required: every registration says why")
-	}
-	if r.RegisteredBy == "" {
-		return errors.New("--by is required: every registration says who registered it")
 	}
 
 	b, closeB, err := e.backend(ctx, cfg)
@@ -134,9 +70,9 @@ func runRegisterAdd(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("read roster: %w", err)
 	}
-	person, ok := findPerson(people, r.UserID)
-	if !ok && len(people) > 0 { // with no roster, everyone on the clocks is judged: the backend checks
-		return fmt.Errorf("--user %q is not on the roster (%d people; see punchctl roster list)", r.UserID, len(people))
+	person, _, err := regform.OnRoster(people, r.UserID)
+	if err != nil {
+		return err
 	}
 	saved, err := b.AddRegistration(ctx, r)
 	if saved.ID == "" && err != nil {
@@ -213,9 +149,6 @@ func runRegisterList(ctx context.Context, e *env, args []string) error {
 	return nil
 }
 
-// regIDPattern is the form of the ids the store assigns.
-var regIDPattern = regexp.MustCompile(`^R[0-9]{8,}$`)
-
 func runRegisterRevoke(ctx context.Context, e *env, args []string) error {
 	const name = "register revoke"
 	fs := e.newFlags(name)
@@ -230,15 +163,9 @@ func runRegisterRevoke(ctx context.Context, e *env, args []string) error {
 	if len(pos) != 1 {
 		return usagef("want one registration ID (see punchctl register list)")
 	}
-	id := strings.TrimSpace(pos[0])
-	if !regIDPattern.MatchString(id) {
-		return fmt.Errorf("registration ID %q is not R followed by 8 digits (see punchctl register list)", pos[0])
-	}
-	if strings.TrimSpace(*by) == "" {
-		return errors.New("--by is required: every revocation says who made it")
-	}
-	if strings.TrimSpace(*reason) == "" {
-		return errors.New("--reason is required: every revocation says why")
+	id, revBy, revReason, err := regform.CheckRevoke(pos[0], *by, *reason)
+	if err != nil {
+		return err
 	}
 	cfg, err := e.judgeConfig()
 	if err != nil {
@@ -255,20 +182,10 @@ func runRegisterRevoke(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return daemonErr(err)
 	}
-	var found *attendance.Registration
-	for i := range all {
-		if all[i].ID == id {
-			found = &all[i]
-		}
+	if _, err := regform.Revocable(all, id, loc); err != nil {
+		return err
 	}
-	switch {
-	case found == nil:
-		return fmt.Errorf("registration %s: no such registration (see punchctl register list)", id)
-	case found.Revoked():
-		return fmt.Errorf("registration %s was already revoked by %s at %s (%s): a revocation is final",
-			id, found.RevokedBy, found.RevokedAt.In(loc).Format(regTimeLayout), found.RevokeReason)
-	}
-	r, err := b.RevokeRegistration(ctx, id, strings.TrimSpace(*by), strings.TrimSpace(*reason))
+	r, err := b.RevokeRegistration(ctx, id, revBy, revReason)
 	if r.ID == "" && err != nil {
 		return daemonErr(err)
 	}
@@ -346,21 +263,7 @@ func inLoc(t time.Time, loc *time.Location) time.Time {
 	return t.In(loc)
 }
 
-func kindLabel(k attendance.Kind) string {
-	switch k {
-	case attendance.KindOffsite:
-		return "外出"
-	case attendance.KindTrip:
-		return "出差"
-	case attendance.KindLeave:
-		return "请假"
-	case attendance.KindMeeting:
-		return "会议"
-	case attendance.KindMakeup:
-		return "补卡"
-	}
-	return ""
-}
+func kindLabel(k attendance.Kind) string { return regform.KindLabel(k) }
 
 // daemonErr drops the API's prefix from the daemon's own message.
 func daemonErr(err error) error {

@@ -163,6 +163,9 @@ func Handler(b Backend, log *slog.Logger) http.Handler {
 		}
 		return b.Days(r.Context(), from, to)
 	}))
+	if a, ok := b.(Accounts); ok {
+		accountRoutes(mux, a, h)
+	}
 	if bk, ok := b.(Backuper); ok {
 		mux.HandleFunc("GET /v1/backup", func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "application/octet-stream")
@@ -172,7 +175,7 @@ func Handler(b Backend, log *slog.Logger) http.Handler {
 			}
 		})
 	}
-	return mux
+	return withActor(mux)
 }
 
 func decode(r *http.Request, v any) error {
@@ -228,6 +231,7 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 	if err != nil {
 		return err
 	}
+	req.Header.Set(ActorHeader, LocalUser())
 	resp, err := c.hc.Do(req)
 	if err != nil {
 		return fmt.Errorf("daemon socket %s: %s %s: %w", c.Path, method, path, err)

@@ -184,6 +184,7 @@ func Run(ctx context.Context, cfg config.Config, o Options) error {
 		return err
 	}
 	d.svc = service.New(cfg, db, cal, d.eng, since, o.Now)
+	d.svc.SetAuditNotify(pub.Notify)
 
 	// Listeners: metrics and health on loopback by default, the API on its unix socket.
 	ready := health.NewReadiness()
@@ -533,6 +534,7 @@ type apiBackend struct {
 
 var (
 	_ api.Backend  = apiBackend{}
+	_ api.Accounts = apiBackend{}
 	_ api.Backuper = apiBackend{}
 )
 

@@ -31,6 +31,21 @@ func TableFrom(ctx context.Context, src Source, cal DayTyper, month Month, opts 
 		Registrations: in.regs, Options: opts})
 }
 
+// BulletinFrom builds the bulletin of month's period (endDay as BulletinInput.PeriodEndDay) from a
+// Source.
+func BulletinFrom(ctx context.Context, src Source, cal DayTyper, month Month, endDay int, opts Options, loc *time.Location) (Bulletin, error) {
+	from, to, err := Period(month, endDay)
+	if err != nil {
+		return Bulletin{}, err
+	}
+	in, err := gather(ctx, src, cal, from, to, loc)
+	if err != nil {
+		return Bulletin{}, err
+	}
+	return BuildBulletin(BulletinInput{Month: month, PeriodEndDay: endDay, Days: in.days, Roster: in.roster,
+		DayType: in.dayType, Registrations: in.regs, Options: opts})
+}
+
 type gathered struct {
 	days    []attendance.Day
 	roster  []attendance.Person

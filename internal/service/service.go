@@ -27,7 +27,9 @@ import (
 	"time"
 
 	"github.com/jinbi/punchd/device"
+	"github.com/jinbi/punchd/internal/account"
 	"github.com/jinbi/punchd/internal/api"
+	"github.com/jinbi/punchd/internal/audit"
 	"github.com/jinbi/punchd/internal/attendance"
 	"github.com/jinbi/punchd/internal/calendar"
 	"github.com/jinbi/punchd/internal/config"
@@ -43,7 +45,9 @@ var (
 	ErrNoRevoker = errors.New("revoke: --by is required")
 )
 
-// Service implements api.Backend over a store and the ingest engine that judges into it.
+// Service implements api.Backend over a store and the ingest engine that judges into it. Every
+// change is written to the audit log, with the actor the caller put in the context
+// (audit.WithActor): the web console's account, the local user of punchctl.
 type Service struct {
 	cfg   config.Config
 	db    *store.DB
@@ -51,9 +55,15 @@ type Service struct {
 	eng   *ingest.Engine
 	since attendance.Date
 	now   func() time.Time
+	audit *audit.Log
+	// Service: the web console's accounts and the audit log's listing (api.Accounts).
+	*account.Service
 }
 
-var _ api.Backend = (*Service)(nil)
+var (
+	_ api.Backend  = (*Service)(nil)
+	_ api.Accounts = (*Service)(nil)
+)
 
 // New returns the service over db. eng must be loaded (ingest.Engine.Load) over the same db and
 // cal; since is the first day events are published for; now stamps registrations (nil: time.Now).
@@ -61,8 +71,22 @@ func New(cfg config.Config, db *store.DB, cal *calendar.Calendar, eng *ingest.En
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{cfg: cfg, db: db, cal: cal, eng: eng, since: since, now: now}
+	s := &Service{cfg: cfg, db: db, cal: cal, eng: eng, since: since, now: now}
+	s.SetAuditNotify(nil)
+	return s
 }
+
+// SetAuditNotify makes each audit entry wake the publisher (the daemon passes its Notify; the
+// stopped-store path leaves the entries in the outbox for the daemon's next start). Call it before
+// the service is used.
+func (s *Service) SetAuditNotify(notify func()) {
+	s.audit = audit.New(s.db, audit.Options{Prefix: s.cfg.MQTT.TopicPrefix, Site: s.cfg.Site.Name, Now: s.now, Notify: notify})
+	s.Service = account.New(s.db, s.audit, s.now)
+}
+
+// AuditLog is the log the service writes every change to; other writers (the web console's own
+// changes) record through it too.
+func (s *Service) AuditLog() *audit.Log { return s.audit }
 
 // Status is what the store knows: the outbox, the holiday years missing, and each configured
 // clock's last pull from its watermark. No clock is up and nothing is connected: the daemon,
@@ -91,6 +115,9 @@ func (s *Service) Roster(ctx context.Context) ([]attendance.Person, error) { ret
 // PutRoster stores the roster and re-judges the open days.
 func (s *Service) PutRoster(ctx context.Context, people []attendance.Person) error {
 	if err := s.db.PutRoster(people); err != nil {
+		return err
+	}
+	if _, err := s.audit.Record(ctx, audit.RosterPut, "roster", fmt.Sprintf("%d people", len(people))); err != nil {
 		return err
 	}
 	return s.eng.ReloadRoster(ctx)
@@ -136,6 +163,9 @@ func (s *Service) AddRegistration(ctx context.Context, r attendance.Registration
 	if err != nil {
 		return saved, err
 	}
+	if err := s.audit.Registration(ctx, audit.RegistrationAdd, saved, s.cfg.Location()); err != nil {
+		return saved, err
+	}
 	return saved, s.rejudge(ctx, saved)
 }
 
@@ -147,6 +177,9 @@ func (s *Service) RevokeRegistration(ctx context.Context, id, by, reason string)
 	}
 	r, err := s.db.RevokeRegistration(id, by, reason, s.stamp())
 	if err != nil {
+		return r, err
+	}
+	if err := s.audit.Registration(ctx, audit.RegistrationRevoke, r, s.cfg.Location()); err != nil {
 		return r, err
 	}
 	return r, s.rejudge(ctx, r)

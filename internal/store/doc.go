@@ -46,6 +46,9 @@
 //	outbox_keys    coalescing key -> u64 outbox sequence of the pending entry with that key
 //	published      event id -> u32 rev | payload hash (empty hash: that rev was trimmed unsent)
 //	meta           key -> bytes (the daemon's small state, see GetMeta/PutMeta)
+//	accounts       name -> JSON Account (the web console's users; the password as a bcrypt hash)
+//	audit          u64 sequence -> JSON audit.Entry (never rewritten); the id is "A" + the sequence
+//	               as 8 decimal digits; each entry's MQTT message is queued in the same transaction
 //
 // Added after version 2 without a migration (a writable Open creates them; read-only, an older
 // file reads them as empty):
@@ -115,8 +118,10 @@ var (
 	ErrInconsistent = errors.New("store is inconsistent")
 	// ErrInvalid: an argument (a punch, day, entry, registration, id or range) cannot be stored.
 	ErrInvalid = errors.New("invalid input")
-	// ErrNotFound: no registration with that id.
+	// ErrNotFound: no registration or account with that id or name.
 	ErrNotFound = errors.New("not found")
+	// ErrExists: an account with that name exists.
+	ErrExists = errors.New("already exists")
 	// ErrAlreadyRevoked: the registration was revoked before; a revocation is recorded once.
 	ErrAlreadyRevoked = errors.New("registration already revoked")
 	// ErrStaleRev: an outbox entry's Rev is not above the rev already recorded for its EventID.

@@ -85,6 +85,9 @@ type Hooks struct {
 	OnError      func(reason string)                       // one of the Reason* constants
 	OnDrop       func(reason string, n int)                // n entries were trimmed unsent; reason DropSize or DropAge
 	OnOutbox     func(count int, oldest time.Time)         // outbox depth after each poll; oldest zero when empty
+	// OnSend: an entry was handed to the connection (before its acknowledgement; an entry sent
+	// again after a lost connection is passed again). The web console's live feed listens here.
+	OnSend func(topic string, payload []byte)
 }
 
 // Error reasons passed to Hooks.OnError.

@@ -384,6 +384,9 @@ func (s *session) fill() {
 		tok := s.c.Publish(e.Topic, qos, e.Retained, e.Payload)
 		s.inflight[e.Seq] = struct{}{}
 		p.log.Debug("mqtt publish", "seq", e.Seq, "topic", e.Topic, "key", e.Key)
+		if h := p.o.Hooks.OnSend; h != nil {
+			h(e.Topic, e.Payload)
+		}
 		go func(seq uint64, gen uint64, topic string) {
 			var err error
 			if !tok.WaitTimeout(p.o.AckTimeout) {

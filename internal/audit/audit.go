@@ -1,0 +1,176 @@
+// Package audit is the record of every change a person makes through punchd — who, when, what,
+// from where — kept in the store, listed by `punchctl audit` and published on {prefix}/audit.
+//
+// It owns the entry's shape and the actor carried in a request's context. Code that changes
+// something (the service behind the local API and the web console) calls Log.Record once the
+// change is stored; it takes the actor from the context the front end (web session, API socket,
+// punchctl) put there. It must not import the store: the store implements Appender.
+package audit
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/jinbi/punchd/internal/attendance"
+)
+
+// Actor is who makes a change and through what.
+type Actor struct {
+	Name string // the web account, or the local user running punchctl
+	Role string // the account's role (clerk, supervisor, viewer); empty for local users
+	From string // the remote address (web), "local" (the API socket or the stopped store)
+	Via  string // ViaWeb, ViaAPI or ViaCLI
+}
+
+// The ways a change reaches punchd.
+const (
+	ViaWeb = "web"      // the web console
+	ViaAPI = "api"      // punchctl through the daemon's socket
+	ViaCLI = "punchctl" // punchctl on the store while the daemon is stopped
+)
+
+type actorKey struct{}
+
+// WithActor returns ctx carrying a.
+func WithActor(ctx context.Context, a Actor) context.Context {
+	return context.WithValue(ctx, actorKey{}, a)
+}
+
+// ActorFrom returns the actor ctx carries.
+func ActorFrom(ctx context.Context) (Actor, bool) {
+	a, ok := ctx.Value(actorKey{}).(Actor)
+	return a, ok
+}
+
+// Actions, the "what" of an entry: a noun and a verb.
+const (
+	RegistrationAdd    = "registration.add"
+	RegistrationRevoke = "registration.revoke"
+	AccountAdd         = "account.add"
+	AccountPasswd      = "account.passwd"
+	AccountRemove      = "account.remove"
+	RosterPut          = "roster.put"
+	MarkSet            = "mark.set"
+	FindingAdd         = "finding.add"
+)
+
+// Entry is one change. Entries are never edited or deleted.
+type Entry struct {
+	ID     string    `json:"id"` // "A" + 8 digits, assigned by the store
+	At     time.Time `json:"at"`
+	Who    string    `json:"who"`
+	Role   string    `json:"role,omitempty"`
+	From   string    `json:"from"`
+	Via    string    `json:"via"`
+	Action string    `json:"action"`
+	Target string    `json:"target,omitempty"` // what was changed: a registration id, an account name, …
+	Detail string    `json:"detail,omitempty"` // a readable summary of the change
+	Site   string    `json:"site,omitempty"`
+}
+
+// ErrInvalid: an entry without its time, actor or action.
+var ErrInvalid = errors.New("audit: invalid entry")
+
+// Validate checks the fields every entry has.
+func (e Entry) Validate() error {
+	switch {
+	case e.At.IsZero():
+		return fmt.Errorf("%w: no time", ErrInvalid)
+	case strings.TrimSpace(e.Who) == "":
+		return fmt.Errorf("%w: %s: no actor", ErrInvalid, e.Action)
+	case strings.TrimSpace(e.Action) == "":
+		return fmt.Errorf("%w: no action", ErrInvalid)
+	}
+	return nil
+}
+
+// Payload is the entry as published on {prefix}/audit.
+func (e Entry) Payload() ([]byte, error) { return json.Marshal(e) }
+
+// EventID is the entry's stable id on MQTT.
+func (e Entry) EventID() string { return "audit/" + e.ID }
+
+// Topic is the MQTT topic audit entries are published on.
+func Topic(prefix string) string { return prefix + "/audit" }
+
+// Appender stores an entry, assigning its ID, and queues its MQTT message on topic in the same
+// transaction. *store.DB implements it.
+type Appender interface {
+	AppendAudit(e Entry, topic string) (Entry, error)
+}
+
+// Log records changes. It is safe for concurrent use.
+type Log struct {
+	db     Appender
+	topic  string
+	site   string
+	now    func() time.Time
+	notify func()
+	log    *slog.Logger
+}
+
+// Options configure a Log.
+type Options struct {
+	Prefix string           // [mqtt] topic_prefix
+	Site   string           // [site] name
+	Now    func() time.Time // nil: time.Now
+	Notify func()           // wakes the publisher after an entry is queued; nil: none
+	Logger *slog.Logger     // nil: discard
+}
+
+// New returns a Log writing to db.
+func New(db Appender, o Options) *Log {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Log{db: db, topic: Topic(o.Prefix), site: o.Site, now: o.Now, notify: o.Notify, log: o.Logger}
+}
+
+// Unknown is the actor recorded when a change arrives with none in its context: it is still
+// recorded, and the log says so.
+var Unknown = Actor{Name: "unknown", From: "unknown", Via: "unknown"}
+
+// Record writes one entry for the actor in ctx. Call it after the change is stored: an entry
+// says what happened, not what was attempted. A failed record is returned so the caller can say
+// the change stands but its audit entry is missing.
+func (l *Log) Record(ctx context.Context, action, target, detail string) (Entry, error) {
+	a, ok := ActorFrom(ctx)
+	if !ok {
+		l.log.Warn("change without an actor in its context", "action", action, "target", target)
+		a = Unknown
+	}
+	e := Entry{At: l.now().Truncate(time.Second), Who: a.Name, Role: a.Role, From: a.From, Via: a.Via,
+		Action: action, Target: target, Detail: detail, Site: l.site}
+	if err := e.Validate(); err != nil {
+		return e, err
+	}
+	saved, err := l.db.AppendAudit(e, l.topic)
+	if err != nil {
+		return e, fmt.Errorf("audit %s %s: %w", action, target, err)
+	}
+	l.log.Info("audit", "id", saved.ID, "who", saved.Who, "from", saved.From, "via", saved.Via, "action", action, "target", target)
+	if l.notify != nil {
+		l.notify()
+	}
+	return saved, nil
+}
+
+// Registration records the adding (RegistrationAdd) or revoking (RegistrationRevoke) of r, with a
+// readable detail in loc.
+func (l *Log) Registration(ctx context.Context, action string, r attendance.Registration, loc *time.Location) error {
+	const layout = "2006-01-02 15:04"
+	detail := fmt.Sprintf("%s %s %s–%s %s", r.UserID, r.Kind, r.From.In(loc).Format(layout), r.To.In(loc).Format(layout), r.Reason)
+	if action == RegistrationRevoke {
+		detail = fmt.Sprintf("%s %s revoked: %s", r.UserID, r.Kind, r.RevokeReason)
+	}
+	_, err := l.Record(ctx, action, r.ID, detail)
+	return err
+}

@@ -1,0 +1,172 @@
+// Package regform turns what a person types for a registration — punchctl register's flags or the
+// web console's form — into an attendance.Registration, with one set of checks and one wording of
+// what is wrong, so the terminal and the browser refuse the same things the same way. The messages
+// name the fields by punchctl's flags (--user, --from, …); the web form's fields carry the same names.
+//
+// It checks what can be checked without the store (and the person against the roster it is given);
+// the service behind the API checks again when it stores.
+package regform
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/jinbi/punchd/internal/attendance"
+	"github.com/jinbi/punchd/internal/punchio"
+)
+
+// TimeLayout is how registration times are shown: wall time in the site's zone.
+const TimeLayout = "2006-01-02 15:04"
+
+// Input is a registration as typed.
+type Input struct {
+	User   string // the clock's user id
+	Kind   string // offsite, trip, leave, meeting or makeup
+	From   string // RFC 3339, "2006-01-02 15:04", "2006-01-02T15:04" or a date
+	To     string
+	Reason string
+	By     string // who registers it
+}
+
+// ParseTime reads a --from/--to: RFC 3339, "2006-01-02 15:04" in loc, or a date alone meaning the
+// start of the day (from) or its last second (end). dateOnly reports the last case.
+func ParseTime(field, s string, loc *time.Location, end bool) (t time.Time, dateOnly bool, err error) {
+	s = strings.TrimSpace(s)
+	if d, derr := attendance.ParseDate(s); derr == nil {
+		if end {
+			return d.AddDays(1).Start(loc).Add(-time.Second), true, nil
+		}
+		return d.Start(loc), true, nil
+	}
+	t, err = punchio.ParseTime(s, loc)
+	if err != nil {
+		return t, false, fmt.Errorf("--%s %q is not a time: want RFC 3339 (2006-01-02T15:04:05+08:00), \"2006-01-02 15:04\" or a date 2006-01-02", field, s)
+	}
+	return t.Truncate(time.Second), false, nil
+}
+
+// Parse checks in, field by field in the order of the form, and returns the registration.
+func Parse(in Input, loc *time.Location) (attendance.Registration, error) {
+	r := attendance.Registration{UserID: strings.TrimSpace(in.User), Reason: strings.TrimSpace(in.Reason), RegisteredBy: strings.TrimSpace(in.By)}
+	if r.UserID == "" {
+		return r, errors.New("--user is required: the person's id on the clock and the roster")
+	}
+	if strings.TrimSpace(in.Kind) == "" {
+		return r, errors.New("--kind is required: offsite, trip, leave, meeting or makeup")
+	}
+	k, err := attendance.ParseKind(strings.TrimSpace(in.Kind))
+	if err != nil {
+		return r, fmt.Errorf("--kind %q is not one of offsite, trip, leave, meeting, makeup", in.Kind)
+	}
+	r.Kind = k
+	if strings.TrimSpace(in.From) == "" {
+		return r, errors.New("--from is required")
+	}
+	var fromDate bool
+	if r.From, fromDate, err = ParseTime("from", in.From, loc, false); err != nil {
+		return r, err
+	}
+	to := strings.TrimSpace(in.To)
+	if k == attendance.KindMakeup {
+		if fromDate {
+			return r, fmt.Errorf("--from %q: a makeup (补卡) is one punch at a time of day, e.g. \"%s 08:30\"", in.From, in.From)
+		}
+		if to != "" {
+			t, _, err := ParseTime("to", to, loc, false)
+			if err != nil {
+				return r, err
+			}
+			if !t.Equal(r.From) {
+				return r, fmt.Errorf("--to %q: a makeup (补卡) is one punch at --from; leave --to out", in.To)
+			}
+		}
+		r.To = r.From
+	} else {
+		if to == "" {
+			return r, fmt.Errorf("--to is required for kind %s (a date alone means the end of that day)", k)
+		}
+		if r.To, _, err = ParseTime("to", to, loc, true); err != nil {
+			return r, err
+		}
+		if r.To.Before(r.From) {
+			return r, fmt.Errorf("--to %s is before --from %s", r.To.In(loc).Format(TimeLayout), r.From.In(loc).Format(TimeLayout))
+		}
+	}
+	if r.Reason == "" {
+		return r, errors.New("--reason is required: every registration says why")
+	}
+	if r.RegisteredBy == "" {
+		return r, errors.New("--by is required: every registration says who registered it")
+	}
+	return r, nil
+}
+
+// OnRoster finds the registration's person. With no roster, everyone on the clocks is judged and
+// the service checks; ok is then false with no error.
+func OnRoster(people []attendance.Person, id string) (p attendance.Person, ok bool, err error) {
+	for _, p := range people {
+		if p.UserID == id {
+			return p, true, nil
+		}
+	}
+	if len(people) > 0 {
+		return attendance.Person{}, false, fmt.Errorf("--user %q is not on the roster (%d people; see punchctl roster list)", id, len(people))
+	}
+	return attendance.Person{}, false, nil
+}
+
+// idPattern is the form of the ids the store assigns.
+var idPattern = regexp.MustCompile(`^R[0-9]{8,}$`)
+
+// CheckRevoke checks a revocation as typed and returns the trimmed id, by and reason.
+func CheckRevoke(id, by, reason string) (string, string, string, error) {
+	id, by, reason = strings.TrimSpace(id), strings.TrimSpace(by), strings.TrimSpace(reason)
+	switch {
+	case !idPattern.MatchString(id):
+		return id, by, reason, fmt.Errorf("registration ID %q is not R followed by 8 digits (see punchctl register list)", id)
+	case by == "":
+		return id, by, reason, errors.New("--by is required: every revocation says who made it")
+	case reason == "":
+		return id, by, reason, errors.New("--reason is required: every revocation says why")
+	}
+	return id, by, reason, nil
+}
+
+// Revocable finds id among all and says plainly why it cannot be revoked (unknown, or revoked
+// before); the service checks again when it writes.
+func Revocable(all []attendance.Registration, id string, loc *time.Location) (attendance.Registration, error) {
+	for _, r := range all {
+		if r.ID != id {
+			continue
+		}
+		if r.Revoked() {
+			return r, fmt.Errorf("registration %s was already revoked by %s at %s (%s): a revocation is final",
+				id, r.RevokedBy, r.RevokedAt.In(loc).Format(TimeLayout), r.RevokeReason)
+		}
+		return r, nil
+	}
+	return attendance.Registration{}, fmt.Errorf("registration %s: no such registration (see punchctl register list)", id)
+}
+
+// KindLabel is the kind's name in Chinese.
+func KindLabel(k attendance.Kind) string {
+	switch k {
+	case attendance.KindOffsite:
+		return "外出"
+	case attendance.KindTrip:
+		return "出差"
+	case attendance.KindLeave:
+		return "请假"
+	case attendance.KindMeeting:
+		return "会议"
+	case attendance.KindMakeup:
+		return "补卡"
+	}
+	return ""
+}
+
+// Kinds lists the kinds in the order a form offers them.
+var Kinds = []attendance.Kind{attendance.KindOffsite, attendance.KindTrip, attendance.KindLeave, attendance.KindMeeting, attendance.KindMakeup}
