@@ -238,16 +238,7 @@ func printRegistration(w io.Writer, r attendance.Registration, name string, loc 
 	if name != "" {
 		who += " " + name
 	}
-	var span string
-	from, to := r.From.In(loc), r.To.In(loc)
-	switch {
-	case r.Kind == attendance.KindMakeup || to.Equal(from):
-		span = from.Format(regTimeLayout)
-	case attendance.DateOf(from) == attendance.DateOf(to):
-		span = from.Format(regTimeLayout) + "–" + to.Format("15:04")
-	default:
-		span = from.Format(regTimeLayout) + " – " + to.Format(regTimeLayout)
-	}
+	span := regform.Span(r, loc)
 	_, err := fmt.Fprintf(w, "%s  %s  %s %s  %s  %q  registered by %s at %s\n", r.ID, who, r.Kind, kindLabel(r.Kind), span,
 		r.Reason, r.RegisteredBy, r.RegisteredAt.In(loc).Format(regTimeLayout))
 	if err == nil && r.Revoked() {

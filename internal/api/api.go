@@ -61,6 +61,7 @@ type ClockStatus struct {
 	Name      string    `json:"name"`
 	Serial    string    `json:"serial,omitempty"`
 	Up        bool      `json:"up"`
+	Since     time.Time `json:"since,omitzero"` // when it last went up or down
 	LastPull  time.Time `json:"last_pull,omitzero"`
 	Records   int       `json:"records"`
 	Capacity  int       `json:"capacity"`

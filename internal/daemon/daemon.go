@@ -549,7 +549,7 @@ func (b apiBackend) Status(ctx context.Context) (api.Status, error) {
 	defer d.mu.Unlock()
 	for i, c := range s.Clocks {
 		st := d.clocks[c.Name]
-		s.Clocks[i] = api.ClockStatus{Name: c.Name, Serial: st.last.Info.Serial, Up: st.up, LastPull: st.last.At,
+		s.Clocks[i] = api.ClockStatus{Name: c.Name, Serial: st.last.Info.Serial, Up: st.up, Since: st.since, LastPull: st.last.At,
 			Records: st.last.Info.Records, Capacity: st.last.Info.RecordCap, OffsetSec: st.last.Offset.Seconds(),
 			Realtime: st.realtime, LastError: st.lastErr}
 	}

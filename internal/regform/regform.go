@@ -170,3 +170,16 @@ func KindLabel(k attendance.Kind) string {
 
 // Kinds lists the kinds in the order a form offers them.
 var Kinds = []attendance.Kind{attendance.KindOffsite, attendance.KindTrip, attendance.KindLeave, attendance.KindMeeting, attendance.KindMakeup}
+
+// Span is a registration's time range as a short text in loc: one time for a makeup, one day's
+// hours, or two times.
+func Span(r attendance.Registration, loc *time.Location) string {
+	from, to := r.From.In(loc), r.To.In(loc)
+	switch {
+	case r.Kind == attendance.KindMakeup || to.Equal(from):
+		return from.Format(TimeLayout)
+	case attendance.DateOf(from) == attendance.DateOf(to):
+		return from.Format(TimeLayout) + "–" + to.Format("15:04")
+	}
+	return from.Format(TimeLayout) + " – " + to.Format(TimeLayout)
+}

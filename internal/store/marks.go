@@ -16,8 +16,10 @@ import (
 var (
 	bMarks    = []byte("marks")
 	bFindings = []byte("findings")
+	bAccounts = []byte("accounts")
+	bAudit    = []byte("audit")
 
-	addedBuckets = [][]byte{bMarks, bFindings}
+	addedBuckets = [][]byte{bMarks, bFindings, bAccounts, bAudit}
 )
 
 // maxUnit bounds a unit name in keys.

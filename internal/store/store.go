@@ -1,7 +1,6 @@
 package store
 
 import (
-	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -33,23 +32,13 @@ var (
 	bOutboxKeys    = []byte("outbox_keys")
 	bPublished     = []byte("published")
 	bMeta          = []byte("meta")
-	bAccounts      = []byte("accounts")
-	bAudit         = []byte("audit")
 
 	allBuckets = [][]byte{bSchema, bPunches, bClocks, bDays, bDaysByUser, bRoster, bClockUsers,
-		bRegistrations, bRevocations, bRegByUser, bWatermarks, bOutbox, bOutboxKeys, bPublished, bMeta,
-		bAccounts, bAudit}
+		bRegistrations, bRevocations, bRegByUser, bWatermarks, bOutbox, bOutboxKeys, bPublished, bMeta}
 
 	kVersion = []byte("version")
 	kCreated = []byte("created")
 )
-
-// addedLater reports whether a bucket came after schema 2 without a migration: a writable Open
-// creates it, and until then (a read-only Open of a store older code last wrote) reads find it
-// empty.
-func addedLater(name []byte) bool {
-	return bytes.Equal(name, bAccounts) || bytes.Equal(name, bAudit)
-}
 
 // punchFill is the fill percent of punch pages: punches arrive mostly in key order within a
 // person's range, so pages are packed nearly full.
@@ -205,7 +194,7 @@ func (db *DB) init() error {
 	}
 	return db.bolt.View(func(tx *bolt.Tx) error {
 		for _, name := range allBuckets {
-			if tx.Bucket(name) == nil && !addedLater(name) { // only a read-only Open can get here
+			if tx.Bucket(name) == nil { // only a read-only Open can get here
 				return fmt.Errorf("%w: bucket %s missing", ErrInconsistent, name)
 			}
 		}
