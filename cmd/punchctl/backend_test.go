@@ -276,8 +276,8 @@ func TestAgainstRealDaemon(t *testing.T) {
 	}
 
 	code, out, errs := f.ctl(t, bkNow, "register", "add", "--user", "1001", "--kind", "offsite",
-		"--from", "2026-03-09 08:00", "--to", "2026-03-09 12:00", "--reason", "县里开会", "--by", "党政办")
-	if code != 0 || !strings.HasPrefix(out, "R00000001  1001 张三  offsite 外出  2026-03-09 08:00–12:00  \"县里开会\"  registered by 党政办 at 2026-03-10 11:00\n") ||
+		"--from", "2026-03-09 08:00", "--to", "2026-03-09 12:00", "--reason", "县里开会", "--by", "党政办", "--via", "phone", "--approved-by", "王书记")
+	if code != 0 || !strings.HasPrefix(out, "R00000001  1001 张三  offsite 外出  2026-03-09 08:00–12:00  \"县里开会\"  by phone (电话)  approved by 王书记  registered by 党政办 at 2026-03-10 11:00  LATE: more than 24h after it began (late_registered)\n") ||
 		!strings.HasPrefix(errs, "punchctl: via daemon socket "+f.sock+"\n") {
 		t.Fatalf("register add via the daemon: %d\n%s%s", code, out, errs)
 	}
@@ -295,7 +295,7 @@ func TestAgainstRealDaemon(t *testing.T) {
 			am = d.Slots[attendance.AmIn]
 		}
 	}
-	if am.Result != attendance.ResultExcused || am.Registration == nil || *am.Registration != "R00000001" {
+	if am.Result != attendance.ResultExcused || am.Registration == nil || *am.Registration != "R00000001" || !am.LateRegistered {
 		t.Errorf("the daemon did not re-judge the day: am_in %+v", am)
 	}
 	code, out, errs = f.ctl(t, bkNow, "register", "add", "--user", "9999", "--kind", "leave",

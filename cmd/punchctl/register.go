@@ -11,13 +11,14 @@ import (
 
 	"github.com/jinbi/punchd/internal/api"
 	"github.com/jinbi/punchd/internal/attendance"
+	"github.com/jinbi/punchd/internal/config"
 	"github.com/jinbi/punchd/internal/regform"
 )
 
 func init() {
 	register(command{
 		Name:    "register add",
-		Args:    "--user ID --kind offsite|trip|leave|meeting|makeup --from TIME [--to TIME] --reason TEXT --by WHO [--json]",
+		Args:    "--user ID --kind offsite|trip|leave|meeting|makeup --from TIME [--to TIME] --reason TEXT --by WHO [--via written|phone] [--approved-by NAME] [--json]",
 		Summary: "register off-site work, a trip, leave, a meeting, or a 补卡 (makeup: one punch at --from); re-judges the days it covers",
 		Run:     runRegisterAdd,
 	})
@@ -47,7 +48,9 @@ func runRegisterAdd(ctx context.Context, e *env, args []string) error {
 	from := fs.String("from", "", "start `TIME` (RFC 3339, \"2006-01-02 15:04\" or a date: its start), in the site's zone; a makeup's punch time")
 	to := fs.String("to", "", "end `TIME` (a date alone: the end of that day); a makeup takes none")
 	reason := fs.String("reason", "", "why (the written registration, or the approved phone report)")
-	by := fs.String("by", "", "`WHO` registers it (the office, or the approving leader)")
+	by := fs.String("by", "", "`WHO` records it (the office clerk)")
+	via := fs.String("via", "", "how it reached the office: written (书面) or phone (电话)")
+	approvedBy := fs.String("approved-by", "", "the leader who agreed to it (`NAME`)")
 	asJSON := fs.Bool("json", false, "print the stored registration as JSON")
 	cfg, err := e.flagsAndConfig(fs, name, args)
 	if err != nil {
@@ -56,7 +59,8 @@ func runRegisterAdd(ctx context.Context, e *env, args []string) error {
 	loc := cfg.Location()
 
 	// Everything that can be checked without the data is checked first, naming the flag.
-	r, err := regform.Parse(regform.Input{User: *user, Kind: *kind, From: *from, To: *to, Reason: *reason, By: *by}, loc)
+	r, err := regform.Parse(regform.Input{User: *user, Kind: *kind, From: *from, To: *to, Reason: *reason,
+		Via: *via, ApprovedBy: *approvedBy, By: *by}, loc)
 	if err != nil {
 		return err
 	}
@@ -78,7 +82,7 @@ func runRegisterAdd(ctx context.Context, e *env, args []string) error {
 	if saved.ID == "" && err != nil {
 		return daemonErr(err)
 	}
-	if perr := printRegistration(e.Stdout, saved, person.Name, loc, *asJSON); perr != nil {
+	if perr := printRegistration(e.Stdout, saved, person.Name, cfg, *asJSON); perr != nil {
 		return perr
 	}
 	if err != nil {
@@ -134,7 +138,7 @@ func runRegisterList(ctx context.Context, e *env, args []string) error {
 		if want != "" && r.UserID != want {
 			continue
 		}
-		if err := printRegistration(e.Stdout, r, names[r.UserID], loc, *asJSON); err != nil {
+		if err := printRegistration(e.Stdout, r, names[r.UserID], cfg, *asJSON); err != nil {
 			return err
 		}
 		n++
@@ -194,7 +198,7 @@ func runRegisterRevoke(ctx context.Context, e *env, args []string) error {
 		return daemonErr(rerr)
 	}
 	p, _ := findPerson(people, r.UserID)
-	if perr := printRegistration(e.Stdout, r, p.Name, loc, *asJSON); perr != nil {
+	if perr := printRegistration(e.Stdout, r, p.Name, cfg, *asJSON); perr != nil {
 		return perr
 	}
 	if err != nil {
@@ -219,15 +223,20 @@ type regJSON struct {
 	attendance.Registration
 	Name    string `json:"name,omitempty"`
 	Revoked bool   `json:"revoked"`
+	// LateRegistered: recorded more than [rules] register_within after its start, so at least the
+	// first slot it excuses is judged late_registered.
+	LateRegistered bool `json:"late_registered"`
 }
 
 // printRegistration writes one registration: a JSON line, or a readable line with the revocation
 // (if any) on the next, indented.
-func printRegistration(w io.Writer, r attendance.Registration, name string, loc *time.Location, asJSON bool) error {
+func printRegistration(w io.Writer, r attendance.Registration, name string, cfg config.Config, asJSON bool) error {
+	loc := cfg.Location()
+	late := r.Kind != attendance.KindMakeup && cfg.RulesParams().LateRegistered(r, r.From)
 	if asJSON {
 		r.From, r.To, r.RegisteredAt = inLoc(r.From, loc), inLoc(r.To, loc), inLoc(r.RegisteredAt, loc)
 		r.RevokedAt = inLoc(r.RevokedAt, loc)
-		b, err := json.Marshal(regJSON{Registration: r, Name: name, Revoked: r.Revoked()})
+		b, err := json.Marshal(regJSON{Registration: r, Name: name, Revoked: r.Revoked(), LateRegistered: late})
 		if err != nil {
 			return err
 		}
@@ -239,8 +248,17 @@ func printRegistration(w io.Writer, r attendance.Registration, name string, loc 
 		who += " " + name
 	}
 	span := regform.Span(r, loc)
-	_, err := fmt.Fprintf(w, "%s  %s  %s %s  %s  %q  registered by %s at %s\n", r.ID, who, r.Kind, kindLabel(r.Kind), span,
-		r.Reason, r.RegisteredBy, r.RegisteredAt.In(loc).Format(regTimeLayout))
+	how := regform.How(r)
+	if how != "" {
+		how = "  " + strings.ReplaceAll(how, ", ", "  ")
+	}
+	lateNote := ""
+	if late {
+		within := strings.TrimSuffix(strings.TrimSuffix(cfg.Rules.RegisterWithin.String(), "0s"), "0m") // 24h0m0s -> 24h
+		lateNote = fmt.Sprintf("  LATE: more than %s after it began (late_registered)", within)
+	}
+	_, err := fmt.Fprintf(w, "%s  %s  %s %s  %s  %q%s  registered by %s at %s%s\n", r.ID, who, r.Kind, kindLabel(r.Kind), span,
+		r.Reason, how, r.RegisteredBy, r.RegisteredAt.In(loc).Format(regTimeLayout), lateNote)
 	if err == nil && r.Revoked() {
 		_, err = fmt.Fprintf(w, "    REVOKED by %s at %s: %q\n", r.RevokedBy, r.RevokedAt.In(loc).Format(regTimeLayout), r.RevokeReason)
 	}

@@ -54,7 +54,8 @@ func TestRegisterOffline(t *testing.T) {
 	}
 
 	code, out, errs := f.ctl(t, bkNow, "register", "add", "--user", "1001", "--kind", "offsite",
-		"--from", "2026-03-09 08:00", "--to", "2026-03-09 12:00", "--reason", "县里开会", "--by", "党政办", "--json")
+		"--from", "2026-03-09 08:00", "--to", "2026-03-09 12:00", "--reason", "县里开会", "--by", "党政办",
+		"--via", "书面", "--approved-by", "李镇长", "--json")
 	if code != 0 {
 		t.Fatalf("register add = %d\n%s%s", code, out, errs)
 	}
@@ -72,6 +73,7 @@ func TestRegisterOffline(t *testing.T) {
 		"id": "R00000001", "user_id": "1001", "name": "张三", "kind": "offsite",
 		"from": "2026-03-09T08:00:00+08:00", "to": "2026-03-09T12:00:00+08:00",
 		"reason": "县里开会", "registered_by": "党政办", "registered_at": "2026-03-10T11:00:00+08:00", "revoked": false,
+		"via": "written", "approved_by": "李镇长", "late_registered": true, // 27 hours after it began
 	}
 	for k, v := range want {
 		if got[k] != v {
@@ -90,11 +92,11 @@ func TestRegisterOffline(t *testing.T) {
 	if err != nil || !ok {
 		t.Fatalf("day: %v %v", ok, err)
 	}
-	if s := day.Slots[attendance.AmIn]; s.Result != attendance.ResultExcused || s.Registration == nil || *s.Registration != "R00000001" {
+	if s := day.Slots[attendance.AmIn]; s.Result != attendance.ResultExcused || s.Registration == nil || *s.Registration != "R00000001" || !s.LateRegistered {
 		t.Errorf("am_in after registration: %+v", s)
 	}
 	revs, evs := eventRevs(t, db, lateID)
-	if len(revs) != 2 || revs[1] != 2 || !evs[1].Excused || evs[1].Registration == nil || *evs[1].Registration != "R00000001" {
+	if len(revs) != 2 || revs[1] != 2 || !evs[1].Excused || evs[1].Registration == nil || *evs[1].Registration != "R00000001" || !evs[1].LateRegistered {
 		t.Errorf("late event after registration: revs %v, payloads %+v", revs, evs)
 	}
 	db.Close()
@@ -206,6 +208,7 @@ func TestRegisterBadInput(t *testing.T) {
 		{"unknown user", base("--user", "9999"), `--user "9999" is not on the roster (2 people; see punchctl roster list)`},
 		{"bad kind", base("--kind", "holiday"), `--kind "holiday" is not one of offsite, trip, leave, meeting, makeup`},
 		{"missing --by", base("--by", ""), "--by is required"},
+		{"bad --via", base("--via", "email"), `--via "email" is not written (书面) or phone (电话)`},
 		{"missing --reason", base("--reason", ""), "--reason is required"},
 		{"missing --user", base("--user", ""), "--user is required"},
 		{"missing --to", base("--to", ""), "--to is required for kind offsite"},

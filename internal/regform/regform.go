@@ -23,12 +23,14 @@ const TimeLayout = "2006-01-02 15:04"
 
 // Input is a registration as typed.
 type Input struct {
-	User   string // the clock's user id
-	Kind   string // offsite, trip, leave, meeting or makeup
-	From   string // RFC 3339, "2006-01-02 15:04", "2006-01-02T15:04" or a date
-	To     string
-	Reason string
-	By     string // who registers it
+	User       string // the clock's user id
+	Kind       string // offsite, trip, leave, meeting or makeup
+	From       string // RFC 3339, "2006-01-02 15:04", "2006-01-02T15:04" or a date
+	To         string
+	Reason     string
+	Via        string // how it reached the office: written (书面), phone (电话) or "" (not recorded)
+	ApprovedBy string // the leader who agreed to it
+	By         string // who records it
 }
 
 // ParseTime reads a --from/--to: RFC 3339, "2006-01-02 15:04" in loc, or a date alone meaning the
@@ -50,7 +52,8 @@ func ParseTime(field, s string, loc *time.Location, end bool) (t time.Time, date
 
 // Parse checks in, field by field in the order of the form, and returns the registration.
 func Parse(in Input, loc *time.Location) (attendance.Registration, error) {
-	r := attendance.Registration{UserID: strings.TrimSpace(in.User), Reason: strings.TrimSpace(in.Reason), RegisteredBy: strings.TrimSpace(in.By)}
+	r := attendance.Registration{UserID: strings.TrimSpace(in.User), Reason: strings.TrimSpace(in.Reason), RegisteredBy: strings.TrimSpace(in.By),
+		ApprovedBy: strings.TrimSpace(in.ApprovedBy)}
 	if r.UserID == "" {
 		return r, errors.New("--user is required: the person's id on the clock and the roster")
 	}
@@ -97,6 +100,9 @@ func Parse(in Input, loc *time.Location) (attendance.Registration, error) {
 	}
 	if r.Reason == "" {
 		return r, errors.New("--reason is required: every registration says why")
+	}
+	if r.Via, err = attendance.ParseVia(in.Via); err != nil {
+		return r, fmt.Errorf("--via %q is not written (书面) or phone (电话)", in.Via)
 	}
 	if r.RegisteredBy == "" {
 		return r, errors.New("--by is required: every registration says who registered it")
@@ -170,6 +176,22 @@ func KindLabel(k attendance.Kind) string {
 
 // Kinds lists the kinds in the order a form offers them.
 var Kinds = []attendance.Kind{attendance.KindOffsite, attendance.KindTrip, attendance.KindLeave, attendance.KindMeeting, attendance.KindMakeup}
+
+// How says how a registration was made and who agreed, as a short text ("by phone (电话),
+// approved by 李镇长"); "" when neither was recorded.
+func How(r attendance.Registration) string {
+	var parts []string
+	switch r.Via {
+	case attendance.ViaWritten:
+		parts = append(parts, "written (书面)")
+	case attendance.ViaPhone:
+		parts = append(parts, "by phone (电话)")
+	}
+	if r.ApprovedBy != "" {
+		parts = append(parts, "approved by "+r.ApprovedBy)
+	}
+	return strings.Join(parts, ", ")
+}
 
 // Span is a registration's time range as a short text in loc: one time for a makeup, one day's
 // hours, or two times.

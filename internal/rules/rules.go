@@ -126,6 +126,13 @@ func (p Params) Validate() error {
 	return nil
 }
 
+// LateRegistered reports whether registration r, excusing something due at t, was recorded more
+// than RegisterWithin after t. A registration without RegisteredAt (read from a file that does
+// not say) is not late.
+func (p Params) LateRegistered(r attendance.Registration, t time.Time) bool {
+	return !r.RegisteredAt.IsZero() && r.RegisteredAt.Sub(t) > p.RegisterWithin
+}
+
 // CheckSchedule reports whether the configured window bounds fit schedule s: Open ≤ am_in <
 // AmSplit ≤ am_out < Noon ≤ pm_in < PmSplit ≤ pm_out < Close. Judge falls back to the default for
 // a bound that does not fit; the config should call this to refuse such a setting instead.
@@ -357,7 +364,7 @@ func Judge(in Input) attendance.Day {
 		case reg != nil:
 			id := reg.ID
 			s.Registration = &id
-			s.LateRegistered = !reg.RegisteredAt.IsZero() && reg.RegisteredAt.Sub(exp[i]) > prm.RegisterWithin
+			s.LateRegistered = prm.LateRegistered(*reg, exp[i])
 			if s.Result == attendance.ResultExcused {
 				excuses[i] = reg
 			}

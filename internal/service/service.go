@@ -146,9 +146,15 @@ func (s *Service) Registrations(ctx context.Context, from, to time.Time) ([]atte
 	return s.db.Registrations(from, to)
 }
 
-// AddRegistration checks r (its fields, the person on the roster), stores it with a new id and
-// the time it was registered in whole seconds, and re-judges the days it covers.
+// AddRegistration checks r (its fields, how it was made, the person on the roster), stores it
+// with a new id and registered_at — the time it is recorded, in whole seconds, whatever the caller
+// sent: it decides whether the registration was late_registered — and re-judges the days it covers.
 func (s *Service) AddRegistration(ctx context.Context, r attendance.Registration) (attendance.Registration, error) {
+	via, err := attendance.ParseVia(string(r.Via))
+	if err != nil {
+		return r, fmt.Errorf("registration: %w", err)
+	}
+	r.Via, r.ApprovedBy = via, strings.TrimSpace(r.ApprovedBy)
 	if err := r.Validate(); err != nil {
 		return r, err
 	}

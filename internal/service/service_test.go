@@ -94,12 +94,30 @@ func TestRegistrationTheSameOnBothPaths(t *testing.T) {
 		t.Run(path.name, func(t *testing.T) {
 			ctx := t.Context()
 			b := path.b(t, open(t))
-			r, err := b.AddRegistration(ctx, meeting("1001"))
+			m := meeting("1001")
+			m.Via, m.ApprovedBy = "电话", " 王书记 "
+			m.RegisteredAt = m.From // what a caller says is not when punchd recorded it
+			r, err := b.AddRegistration(ctx, m)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if want := now.Truncate(time.Second); !r.RegisteredAt.Equal(want) {
 				t.Errorf("registered_at %s, want whole seconds %s", r.RegisteredAt.Format(time.RFC3339Nano), want.Format(time.RFC3339Nano))
+			}
+			if r.Via != attendance.ViaPhone || r.ApprovedBy != "王书记" || r.RegisteredBy != "李主任" {
+				t.Errorf("via %q approved_by %q registered_by %q, want phone, 王书记, 李主任", r.Via, r.ApprovedBy, r.RegisteredBy)
+			}
+			listed, err := b.Registrations(ctx, time.Time{}, time.Time{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(listed) != 1 || listed[0].Via != attendance.ViaPhone || listed[0].ApprovedBy != "王书记" || !listed[0].RegisteredAt.Equal(r.RegisteredAt) {
+				t.Errorf("listed %+v", listed)
+			}
+			bad := meeting("1001")
+			bad.Via = "email"
+			if _, err := b.AddRegistration(ctx, bad); err == nil {
+				t.Error("via email accepted")
 			}
 			for _, by := range []string{"", "  ", "\t"} {
 				if _, err := b.RevokeRegistration(ctx, r.ID, by, "x"); err == nil {
