@@ -25,11 +25,10 @@ var shanghai = func() *time.Location {
 }()
 
 type simClock struct {
-	sim     *zksim.Sim
-	tcp     string
-	udp     string
-	cancel  context.CancelFunc
-	serveWG chan struct{}
+	sim    *zksim.Sim
+	tcp    string
+	udp    string
+	cancel context.CancelFunc
 }
 
 // startSim serves a simulator built from cfg over TCP and UDP on loopback until the test ends.

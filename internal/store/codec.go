@@ -233,15 +233,9 @@ func applyDiff(raw, d []byte) error {
 	return nil
 }
 
-// rawTemplate predicts the record bytes of a punch for the layouts in shared/zk-protocol.md §2.11
-// and §3. It only needs to be deterministic: a wrong guess costs bytes, never correctness.
-func rawTemplate(n int, user string, wall time.Time, state, verify uint8, workcode uint32) []byte {
-	t := make([]byte, n)
-	fillTemplate(t, user, wall, state, verify, workcode)
-	return t
-}
-
-// fillTemplate writes the template into t (zeroed, len(t) bytes).
+// fillTemplate writes into t (zeroed, len(t) bytes) the predicted record bytes of a punch for
+// the layouts in shared/zk-protocol.md §2.11 and §3. It only needs to be deterministic: a wrong
+// guess costs bytes, never correctness.
 func fillTemplate(t []byte, user string, wall time.Time, state, verify uint8, workcode uint32) {
 	n := len(t)
 	packed := packTime(wall)

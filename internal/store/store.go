@@ -260,6 +260,5 @@ func (db *DB) wrap(op string, err error) error {
 	return fmt.Errorf("store %s: %s: %w", db.path, op, err)
 }
 
-func be16(v uint16) []byte { return binary.BigEndian.AppendUint16(nil, v) }
 func be32(v uint32) []byte { return binary.BigEndian.AppendUint32(nil, v) }
 func be64(v uint64) []byte { return binary.BigEndian.AppendUint64(nil, v) }

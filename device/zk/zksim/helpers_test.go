@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
-	"errors"
 	"net"
 	"testing"
 	"time"
@@ -224,11 +223,6 @@ func (r *rawClient) readChunk(req []byte, n int) []byte {
 		r.t.Fatalf("final ACK %v, want session field %d", ack, want)
 	}
 	return out
-}
-
-func isTimeout(err error) bool {
-	var ne net.Error
-	return errors.As(err, &ne) && ne.Timeout()
 }
 
 // waitFor polls cond until it holds or the deadline passes.

@@ -184,7 +184,6 @@ type Sim struct {
 	lastActivity   time.Time
 	attBlob        []byte // cached encoded log (nil = stale)
 	userBlob       []byte
-	encodeErr      error
 	lastSessionID  uint16
 }
 
@@ -598,10 +597,6 @@ func (s *Sim) attBlobLocked() ([]byte, error) {
 
 func putU32(b []byte, v uint32) {
 	b[0], b[1], b[2], b[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
-}
-
-func u32(b []byte) uint32 {
-	return uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
