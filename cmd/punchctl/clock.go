@@ -7,12 +7,14 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/jinbi/punchd/device"
 	_ "github.com/jinbi/punchd/device/zk" // registers zk+tcp, zk+udp, zk+serial
+	"github.com/jinbi/punchd/internal/api"
 	"github.com/jinbi/punchd/internal/config"
 	"github.com/jinbi/punchd/internal/punchio"
 )
@@ -53,6 +55,11 @@ type clockFlags struct {
 	timeout  time.Duration
 	json     bool
 	text     bool
+
+	// The daemon that may hold the clock: the [[clock]] the URL or name is, and the API socket of
+	// that config. Empty when no config names the clock.
+	name   string
+	socket string
 }
 
 func (e *env) clockFlagSet(name string, f *clockFlags) *flag.FlagSet {
@@ -97,16 +104,29 @@ func (e *env) parseClockFlags(fs *flag.FlagSet, name string, f *clockFlags, args
 		}
 	}
 	// A clock by name, or an explicit --config: the config supplies what the flags do not.
-	if byName := !strings.Contains(f.url, "://"); byName || e.ConfigSet {
+	byName := !strings.Contains(f.url, "://")
+	if !byName && !e.ConfigSet {
+		// A URL alone: the default config, if there is one, only says whether a daemon holds it.
+		if cfg, err := e.loadConfig(); err == nil {
+			if cl, ok := clockByURL(cfg, f.url); ok {
+				f.name, f.socket = cl.Name, cfg.API.Socket
+			}
+		}
+	}
+	if byName || e.ConfigSet {
 		cfg, err := e.loadConfig()
 		if err != nil {
 			return nil, err
 		}
 		cl, ok := cfg.ClockByName(f.url)
+		if !ok && !byName {
+			cl, ok = clockByURL(cfg, f.url)
+		}
 		if byName && !ok {
 			return nil, usagef("--clock %q is neither a URL nor the name of a [[clock]] in %s", f.url, e.ConfigPath)
 		}
 		if ok {
+			f.name, f.socket = cl.Name, cfg.API.Socket
 			f.url = cl.URL
 			if !set["comm-key"] {
 				f.commKey = uint64(cl.CommKey)
@@ -133,8 +153,19 @@ func (e *env) parseClockFlags(fs *flag.FlagSet, name string, f *clockFlags, args
 	return loc, nil
 }
 
-// withClock parses a clock command's flags (extra adds the command's own), connects, runs fn and
-// closes the clock; a failure to close is reported when fn succeeded.
+// clockByURL is the [[clock]] with exactly this URL.
+func clockByURL(cfg config.Config, url string) (config.Clock, bool) {
+	for _, cl := range cfg.Clock {
+		if cl.URL == url {
+			return cl, true
+		}
+	}
+	return config.Clock{}, false
+}
+
+// withClock parses a clock command's flags (extra adds the command's own), connects (through the
+// daemon when it runs and holds the clock), runs fn and closes the clock; a failure to close is
+// reported when fn succeeded.
 func (e *env) withClock(ctx context.Context, name string, args []string, extra func(*flag.FlagSet, *clockFlags),
 	fn func(c device.Clock, f *clockFlags, loc *time.Location) error) (err error) {
 	var f clockFlags
@@ -146,12 +177,39 @@ func (e *env) withClock(ctx context.Context, name string, args []string, extra f
 	if err != nil {
 		return err
 	}
-	c, err := e.openClock(ctx, &f, loc)
+	c, err := e.daemonClock(ctx, &f)
 	if err != nil {
 		return err
 	}
+	if c == nil {
+		if c, err = e.openClock(ctx, &f, loc); err != nil {
+			return err
+		}
+	}
 	defer closeClock(c, f.url, &err)
 	return fn(c, &f, loc)
+}
+
+// daemonClock is the clock through the running daemon's socket when the daemon holds it (a clock
+// serves one client at a time: connecting beside the daemon times out), else nil. The daemon uses
+// its own comm key, encoding and timeout for the clock; the output is the same.
+func (e *env) daemonClock(ctx context.Context, f *clockFlags) (device.Clock, error) {
+	if f.name == "" || f.socket == "" {
+		return nil, nil
+	}
+	cl, err := api.Dial(ctx, f.socket)
+	if err != nil {
+		return nil, nil // no daemon: connect directly
+	}
+	st, err := cl.Status(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("daemon socket %s: %w", f.socket, err)
+	}
+	if !slices.ContainsFunc(st.Clocks, func(c api.ClockStatus) bool { return c.Name == f.name }) {
+		return nil, nil // that daemon does not hold this clock
+	}
+	fmt.Fprintf(e.Stderr, "punchctl: via daemon socket %s\n", f.socket)
+	return cl.Clock(ctx, f.name)
 }
 
 // openClock connects to f.url. Errors name the clock and the step.

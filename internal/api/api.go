@@ -42,6 +42,15 @@ type Backuper interface {
 	Backup(ctx context.Context, w io.Writer) (int64, error)
 }
 
+// ClockOwner is a Backend that holds the connections to its clocks. A clock serves one client at a
+// time, so while the daemon runs, punchctl's clock commands go through it: the daemon runs each
+// between its own pulls of that clock.
+type ClockOwner interface {
+	// Clock returns the clock configured under name; its calls run on the daemon's connection and
+	// its Close does nothing. It is safe for concurrent use.
+	Clock(ctx context.Context, name string) (device.Clock, error)
+}
+
 // Status is the daemon's state as `punchctl status` shows it.
 type Status struct {
 	Version      string        `json:"version"`
@@ -166,6 +175,9 @@ func Handler(b Backend, log *slog.Logger) http.Handler {
 	}))
 	if a, ok := b.(Accounts); ok {
 		accountRoutes(mux, a, h)
+	}
+	if co, ok := b.(ClockOwner); ok {
+		clockHandlers(mux, co, h)
 	}
 	if bk, ok := b.(Backuper); ok {
 		mux.HandleFunc("GET /v1/backup", func(w http.ResponseWriter, r *http.Request) {

@@ -23,6 +23,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/jinbi/punchd/device"
 	"github.com/jinbi/punchd/device/zk" // registers zk+tcp, zk+udp, zk+serial
 	"github.com/jinbi/punchd/internal/api"
 	"github.com/jinbi/punchd/internal/attendance"
@@ -246,7 +247,9 @@ func Run(ctx context.Context, cfg config.Config, o Options) error {
 			PollInterval: c.PollInterval.Std(), FullPullInterval: c.FullPullInterval.Std(), Realtime: c.Realtime, MaxOffset: c.MaxOffset.Std(),
 			ClearLog: c.ClearLog, ClearOlderThan: c.ClearOlderThan.Std()}
 		loop := pull.New(lc, d.eng, o.Opener, o.Now, log, pullObserver{d})
+		d.mu.Lock()
 		d.clocks[c.Name].loop = loop
+		d.mu.Unlock()
 		within := max(2*lc.PollInterval, time.Minute)
 		spawn("pull/"+c.Name, within, func(ctx context.Context) { loop.Run(ctx) })
 	}
@@ -533,9 +536,10 @@ type apiBackend struct {
 }
 
 var (
-	_ api.Backend  = apiBackend{}
-	_ api.Accounts = apiBackend{}
-	_ api.Backuper = apiBackend{}
+	_ api.Backend    = apiBackend{}
+	_ api.Accounts   = apiBackend{}
+	_ api.Backuper   = apiBackend{}
+	_ api.ClockOwner = apiBackend{}
 )
 
 func (b apiBackend) Status(ctx context.Context) (api.Status, error) {
@@ -554,6 +558,18 @@ func (b apiBackend) Status(ctx context.Context) (api.Status, error) {
 			Realtime: st.realtime, LastError: st.lastErr}
 	}
 	return s, nil
+}
+
+// Clock implements api.ClockOwner: punchctl's clock commands run on the clock's loop, between its
+// pulls.
+func (b apiBackend) Clock(ctx context.Context, name string) (device.Clock, error) {
+	b.d.mu.Lock()
+	defer b.d.mu.Unlock()
+	st, ok := b.d.clocks[name]
+	if !ok || st.loop == nil {
+		return nil, fmt.Errorf("the daemon has no [[clock]] named %q", name)
+	}
+	return st.loop.Clock(), nil
 }
 
 // Backup implements api.Backuper: a hot backup of the store while the daemon runs.

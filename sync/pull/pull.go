@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jinbi/punchd/device"
@@ -101,6 +102,9 @@ type Loop struct {
 	log  *slog.Logger
 	obs  Observer
 	kick chan struct{}
+	ops  chan op // clock commands to run between pulls (Do)
+	// conn, while a session is up, holds a channel closed when it ends: Do has a connection to run on.
+	conn atomic.Pointer[chan struct{}]
 
 	// Whether the clock answers, for the logs: a change is logged once (down at WARN with the
 	// reason, up at INFO with how long it was down), the retries in between at DEBUG. Only Run's
@@ -146,7 +150,7 @@ func New(cfg Config, sink Sink, open Opener, now func() time.Time, log *slog.Log
 	if obs == nil {
 		obs = nopObserver{}
 	}
-	return &Loop{cfg: cfg, sink: sink, open: open, now: now, log: log.With("clock", cfg.Name), obs: obs, kick: make(chan struct{}, 1)}
+	return &Loop{cfg: cfg, sink: sink, open: open, now: now, log: log.With("clock", cfg.Name), obs: obs, kick: make(chan struct{}, 1), ops: make(chan op)}
 }
 
 // Kick asks for a pull as soon as possible (used after a SIGHUP or from the API).
@@ -229,6 +233,9 @@ func (l *Loop) session(ctx context.Context, clk device.Clock, bo *backoff.Backof
 		return err
 	}
 	bo.Reset()
+	ended := make(chan struct{})
+	l.conn.Store(&ended)
+	defer func() { l.conn.Store(nil); close(ended) }()
 
 	listenErr := make(chan error, 1)
 	var wg sync.WaitGroup
@@ -275,6 +282,8 @@ func (l *Loop) session(ctx context.Context, clk device.Clock, bo *backoff.Backof
 			if err := l.pullOnce(sctx, clk, false); err != nil {
 				return err
 			}
+		case o := <-l.ops:
+			o.run(sctx, clk)
 		case <-next.C:
 			if err := l.pullOnce(sctx, clk, false); err != nil {
 				return err

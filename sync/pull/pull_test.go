@@ -364,3 +364,51 @@ func TestReadLogTailOrWhole(t *testing.T) {
 		}
 	})
 }
+
+// An operator's command runs on the loop's connection between its pulls; without a connection it
+// is refused at once.
+func TestLoopDo(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var mu sync.Mutex
+		log := []device.Punch{{Clock: "SIM1", UserID: "1", Time: time.Now().Add(-time.Hour)}}
+		failOn, calls, cleared := 0, 0, 0
+		open := func(ctx context.Context, url string, opts device.Options) (device.Clock, error) {
+			return &fakeClock{mu: &mu, punches: &log, failOn: &failOn, calls: &calls, cleared: &cleared}, nil
+		}
+		l := New(Config{Name: "c1", PollInterval: time.Minute}, &recSink{}, open, nil, nil, nil)
+		clk := l.Clock()
+		if _, err := clk.Info(t.Context()); !errors.Is(err, ErrNotConnected) {
+			t.Fatalf("Info before the loop runs: %v, want ErrNotConnected", err)
+		}
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan struct{})
+		go func() { l.Run(ctx); close(done) }()
+		synctest.Wait()
+
+		info, err := clk.Info(t.Context())
+		if err != nil || info.Serial != "SIM1" || info.Records != 1 {
+			t.Fatalf("Info through the loop = %+v, %v", info, err)
+		}
+		ps, err := clk.Punches(t.Context())
+		if err != nil || len(ps) != 1 {
+			t.Fatalf("Punches through the loop = %v, %v", ps, err)
+		}
+		if tm, err := clk.(device.TimeGetter).Time(t.Context()); err != nil || tm.IsZero() {
+			t.Fatalf("Time through the loop (from Info) = %v, %v", tm, err)
+		}
+		if _, err := clk.(device.UserReader).Users(t.Context()); !errors.Is(err, ErrUnsupported) {
+			t.Fatalf("Users of a driver without a user table: %v, want ErrUnsupported", err)
+		}
+		// A caller that gives up gets its context's error.
+		gone, stop := context.WithCancel(t.Context())
+		stop()
+		if _, err := clk.Info(gone); !errors.Is(err, context.Canceled) {
+			t.Fatalf("Info with a cancelled context: %v", err)
+		}
+		cancel()
+		<-done
+		if _, err := clk.Info(t.Context()); !errors.Is(err, ErrNotConnected) {
+			t.Fatalf("Info after the loop stopped: %v, want ErrNotConnected", err)
+		}
+	})
+}

@@ -1,0 +1,140 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jinbi/punchd/device/zk/zksim"
+	"github.com/jinbi/punchd/internal/api"
+	"github.com/jinbi/punchd/internal/config"
+	"github.com/jinbi/punchd/internal/daemon"
+)
+
+// While punchd runs and holds the clock, `clock info|users|dump|time` go through its socket and
+// run on its connection (CONNECTs on the clock do not change): the same output as when they
+// connect themselves, the same flags, and --set sets the clock.
+func TestClockCommandsThroughTheDaemon(t *testing.T) {
+	loc, err := time.LoadLocation("Asia/Shanghai")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hostNow := time.Date(2026, 3, 10, 11, 0, 0, 0, loc)
+	sim, url := startSim(t, zksim.Config{Data: simData(t, 6, 5), Now: func() time.Time { return hostNow }, Offset: 5 * time.Minute})
+	dir := t.TempDir()
+	sockDir, err := os.MkdirTemp("", "pctl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(sockDir) })
+	sock := filepath.Join(sockDir, "punchd.sock")
+	cfgPath := writeFile(t, dir, "punchd.toml", fmt.Sprintf(`
+[site]
+name = "jinbi"
+timezone = "Asia/Shanghai"
+roster = ""
+[store]
+path = %q
+[api]
+socket = %q
+[mqtt]
+broker = "tcp://127.0.0.1:1"
+topic_prefix = "punchd/jinbi"
+[[clock]]
+name = "main"
+url = %q
+max_offset = "0s"
+realtime = false
+`, filepath.Join(dir, "punchd.db"), sock, url))
+	cfg, err := config.Load(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctl := func(args ...string) (string, string) {
+		t.Helper()
+		var out, errb bytes.Buffer
+		e := &env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, ConfigPath: cfgPath, ConfigSet: true,
+			Now: func() time.Time { return hostNow }, Logger: slog.New(slog.DiscardHandler)}
+		c, rest, ok := lookup(args)
+		if !ok {
+			t.Fatalf("no command %q", args)
+		}
+		if code := exitCode(c, c.Run(context.Background(), e, rest), &errb); code != 0 {
+			t.Fatalf("%v: exit %d\n%s", args, code, errb.String())
+		}
+		return out.String(), errb.String()
+	}
+	commands := [][]string{
+		{"clock", "info", "--clock", "main"},
+		{"clock", "info", "--clock", "main", "--json"},
+		{"clock", "users", "--clock", "main"},
+		{"clock", "users", "--clock", "main", "--text"},
+		{"clock", "dump", "--clock", "main"},
+		{"clock", "dump", "--clock", url, "--text", "--timeout", "3s"}, // by URL: the config names it
+		{"clock", "time", "--clock", "main", "--json"},
+	}
+	direct := make([]string, len(commands))
+	for i, args := range commands {
+		out, errs := ctl(args...)
+		if strings.Contains(errs, "via daemon") {
+			t.Fatalf("%v went through a daemon that does not run: %s", args, errs)
+		}
+		direct[i] = out
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- daemon.Run(ctx, cfg, daemon.Options{Logger: slog.New(slog.DiscardHandler), Now: func() time.Time { return hostNow }})
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("daemon: %v", err)
+		}
+	})
+	waitUp(t, sock)
+	connects := sim.Stats().Connects
+	for i, args := range commands {
+		out, errs := ctl(args...)
+		if errs != "punchctl: via daemon socket "+sock+"\n" {
+			t.Errorf("%v: stderr %q, want it to say it went through the daemon", args, errs)
+		}
+		if out != direct[i] {
+			t.Errorf("%v through the daemon:\n%s\nconnecting directly:\n%s", args, out, direct[i])
+		}
+	}
+	out, _ := ctl("clock", "time", "--clock", "main", "--set", "--json")
+	if !strings.Contains(out, `"offset_seconds":0,"set":true`) || !strings.Contains(out, `"offset_seconds_before":300`) {
+		t.Errorf("clock time --set through the daemon: %s", out)
+	}
+	if off := sim.Offset(); off != 0 {
+		t.Errorf("the clock's offset is %v after --set, want 0", off)
+	}
+	if n := sim.Stats().Connects; n != connects {
+		t.Errorf("the commands connected to the clock %d times beside the daemon, want 0", n-connects)
+	}
+}
+
+// waitUp waits until the daemon at sock has its clock up.
+func waitUp(t *testing.T, sock string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if c, err := api.Dial(context.Background(), sock); err == nil {
+			if st, err := c.Status(context.Background()); err == nil && len(st.Clocks) == 1 && st.Clocks[0].Up && !st.Clocks[0].LastPull.IsZero() {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the daemon's clock is not up after 20s")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
