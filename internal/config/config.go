@@ -147,9 +147,19 @@ type MQTT struct {
 	Keepalive        Duration `toml:"keepalive"`
 }
 
-// HTTP is the metrics and health listener.
+// HTTP is the listener of /metrics, /healthz, /readyz and the web console.
 type HTTP struct {
 	Listen string `toml:"listen"` // host:port; "" disables the listener
+	// Console serves the web console on Listen (default true). A listen beyond loopback then
+	// refuses to start without an account (punchctl account add).
+	Console bool `toml:"console"`
+	// ReadLogin makes reading the console need a login on loopback too (beyond loopback it always
+	// does); every change needs one whatever this says.
+	ReadLogin bool `toml:"read_login"`
+	// TLSCert and TLSKey serve the listener over HTTPS (both or neither); the console's cookies
+	// are then Secure.
+	TLSCert string `toml:"tls_cert"`
+	TLSKey  string `toml:"tls_key"`
 }
 
 // API is the local unix socket punchctl talks to.
@@ -212,7 +222,7 @@ func Default() Config {
 			OutboxMaxAge:     Duration(90 * 24 * time.Hour),
 			Keepalive:        Duration(30 * time.Second),
 		},
-		HTTP: HTTP{Listen: "127.0.0.1:9810"},
+		HTTP: HTTP{Listen: "127.0.0.1:9810", Console: true},
 		API:  API{Socket: "/var/lib/punchd/punchd.sock"},
 		Reports: Reports{
 			Dir:            "/var/lib/punchd/reports",

@@ -262,6 +262,7 @@ func TestBadConfigs(t *testing.T) {
 		{"qos", "[mqtt]\nqos=3", `config punchd.toml: mqtt.qos: 3 is not 0, 1 or 2`},
 		{"inflight", "[mqtt]\ninflight=0", `config punchd.toml: mqtt.inflight: 0 is not in 1..65535`},
 		{"cert without key", "[mqtt]\ncert_file=\"/c.pem\"", `config punchd.toml: mqtt.cert_file: cert_file and key_file go together: set both or neither`},
+		{"http cert without key", "[http]\ntls_cert=\"/c.pem\"", `config punchd.toml: http.tls_cert: tls_cert and tls_key go together: set both or neither`},
 		{"http listen", "[http]\nlisten=\"9810\"", `config punchd.toml: http.listen: "9810" is not host:port`},
 		{"http port", "[http]\nlisten=\"127.0.0.1:http\"", `config punchd.toml: http.listen: "127.0.0.1:http": port "http" is not a number 0..65535`},
 		{"store path", "[store]\npath=\"\"", `config punchd.toml: store.path: is empty`},

@@ -156,6 +156,9 @@ func (c Config) Validate() error {
 			v.bad("http.listen", "%q: %q is not a host", c.HTTP.Listen, host)
 		}
 	}
+	if (c.HTTP.TLSCert == "") != (c.HTTP.TLSKey == "") {
+		v.bad("http.tls_cert", "tls_cert and tls_key go together: set both or neither")
+	}
 	if c.API.Socket == "" {
 		v.bad("api.socket", "is empty")
 	}

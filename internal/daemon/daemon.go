@@ -8,6 +8,7 @@ package daemon
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -157,7 +158,9 @@ func Run(ctx context.Context, cfg config.Config, o Options) error {
 	pubOpts.MaxEntries, pubOpts.MaxAge = int(cfg.MQTT.OutboxMaxEntries), cfg.MQTT.OutboxMaxAge.Std()
 	pubOpts.Version, pubOpts.Logger = build.Version, log.With("component", "publish")
 	pubOpts.Now = func() time.Time { return o.Now().In(loc) } // status times carry the site's offset
+	feed := &liveFeed{}
 	pubOpts.Hooks = publish.Hooks{
+		OnSend:       feed.send,
 		OnConnect:    func() { m.SetMQTTConnected(true) },
 		OnDisconnect: func(error) { m.SetMQTTConnected(false) },
 		OnReconnect:  m.MQTTReconnected,
@@ -195,6 +198,9 @@ func Run(ctx context.Context, cfg config.Config, o Options) error {
 	mux.Handle("/metrics", m.Handler())
 	mux.Handle("/healthz", d.live.Handler())
 	mux.Handle("/readyz", ready.Handler(2*time.Second))
+	if err := d.mountConsole(ctx, mux, feed, log); err != nil {
+		return err
+	}
 	var addrs Addrs
 	var servers []*http.Server
 	if cfg.HTTP.Listen != "" {
@@ -203,7 +209,16 @@ func Run(ctx context.Context, cfg config.Config, o Options) error {
 			return fmt.Errorf("http listen %s: %w", cfg.HTTP.Listen, err)
 		}
 		addrs.HTTP = ln.Addr().String()
-		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+		// Requests end when punchd stops: the console's live feed holds its request open.
+		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, BaseContext: func(net.Listener) context.Context { return ctx }}
+		if cfg.HTTP.TLSCert != "" {
+			cert, err := tls.LoadX509KeyPair(cfg.HTTP.TLSCert, cfg.HTTP.TLSKey)
+			if err != nil {
+				ln.Close()
+				return fmt.Errorf("http tls_cert %s, tls_key %s: %w", cfg.HTTP.TLSCert, cfg.HTTP.TLSKey, err)
+			}
+			ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+		}
 		servers = append(servers, srv)
 		go srv.Serve(ln)
 	}

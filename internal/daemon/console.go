@@ -1,0 +1,49 @@
+package daemon
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"sync/atomic"
+
+	"github.com/jinbi/punchd/internal/config"
+	"github.com/jinbi/punchd/internal/report"
+	"github.com/jinbi/punchd/internal/web"
+)
+
+// liveFeed passes what the publisher sends to the web console's live feed once the console
+// exists (the publisher is built first).
+type liveFeed struct{ console atomic.Pointer[web.Server] }
+
+func (f *liveFeed) send(topic string, payload []byte) {
+	if c := f.console.Load(); c != nil {
+		c.Publish(topic, payload)
+	}
+}
+
+// mountConsole adds the web console to the HTTP mux when [http] console is on. Beyond loopback it
+// refuses to start without an account; on loopback reading needs no login unless [http] read_login.
+func (d *daemon) mountConsole(ctx context.Context, mux *http.ServeMux, feed *liveFeed, log *slog.Logger) error {
+	cfg := d.cfg
+	if cfg.HTTP.Listen == "" || !cfg.HTTP.Console {
+		return nil
+	}
+	loopback, err := web.CheckListen(ctx, cfg.HTTP.Listen, d.svc)
+	if err != nil {
+		return err
+	}
+	c, err := web.New(apiBackend{d.svc, d}, d.svc, consoleOptions(cfg, d, loopback, log))
+	if err != nil {
+		return err
+	}
+	c.Register(mux)
+	feed.console.Store(c)
+	return nil
+}
+
+func consoleOptions(cfg config.Config, d *daemon, loopback bool, log *slog.Logger) web.Options {
+	return web.Options{Site: cfg.SiteTitle(), Location: cfg.Location(), Now: d.now, Calendar: d.cal,
+		Report: report.Options{Title: cfg.Reports.Title, Signatures: cfg.Reports.Signatures},
+		Prefix: cfg.MQTT.TopicPrefix, Logger: log.With("component", "web"), Metrics: d.m.Registry(),
+		AnonymousRead: loopback && !cfg.HTTP.ReadLogin}
+}
