@@ -279,7 +279,10 @@ func TestChangesRefused(t *testing.T) {
 			code, _, _ := otherSite.post("/registrations", leaveForm(tok))
 			return code
 		}, http.StatusForbidden},
-		{"viewer", func() int { code, _, _ := viewer.post("/registrations", leaveForm(viewer.csrf("/registrations"))); return code }, http.StatusForbidden},
+		{"viewer", func() int {
+			code, _, _ := viewer.post("/registrations", leaveForm(viewer.csrf("/registrations")))
+			return code
+		}, http.StatusForbidden},
 		{"viewer revoke", func() int {
 			code, _, _ := viewer.post("/registrations/R00000001/revoke", url.Values{"csrf": {viewer.csrf("/registrations")}, "reason": {"x"}})
 			return code
