@@ -22,14 +22,14 @@ import (
 func init() {
 	register(command{
 		Name:    "report table",
-		Args:    "--month YYYY-MM [--unit U] [--format xlsx|csv|json] -o FILE [--punches FILE [--roster FILE] [--registrations FILE]]",
-		Summary: "write the monthly attendance table (the township's form) from the store, or from judge's input files",
+		Args:    "--month YYYY-MM [--unit U|all] [--blank] [--format xlsx|csv|json] -o FILE [--punches FILE [--roster FILE] [--registrations FILE]]",
+		Summary: "write the monthly attendance table, or with [[unit]] a unit's own form (village 附件1, station table; all: every form and a summary sheet)",
 		Run:     runReportTable,
 	})
 	register(command{
 		Name:    "report bulletin",
-		Args:    "--month YYYY-MM [--period-end-day 25] [--unit U] [--format md|xlsx] -o FILE [--punches FILE [--roster FILE] [--registrations FILE]]",
-		Summary: "write the monthly bulletin (who broke discipline, who had a clean month) from the store or judge's inputs",
+		Args:    "--month YYYY-MM [--issue N] [--notes FILE] [--period-end-day 25] [--unit U] [--format md|docx|xlsx] -o FILE [--punches FILE [--roster FILE] [--registrations FILE]]",
+		Summary: "write the monthly 通报 (金碧政务督查): discipline by name, by office, station and village, findings, problems and suggestions",
 		Run:     runReportBulletin,
 	})
 }
@@ -76,6 +76,7 @@ func (s *judgeSource) Registrations(ctx context.Context, from, to time.Time) ([]
 
 // reportFlags are the flags the two report commands share.
 type reportFlags struct {
+	year      int // report points --year, report year: the months of this year instead of --month
 	month     string
 	unit      string
 	format    string
@@ -87,7 +88,7 @@ type reportFlags struct {
 func (f *reportFlags) define(e *env, fs *flag.FlagSet, formats string) {
 	e.configFlag(fs)
 	fs.StringVar(&f.month, "month", "", "the month `YYYY-MM`")
-	fs.StringVar(&f.unit, "unit", "", "only the people of `UNIT` (as on the roster)")
+	fs.StringVar(&f.unit, "unit", "", "only the people of `UNIT` (a [[unit]], or as on the roster)")
 	fs.StringVar(&f.format, "format", "", "output format: "+formats+" (default: from -o's extension)")
 	fs.StringVar(&f.out, "o", "", "output `FILE` (- = stdout)")
 	fs.StringVar(&f.storePath, "store", "", "read this store `PATH` directly (default: the daemon's API, or [store] path when it is stopped)")
@@ -104,6 +105,7 @@ type reportRun struct {
 	cal   *calendar.Calendar
 	src   report.Source
 	today attendance.Date
+	blank bool // report table --blank
 	close func() error
 }
 
@@ -114,8 +116,11 @@ func (f *reportFlags) open(ctx context.Context, e *env, name string, pos []strin
 	if len(pos) > 0 {
 		return nil, usagef("unexpected argument %q", pos[0])
 	}
-	if f.month == "" {
+	if f.month == "" && f.year == 0 {
 		return nil, usagef("--month YYYY-MM is required")
+	}
+	if f.year != 0 {
+		f.month = fmt.Sprintf("%04d-01", f.year)
 	}
 	if f.out == "" {
 		return nil, usagef("-o FILE is required (- for stdout)")
@@ -226,6 +231,7 @@ func (r *reportRun) load(ctx context.Context, from, to attendance.Date) ([]atten
 func (r *reportRun) options(unit string) report.Options {
 	return report.Options{
 		Site:       r.cfg.SiteTitle(),
+		Blank:      r.blank,
 		Title:      r.cfg.Reports.Title,
 		Unit:       unit,
 		Signatures: r.cfg.Reports.Signatures,
@@ -246,6 +252,7 @@ func runReportTable(ctx context.Context, e *env, args []string) (err error) {
 	var f reportFlags
 	fs := e.newFlags(name)
 	f.define(e, fs, "xlsx, csv or json")
+	blank := fs.Bool("blank", false, "the empty form with the names filled in, for filling in by hand")
 	pos, err := e.parseFlags(fs, name, args)
 	if err != nil {
 		return err
@@ -259,7 +266,29 @@ func runReportTable(ctx context.Context, e *env, args []string) (err error) {
 			err = cerr
 		}
 	}()
-	tb, err := r.table(ctx, f.unit, func(msg string) { fmt.Fprintf(e.Stderr, "punchctl %s: warning: %s\n", name, msg) })
+	r.blank = *blank
+	warn := func(msg string) { fmt.Fprintf(e.Stderr, "punchctl %s: warning: %s\n", name, msg) }
+	if f.unit == report.AllUnits {
+		if f.format == "csv" {
+			return fmt.Errorf("--format: csv holds one form; --unit all writes xlsx (a sheet per unit and the summary) or json")
+		}
+		set, err := r.tableSet(ctx, warn)
+		if err != nil {
+			return err
+		}
+		write := map[string]func(io.Writer) error{
+			"xlsx": func(w io.Writer) error { return report.WriteTableSetXLSX(w, set) },
+			"json": func(w io.Writer) error { return report.WriteJSON(w, set) },
+		}[f.format]
+		if err := writeOutput(e, f.out, write); err != nil {
+			return err
+		}
+		if f.out != "-" {
+			fmt.Fprintf(e.Stderr, "punchctl %s: %s: %s, %d unit(s)\n", name, f.out, set.Title, len(set.Tables))
+		}
+		return nil
+	}
+	tb, err := r.table(ctx, f.unit, warn)
 	if err != nil {
 		return err
 	}
@@ -275,7 +304,8 @@ func runReportTable(ctx context.Context, e *env, args []string) (err error) {
 	return nil
 }
 
-// table builds the month's table from the run's source.
+// table builds the month's table from the run's source: with [[unit]] configured and --unit
+// given, the unit's own form (an unknown unit is an error); else the clock table.
 func (r *reportRun) table(ctx context.Context, unit string, warn func(string)) (report.Table, error) {
 	from, to := r.month.First(), r.month.Last()
 	days, people, regs, err := r.load(ctx, from, to)
@@ -286,17 +316,67 @@ func (r *reportRun) table(ctx context.Context, unit string, warn func(string)) (
 	if err != nil {
 		return report.Table{}, err
 	}
-	tb, err := report.BuildTable(report.TableInput{Month: r.month, Days: days, Roster: people, DayType: dt,
-		Registrations: regs, Options: r.options(unit)})
+	in := report.TableInput{Month: r.month, Days: days, Roster: people, DayType: dt, Registrations: regs, Options: r.options(unit)}
+	if unit != "" && len(r.cfg.Unit) > 0 {
+		u, ok := r.cfg.UnitByName(unit)
+		if !ok {
+			return report.Table{}, fmt.Errorf("--unit: %q is %w %s (known: %s, or all)", unit, config.ErrUnknownUnit, configName(r.cfg), strings.Join(unitNames(r.cfg), ", "))
+		}
+		ur, err := r.unitRecords(ctx, from, to)
+		if err != nil {
+			return report.Table{}, err
+		}
+		return report.BuildUnitTable(report.UnitInput{Table: in, Unit: u, Marks: ur.marks, Conflicts: ur.conflicts})
+	}
+	if in.Options.Blank {
+		return report.Table{}, fmt.Errorf("--blank: a unit's own form: configure [[unit]] and give --unit")
+	}
+	tb, err := report.BuildTable(in)
+	if err == nil && unit != "" && len(tb.Rows) == 0 {
+		// A village's people are kept by its marks, not judged: an empty table is no answer.
+		return tb, fmt.Errorf("--unit: nobody of %q is judged from punches in %s; its form needs [[unit]] in %s (a village's 附件1 from its marks)", unit, r.month, configName(r.cfg))
+	}
 	return tb, unitError(err)
+}
+
+// tableSet builds every unit's form (--unit all, the monthly filing).
+func (r *reportRun) tableSet(ctx context.Context, warn func(string)) (report.TableSet, error) {
+	if len(r.cfg.Unit) == 0 {
+		return report.TableSet{}, fmt.Errorf("--unit all: no [[unit]] in %s: the set of forms is one per unit", configName(r.cfg))
+	}
+	from, to := r.month.First(), r.month.Last()
+	days, people, regs, err := r.load(ctx, from, to)
+	if err != nil {
+		return report.TableSet{}, err
+	}
+	dt, err := r.dayTypes(from, to, warn)
+	if err != nil {
+		return report.TableSet{}, err
+	}
+	ur, err := r.unitRecords(ctx, from, to)
+	if err != nil {
+		return report.TableSet{}, err
+	}
+	in := report.TableInput{Month: r.month, Days: days, Roster: people, DayType: dt, Registrations: regs, Options: r.options("")}
+	return report.UnitForms(in, r.cfg.Units(), ur.marks, ur.conflicts, r.cfg.SiteTitle())
+}
+
+func unitNames(cfg config.Config) []string {
+	var names []string
+	for _, u := range cfg.Unit {
+		names = append(names, u.Name)
+	}
+	return names
 }
 
 func runReportBulletin(ctx context.Context, e *env, args []string) (err error) {
 	const name = "report bulletin"
 	var f reportFlags
 	fs := e.newFlags(name)
-	f.define(e, fs, "md or xlsx")
+	f.define(e, fs, "md, docx or xlsx")
 	endDay := fs.Int("period-end-day", 0, "the period ends on this `DAY` of the month and starts the day after it in the month before (default: the calendar month)")
+	issue := fs.Int("issue", 0, "the issue number `N` printed as 第N期 (default: none)")
+	notesPath := fs.String("notes", "", "`FILE` of problems and suggestions (存在问题及意见建议): a paragraph per block of lines or list item")
 	pos, err := e.parseFlags(fs, name, args)
 	if err != nil {
 		return err
@@ -304,7 +384,14 @@ func runReportBulletin(ctx context.Context, e *env, args []string) (err error) {
 	if *endDay < 0 || *endDay > 28 {
 		return fmt.Errorf("--period-end-day: %d is not between 1 and 28 (0 = the calendar month)", *endDay)
 	}
-	r, err := f.open(ctx, e, name, pos, []string{"md", "xlsx"}, false)
+	if *issue < 0 {
+		return fmt.Errorf("--issue: %d is not an issue number", *issue)
+	}
+	problems, err := readNotes(*notesPath)
+	if err != nil {
+		return err
+	}
+	r, err := f.open(ctx, e, name, pos, []string{"md", "docx", "xlsx"}, false)
 	if err != nil {
 		return err
 	}
@@ -313,18 +400,26 @@ func runReportBulletin(ctx context.Context, e *env, args []string) (err error) {
 			err = cerr
 		}
 	}()
-	b, err := r.bulletin(ctx, *endDay, f.unit, func(msg string) { fmt.Fprintf(e.Stderr, "punchctl %s: warning: %s\n", name, msg) })
+	if f.unit != "" && len(r.cfg.Unit) > 0 {
+		if _, ok := r.cfg.UnitByName(f.unit); !ok {
+			return fmt.Errorf("--unit: %q is %w %s (known: %s)", f.unit, config.ErrUnknownUnit, configName(r.cfg), strings.Join(unitNames(r.cfg), ", "))
+		}
+	}
+	n, err := r.notice(ctx, *endDay, *issue, f.unit, problems, func(msg string) { fmt.Fprintf(e.Stderr, "punchctl %s: warning: %s\n", name, msg) })
 	if err != nil {
 		return err
 	}
-	write := map[string]func(io.Writer, report.Bulletin) error{
-		"md": report.WriteBulletinMarkdown, "xlsx": report.WriteBulletinXLSX,
+	write := map[string]func(io.Writer) error{
+		"md":   func(w io.Writer) error { return report.WriteNoticeMarkdown(w, n) },
+		"docx": func(w io.Writer) error { return report.WriteNoticeDOCX(w, n, e.Now()) },
+		"xlsx": func(w io.Writer) error { return report.WriteNoticeXLSX(w, n) },
 	}[f.format]
-	if err := writeOutput(e, f.out, func(w io.Writer) error { return write(w, b) }); err != nil {
+	if err := writeOutput(e, f.out, write); err != nil {
 		return err
 	}
 	if f.out != "-" {
-		fmt.Fprintf(e.Stderr, "punchctl %s: %s: %s to %s, %d people, %d working days\n", name, f.out, b.From, b.To, b.People, b.WorkingDays)
+		b := n.Bulletin
+		fmt.Fprintf(e.Stderr, "punchctl %s: %s: %s, %s to %s, %d people judged from punches, %d working days\n", name, f.out, n.Title, b.From, b.To, b.People, b.WorkingDays)
 	}
 	return nil
 }

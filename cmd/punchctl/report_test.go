@@ -314,8 +314,8 @@ func TestReportSameFromStoreAndJudge(t *testing.T) {
 		t.Errorf("csv starts %q", csv[:40])
 	}
 	md := string(read("store.md"))
-	// The bulletin's heading is the bulletin's title, not the table's ([reports] title).
-	if !strings.HasPrefix(md, "# 金碧镇 2026年5月工作纪律督查通报（考勤）\n") || strings.Contains(md, "考勤表") {
+	// The bulletin is the 通报: its masthead and title, not the table's ([reports] title).
+	if !strings.HasPrefix(md, "# 金碧政务督查\n") || !strings.Contains(md, "## 关于2026年5月干部职工工作纪律督查情况的通报\n") || strings.Contains(md, "月考勤表") {
 		t.Errorf("bulletin heading: %q", strings.SplitN(md, "\n", 2)[0])
 	}
 	bx, err := excelize.OpenFile(out("p25.xlsx"))
@@ -325,7 +325,7 @@ func TestReportSameFromStoreAndJudge(t *testing.T) {
 	sheets := bx.GetSheetList()
 	a1, err := bx.GetCellValue(sheets[0], "A1")
 	bx.Close()
-	if err != nil || a1 != "金碧镇 2026年5月工作纪律督查通报（考勤）" {
+	if err != nil || a1 != "金碧政务督查" || sheets[0] != report.NoticeSheet {
 		t.Errorf("bulletin xlsx A1 = %q, %v", a1, err)
 	}
 	for _, s := range []string{"5月6日 上午上班 迟到15分钟（08:45）", "5月7日 旷工（全天）", "5月8日 上午下班 缺卡", "5月12日 下午下班 早退30分钟（17:30）"} {

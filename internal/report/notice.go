@@ -76,6 +76,7 @@ type NoticeInput struct {
 	Conflicts []attendance.Conflict
 	Findings  []attendance.Finding
 	Problems  []string // paragraphs of 存在问题及意见建议 (--notes)
+	Unit      string   // only this unit's entries and section; "" = the whole township
 }
 
 var kindOrder = []attendance.UnitKind{attendance.UnitOffice, attendance.UnitStation, attendance.UnitVillage}
@@ -229,15 +230,21 @@ func BuildNotice(in NoticeInput) (Notice, error) {
 			continue
 		}
 		k := kindOf(p.Unit)
+		if in.Unit != "" && p.Unit != in.Unit {
+			continue
+		}
 		if counts[k] == nil {
 			counts[k] = map[string]int{}
 		}
 		counts[k][p.Unit]++
 	}
 	for _, k := range kindOrder {
+		if in.Unit != "" && kindOf(in.Unit) != k {
+			continue
+		}
 		var es []*named
 		for _, key := range keys {
-			if byKey[key].kind == k {
+			if byKey[key].kind == k && (in.Unit == "" || byKey[key].entry.Unit == in.Unit) {
 				es = append(es, byKey[key])
 			}
 		}

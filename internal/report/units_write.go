@@ -189,3 +189,19 @@ func fillSummarySheet(f *excelize.File, s TableSet) error {
 	ew.do(func() error { return f.SetSheetDimension(sh, used.ref()) })
 	return ew.err
 }
+
+// AllUnits is the --unit value asking for every unit's form.
+const AllUnits = "all"
+
+// UnitForms builds every unit's form of the month, in the units' order, and the summary.
+func UnitForms(in TableInput, units []attendance.Unit, marks []attendance.DayMark, conflicts []attendance.Conflict, site string) (TableSet, error) {
+	tables := make([]Table, 0, len(units))
+	for _, u := range units {
+		t, err := BuildUnitTable(UnitInput{Table: in, Unit: u, Marks: marks, Conflicts: conflicts})
+		if err != nil {
+			return TableSet{}, fmt.Errorf("unit %s: %w", u.Name, err)
+		}
+		tables = append(tables, t)
+	}
+	return BuildTableSet(site, in.Month, tables)
+}

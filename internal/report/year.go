@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 
 	"github.com/jinbi/punchd/internal/attendance"
@@ -140,4 +141,45 @@ func YearRecords(y Year) [][]string {
 		recs = append(recs, r.record())
 	}
 	return recs
+}
+
+// YearPoints adds up the months' points per person and reason.
+func YearPoints(year int, site string, months []PointsInput) Points {
+	p := Points{Title: fmt.Sprintf("%s%d年考核加减分", site, year)}
+	at := map[string]int{}
+	for _, in := range months {
+		mp := BuildPoints(in)
+		if p.From.IsZero() {
+			p.From = mp.From
+		}
+		p.To = mp.To
+		for _, r := range mp.Rows {
+			i, ok := at[r.UserID]
+			if !ok {
+				i = len(p.Rows)
+				at[r.UserID] = i
+				p.Rows = append(p.Rows, PersonPoints{UserID: r.UserID})
+			}
+			row := &p.Rows[i]
+			row.Name, row.Unit, row.Post = r.Name, r.Unit, r.Post
+			row.Total += r.Total
+			for _, x := range r.Reasons {
+				j := slices.IndexFunc(row.Reasons, func(y PointReason) bool { return y.Kind == x.Kind })
+				if j < 0 {
+					row.Reasons = append(row.Reasons, PointReason{Kind: x.Kind, What: x.What, Each: x.Each})
+					j = len(row.Reasons) - 1
+				}
+				row.Reasons[j].Count += x.Count
+				row.Reasons[j].Sum += x.Sum
+			}
+		}
+	}
+	for i := range p.Rows {
+		slices.SortStableFunc(p.Rows[i].Reasons, func(a, b PointReason) int { return kindRank(a.Kind) - kindRank(b.Kind) })
+	}
+	return p
+}
+
+func kindRank(kind string) int {
+	return slices.IndexFunc(pointKinds, func(k struct{ kind, what string }) bool { return k.kind == kind })
 }
