@@ -18,7 +18,7 @@ import (
 func init() {
 	register(command{
 		Name:    "register add",
-		Args:    "--user ID --kind offsite|trip|leave|meeting|makeup --from TIME [--to TIME] --reason TEXT --by WHO [--via written|phone] [--approved-by NAME] [--json]",
+		Args:    "--user ID --kind offsite|trip|leave|meeting|makeup|return --from TIME [--to TIME] --reason TEXT --by WHO [--via written|phone] [--approved-by NAME] [--json]",
 		Summary: "register off-site work, a trip, leave, a meeting, or a 补卡 (makeup: one punch at --from); re-judges the days it covers",
 		Run:     runRegisterAdd,
 	})
@@ -44,13 +44,13 @@ func runRegisterAdd(ctx context.Context, e *env, args []string) error {
 	fs := e.newFlags(name)
 	e.configFlag(fs)
 	user := fs.String("user", "", "the person's `ID` (the clock's user id, as on the roster)")
-	kind := fs.String("kind", "", "offsite (外出), trip (出差), leave (请假), meeting (会议) or makeup (补卡)")
+	kind := fs.String("kind", "", "offsite (外出), trip (出差), leave (请假), meeting (会议), makeup (补卡) or return (a village-posted person back at the office, with the village leader's consent)")
 	from := fs.String("from", "", "start `TIME` (RFC 3339, \"2006-01-02 15:04\" or a date: its start), in the site's zone; a makeup's punch time")
 	to := fs.String("to", "", "end `TIME` (a date alone: the end of that day); a makeup takes none")
 	reason := fs.String("reason", "", "why (the written registration, or the approved phone report)")
 	by := fs.String("by", "", "`WHO` records it (the office clerk)")
 	via := fs.String("via", "", "how it reached the office: written (书面) or phone (电话)")
-	approvedBy := fs.String("approved-by", "", "the leader who agreed to it (`NAME`)")
+	approvedBy := fs.String("approved-by", "", "the leader who agreed to it (`NAME`); required for --kind return: the village's 挂点领导")
 	asJSON := fs.Bool("json", false, "print the stored registration as JSON")
 	cfg, err := e.flagsAndConfig(fs, name, args)
 	if err != nil {

@@ -35,6 +35,14 @@ type Backend interface {
 	AddRegistration(ctx context.Context, r attendance.Registration) (attendance.Registration, error)
 	RevokeRegistration(ctx context.Context, id, by, reason string) (attendance.Registration, error)
 	Days(ctx context.Context, from, to attendance.Date) ([]attendance.Day, error)
+	// The units' own records (issue 10): marks of units without a clock, findings on site and the
+	// cross-check of villages' marks against the clocks.
+	SetMarks(ctx context.Context, marks []attendance.DayMark) error
+	Marks(ctx context.Context, unit string, from, to attendance.Date) ([]attendance.DayMark, error)
+	AddFinding(ctx context.Context, f attendance.Finding) (attendance.Finding, error)
+	Findings(ctx context.Context, from, to attendance.Date) ([]attendance.Finding, error)
+	RevokeFinding(ctx context.Context, id, by, reason string) (attendance.Finding, error)
+	Conflicts(ctx context.Context, from, to attendance.Date) ([]attendance.Conflict, error)
 }
 
 // Backuper is a Backend that can stream a consistent copy of its store (a hot backup).
@@ -162,14 +170,9 @@ func Handler(b Backend, log *slog.Logger) http.Handler {
 		return b.RevokeRegistration(r.Context(), r.PathValue("id"), body.By, body.Reason)
 	}))
 	mux.HandleFunc("GET /v1/days", h(func(r *http.Request) (any, error) {
-		q := r.URL.Query()
-		from, err := attendance.ParseDate(q.Get("from"))
+		from, to, err := dateRange(r.URL.Query())
 		if err != nil {
-			return nil, fmt.Errorf("from: %w", err)
-		}
-		to, err := attendance.ParseDate(q.Get("to"))
-		if err != nil {
-			return nil, fmt.Errorf("to: %w", err)
+			return nil, err
 		}
 		return b.Days(r.Context(), from, to)
 	}))
@@ -179,6 +182,48 @@ func Handler(b Backend, log *slog.Logger) http.Handler {
 	if co, ok := b.(ClockOwner); ok {
 		clockHandlers(mux, co, h)
 	}
+	mux.HandleFunc("PUT /v1/marks", h(func(r *http.Request) (any, error) {
+		var marks []attendance.DayMark
+		if err := decode(r, &marks); err != nil {
+			return nil, err
+		}
+		return len(marks), b.SetMarks(r.Context(), marks)
+	}))
+	mux.HandleFunc("GET /v1/marks", h(func(r *http.Request) (any, error) {
+		from, to, err := dateRange(r.URL.Query())
+		if err != nil {
+			return nil, err
+		}
+		return b.Marks(r.Context(), r.URL.Query().Get("unit"), from, to)
+	}))
+	mux.HandleFunc("POST /v1/findings", h(func(r *http.Request) (any, error) {
+		var f attendance.Finding
+		if err := decode(r, &f); err != nil {
+			return nil, err
+		}
+		return b.AddFinding(r.Context(), f)
+	}))
+	mux.HandleFunc("GET /v1/findings", h(func(r *http.Request) (any, error) {
+		from, to, err := dateRange(r.URL.Query())
+		if err != nil {
+			return nil, err
+		}
+		return b.Findings(r.Context(), from, to)
+	}))
+	mux.HandleFunc("POST /v1/findings/{id}/revoke", h(func(r *http.Request) (any, error) {
+		var body struct{ By, Reason string }
+		if err := decode(r, &body); err != nil {
+			return nil, err
+		}
+		return b.RevokeFinding(r.Context(), r.PathValue("id"), body.By, body.Reason)
+	}))
+	mux.HandleFunc("GET /v1/conflicts", h(func(r *http.Request) (any, error) {
+		from, to, err := dateRange(r.URL.Query())
+		if err != nil {
+			return nil, err
+		}
+		return b.Conflicts(r.Context(), from, to)
+	}))
 	if bk, ok := b.(Backuper); ok {
 		mux.HandleFunc("GET /v1/backup", func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "application/octet-stream")
@@ -198,6 +243,16 @@ func decode(r *http.Request, v any) error {
 		return fmt.Errorf("request body: %w", err)
 	}
 	return nil
+}
+
+func dateRange(q url.Values) (from, to attendance.Date, err error) {
+	if from, err = attendance.ParseDate(q.Get("from")); err != nil {
+		return from, to, fmt.Errorf("from: %w", err)
+	}
+	if to, err = attendance.ParseDate(q.Get("to")); err != nil {
+		return from, to, fmt.Errorf("to: %w", err)
+	}
+	return from, to, nil
 }
 
 func timeRange(q url.Values) (from, to time.Time, err error) {
@@ -302,6 +357,29 @@ func (c *Client) RevokeRegistration(ctx context.Context, id, by, reason string) 
 func (c *Client) Days(ctx context.Context, from, to attendance.Date) (d []attendance.Day, err error) {
 	q := url.Values{"from": {from.String()}, "to": {to.String()}}
 	return d, c.do(ctx, "GET", "/v1/days?"+q.Encode(), nil, &d)
+}
+
+func (c *Client) SetMarks(ctx context.Context, marks []attendance.DayMark) error {
+	return c.do(ctx, "PUT", "/v1/marks", marks, nil)
+}
+func (c *Client) Marks(ctx context.Context, unit string, from, to attendance.Date) (m []attendance.DayMark, err error) {
+	q := url.Values{"unit": {unit}, "from": {from.String()}, "to": {to.String()}}
+	return m, c.do(ctx, "GET", "/v1/marks?"+q.Encode(), nil, &m)
+}
+func (c *Client) AddFinding(ctx context.Context, f attendance.Finding) (out attendance.Finding, err error) {
+	return out, c.do(ctx, "POST", "/v1/findings", f, &out)
+}
+func (c *Client) Findings(ctx context.Context, from, to attendance.Date) (f []attendance.Finding, err error) {
+	q := url.Values{"from": {from.String()}, "to": {to.String()}}
+	return f, c.do(ctx, "GET", "/v1/findings?"+q.Encode(), nil, &f)
+}
+func (c *Client) RevokeFinding(ctx context.Context, id, by, reason string) (f attendance.Finding, err error) {
+	body := struct{ By, Reason string }{by, reason}
+	return f, c.do(ctx, "POST", "/v1/findings/"+url.PathEscape(id)+"/revoke", body, &f)
+}
+func (c *Client) Conflicts(ctx context.Context, from, to attendance.Date) (cs []attendance.Conflict, err error) {
+	q := url.Values{"from": {from.String()}, "to": {to.String()}}
+	return cs, c.do(ctx, "GET", "/v1/conflicts?"+q.Encode(), nil, &cs)
 }
 
 // Backup streams the daemon's hot backup of its store into w.

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -18,9 +19,11 @@ import (
 
 // memBackend is an in-memory Backend.
 type memBackend struct {
-	mu     sync.Mutex
-	regs   []attendance.Registration
-	roster []attendance.Person
+	mu       sync.Mutex
+	regs     []attendance.Registration
+	roster   []attendance.Person
+	marks    []attendance.DayMark
+	findings []attendance.Finding
 }
 
 func (m *memBackend) Status(ctx context.Context) (Status, error) {
@@ -60,6 +63,55 @@ func (m *memBackend) RevokeRegistration(ctx context.Context, id, by, reason stri
 }
 func (m *memBackend) Days(ctx context.Context, from, to attendance.Date) ([]attendance.Day, error) {
 	return []attendance.Day{{UserID: "A1023", Date: from, Status: attendance.StatusNormal}}, nil
+}
+
+func (m *memBackend) SetMarks(ctx context.Context, ms []attendance.DayMark) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, x := range ms {
+		if _, err := attendance.ParseUnitMark(string(x.Mark)); err != nil {
+			return err
+		}
+	}
+	m.marks = append(m.marks, ms...)
+	return nil
+}
+func (m *memBackend) Marks(ctx context.Context, unit string, from, to attendance.Date) ([]attendance.DayMark, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []attendance.DayMark
+	for _, x := range m.marks {
+		if (unit == "" || x.Unit == unit) && !x.Date.Before(from) && !x.Date.After(to) {
+			out = append(out, x)
+		}
+	}
+	return out, nil
+}
+func (m *memBackend) AddFinding(ctx context.Context, f attendance.Finding) (attendance.Finding, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	f.ID = fmt.Sprintf("F%08d", len(m.findings)+1)
+	m.findings = append(m.findings, f)
+	return f, nil
+}
+func (m *memBackend) Findings(ctx context.Context, from, to attendance.Date) ([]attendance.Finding, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return slices.Clone(m.findings), nil
+}
+func (m *memBackend) RevokeFinding(ctx context.Context, id, by, reason string) (attendance.Finding, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for i, f := range m.findings {
+		if f.ID == id {
+			m.findings[i].RevokedBy, m.findings[i].RevokedAt, m.findings[i].RevokeReason = by, time.Now(), reason
+			return m.findings[i], nil
+		}
+	}
+	return attendance.Finding{}, fmt.Errorf("no finding %s", id)
+}
+func (m *memBackend) Conflicts(ctx context.Context, from, to attendance.Date) ([]attendance.Conflict, error) {
+	return []attendance.Conflict{{UserID: "A1023", Unit: "金碧村", Date: from, Clock: "CKJB000001"}}, nil
 }
 
 func TestClientServerRoundTrip(t *testing.T) {
@@ -116,6 +168,31 @@ func TestClientServerRoundTrip(t *testing.T) {
 	days, err := c.Days(ctx, attendance.Date{Year: 2026, Month: 3, Day: 2}, attendance.Date{Year: 2026, Month: 3, Day: 31})
 	if err != nil || len(days) != 1 || days[0].UserID != "A1023" || days[0].Date.Day != 2 {
 		t.Fatalf("days = %+v, %v", days, err)
+	}
+
+	mar := attendance.Date{Year: 2026, Month: 3, Day: 2}
+	if err := c.SetMarks(ctx, []attendance.DayMark{{Unit: "金碧村", UserID: "A1023", Date: mar, Mark: attendance.MarkPresent, RecordedBy: "王"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SetMarks(ctx, []attendance.DayMark{{Unit: "金碧村", UserID: "A1023", Date: mar, Mark: "O"}}); !errors.Is(err, ErrRemote) {
+		t.Fatalf("a bad mark: %v", err)
+	}
+	ms, err := c.Marks(ctx, "金碧村", mar, mar)
+	if err != nil || len(ms) != 1 || ms[0].Mark != attendance.MarkPresent {
+		t.Fatalf("marks = %+v, %v", ms, err)
+	}
+	f, err := c.AddFinding(ctx, attendance.Finding{Date: mar, Unit: "水务站", Kind: attendance.FindingNegative, Text: "无人值班", RecordedBy: "督查室"})
+	if err != nil || f.ID != "F00000001" {
+		t.Fatalf("finding = %+v, %v", f, err)
+	}
+	if f, err = c.RevokeFinding(ctx, f.ID, "督查室", "误记"); err != nil || !f.Revoked() {
+		t.Fatalf("revoke finding = %+v, %v", f, err)
+	}
+	if fs, err := c.Findings(ctx, mar, mar); err != nil || len(fs) != 1 || fs[0].Text != "无人值班" {
+		t.Fatalf("findings = %+v, %v", fs, err)
+	}
+	if cs, err := c.Conflicts(ctx, mar, mar); err != nil || len(cs) != 1 || cs[0].Date != mar {
+		t.Fatalf("conflicts = %+v, %v", cs, err)
 	}
 }
 

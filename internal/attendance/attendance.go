@@ -247,15 +247,19 @@ const (
 	KindLeave   Kind = "leave"   // 请假
 	KindMeeting Kind = "meeting" // 会议
 	KindMakeup  Kind = "makeup"  // 补卡
+	// KindReturn is a village-posted person's return to the office during the posting, with the
+	// consent of the village's 挂点领导 (ApprovedBy). It excuses nothing the clock judges: it is what
+	// the cross-check of a village's √ against the clock accepts.
+	KindReturn Kind = "return"
 )
 
 // ParseKind checks a registration kind.
 func ParseKind(s string) (Kind, error) {
 	switch k := Kind(s); k {
-	case KindOffsite, KindTrip, KindLeave, KindMeeting, KindMakeup:
+	case KindOffsite, KindTrip, KindLeave, KindMeeting, KindMakeup, KindReturn:
 		return k, nil
 	}
-	return "", fmt.Errorf("attendance: registration kind %q is not one of offsite, trip, leave, meeting, makeup", s)
+	return "", fmt.Errorf("attendance: registration kind %q is not one of offsite, trip, leave, meeting, makeup, return", s)
 }
 
 // Via is how a registration reached the office. The 2021 order asks for off-site work to be

@@ -24,7 +24,7 @@ const TimeLayout = "2006-01-02 15:04"
 // Input is a registration as typed.
 type Input struct {
 	User       string // the clock's user id
-	Kind       string // offsite, trip, leave, meeting or makeup
+	Kind       string // offsite, trip, leave, meeting, makeup or return
 	From       string // RFC 3339, "2006-01-02 15:04", "2006-01-02T15:04" or a date
 	To         string
 	Reason     string
@@ -58,11 +58,14 @@ func Parse(in Input, loc *time.Location) (attendance.Registration, error) {
 		return r, errors.New("--user is required: the person's id on the clock and the roster")
 	}
 	if strings.TrimSpace(in.Kind) == "" {
-		return r, errors.New("--kind is required: offsite, trip, leave, meeting or makeup")
+		return r, errors.New("--kind is required: offsite, trip, leave, meeting, makeup or return")
 	}
 	k, err := attendance.ParseKind(strings.TrimSpace(in.Kind))
 	if err != nil {
-		return r, fmt.Errorf("--kind %q is not one of offsite, trip, leave, meeting, makeup", in.Kind)
+		return r, fmt.Errorf("--kind %q is not one of offsite, trip, leave, meeting, makeup, return", in.Kind)
+	}
+	if k == attendance.KindReturn && r.ApprovedBy == "" {
+		return r, errors.New("--approved-by is required for --kind return: the village's 挂点领导 who agreed to the return")
 	}
 	r.Kind = k
 	if strings.TrimSpace(in.From) == "" {

