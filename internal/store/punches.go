@@ -421,6 +421,35 @@ func (db *DB) scanUser(sub *bolt.Bucket, dict *clockDict, user string, r keyRang
 	return out, nil
 }
 
+// FirstPunch is the time of the earliest punch stored (in the store's zone), of anyone; ok is
+// false when no punch is stored. One seek per person.
+func (db *DB) FirstPunch() (first time.Time, ok bool, err error) {
+	err = db.view("first punch", func(tx *bolt.Tx) error {
+		root := tx.Bucket(bPunches)
+		return root.ForEach(func(user, v []byte) error {
+			if v != nil {
+				return fmt.Errorf("%w: punches bucket holds a value under %q, not a user's bucket", ErrInconsistent, user)
+			}
+			k, _ := root.Bucket(user).Cursor().First()
+			if k == nil {
+				return nil
+			}
+			kp, err := parsePunchKey(string(user), k)
+			if err != nil {
+				return fmt.Errorf("%w: %v", ErrInconsistent, err)
+			}
+			if t := time.Unix(kp.sec, 0); !ok || t.Before(first) {
+				first, ok = t, true
+			}
+			return nil
+		})
+	})
+	if ok {
+		first = db.in(first)
+	}
+	return first, ok, err
+}
+
 // CountPunches is the number of punches stored.
 func (db *DB) CountPunches() (int, error) {
 	m, err := db.PunchCounts()

@@ -86,6 +86,9 @@ func TestIngestIdempotent(t *testing.T) {
 func TestPunchesRanges(t *testing.T) {
 	db := mustOpen(t, "", store.Options{})
 	at := func(d, h, m, s int) time.Time { return time.Date(2021, 3, d, h, m, s, 0, shanghai) }
+	if _, ok, err := db.FirstPunch(); ok || err != nil {
+		t.Fatalf("FirstPunch of an empty store: %v %v", ok, err)
+	}
 	ps := []device.Punch{
 		punch("A10", 3, at(1, 8, 30, 0), 0),
 		punch("A1", 2, at(1, 8, 31, 0), 0),
@@ -96,6 +99,10 @@ func TestPunchesRanges(t *testing.T) {
 	}
 	if _, err := db.Commit(context.Background(), store.Batch{Punches: ps}); err != nil {
 		t.Fatal(err)
+	}
+	// The earliest of anyone's, whoever's bucket comes first.
+	if first, ok, err := db.FirstPunch(); !ok || err != nil || !first.Equal(at(1, 8, 30, 0)) || first.Location().String() != shanghai.String() {
+		t.Fatalf("FirstPunch = %v %v %v, want A10's 08:30 in the store's zone", first, ok, err)
 	}
 	got, err := db.PunchesFor("A1", at(1, 0, 0, 0), at(2, 0, 0, 0))
 	if err != nil {

@@ -39,6 +39,7 @@ type Store interface {
 	PublishedEvent(id string) (rev int, hash []byte, ok bool, err error)
 	Watermarks() (map[string]store.Watermark, error)
 	Roster() ([]attendance.Person, error)
+	FirstPunch() (time.Time, bool, error)
 	ClockUsers() (map[string][]device.User, error)
 	PutClockUsers(clock string, users []device.User) error
 	GetMeta(key string) ([]byte, error)
@@ -83,8 +84,11 @@ type Engine struct {
 	roster      map[string]attendance.Person
 	names       map[string]string    // user id -> name from the clocks' user tables
 	serials     map[string]string    // clock serial -> configured clock name
-	through     attendance.Date      // every day up to this one is final for everyone
+	through     attendance.Date      // every day from `from` up to this one is final for everyone
 	nextThrough attendance.Date      // where the mark moves once the batch being built commits
+	from        attendance.Date      // the first day of the span judged for everyone
+	nextFrom    attendance.Date      // where it moves once the batch being built commits
+	first       attendance.Date      // the date of the earliest punch stored (zero: none)
 	up          map[string]time.Time // clock name -> up since
 	final       map[dayKey]bool      // days known final in the store: the open-day sweep skips them
 	newFinal    []dayKey             // days judged final in the batch being built
@@ -116,6 +120,7 @@ func New(cfg Config, db Store, cal rules.Calendar, now func() time.Time, log *sl
 
 const (
 	metaThrough = "ingest.judged_through"
+	metaFrom    = "ingest.judged_from"
 	metaLogMark = "ingest.log_mark/" // + clock name: the bytes of the last record of the last pull
 )
 
@@ -146,18 +151,76 @@ func (e *Engine) Load(ctx context.Context) error {
 	} else {
 		e.through = e.cfg.EventsSince.AddDays(-1)
 	}
+	// The judged span starts at events_since until the history the clocks hold is judged too
+	// (a store written before the mark existed has its history judged again, once).
+	if v, err = e.db.GetMeta(metaFrom); err != nil {
+		return fmt.Errorf("load judged-from mark: %w", err)
+	}
+	e.from = e.cfg.EventsSince
+	if len(v) > 0 {
+		if e.from, err = attendance.ParseDate(string(v)); err != nil {
+			return fmt.Errorf("judged-from mark %q: %w", v, err)
+		}
+	}
+	if e.through.Before(e.from.AddDays(-1)) {
+		e.through = e.from.AddDays(-1)
+	}
+	e.nextFrom, e.nextThrough = e.from, e.through
+	first, ok, err := e.db.FirstPunch()
+	if err != nil {
+		return fmt.Errorf("load the earliest punch: %w", err)
+	}
+	if ok {
+		e.first = attendance.DateOf(first.In(e.cfg.Location))
+	}
 	return nil
 }
 
-// ReloadRoster re-reads the roster (after an import or a SIGHUP) and re-judges the open days.
+// ReloadRoster re-reads the roster (after an import or a SIGHUP), re-judges every judged day
+// (history included) of the people it adds, removes or changes, and the open days.
 func (e *Engine) ReloadRoster(ctx context.Context) error {
 	e.mu.Lock()
-	err := e.loadRosterLocked()
-	e.mu.Unlock()
-	if err != nil {
+	defer e.mu.Unlock()
+	before := e.roster
+	if err := e.loadRosterLocked(); err != nil {
 		return err
 	}
-	return e.Finalise(ctx)
+	changed := map[string]bool{}
+	for id, p := range e.roster {
+		if old, ok := before[id]; !ok || old != p {
+			changed[id] = true
+		}
+	}
+	for id := range before {
+		if _, ok := e.roster[id]; !ok {
+			changed[id] = true
+		}
+	}
+	if len(before) == 0 && len(e.roster) > 0 {
+		for id := range e.names { // judged as clock people while there was no roster
+			changed[id] = true
+		}
+	}
+	touched := map[dayKey]bool{}
+	for id := range changed {
+		for d := laterOf(e.from, e.floor()); !d.After(e.through); d = d.AddDays(1) {
+			touched[dayKey{id, d}] = true
+		}
+	}
+	wms, err := e.db.Watermarks()
+	if err != nil {
+		return fmt.Errorf("read watermarks: %w", err)
+	}
+	var b store.Batch
+	if err := e.judgeLocked(ctx, &b, nil, touched, syncedUntil(e.cfg.Clocks, wms)); err != nil {
+		return err
+	}
+	return e.commitLocked(ctx, b)
+}
+
+// floor is the earliest date the engine judges: MaxBackfill days before today.
+func (e *Engine) floor() attendance.Date {
+	return attendance.DateOf(e.now().In(e.cfg.Location)).AddDays(-e.cfg.MaxBackfill)
 }
 
 func (e *Engine) loadRosterLocked() error {
@@ -271,7 +334,7 @@ func (e *Engine) Pulled(ctx context.Context, r pull.Pull) error {
 	if r.Users != nil {
 		b.Users = &store.ClockUsers{Clock: r.Clock, Users: r.Users}
 	}
-	if err := e.judgeLocked(ctx, &b, fresh, syncedUntil(e.cfg.Clocks, wms)); err != nil {
+	if err := e.judgeLocked(ctx, &b, fresh, nil, syncedUntil(e.cfg.Clocks, wms)); err != nil {
 		return err
 	}
 	b.Outbox = append(b.Outbox, e.clockStatus(r, wm))
@@ -380,7 +443,7 @@ func (e *Engine) Finalise(ctx context.Context) error {
 		return fmt.Errorf("read watermarks: %w", err)
 	}
 	var b store.Batch
-	if err := e.judgeLocked(ctx, &b, nil, syncedUntil(e.cfg.Clocks, wms)); err != nil {
+	if err := e.judgeLocked(ctx, &b, nil, nil, syncedUntil(e.cfg.Clocks, wms)); err != nil {
 		return err
 	}
 	return e.commitLocked(ctx, b)
@@ -462,34 +525,55 @@ type dayKey struct {
 	date attendance.Date
 }
 
-// judgeLocked adds to b the days touched by fresh punches and every open day up to today, with
-// their events, and moves the judged-through mark over the dates now final for everyone.
-func (e *Engine) judgeLocked(ctx context.Context, b *store.Batch, fresh []device.Punch, synced time.Time) error {
+// judgeLocked adds to b the days touched by fresh punches (and the touched keys given), every
+// open day up to today and every day of the history the clocks hold that is not judged for
+// everyone yet, with their events; and moves the judged span's marks over the dates now final for
+// everyone. touched may be nil.
+//
+// The judged span is [from, through]: every day in it is final for every person. Days after
+// through are swept until they are final. Days before from and not before the earliest punch
+// stored (within MaxBackfill) — history read from a clock that still holds earlier months, or
+// stored while another clock had not been read yet — are swept the same way, and from moves back
+// over them once all are final: so a person without any punch on such a day is judged absent,
+// not left pending, whichever clock was read first and however often the daemon restarted.
+func (e *Engine) judgeLocked(ctx context.Context, b *store.Batch, fresh []device.Punch, touched map[dayKey]bool, synced time.Time) error {
 	today := attendance.DateOf(e.now().In(e.cfg.Location))
-	touched := map[dayKey]bool{}
+	if touched == nil {
+		touched = map[dayKey]bool{}
+	}
 	for _, p := range fresh {
 		d := attendance.DateOf(p.Time.In(e.cfg.Location))
 		touched[dayKey{p.UserID, d}] = true
-		// History read on first start (or after a long outage) is judged too, for the reports.
-		if !d.After(e.through) && d.After(today.AddDays(-e.cfg.MaxBackfill)) && d.Before(e.cfg.EventsSince) {
-			e.through = d.AddDays(-1)
+		if e.first.IsZero() || d.Before(e.first) {
+			e.first = d
 		}
 	}
-	start := e.through.AddDays(1)
-	if floor := today.AddDays(-e.cfg.MaxBackfill); start.Before(floor) {
-		start = floor
+	floor := e.floor()
+	start := laterOf(e.through.AddDays(1), floor)
+	histFrom := laterOf(e.first, floor)
+	if e.first.IsZero() || !histFrom.Before(e.from) {
+		histFrom = e.from // no history before the span
 	}
-	for d := start; !d.After(today); d = d.AddDays(1) {
-		for id := range e.peopleLocked(fresh) {
-			k := dayKey{id, d}
-			if _, ok := touched[k]; !ok {
-				touched[k] = false // a sweep key: skipped when known final
+	people := e.peopleLocked(fresh)
+	sweep := func(from, to attendance.Date) {
+		for d := from; !d.After(to); d = d.AddDays(1) {
+			for id := range people {
+				k := dayKey{id, d}
+				if _, ok := touched[k]; !ok {
+					touched[k] = false // a sweep key: skipped when known final
+				}
 			}
 		}
 	}
+	sweep(histFrom, e.from.AddDays(-1))
+	sweep(start, today)
 	final, err := e.judgeDaysLocked(ctx, b, touched, fresh, synced)
 	if err != nil {
 		return err
+	}
+	e.nextFrom = e.from
+	if histFrom.Before(e.from) && allFinal(final, histFrom, e.from.AddDays(-1)) {
+		e.nextFrom = histFrom
 	}
 	through := e.through
 	for d := start; !d.After(today); d = d.AddDays(1) {
@@ -503,6 +587,23 @@ func (e *Engine) judgeLocked(ctx context.Context, b *store.Batch, fresh []device
 	}
 	e.nextThrough = through
 	return nil
+}
+
+func laterOf(a, b attendance.Date) attendance.Date {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+// allFinal reports whether every date from..to judged in final was final.
+func allFinal(final map[attendance.Date]bool, from, to attendance.Date) bool {
+	for d := from; !d.After(to); d = d.AddDays(1) {
+		if f, ok := final[d]; ok && !f {
+			return false
+		}
+	}
+	return true
 }
 
 // peopleLocked is everyone whose days are judged: the roster, or when there is none yet, everyone a
@@ -552,9 +653,11 @@ func (e *Engine) judgeDaysLocked(ctx context.Context, b *store.Batch, touched ma
 		}
 		return cmpString(a.user, b.user)
 	})
-	byUser := map[string][]device.Punch{}
+	// The fresh punches are not stored yet: each day gets its own beside the stored ones.
+	byDay := map[dayKey][]device.Punch{}
 	for _, p := range fresh {
-		byUser[p.UserID] = append(byUser[p.UserID], p)
+		k := dayKey{p.UserID, attendance.DateOf(p.Time.In(e.cfg.Location))}
+		byDay[k] = append(byDay[k], p)
 	}
 	now := e.now().In(e.cfg.Location)
 	final := map[attendance.Date]bool{}
@@ -582,7 +685,7 @@ func (e *Engine) judgeDaysLocked(ctx context.Context, b *store.Batch, touched ma
 		if err != nil {
 			return nil, fmt.Errorf("judge %s of %s: read punches: %w", k.date, k.user, err)
 		}
-		punches = append(punches, byUser[k.user]...)
+		punches = append(punches, byDay[k]...)
 		regs, err := e.db.RegistrationsFor(k.user, from, to)
 		if err != nil {
 			return nil, fmt.Errorf("judge %s of %s: read registrations: %w", k.date, k.user, err)
@@ -596,15 +699,15 @@ func (e *Engine) judgeDaysLocked(ctx context.Context, b *store.Batch, touched ma
 		if day.Final {
 			e.newFinal = append(e.newFinal, k)
 		}
-		if day.Status == rules.StatusNotJudged && len(punches) == 0 {
-			continue
-		}
 		if !day.DayType.IsWorking() && len(punches) == 0 {
 			continue
 		}
 		old, had, err := e.db.Day(k.user, k.date)
 		if err != nil {
 			return nil, fmt.Errorf("judge %s of %s: read stored day: %w", k.date, k.user, err)
+		}
+		if day.Status == rules.StatusNotJudged && len(punches) == 0 && !had {
+			continue // nothing to record; a stored judgement (the roster changed) is replaced below
 		}
 		if had && sameDay(old, day) {
 			continue
@@ -790,10 +893,17 @@ func (e *Engine) commitLocked(ctx context.Context, b store.Batch) error {
 	for _, k := range e.newFinal {
 		e.final[k] = true
 	}
+	if e.nextFrom.Before(e.from) {
+		if err := e.db.PutMeta(metaFrom, []byte(e.nextFrom.String())); err != nil {
+			e.log.Warn("save judged-from mark", "err", err)
+		} else {
+			e.from = e.nextFrom
+		}
+	}
 	if e.nextThrough.After(e.through) {
 		for k := range e.final {
-			if !k.date.After(e.nextThrough) {
-				delete(e.final, k)
+			if !k.date.Before(e.from) && !k.date.After(e.nextThrough) {
+				delete(e.final, k) // inside the judged span: no sweep asks for it again
 			}
 		}
 		if err := e.db.PutMeta(metaThrough, []byte(e.nextThrough.String())); err != nil {

@@ -1,9 +1,11 @@
 package ingest
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -13,6 +15,7 @@ import (
 	"github.com/jinbi/punchd/internal/attendance"
 	"github.com/jinbi/punchd/internal/calendar"
 	"github.com/jinbi/punchd/internal/event"
+	"github.com/jinbi/punchd/internal/report"
 	"github.com/jinbi/punchd/internal/rules"
 	"github.com/jinbi/punchd/internal/store"
 	"github.com/jinbi/punchd/sync/pull"
@@ -363,5 +366,159 @@ func TestSkippedRecordsCountedOnce(t *testing.T) {
 	}
 	if obs.rejected["bad_date"] != 1 || obs.rejected["malformed"] != 1 {
 		t.Fatalf("rejected = %v: counted again", obs.rejected)
+	}
+}
+
+// twoClocks is an engine over f's store judging with the office clock and a station clock, as
+// the daemon (or punchctl on the stopped store) builds one: a new one is a restart.
+func (f *fixture) twoClocks(t *testing.T) *Engine {
+	t.Helper()
+	e := New(Config{Site: "jinbi", Prefix: "punchd/jinbi", Location: cst, Params: rules.DefaultParams(),
+		EventsSince: attendance.Date{Year: 2026, Month: 3, Day: 2}, Clocks: []string{"dangzhengban", "station"}}, f.db, f.eng.cal, f.now.Now, nil, nil, nil)
+	if err := e.Load(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+func pullClock(t *testing.T, e *Engine, now time.Time, clock string, ps ...device.Punch) {
+	t.Helper()
+	if err := e.Pulled(t.Context(), pull.Pull{Clock: clock, Info: device.Info{Serial: "SN-" + clock, Records: len(ps), Time: now},
+		Punches: ps, At: now, Full: true}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// historyDays checks every working day of the history the clocks hold: judged for each person on
+// the roster, final, the ones without any punch absent; and none before the earliest record.
+func historyDays(t *testing.T, db *store.DB, from, to attendance.Date, people []string, punched map[string]bool) {
+	t.Helper()
+	days, err := db.Days(attendance.Date{Year: 2026, Month: 1, Day: 1}, to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]attendance.Day{}
+	for _, d := range days {
+		if d.Date.Before(from) && slices.Contains(people, d.UserID) {
+			t.Errorf("%s %s judged before the earliest record (%s): %s", d.UserID, d.Date, from, d.Status)
+		}
+		got[d.UserID+" "+d.Date.String()] = d
+	}
+	for d := from; !d.After(to); d = d.AddDays(1) {
+		if d.Weekday() == time.Saturday || d.Weekday() == time.Sunday || (d.Month == 2 && d.Day >= 15 && d.Day <= 23) {
+			continue // weekends and the Spring Festival holiday 2026
+		}
+		for _, id := range people {
+			k := id + " " + d.String()
+			day, ok := got[k]
+			switch {
+			case !ok:
+				t.Errorf("%s: not judged (the table would show 待)", k)
+			case !day.Final || day.Status == attendance.StatusPending:
+				t.Errorf("%s: %s, final %v: every clock was read long after it", k, day.Status, day.Final)
+			case !punched[k] && day.Status != attendance.StatusAbsent:
+				t.Errorf("%s: no punch all day but %s", k, day.Status)
+			}
+		}
+	}
+}
+
+// History months are judged whichever clock is read first and however often punchd restarts in
+// between: the office clock read first holds January, punchd restarts, then the station clock is
+// read for the first time. Everyone without a punch on a workday of those months is absent.
+func TestHistoryJudgedAcrossClocksAndRestarts(t *testing.T) {
+	f := newFixture(t)
+	people := []string{"A1023", "B2", "C3"}
+	if err := f.db.PutRoster([]attendance.Person{
+		{UserID: "A1023", Name: "张伟", Tracking: attendance.TrackClock},
+		{UserID: "B2", Name: "王芳", Tracking: attendance.TrackClock},
+		{UserID: "C3", Name: "赵强", Tracking: attendance.TrackClock, From: attendance.Date{Year: 2026, Month: 1, Day: 20}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	now := at("2026-03-02", "07:00")
+	e := f.twoClocks(t)
+	pullClock(t, e, now, "dangzhengban", punch("A1023", at("2026-01-12", "08:20")), punch("A1023", at("2026-01-12", "12:01")),
+		punch("A1023", at("2026-01-13", "08:20")))
+	e = f.twoClocks(t) // a restart before the station clock was ever read
+	if err := e.Finalise(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	e = f.twoClocks(t)
+	pullClock(t, e, now, "station", punch("B2", at("2026-01-14", "08:20")))
+	historyDays(t, f.db, attendance.Date{Year: 2026, Month: 1, Day: 12}, attendance.Date{Year: 2026, Month: 3, Day: 1},
+		[]string{"A1023", "B2"}, map[string]bool{"A1023 2026-01-12": true, "A1023 2026-01-13": true, "B2 2026-01-14": true})
+	historyDays(t, f.db, attendance.Date{Year: 2026, Month: 1, Day: 20}, attendance.Date{Year: 2026, Month: 3, Day: 1}, people[2:], nil)
+	if d, ok, _ := f.db.Day("C3", attendance.Date{Year: 2026, Month: 1, Day: 19}); ok && d.Status != rules.StatusNotJudged {
+		t.Errorf("C3 judged before joining the roster: %+v", d)
+	}
+	// The station clock turns out to hold older records still (read again after a fault): the
+	// judged span reaches back to them, for everyone.
+	e = f.twoClocks(t)
+	pullClock(t, e, now, "station", punch("B2", at("2026-01-14", "08:20")), punch("B2", at("2026-01-05", "08:25")))
+	historyDays(t, f.db, attendance.Date{Year: 2026, Month: 1, Day: 5}, attendance.Date{Year: 2026, Month: 1, Day: 16},
+		[]string{"A1023", "B2"}, map[string]bool{"A1023 2026-01-12": true, "A1023 2026-01-13": true, "B2 2026-01-14": true, "B2 2026-01-05": true})
+	// The January table from the store: 旷 for a whole day without a punch, never 待.
+	jan := report.Month{Year: 2026, Month: time.January}
+	days, err := f.db.Days(jan.First(), jan.Last())
+	if err != nil {
+		t.Fatal(err)
+	}
+	roster, err := f.db.Roster()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tb, err := report.BuildTable(report.TableInput{Month: jan, Days: days, Roster: roster,
+		DayType: func(d attendance.Date) attendance.DayType { dt, _ := f.eng.cal.DayType(d); return dt },
+		Options: report.Options{Today: attendance.Date{Year: 2026, Month: 3, Day: 2}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range tb.Rows {
+		var marks strings.Builder
+		for _, m := range r.Marks {
+			marks.WriteString(cmp.Or(string(m), "·"))
+		}
+		// 01-01..03 the New Year holiday, 01-04 a make-up Sunday before the earliest record (no
+		// judged day: 待), then from 01-05 every workday judged: a half-day or whole day without
+		// punches 旷. C3 is on the roster from 01-20 (blank before).
+		want := map[string]string{
+			"A1023": "休休休待 旷旷旷旷旷 休休 旷旷旷旷旷 休休 旷旷旷旷旷 休休 旷旷旷旷旷 休",
+			"B2":    "休休休待 旷旷旷旷旷 休休 旷旷旷旷旷 休休 旷旷旷旷旷 休休 旷旷旷旷旷 休",
+			"C3":    "··················· 旷旷旷旷 休休 旷旷旷旷旷 休",
+		}[r.UserID]
+		if got := strings.ReplaceAll(marks.String(), " ", ""); got != strings.ReplaceAll(want, " ", "") {
+			t.Errorf("%s January: %s, want %s", r.UserID, got, want)
+		}
+	}
+}
+
+// A roster imported after the clocks were first read (the usual first day of a new install): the
+// people it adds are judged over the whole history, not only from the next open day.
+func TestRosterAfterHistory(t *testing.T) {
+	f := newFixture(t)
+	if err := f.db.PutRoster(nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.eng.ReloadRoster(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	f.pull(t, punch("A1023", at("2026-01-12", "08:20")), punch("A1023", at("2026-01-12", "12:01")),
+		punch("B2", at("2026-01-14", "08:20")))
+	if err := f.db.PutRoster([]attendance.Person{
+		{UserID: "A1023", Name: "张伟", Tracking: attendance.TrackClock},
+		{UserID: "C3", Name: "赵强", Tracking: attendance.TrackClock},
+		{UserID: "B2", Name: "王芳", Tracking: attendance.TrackVillage},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.eng.ReloadRoster(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	historyDays(t, f.db, attendance.Date{Year: 2026, Month: 1, Day: 12}, attendance.Date{Year: 2026, Month: 3, Day: 1},
+		[]string{"A1023", "C3"}, map[string]bool{"A1023 2026-01-12": true})
+	// B2 is now kept by a village: the days judged while there was no roster are not his record.
+	if d, ok, _ := f.db.Day("B2", attendance.Date{Year: 2026, Month: 1, Day: 15}); ok && d.Status != rules.StatusNotJudged {
+		t.Errorf("B2 (village) still judged %s on 01-15", d.Status)
 	}
 }
