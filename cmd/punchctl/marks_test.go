@@ -14,6 +14,7 @@ import (
 	"github.com/jinbi/punchd/device"
 	"github.com/jinbi/punchd/internal/attendance"
 	"github.com/jinbi/punchd/internal/config"
+	"github.com/jinbi/punchd/internal/event"
 	"github.com/jinbi/punchd/internal/report"
 	"github.com/jinbi/punchd/internal/store"
 	"github.com/jinbi/punchd/sync/ingest"
@@ -176,6 +177,24 @@ func TestUnitsEndToEnd(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "11 mark(s) of 2 people stored (by 王支书)") {
 		t.Fatalf("import = %d\n%s%s", code, out, errs)
 	}
+	// The village's × and the conflict are events, queued with the marks.
+	absentID := event.ID("jinbi", "2001", attendance.Date{Year: 2026, Month: 3, Day: 10}, "", attendance.EventVillageAbsent)
+	conflictID := event.ID("jinbi", "2001", bkDay, "", attendance.EventConflict)
+	{
+		db := f.open(t)
+		revs, evs := eventRevs(t, db, absentID)
+		if len(revs) != 1 || evs[0].Kind != "village_absent" || evs[0].Slot != "" || evs[0].Severity != "serious" || evs[0].Name != "王五" || evs[0].Unit != "金碧村" {
+			t.Errorf("village_absent events %v %+v", revs, evs)
+		}
+		if err := evs[0].Validate(); err != nil {
+			t.Error(err)
+		}
+		revs, evs = eventRevs(t, db, conflictID)
+		if len(revs) != 1 || evs[0].Kind != "conflict" || evs[0].Actual == nil || *evs[0].Actual != "2026-03-09T09:12:00+08:00" || evs[0].Clock != "main" {
+			t.Errorf("conflict events %v %+v", revs, evs)
+		}
+		db.Close()
+	}
 	if code, out, errs = f.ctl(t, bkNow, "marks", "set", "--unit", "水务站", "--user", "3001", "--date", "2026-03-09", "--mark", "×", "--by", "督查室"); code != 0 {
 		t.Fatalf("marks set = %d\n%s%s", code, out, errs)
 	}
@@ -254,6 +273,18 @@ func TestUnitsEndToEnd(t *testing.T) {
 	}
 	if data, _ = os.ReadFile(form); strings.Contains(string(data), "核对") {
 		t.Errorf("the conflict stays after the leader's return registration:\n%s", data)
+	}
+	// The village corrects the 9th to 假: the conflict event is retracted.
+	if code, out, errs = f.ctl(t, bkNow, "marks", "set", "--unit", "金碧村", "--user", "2001", "--date", "2026-03-09", "--mark", "假", "--by", "王支书"); code != 0 {
+		t.Fatalf("marks set = %d\n%s%s", code, out, errs)
+	}
+	{
+		db := f.open(t)
+		revs, evs := eventRevs(t, db, conflictID)
+		db.Close()
+		if len(revs) != 2 || revs[1] != 2 || !evs[1].Retracted {
+			t.Errorf("conflict after the mark changed: %v %+v", revs, evs)
+		}
 	}
 
 	pts := filepath.Join(dir, "points.csv")

@@ -152,3 +152,7 @@ type PointValues struct {
 	NegativeFinding float64 `json:"negative_finding"`
 	PositiveFinding float64 `json:"positive_finding"`
 }
+
+// UnitEventKinds are the event kinds of the units' own records: no judged slot yields them, their
+// events have no slot.
+var UnitEventKinds = []EventKind{EventConflict, EventVillageAbsent}

@@ -46,7 +46,7 @@ var (
 type Event struct {
 	ID           string               `json:"id"`
 	Rev          int                  `json:"rev"`
-	Kind         attendance.EventKind `json:"kind"` // late|early|missing|absent
+	Kind         attendance.EventKind `json:"kind"` // late|early|missing|absent, or of a unit: conflict|village_absent (no slot)
 	Site         string               `json:"site"`
 	Clock        string               `json:"clock"`
 	UserID       string               `json:"user_id"`
@@ -97,13 +97,15 @@ func (e Event) Validate() error {
 		return bad("id", "is empty")
 	case e.Rev < 1:
 		return bad("rev", fmt.Sprintf("is %d, must be >= 1", e.Rev))
-	case !slices.Contains(attendance.EventKinds, e.Kind):
-		return bad("kind", fmt.Sprintf("%q is not one of %s", e.Kind, joinKinds(attendance.EventKinds)))
+	case !slices.Contains(attendance.EventKinds, e.Kind) && !slices.Contains(attendance.UnitEventKinds, e.Kind):
+		return bad("kind", fmt.Sprintf("%q is not one of %s", e.Kind, joinKinds(slices.Concat(attendance.EventKinds, attendance.UnitEventKinds))))
 	case e.Site == "":
 		return bad("site", "is empty")
 	case e.UserID == "":
 		return bad("user_id", "is empty")
-	case !slices.Contains(attendance.Slots[:], attendance.SlotName(e.Slot)):
+	case slices.Contains(attendance.UnitEventKinds, e.Kind) && e.Slot != "":
+		return bad("slot", fmt.Sprintf("%q: a %s event is of the whole day and has no slot", e.Slot, e.Kind))
+	case !slices.Contains(attendance.UnitEventKinds, e.Kind) && !slices.Contains(attendance.Slots[:], attendance.SlotName(e.Slot)):
 		return bad("slot", fmt.Sprintf("%q is not one of am_in, am_out, pm_in, pm_out", e.Slot))
 	case !slices.Contains(attendance.Severities, e.Severity):
 		return bad("severity", fmt.Sprintf("%q is not minor or serious", e.Severity))

@@ -56,3 +56,22 @@ func returned(u attendance.Unit, regs []attendance.Registration, t time.Time) bo
 	}
 	return false
 }
+
+// VillageAbsence is the event of a day a village marked × (未在村开展工作): a serious anomaly of
+// the whole day, expected at the schedule's am_in. retracted: the day is no longer marked ×.
+func VillageAbsence(d attendance.Date, sched attendance.Schedule, loc *time.Location, retracted bool) attendance.Anomaly {
+	return attendance.Anomaly{Kind: attendance.EventVillageAbsent, Severity: attendance.SeveritySerious,
+		Expected: d.At(sched.AmIn, loc), Retracted: retracted}
+}
+
+// ConflictAnomaly is the event of a conflict: serious, expected at am_in, the punch as its actual
+// time. retracted: the conflict no longer stands (the mark changed, a return was approved).
+func ConflictAnomaly(c attendance.Conflict, sched attendance.Schedule, loc *time.Location, retracted bool) attendance.Anomaly {
+	a := attendance.Anomaly{Kind: attendance.EventConflict, Severity: attendance.SeveritySerious,
+		Expected: c.Date.At(sched.AmIn, loc), Retracted: retracted}
+	if !c.Punch.IsZero() {
+		t := c.Punch
+		a.Actual = &t
+	}
+	return a
+}

@@ -1,7 +1,10 @@
 package service
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -9,7 +12,9 @@ import (
 
 	"github.com/jinbi/punchd/internal/attendance"
 	"github.com/jinbi/punchd/internal/config"
+	"github.com/jinbi/punchd/internal/event"
 	"github.com/jinbi/punchd/internal/rules"
+	"github.com/jinbi/punchd/internal/store"
 )
 
 // ErrNotKeptByMarks: marks for a unit whose people punch a clock, or for a person not in the unit.
@@ -34,7 +39,9 @@ func (s *Service) keptUnit(name string) (attendance.Unit, error) {
 
 // SetMarks stores a unit's marks, all or none: every mark's unit must be a [[unit]] kept by marks
 // and its person on the roster in that unit on that day; recorded_by is required and recorded_at is
-// the time it is stored (whole seconds).
+// the time it is stored (whole seconds). The events the marks raise — village_absent for a village's
+// ×, conflict for a √ the cross-check refutes, retractions of those no longer standing — are queued
+// in the same transaction.
 func (s *Service) SetMarks(ctx context.Context, marks []attendance.DayMark) error {
 	people, err := s.db.Roster()
 	if err != nil {
@@ -60,7 +67,12 @@ func (s *Service) SetMarks(ctx context.Context, marks []attendance.DayMark) erro
 		}
 		m.RecordedAt = at
 	}
-	return s.db.PutMarks(marks)
+	events, err := s.unitEvents(marks)
+	if err != nil {
+		return fmt.Errorf("marks: events: %w", err)
+	}
+	_, err = s.db.Commit(ctx, store.Batch{Marks: marks, Outbox: events})
+	return err
 }
 
 // Marks lists the marks of unit ("" = every unit) in [from, to].
@@ -187,4 +199,127 @@ func (s *Service) checkKeptByMarks(r attendance.Registration) (handled bool, err
 		return true, fmt.Errorf("registration: a return from %s is approved by its 挂点领导 %s, not %q", u.Name, u.Leader, r.ApprovedBy)
 	}
 	return true, nil
+}
+
+// unitEvents are the events a batch of marks raises or retracts, for the days since events_since:
+// village_absent for a village's × day, conflict for a village's √ day the cross-check refutes.
+// An event already published with the same content is not sent again; one that no longer stands
+// is sent once more, retracted.
+func (s *Service) unitEvents(marks []attendance.DayMark) ([]store.OutboxEntry, error) {
+	loc := s.cfg.Location()
+	now := s.stamp().In(loc)
+	people, err := s.db.Roster()
+	if err != nil {
+		return nil, err
+	}
+	person := map[string]attendance.Person{}
+	for _, p := range people {
+		person[p.UserID] = p
+	}
+	clockName := map[string]string{}
+	if wms, err := s.db.Watermarks(); err == nil {
+		for name, wm := range wms {
+			clockName[wm.Serial] = name
+		}
+	}
+	type uk struct{ unit, user string }
+	byUser := map[uk][]attendance.DayMark{}
+	var order []uk
+	for _, m := range marks {
+		if m.Date.Before(s.since) {
+			continue
+		}
+		k := uk{m.Unit, m.UserID}
+		if _, ok := byUser[k]; !ok {
+			order = append(order, k)
+		}
+		byUser[k] = append(byUser[k], m)
+	}
+	var out []store.OutboxEntry
+	emit := func(src event.Source, d attendance.Date, a attendance.Anomaly, current bool) error {
+		id := event.ID(s.cfg.Site.Name, src.UserID, d, "", a.Kind)
+		rev, hash, published, err := s.db.PublishedEvent(id)
+		if err != nil {
+			return fmt.Errorf("event %s: read published revision: %w", id, err)
+		}
+		if !current && !published {
+			return nil
+		}
+		ev := event.FromAnomaly(src, d, a, rev+1, now)
+		h := unitEventHash(ev)
+		if published && bytes.Equal(h, hash) {
+			return nil
+		}
+		payload, err := json.Marshal(ev)
+		if err != nil {
+			return fmt.Errorf("event %s: encode: %w", id, err)
+		}
+		out = append(out, store.OutboxEntry{Topic: event.Topic(s.cfg.MQTT.TopicPrefix, a.Kind), Payload: payload, QoS: byte(s.cfg.MQTT.QoS),
+			EnqueuedAt: now, EventID: id, Rev: ev.Rev, Hash: h})
+		return nil
+	}
+	for _, k := range order {
+		u, ok := s.cfg.UnitByName(k.unit)
+		if !ok || u.Kind != attendance.UnitVillage {
+			continue
+		}
+		ms := byUser[k]
+		p := person[k.user]
+		src := event.Source{Site: s.cfg.Site.Name, UserID: k.user, Name: p.Name, Unit: k.unit}
+		from, to := ms[0].Date, ms[0].Date
+		for _, m := range ms {
+			if m.Date.Before(from) {
+				from = m.Date
+			}
+			if m.Date.After(to) {
+				to = m.Date
+			}
+		}
+		start, end := from.Start(loc), to.AddDays(1).Start(loc)
+		punches, err := s.db.PunchesFor(k.user, start, end)
+		if err != nil {
+			return nil, err
+		}
+		regs, err := s.db.RegistrationsFor(k.user, start, end)
+		if err != nil {
+			return nil, err
+		}
+		conflicts, err := rules.CrossCheck(u, k.user, ms, punches, regs, s.cal, loc)
+		if err != nil {
+			return nil, err
+		}
+		for _, m := range ms {
+			sched, err := s.cal.Schedule(m.Date)
+			if err != nil {
+				return nil, err
+			}
+			absent := m.Mark == attendance.MarkAbsent
+			if err := emit(src, m.Date, rules.VillageAbsence(m.Date, sched, loc, !absent), absent); err != nil {
+				return nil, err
+			}
+			c := attendance.Conflict{UserID: k.user, Unit: k.unit, Date: m.Date}
+			i := slices.IndexFunc(conflicts, func(c attendance.Conflict) bool { return c.Date == m.Date })
+			if i >= 0 {
+				c = conflicts[i]
+			}
+			csrc := src
+			csrc.Clock = clockName[c.Clock]
+			if err := emit(csrc, m.Date, rules.ConflictAnomaly(c, sched, loc, i < 0), i >= 0); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return out, nil
+}
+
+// unitEventHash is what decides whether an event changed: its content without the revision and
+// the time it was judged.
+func unitEventHash(ev event.Event) []byte {
+	ev.Rev, ev.JudgedAt = 0, ""
+	j, err := json.Marshal(ev)
+	if err != nil {
+		return nil
+	}
+	h := sha256.Sum256(j)
+	return h[:]
 }

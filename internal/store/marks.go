@@ -46,43 +46,54 @@ func markKey(unit string, d attendance.Date, user string) []byte {
 
 // PutMarks stores the marks in one transaction: all of them or, on any error, none. A mark for the
 // same unit, person and day replaces the earlier one. Every mark needs a unit, a user id, a valid
-// date, a known mark and who recorded it; a zero RecordedAt becomes Options.Now().
+// date, a known mark and who recorded it; a zero RecordedAt becomes Options.Now(). Commit stores
+// marks the same way, with the events they raise (Batch.Marks).
 func (db *DB) PutMarks(marks []attendance.DayMark) error {
+	if err := db.checkMarks(marks); err != nil {
+		return fmt.Errorf("store %s: put marks: %w", db.path, err)
+	}
+	return db.update("put marks", func(tx *bolt.Tx) error { return putMarks(tx, marks) })
+}
+
+// checkMarks validates marks and fills a zero RecordedAt.
+func (db *DB) checkMarks(marks []attendance.DayMark) error {
 	now := db.opts.Now()
 	for i := range marks {
 		m := &marks[i]
 		if err := checkUnit(m.Unit); err != nil {
-			return fmt.Errorf("store %s: put marks: %w", db.path, err)
+			return err
 		}
 		if err := checkUserID(m.UserID); err != nil {
-			return fmt.Errorf("store %s: put marks: %w", db.path, err)
+			return err
 		}
 		if err := checkDate(m.Date); err != nil {
-			return fmt.Errorf("store %s: put marks: %w", db.path, err)
+			return err
 		}
 		if _, err := attendance.ParseUnitMark(string(m.Mark)); err != nil || m.Mark == "" {
-			return fmt.Errorf("store %s: put marks: %w: mark %q for %s on %s", db.path, ErrInvalid, m.Mark, m.UserID, m.Date)
+			return fmt.Errorf("%w: mark %q for %s on %s", ErrInvalid, m.Mark, m.UserID, m.Date)
 		}
 		if strings.TrimSpace(m.RecordedBy) == "" {
-			return fmt.Errorf("store %s: put marks for %s: %w: recorded_by is empty", db.path, m.UserID, ErrInvalid)
+			return fmt.Errorf("marks for %s: %w: recorded_by is empty", m.UserID, ErrInvalid)
 		}
 		if m.RecordedAt.IsZero() {
 			m.RecordedAt = now
 		}
 	}
-	return db.update("put marks", func(tx *bolt.Tx) error {
-		b := tx.Bucket(bMarks)
-		for _, m := range marks {
-			v, err := json.Marshal(m)
-			if err != nil {
-				return err
-			}
-			if err := b.Put(markKey(m.Unit, m.Date, m.UserID), v); err != nil {
-				return err
-			}
+	return nil
+}
+
+func putMarks(tx *bolt.Tx, marks []attendance.DayMark) error {
+	b := tx.Bucket(bMarks)
+	for _, m := range marks {
+		v, err := json.Marshal(m)
+		if err != nil {
+			return err
 		}
-		return nil
-	})
+		if err := b.Put(markKey(m.Unit, m.Date, m.UserID), v); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Marks returns the marks of unit ("" = every unit) for the days from..to, by unit, date and user.

@@ -18,11 +18,12 @@ import (
 
 // Batch is everything one sync step commits together, in one transaction.
 type Batch struct {
-	Punches   []device.Punch   // punches read (duplicates of stored ones are skipped)
-	Days      []attendance.Day // judged days to upsert (key: date | user)
-	Outbox    []OutboxEntry    // events to enqueue (Seq is assigned)
-	Watermark *Watermark       // a clock's sync state, replacing the stored one
-	Users     *ClockUsers      // a clock's user table, replacing the stored one
+	Punches   []device.Punch       // punches read (duplicates of stored ones are skipped)
+	Days      []attendance.Day     // judged days to upsert (key: date | user)
+	Outbox    []OutboxEntry        // events to enqueue (Seq is assigned)
+	Watermark *Watermark           // a clock's sync state, replacing the stored one
+	Users     *ClockUsers          // a clock's user table, replacing the stored one
+	Marks     []attendance.DayMark // units' marks (see PutMarks), stored with the events they raise
 }
 
 // ClockUsers is one clock's user table as read, for a Batch.
@@ -153,6 +154,9 @@ func (db *DB) Commit(ctx context.Context, b Batch) (CommitResult, error) {
 			return res, fmt.Errorf("store %s: commit: %w", db.path, err)
 		}
 	}
+	if err := db.checkMarks(b.Marks); err != nil {
+		return res, fmt.Errorf("store %s: commit: %w", db.path, err)
+	}
 	if b.Watermark != nil && b.Watermark.Clock == "" {
 		return res, fmt.Errorf("store %s: commit: watermark: %w: empty clock name", db.path, ErrInvalid)
 	}
@@ -171,6 +175,9 @@ func (db *DB) Commit(ctx context.Context, b Batch) (CommitResult, error) {
 			return err
 		}
 		if err := putDays(tx, b.Days); err != nil {
+			return err
+		}
+		if err := putMarks(tx, b.Marks); err != nil {
 			return err
 		}
 		seqs, err := putOutbox(tx, b.Outbox, now)
