@@ -82,6 +82,8 @@ func restartMidStream(t *testing.T, b *mqtttest.Broker) (map[string]bool, *mqttt
 		if offline {
 			sub.Offline()
 			mark = acked()
+			// Queue more after it left: the earlier ones may all be acknowledged by now.
+			enqueue(200)
 			// The broker acknowledges these and holds them for the offline subscriber only.
 			waitFor(t, "events acknowledged while the subscriber is away", 20*time.Second,
 				func() bool { return acked() >= mark+100 }, ob.changed)
