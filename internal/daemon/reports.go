@@ -3,6 +3,8 @@ package daemon
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -58,66 +60,128 @@ func (d *daemon) fileDue(ctx context.Context) error {
 	} else if len(days) == 0 {
 		return nil // nothing of that month is stored (yet): nothing to file
 	}
-	files, counts, people, workdays, err := d.FileMonth(ctx, month)
-	if err != nil {
-		return err
-	}
-	n := event.ReportNotice{Site: d.cfg.Site.Name, Month: month.String(), GeneratedAt: now.Format(time.RFC3339),
-		People: people, Workdays: workdays, Files: files, Counts: counts}
-	payload, err := json.Marshal(n)
+	f, err := d.FileMonth(ctx, month)
 	if err != nil {
 		return err
 	}
 	first := month.First()
-	if _, err := d.db.Commit(ctx, store.Batch{Outbox: []store.OutboxEntry{{Topic: event.ReportTopic(d.cfg.MQTT.TopicPrefix, first.Year, first.Month),
-		Payload: payload, QoS: 1, Retained: true, Key: "report/" + month.String()}}}); err != nil {
+	n := event.ReportNotice{Site: d.cfg.Site.Name, Month: month.String(), GeneratedAt: now.Format(time.RFC3339),
+		People: f.people, Workdays: f.workdays, Files: f.paths, Counts: f.counts, Units: f.units, Documents: []event.ReportDocument{}}
+	// The documents themselves, retained, so that the office's other computers need no share of
+	// this one: each on its own topic, the notice saying what they are.
+	var out []store.OutboxEntry
+	for i, p := range f.paths {
+		name := filepath.Base(p)
+		topic := event.ReportFileTopic(d.cfg.MQTT.TopicPrefix, first.Year, first.Month, name)
+		sum := sha256.Sum256(f.data[i])
+		n.Documents = append(n.Documents, event.ReportDocument{Name: name, Topic: topic, Size: len(f.data[i]), SHA256: hex.EncodeToString(sum[:])})
+		out = append(out, store.OutboxEntry{Topic: topic, Payload: f.data[i], QoS: 1, Retained: true, Key: "report/" + month.String() + "/files/" + name})
+	}
+	payload, err := json.Marshal(n)
+	if err != nil {
+		return err
+	}
+	out = append(out, store.OutboxEntry{Topic: event.ReportTopic(d.cfg.MQTT.TopicPrefix, first.Year, first.Month),
+		Payload: payload, QoS: 1, Retained: true, Key: "report/" + month.String()})
+	if _, err := d.db.Commit(ctx, store.Batch{Outbox: out}); err != nil {
 		return fmt.Errorf("queue report notice: %w", err)
 	}
+	files, people := f.paths, f.people
 	d.pub.Notify()
 	d.log.Info("filed monthly attendance table", "month", month.String(), "files", files, "people", people)
 	return d.db.PutMeta(key, []byte(now.Format(time.RFC3339)))
 }
 
-// FileMonth builds a month's table from the store and writes it as XLSX and CSV into [reports] dir.
-func (d *daemon) FileMonth(ctx context.Context, month report.Month) (files []string, c event.ReportCounts, people, workdays int, err error) {
-	t, err := report.TableFrom(ctx, d.svc, d.cal, month, report.Options{Site: d.cfg.SiteTitle(), Title: d.cfg.Reports.Title,
-		Signatures: d.cfg.Reports.Signatures, Today: attendance.DateOf(d.now().In(d.cfg.Location()))}, d.cfg.Location())
+// filed is what a month's filing wrote.
+type filed struct {
+	paths    []string // the files in [reports] dir
+	data     [][]byte // their contents, in the same order
+	counts   event.ReportCounts
+	units    []event.ReportUnit
+	people   int
+	workdays int
+}
+
+// FileMonth builds a month's table from the store and writes it as XLSX and CSV into [reports] dir;
+// with [[unit]] configured also every unit's own form with the summary by unit, as one XLSX.
+func (d *daemon) FileMonth(ctx context.Context, month report.Month) (filed, error) {
+	var f filed
+	today := attendance.DateOf(d.now().In(d.cfg.Location()))
+	opts := report.Options{Site: d.cfg.SiteTitle(), Title: d.cfg.Reports.Title, Signatures: d.cfg.Reports.Signatures, Today: today}
+	t, err := report.TableFrom(ctx, d.svc, d.cal, month, opts, d.cfg.Location())
 	if err != nil {
-		return nil, c, 0, 0, fmt.Errorf("build table %s: %w", month, err)
+		return f, fmt.Errorf("build table %s: %w", month, err)
 	}
 	if err := os.MkdirAll(d.cfg.Reports.Dir, 0o750); err != nil {
-		return nil, c, 0, 0, fmt.Errorf("reports dir: %w", err)
+		return f, fmt.Errorf("reports dir: %w", err)
 	}
-	base := filepath.Join(d.cfg.Reports.Dir, fmt.Sprintf("%s-%s-attendance", d.cfg.Site.Name, month))
-	for _, f := range []struct {
-		ext   string
+	base := filepath.Join(d.cfg.Reports.Dir, fmt.Sprintf("%s-%s-", d.cfg.Site.Name, month))
+	docs := []struct {
+		name  string
 		write func(*bytes.Buffer) error
 	}{
-		{".xlsx", func(b *bytes.Buffer) error { return report.WriteTableXLSX(b, t) }},
-		{".csv", func(b *bytes.Buffer) error { return report.WriteTableCSV(b, t) }},
-	} {
+		{"attendance.xlsx", func(b *bytes.Buffer) error { return report.WriteTableXLSX(b, t) }},
+		{"attendance.csv", func(b *bytes.Buffer) error { return report.WriteTableCSV(b, t) }},
+	}
+	if len(d.cfg.Unit) > 0 {
+		set, err := d.unitForms(ctx, month, opts)
+		if err != nil {
+			return f, fmt.Errorf("build unit forms %s: %w", month, err)
+		}
+		docs = append(docs, struct {
+			name  string
+			write func(*bytes.Buffer) error
+		}{"forms.xlsx", func(b *bytes.Buffer) error { return report.WriteTableSetXLSX(b, set) }})
+		for _, r := range set.Summary {
+			f.units = append(f.units, event.ReportUnit{Unit: r.Unit, Kind: string(r.Kind), People: r.People, PresentDays: r.Present,
+				AbsentDays: r.Absent, LateDays: r.Late, EarlyDays: r.Early, MissingDays: r.Missing, AbsentClock: r.AbsentCk,
+				OffsiteDays: r.Offsite, TripDays: r.Trip, LeaveDays: r.Leave, Conflicts: r.Conflicts})
+		}
+	}
+	for _, doc := range docs {
 		var buf bytes.Buffer
-		if err := f.write(&buf); err != nil {
-			return nil, c, 0, 0, fmt.Errorf("write table %s%s: %w", month, f.ext, err)
+		if err := doc.write(&buf); err != nil {
+			return f, fmt.Errorf("write %s %s: %w", doc.name, month, err)
 		}
-		if err := writeFileAtomic(base+f.ext, buf.Bytes()); err != nil {
-			return nil, c, 0, 0, err
+		if err := writeFileAtomic(base+doc.name, buf.Bytes()); err != nil {
+			return f, err
 		}
-		files = append(files, base+f.ext)
+		f.paths = append(f.paths, base+doc.name)
+		f.data = append(f.data, buf.Bytes())
 	}
 	for _, r := range t.Rows {
-		c.Late += r.Totals.Late
-		c.Early += r.Totals.Early
-		c.Missing += r.Totals.Missing
-		c.Absent += r.Totals.Absent
-		c.Excused += r.Totals.Offsite + r.Totals.Trip + r.Totals.Leave
+		f.counts.Late += r.Totals.Late
+		f.counts.Early += r.Totals.Early
+		f.counts.Missing += r.Totals.Missing
+		f.counts.Absent += r.Totals.Absent
+		f.counts.Excused += r.Totals.Offsite + r.Totals.Trip + r.Totals.Leave
 	}
 	for i := 0; i < t.DaysInMonth; i++ {
 		if t.DayTypes[i].IsWorking() {
-			workdays++
+			f.workdays++
 		}
 	}
-	return files, c, len(t.Rows), workdays, nil
+	f.people = len(t.Rows)
+	return f, nil
+}
+
+// unitForms builds every unit's form of the month from the service (judged days, marks, the
+// cross-check's conflicts).
+func (d *daemon) unitForms(ctx context.Context, month report.Month, opts report.Options) (report.TableSet, error) {
+	from, to := month.First(), month.Last()
+	in, err := report.InputFrom(ctx, d.svc, d.cal, month, opts, d.cfg.Location())
+	if err != nil {
+		return report.TableSet{}, err
+	}
+	marks, err := d.svc.Marks(ctx, "", from, to)
+	if err != nil {
+		return report.TableSet{}, err
+	}
+	conflicts, err := d.svc.Conflicts(ctx, from, to)
+	if err != nil {
+		return report.TableSet{}, err
+	}
+	return report.UnitForms(in, d.cfg.Units(), marks, conflicts, d.cfg.SiteTitle())
 }
 
 func writeFileAtomic(path string, data []byte) error {

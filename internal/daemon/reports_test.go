@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -26,7 +27,9 @@ import (
 )
 
 // TestMonthlyFilingOnTheFirst: on the 1st at the configured time the daemon writes last month's
-// table as XLSX and CSV and queues a retained notice with its counts — once.
+// table as XLSX and CSV and, with [[unit]], every unit's form; it queues each file retained on
+// {prefix}/reports/{yyyy-mm}/files/{name} and a retained notice with the counts, the units and the
+// files' sizes — once.
 func TestMonthlyFilingOnTheFirst(t *testing.T) {
 	dir := t.TempDir()
 	now := time.Date(2026, 2, 2, 7, 0, 0, 0, cst)
@@ -36,10 +39,13 @@ func TestMonthlyFilingOnTheFirst(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	if err := db.PutRoster([]attendance.Person{{UserID: "1", Name: "王芳", Post: "科员", Unit: "党政办", Tracking: attendance.TrackClock}}); err != nil {
+	if err := db.PutRoster([]attendance.Person{{UserID: "1", Name: "王芳", Post: "科员", Unit: "党政办", Tracking: attendance.TrackClock},
+		{UserID: "2", Name: "李强", Post: "组员", Unit: "金碧村", Tracking: attendance.TrackVillage}}); err != nil {
 		t.Fatal(err)
 	}
 	cfg := config.Default()
+	cfg.Site.DisplayName = "金碧镇"
+	cfg.Unit = []config.Unit{{Name: "党政办", Kind: attendance.UnitOffice}, {Name: "金碧村", Kind: attendance.UnitVillage, Leader: "李书记"}}
 	cfg.Site.Name, cfg.Site.Timezone = "jinbi", "Asia/Shanghai"
 	cfg.Reports.Dir = filepath.Join(dir, "reports")
 	cfg.MQTT.TopicPrefix = "punchd/jinbi"
@@ -70,6 +76,12 @@ func TestMonthlyFilingOnTheFirst(t *testing.T) {
 	d := &daemon{cfg: cfg, db: db, cal: cal, log: slog.New(slog.NewTextHandler(io.Discard, nil)), now: clock, pub: pub,
 		svc: service.New(cfg, db, cal, eng, attendance.Date{Year: 2026, Month: 2, Day: 2}, clock)}
 
+	if err := d.svc.SetMarks(context.Background(), []attendance.DayMark{
+		{Unit: "金碧村", UserID: "2", Date: attendance.Date{Year: 2026, Month: 2, Day: 2}, Mark: attendance.MarkPresent, RecordedBy: "村"},
+		{Unit: "金碧村", UserID: "2", Date: attendance.Date{Year: 2026, Month: 2, Day: 3}, Mark: attendance.MarkAbsent, RecordedBy: "村"},
+	}); err != nil {
+		t.Fatal(err)
+	}
 	// 07:59 on the 1st: not yet.
 	if err := d.fileDue(context.Background()); err != nil {
 		t.Fatal(err)
@@ -115,8 +127,32 @@ func TestMonthlyFilingOnTheFirst(t *testing.T) {
 	if err := json.Unmarshal(notice.Payload, &n); err != nil {
 		t.Fatal(err)
 	}
-	if n.Month != "2026-02" || n.People != 1 || n.Counts.Late != 1 || n.Counts.Absent == 0 || len(n.Files) != 2 {
+	if n.Month != "2026-02" || n.People != 1 || n.Counts.Late != 1 || n.Counts.Absent == 0 || len(n.Files) != 3 || len(n.Documents) != 3 {
 		t.Fatalf("notice = %+v", n)
+	}
+	if len(n.Units) != 2 || n.Units[1].Unit != "金碧村" || n.Units[1].Kind != "village" || n.Units[1].AbsentDays != 1 || n.Units[1].PresentDays != 1 || n.Units[0].LateDays != 1 {
+		t.Errorf("notice units = %+v", n.Units)
+	}
+	for i, doc := range n.Documents {
+		want, err := os.ReadFile(n.Files[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if doc.Topic != "punchd/jinbi/reports/2026-02/files/"+doc.Name || doc.Name != filepath.Base(n.Files[i]) || doc.Size != len(want) {
+			t.Errorf("document %d = %+v (file %s, %d bytes)", i, doc, n.Files[i], len(want))
+		}
+		var got *store.OutboxEntry
+		for j, e := range entries {
+			if e.Topic == doc.Topic {
+				got = &entries[j]
+			}
+		}
+		if got == nil || !got.Retained || !bytes.Equal(got.Payload, want) {
+			t.Errorf("document %s: queued %v", doc.Name, got != nil)
+		}
+	}
+	if n.Documents[2].Name != "jinbi-2026-02-forms.xlsx" {
+		t.Errorf("the unit forms: %+v", n.Documents[2])
 	}
 	// Once only.
 	if err := d.fileDue(context.Background()); err != nil {

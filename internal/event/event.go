@@ -282,6 +282,35 @@ type ReportNotice struct {
 	Workdays    int          `json:"workdays"`
 	Files       []string     `json:"files"`
 	Counts      ReportCounts `json:"counts"`
+	// Documents are the filed files themselves, each retained on ReportFileTopic (binary payload).
+	Documents []ReportDocument `json:"documents"`
+	// Units is the summary by unit of the set of unit forms (with [[unit]] configured).
+	Units []ReportUnit `json:"units,omitempty"`
+}
+
+// ReportDocument is one filed file as published on {prefix}/reports/{yyyy-mm}/files/{name}.
+type ReportDocument struct {
+	Name   string `json:"name"`
+	Topic  string `json:"topic"`
+	Size   int    `json:"size"`   // bytes
+	SHA256 string `json:"sha256"` // hex, to check the payload received
+}
+
+// ReportUnit is one unit's line of the monthly summary.
+type ReportUnit struct {
+	Unit        string `json:"unit"`
+	Kind        string `json:"kind"` // office, station, village
+	People      int    `json:"people"`
+	PresentDays int    `json:"present_days"`
+	AbsentDays  int    `json:"absent_days"` // × days (marks)
+	LateDays    int    `json:"late_days"`
+	EarlyDays   int    `json:"early_days"`
+	MissingDays int    `json:"missing_days"`
+	AbsentClock int    `json:"absent_clock_days"`
+	OffsiteDays int    `json:"offsite_days"`
+	TripDays    int    `json:"trip_days"`
+	LeaveDays   int    `json:"leave_days"`
+	Conflicts   int    `json:"conflicts"`
 }
 
 // CheckTopicLevel reports whether s can be one level of a topic: not empty, no '/', '+', '#'
@@ -324,6 +353,12 @@ func DaysTopic(prefix string) string { return prefix + "/days" }
 // ReportTopic is the retained notice of a month's filed table: {prefix}/reports/{yyyy-mm}.
 func ReportTopic(prefix string, year int, month time.Month) string {
 	return fmt.Sprintf("%s/reports/%04d-%02d", prefix, year, int(month))
+}
+
+// ReportFileTopic is where a filed document goes, retained, its bytes the payload:
+// {prefix}/reports/{yyyy-mm}/files/{name}.
+func ReportFileTopic(prefix string, year int, month time.Month, name string) string {
+	return ReportTopic(prefix, year, month) + "/files/" + name
 }
 
 // ReportsFilter subscribes to every report notice: {prefix}/reports/#.

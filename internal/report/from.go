@@ -23,12 +23,21 @@ type DayTyper interface {
 
 // TableFrom builds the month's table from a Source.
 func TableFrom(ctx context.Context, src Source, cal DayTyper, month Month, opts Options, loc *time.Location) (Table, error) {
-	in, err := gather(ctx, src, cal, month.First(), month.Last(), loc)
+	in, err := InputFrom(ctx, src, cal, month, opts, loc)
 	if err != nil {
 		return Table{}, err
 	}
-	return BuildTable(TableInput{Month: month, Days: in.days, Roster: in.roster, DayType: in.dayType,
-		Registrations: in.regs, Options: opts})
+	return BuildTable(in)
+}
+
+// InputFrom gathers the month's table input from a Source.
+func InputFrom(ctx context.Context, src Source, cal DayTyper, month Month, opts Options, loc *time.Location) (TableInput, error) {
+	in, err := gather(ctx, src, cal, month.First(), month.Last(), loc)
+	if err != nil {
+		return TableInput{}, err
+	}
+	return TableInput{Month: month, Days: in.days, Roster: in.roster, DayType: in.dayType,
+		Registrations: in.regs, Options: opts}, nil
 }
 
 // BulletinFrom builds the bulletin of month's period (endDay as BulletinInput.PeriodEndDay) from a
