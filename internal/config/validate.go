@@ -12,13 +12,14 @@ import (
 	"time"
 
 	"github.com/jinbi/punchd/device"
+	"github.com/jinbi/punchd/device/zkpush"
 	"github.com/jinbi/punchd/internal/attendance"
 	"github.com/jinbi/punchd/internal/rules"
 )
 
 // clockSchemes are the URL schemes of clock drivers punchd ships. Checked as text: config does
-// not import the drivers.
-var clockSchemes = []string{"zk+tcp", "zk+udp", "zk+serial"}
+// not import the pull drivers. A push URL is checked by the one parser that serves it (zkpush.ParseURL).
+var clockSchemes = []string{"zk+tcp", "zk+udp", "zk+serial", zkpush.Scheme}
 
 // brokerSchemes are the MQTT broker URL schemes paho understands.
 var brokerSchemes = []string{"tcp", "ssl", "tls", "ws", "wss", "mqtt", "mqtts"}
@@ -317,6 +318,11 @@ func (v *validator) clockURL(key, raw string) {
 				v.bad(key, "%q: port %q is not 1..65535", raw, p)
 				return
 			}
+		}
+	case zkpush.Scheme:
+		if _, _, err := zkpush.ParseURL(raw); err != nil {
+			v.bad(key, "%s", strings.TrimPrefix(err.Error(), zkpush.ErrBadURL.Error()+" "))
+			return
 		}
 	case "zk+serial":
 		if u.Host != "" || u.Path == "" || !path.IsAbs(u.Path) {

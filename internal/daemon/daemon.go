@@ -41,6 +41,7 @@ import (
 	"github.com/jinbi/punchd/sync/ingest"
 	"github.com/jinbi/punchd/sync/publish"
 	"github.com/jinbi/punchd/sync/pull"
+	"github.com/jinbi/punchd/sync/push"
 )
 
 // bigPull is the size of a whole-log read after which the daemon returns memory to the system.
@@ -83,8 +84,9 @@ type Options struct {
 
 // Addrs are the listeners a running daemon bound.
 type Addrs struct {
-	HTTP   string // host:port of /metrics, /healthz, /readyz ("" when disabled)
-	Socket string // the API socket
+	HTTP   string            // host:port of /metrics, /healthz, /readyz ("" when disabled)
+	Socket string            // the API socket
+	Push   map[string]string // zk+push clock name -> the host:port its device pushes to
 }
 
 // Run starts the daemon and blocks until ctx is cancelled; then it stops within 5 s, leaving the
@@ -234,6 +236,24 @@ func Run(ctx context.Context, cfg config.Config, o Options) error {
 		go srv.Serve(ln)
 	}
 
+	// ZK PUSH devices call us: their listeners are up before Ready.
+	var pushClocks []push.Clock
+	for _, c := range cfg.Clock {
+		if push.IsPush(c.URL) {
+			pushClocks = append(pushClocks, push.Clock{Name: c.Name, URL: c.URL, Location: cfg.ClockLocation(c), SyncEvery: c.PollInterval.Std()})
+		}
+	}
+	var pushSrv *push.Server
+	if len(pushClocks) > 0 {
+		if pushSrv, err = push.New(pushClocks, d.eng, o.Now, log, pullObserver{d}); err != nil {
+			return err
+		}
+		m.Registry().MustRegister(pushSrv.Collectors()...)
+		if addrs.Push, err = pushSrv.Listen(); err != nil {
+			return err
+		}
+	}
+
 	// The loops. The publisher stops last, so that what the others queue as they stop (every
 	// clock's retained status) still goes out.
 	runCtx, cancel := context.WithCancel(ctx)
@@ -257,7 +277,17 @@ func Run(ctx context.Context, cfg config.Config, o Options) error {
 			log.Error("publisher stopped", "err", err)
 		}
 	}()
+	if pushSrv != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			pushSrv.Run(runCtx, db)
+		}()
+	}
 	for _, c := range cfg.Clock {
+		if push.IsPush(c.URL) {
+			continue
+		}
 		lc := pull.Config{Name: c.Name, URL: c.URL, Options: cfg.DeviceOptions(c, log.With("clock", c.Name)),
 			PollInterval: c.PollInterval.Std(), FullPullInterval: c.FullPullInterval.Std(), Realtime: c.Realtime, MaxOffset: c.MaxOffset.Std(),
 			ClearLog: c.ClearLog, ClearOlderThan: c.ClearOlderThan.Std()}
@@ -581,8 +611,11 @@ func (b apiBackend) Clock(ctx context.Context, name string) (device.Clock, error
 	b.d.mu.Lock()
 	defer b.d.mu.Unlock()
 	st, ok := b.d.clocks[name]
-	if !ok || st.loop == nil {
+	if !ok {
 		return nil, fmt.Errorf("the daemon has no [[clock]] named %q", name)
+	}
+	if st.loop == nil {
+		return nil, fmt.Errorf("clock %s is a ZK PUSH device: it calls punchd, which holds no connection to it to run commands on", name)
 	}
 	return st.loop.Clock(), nil
 }
