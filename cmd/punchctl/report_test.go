@@ -66,9 +66,11 @@ const reportRosterCSV = "工号,姓名,职务,单位,考勤方式\n" +
 	"1003,王五,会计,财政所,打卡\n" +
 	"1004,赵六,包村干部,党政办,包村挂点\n"
 
-const reportRegs = `{"user_id":"1003","kind":"trip","from":"2026-05-11","to":"2026-05-11","reason":"县财政局","registered_by":"党政办"}
-{"user_id":"1001","kind":"makeup","from":"2026-05-13T12:01:00+08:00","reason":"忘打卡","registered_by":"党政办"}
-{"user_id":"1002","kind":"offsite","from":"2026-05-14T14:00:00+08:00","to":"2026-05-14T18:30:00+08:00","reason":"到村","registered_by":"党政办"}
+// Registered in time (registered_at before the days they excuse), so that the store, which keeps
+// registered_at, and the files judge them alike.
+const reportRegs = `{"user_id":"1003","kind":"trip","from":"2026-05-11","to":"2026-05-11","reason":"县财政局","registered_by":"党政办","registered_at":"2026-05-08 17:00"}
+{"user_id":"1001","kind":"makeup","from":"2026-05-13T12:01:00+08:00","reason":"忘打卡","registered_by":"党政办","registered_at":"2026-05-13 17:00"}
+{"user_id":"1002","kind":"offsite","from":"2026-05-14T14:00:00+08:00","to":"2026-05-14T18:30:00+08:00","reason":"到村","registered_by":"党政办","registered_at":"2026-05-14 13:50"}
 `
 
 // reportMonth writes May 2026 for the test office: four punches every working day (the 2026 calendar:

@@ -54,6 +54,9 @@ type Counts struct {
 	Pending      int `json:"pending_days"`
 	LateMinutes  int `json:"late_minutes"`
 	EarlyMinutes int `json:"early_minutes"`
+	// LateRegistered counts registrations (each once a day) recorded later than [rules]
+	// register_within that excused something: excused, not violations, but not registered in time.
+	LateRegistered int `json:"late_registered"`
 }
 
 // Violations is the number of unexcused anomalies (absent half-days counted one each).
@@ -69,6 +72,11 @@ func (c *Counts) addFacts(f facts) {
 	c.AbsentHalves += f.absentHalves
 	c.LateMinutes += f.lateMin
 	c.EarlyMinutes += f.earlyMin
+	regs := map[string]bool{}
+	for _, lr := range f.lateRegs {
+		regs[lr.Registration] = true
+	}
+	c.LateRegistered += len(regs)
 	if f.excuse != MarkNone {
 		c.Excused++
 	}
@@ -87,6 +95,7 @@ func (c *Counts) add(o Counts) {
 	c.Pending += o.Pending
 	c.LateMinutes += o.LateMinutes
 	c.EarlyMinutes += o.EarlyMinutes
+	c.LateRegistered += o.LateRegistered
 }
 
 // PersonRecord is one person's month.
@@ -99,6 +108,8 @@ type PersonRecord struct {
 	Days      int       `json:"days"` // working days checked
 	Counts    Counts    `json:"counts"`
 	Anomalies []Anomaly `json:"anomalies"` // every unexcused anomaly, by date and slot
+	// LateRegistered are the slots excused by a registration recorded late, by date and slot.
+	LateRegistered []LateRegistration `json:"late_registered"`
 }
 
 // DisplayName is the roster name, or the user id marked as not on the roster.
@@ -184,6 +195,7 @@ func BuildBulletin(in BulletinInput) (Bulletin, error) {
 			rec.Days++
 			rec.Counts.addFacts(f)
 			rec.Anomalies = append(rec.Anomalies, f.anomalies...)
+			rec.LateRegistered = append(rec.LateRegistered, f.lateRegs...)
 		}
 		if rec.Days == 0 {
 			continue

@@ -48,6 +48,10 @@ func (a Anomaly) Describe() string {
 		switch {
 		case a.Slot == "":
 			return "旷工（全天）"
+		case a.HalfDay && halfOf(a.Slot) == 0:
+			return "上午 旷工半天"
+		case a.HalfDay:
+			return "下午 旷工半天"
 		case a.Minutes > 0 && a.Slot.IsIn():
 			what = fmt.Sprintf("迟到%d分钟，按旷工半天计", a.Minutes)
 		case a.Minutes > 0:

@@ -26,11 +26,15 @@ const (
 	MarkLeave   Mark = "假"
 	MarkRest    Mark = "休"
 	MarkPending Mark = "待"
+	// MarkLateRegistered follows a day's mark when a registration recorded more than [rules]
+	// register_within after the slot excused (wholly or in part) something that day: "外△".
+	MarkLateRegistered Mark = "△"
 )
 
 // Legend is the line printed under the table.
 const Legend = "说明：✓ 四次打卡均正常；迟 迟到；早 早退；缺 缺卡；旷 旷工；外 外出登记（含会议）；差 出差；假 请假；" +
-	"休 休息日或节假日；待 尚未判定；空白 未到日期或不在册。一天有多种情况时格内只显示一项（旷>缺>迟>早），合计按类别各计一次。"
+	"休 休息日或节假日；待 尚未判定；空白 未到日期或不在册；△ 事后补登（登记晚于规定时限，仍予认可，如“外△”）。" +
+	"一天有多种情况时格内只显示一项（旷>缺>迟>早），合计按类别各计一次。"
 
 // SlotCN is the Chinese name of a slot as the office says it.
 func SlotCN(s attendance.SlotName) string {
@@ -64,13 +68,25 @@ func kindMark(k attendance.Kind) Mark {
 
 var excuseRank = map[Mark]int{MarkLeave: 3, MarkTrip: 2, MarkOffsite: 1}
 
-// Anomaly is one unexcused anomaly of a person's day. Slot is empty for a whole absent day.
+// Anomaly is one unexcused anomaly of a person's day. Slot is empty for a whole absent day; a
+// half-day without any punch is one anomaly (HalfDay, Slot its arrival), not one per slot.
 type Anomaly struct {
 	Date    attendance.Date     `json:"date"`
 	Slot    attendance.SlotName `json:"slot,omitempty"`
 	Result  attendance.Result   `json:"result"`
 	Minutes int                 `json:"minutes"`
 	Time    *time.Time          `json:"time,omitempty"`
+	HalfDay bool                `json:"half_day,omitempty"`
+}
+
+// LateRegistration is a slot excused (wholly or in part) by a registration recorded more than
+// [rules] register_within after it: still excused, but not registered in time (及时).
+type LateRegistration struct {
+	Date         attendance.Date     `json:"date"`
+	Slot         attendance.SlotName `json:"slot"`
+	Registration string              `json:"registration"`
+	Kind         attendance.Kind     `json:"kind,omitempty"`
+	RegisteredAt time.Time           `json:"registered_at,omitzero"`
 }
 
 // statusNotJudged is internal/rules' StatusNotJudged: a day of a person the clock does not judge
@@ -92,14 +108,27 @@ type facts struct {
 	pending      bool
 	excuse       Mark // MarkNone when nothing was excused
 	anomalies    []Anomaly
+	lateRegs     []LateRegistration
 }
 
 func (f facts) anomalous() bool {
 	return f.late+f.serious+f.early+f.missing+f.absentHalves > 0
 }
 
-// mark is the table mark of a working or rest day with these facts.
+// mark is the table mark of a working or rest day with these facts, followed by
+// MarkLateRegistered when a late registration excused something that day.
 func (f facts) mark() Mark {
+	m := f.baseMark()
+	if len(f.lateRegs) > 0 && m != MarkNone && m != MarkRest {
+		m += MarkLateRegistered
+	}
+	return m
+}
+
+// Base is the mark without MarkLateRegistered.
+func (m Mark) Base() Mark { return Mark(strings.TrimSuffix(string(m), string(MarkLateRegistered))) }
+
+func (f facts) baseMark() Mark {
 	switch {
 	case f.blank:
 		return MarkNone
@@ -223,6 +252,13 @@ func (ix regIndex) judge(day *attendance.Day, user string, d attendance.Date, dt
 			}
 			kinds[kindMark(k)]++
 		}
+		if s.LateRegistered && s.Registration != nil && (s.Result == attendance.ResultExcused || s.ExcusedMinutes > 0) {
+			lr := LateRegistration{Date: d, Slot: name, Registration: *s.Registration}
+			if r, ok := ix.byID[lr.Registration]; ok {
+				lr.Kind, lr.RegisteredAt = r.Kind, r.RegisteredAt
+			}
+			f.lateRegs = append(f.lateRegs, lr)
+		}
 	}
 	switch {
 	case day.Status == attendance.StatusAbsent && len(absentSlots) == 0 && len(day.Slots) == 0:
@@ -232,8 +268,21 @@ func (ix regIndex) judge(day *attendance.Day, user string, d attendance.Date, dt
 		// The whole day: one anomaly, not four.
 		f.anomalies = append(f.anomalies, Anomaly{Date: d, Result: attendance.ResultAbsent})
 	default:
-		for _, s := range absentSlots {
-			f.anomalies = append(f.anomalies, Anomaly{Date: d, Slot: s.Name, Result: s.Result, Minutes: s.Minutes, Time: s.Time})
+		for h := range 2 {
+			var hs []attendance.Slot
+			for _, s := range absentSlots {
+				if halfOf(s.Name) == h {
+					hs = append(hs, s)
+				}
+			}
+			if len(hs) == 2 && hs[0].Time == nil && hs[1].Time == nil {
+				// A half-day without any punch: one absence, named once.
+				f.anomalies = append(f.anomalies, Anomaly{Date: d, Slot: hs[0].Name, Result: attendance.ResultAbsent, HalfDay: true})
+				continue
+			}
+			for _, s := range hs {
+				f.anomalies = append(f.anomalies, Anomaly{Date: d, Slot: s.Name, Result: s.Result, Minutes: s.Minutes, Time: s.Time})
+			}
 		}
 	}
 	for _, h := range halves {

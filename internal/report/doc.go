@@ -22,6 +22,8 @@
 //	休 rest day or public holiday (also when the person punched that day: a rest-day punch is never an anomaly)
 //	待 pending: the day is not decided yet (a slot's window is still open or a clock has not synced past it)
 //	   or a working day for which no judged day exists — distinct from blank so nobody reads it as a clean day
+//	△  after a mark (外△, 迟△): a registration recorded more than [rules] register_within after the
+//	   slot excused something that day (事后补登): still excused, shown so nobody reads it as in time
 //	(blank) a day not yet reached (after Options.Today), outside the person's roster dates, a day the rules
 //	   did not judge (status not_judged), or past the month's length (columns 29–31 of short months, greyed)
 //
@@ -53,5 +55,7 @@
 //
 // Late, seriously late, early and missing are counted per occurrence (per slot); late and seriously late
 // are disjoint. Absence is counted in half-days (a whole absent day is two); excused is counted in days
-// with at least one excused slot. Nothing excused is ever listed as a violation.
+// with at least one excused slot. Nothing excused is ever listed as a violation. A half-day
+// without any punch is one absence (上午/下午 旷工半天), not one per slot. Registrations recorded late
+// (LateRegistered) are listed apart from the violations; the 通报 names them.
 package report

@@ -158,7 +158,7 @@ func BuildNotice(in NoticeInput) (Notice, error) {
 
 	// Clock facts (the office, stations with a clock).
 	for _, p := range b.Persons {
-		if p.Counts.Violations() == 0 {
+		if p.Counts.Violations() == 0 && len(p.LateRegistered) == 0 {
 			continue
 		}
 		e := entry(p.UserID, p.Unit)
@@ -319,7 +319,45 @@ func clockFacts(p PersonRecord) []string {
 		}
 		out = append(out, g.name+count+"（"+describeAll(as)+"）")
 	}
+	if len(p.LateRegistered) > 0 {
+		parts := describeLateRegs(p.LateRegistered)
+		out = append(out, fmt.Sprintf("外出等登记不及时%d次（%s）", len(parts), strings.Join(parts, "；")))
+	}
 	return out
+}
+
+// describeLateRegs names each late registration once a day it excused, with when it was
+// recorded: "3月2日 外出，3月9日补登".
+func describeLateRegs(lrs []LateRegistration) []string {
+	var parts []string
+	seen := map[string]bool{}
+	for _, lr := range lrs {
+		key := lr.Registration + " " + lr.Date.String()
+		if seen[key] {
+			continue
+		}
+		seen[key] = true
+		part := DateCN(lr.Date) + " " + kindCN(lr.Kind)
+		if !lr.RegisteredAt.IsZero() {
+			part += "，" + DateCN(attendance.DateOf(lr.RegisteredAt)) + "补登"
+		}
+		parts = append(parts, part)
+	}
+	return parts
+}
+
+func kindCN(k attendance.Kind) string {
+	switch k {
+	case attendance.KindTrip:
+		return "出差"
+	case attendance.KindLeave:
+		return "请假"
+	case attendance.KindMeeting:
+		return "会议"
+	case attendance.KindMakeup:
+		return "补卡"
+	}
+	return "外出"
 }
 
 func joinDates(ds []attendance.Date) string {

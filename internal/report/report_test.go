@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/xuri/excelize/v2"
 
@@ -729,5 +730,59 @@ func TestSynthMonthConsistent(t *testing.T) {
 			r.Totals.Absent*2 != c.AbsentHalves || r.Totals.Offsite+r.Totals.Trip+r.Totals.Leave != c.Excused {
 			t.Errorf("%s: table totals %+v, bulletin counts %+v", r.UserID, r.Totals, c)
 		}
+	}
+}
+
+// A half-day without any punch is one absence in the bulletin and the 通报 ("下午 旷工半天", not
+// once per slot); a day excused by a registration recorded weeks later shows "外△" with the legend
+// saying what △ is, and the 通报 names the late registration.
+func TestHalfDayOnceAndLateRegistration(t *testing.T) {
+	m := Month{2021, 3}
+	roster := []attendance.Person{{UserID: userA, Name: "张三", Post: "科员", Unit: "党政办", Tracking: attendance.TrackClock}}
+	half := with(with(okDay(userA, date("2021-03-02")), attendance.PmIn, attendance.ResultAbsent, 0, ""), attendance.PmOut, attendance.ResultAbsent, 0, "")
+	half.Status = attendance.StatusAbnormal
+	late := reg("R1", userA, attendance.KindOffsite, "2021-03-03 08:00", "2021-03-03 18:30")
+	late.RegisteredAt = time.Date(2021, 3, 10, 9, 0, 0, 0, shanghai)
+	excused := excusedDay(userA, date("2021-03-03"), "R1", attendance.KindOffsite)
+	for _, n := range attendance.Slots {
+		s := excused.Slots[n]
+		s.Unexcused, s.LateRegistered = attendance.ResultAbsent, true
+		excused.Slots[n] = s
+	}
+	in := TableInput{Month: m, Days: []attendance.Day{half, excused}, Roster: roster, DayType: weekCal(nil, nil),
+		Registrations: []attendance.Registration{late}, Options: Options{Site: "金碧镇", Today: date("2021-03-03")}}
+	tb, err := BuildTable(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := marksString(tb.Rows[0].Marks); !strings.HasPrefix(got, "待旷外△·") {
+		t.Errorf("marks %s, want 待旷外△… (nothing judged on the 1st)", got)
+	}
+	if !strings.Contains(tb.Legend, "△ 事后补登") {
+		t.Errorf("the legend does not say what △ is: %s", tb.Legend)
+	}
+	b, err := BuildBulletin(BulletinInput{Month: m, Days: in.Days, Roster: roster, DayType: in.DayType, Registrations: in.Registrations, Options: in.Options})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := b.Persons[0]
+	if len(p.Anomalies) != 1 || p.Anomalies[0].Describe() != "下午 旷工半天" || p.Counts.AbsentHalves != 1 {
+		t.Errorf("anomalies %+v (absent halves %d), want one 下午 旷工半天", p.Anomalies, p.Counts.AbsentHalves)
+	}
+	if len(p.LateRegistered) != 4 || p.Counts.LateRegistered != 1 || p.LateRegistered[0].Registration != "R1" {
+		t.Errorf("late registrations %+v", p.LateRegistered)
+	}
+	n, err := BuildNotice(NoticeInput{Bulletin: b, Month: m, Site: "金碧镇", Date: date("2021-03-26"), Roster: roster})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var text string
+	for _, s := range n.Sections {
+		for _, e := range s.Entries {
+			text += e.Text()
+		}
+	}
+	if want := "张三（党政办 科员）：旷工0.5天（3月2日 下午 旷工半天）；外出等登记不及时1次（3月3日 外出，3月10日补登）。"; text != want {
+		t.Errorf("通报 entry\n got %s\nwant %s", text, want)
 	}
 }

@@ -191,7 +191,7 @@ func fillTableSheet(f *excelize.File, sh string, t Table) error {
 		for i := range MaxDays {
 			c := colFirstDay + i
 			style := st.mark
-			switch r.Marks[i] {
+			switch r.Marks[i].Base() {
 			case MarkAbsent, MarkMissing, MarkLate, MarkEarly, Mark(attendance.MarkAbsent):
 				style = st.markBad
 			case MarkOffsite, MarkTrip, MarkLeave:
