@@ -10,9 +10,14 @@
 # realtime links' heartbeats and, with poll_interval 1m, one full pull of each clock. Go heap
 # figures from /metrics are printed alongside to tell heap from runtime overhead.
 # Goal (issue 4): RSS under 30 MB. Everything it starts is stopped on exit (trap).
+# It also prints the first start: CPU used and VmHWM by the time every clock's first (whole) pull
+# is committed.
 #   usage: bench/rss.sh
 #          STEADY=120 IDLE=60 GOGC=50 bench/rss.sh     (GOGC/GOMEMLIMIT are passed to punchd)
 #          PEOPLE=200 DAYS=90 bench/rss.sh              (a bigger office / a longer log)
+#          RECORDS=60000 bench/rss.sh                   (exactly this many records a clock)
+#          CLOCKS=50 PACING=20ms REPLY_DELAY=3ms IDLE=120 GOAL_MB=60 bench/rss.sh
+#                                                       (50 clocks paced like real ones: issue 12)
 #          GODEBUG=gctrace=1 KEEP_LOGS=/tmp/rss bench/rss.sh   (keep punchd's log: the GC trace)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,7 +25,11 @@ steady="${STEADY:-60}"
 idle="${IDLE:-30}"
 people="${PEOPLE:-60}"
 days="${DAYS:-30}"
-clocks=4
+records="${RECORDS:-0}"
+clocks="${CLOCKS:-4}"
+pacing="${PACING:-0s}"
+reply_delay="${REPLY_DELAY:-0s}"
+goal_mb="${GOAL_MB:-30}"
 
 mosq="$(command -v mosquitto || true)"
 [ -z "$mosq" ] && [ -x /usr/sbin/mosquitto ] && mosq=/usr/sbin/mosquitto
@@ -85,15 +94,17 @@ EOF
 pids+=($!)
 wait_until 10 "mosquitto on 127.0.0.1:$mport" bash -c "ss -Hltn 'sport = :$mport' | grep -q ."
 
-# Four simulated clocks; each prints "tcp 127.0.0.1:PORT" once listening.
+# The simulated clocks, all in one zkclock process; it prints "tcp 127.0.0.1:PORT" for each.
+out="$work/zkclock.out"
+"$work/zkclock" --tcp 127.0.0.1:0 --udp "" --clocks "$clocks" --people "$people" --days "$days" --records "$records" \
+  --seed 1 --serial-number RSSBENCH0001 --pacing "$pacing" --reply-delay "$reply_delay" --log-level warn \
+  >"$out" 2>"$work/zkclock.err" &
+pids+=($!)
+wait_until 120 "zkclock with $clocks clocks" grep -q '^ready$' "$out"
 clock_toml=""
-for i in $(seq 1 $clocks); do
-  out="$work/zkclock$i.out"
-  "$work/zkclock" --tcp 127.0.0.1:0 --udp "" --people "$people" --days "$days" --seed "$i" \
-    --serial-number "RSSBENCH000$i" --log-level warn >"$out" 2>"$work/zkclock$i.err" &
-  pids+=($!)
-  wait_until 20 "zkclock $i" grep -q '^tcp ' "$out"
-  addr="$(awk '/^tcp /{print $2; exit}' "$out")"
+i=0
+for addr in $(awk '/^tcp /{print $2}' "$out"); do
+  i=$((i + 1))
   clock_toml+="
 [[clock]]
 name = \"clock$i\"
@@ -136,11 +147,16 @@ pid=$!
 pids+=($pid)
 metrics="http://127.0.0.1:$hport/metrics"
 clocks_up() { [ "$(curl -fsS "$metrics" | grep -c '^punchd_clock_up{.*} 1$')" -eq "$clocks" ]; }
-if ! wait_until 60 "punchd with $clocks clocks up" clocks_up; then
+if ! wait_until 900 "punchd with $clocks clocks up" clocks_up; then
   tail -n 20 "$work/punchd.log" >&2
   exit 1
 fi
 status_kb() { awk -v k="$1:" '$1 == k {print $2}' "/proc/$pid/status"; }
+cpu_ticks() { sed 's/^.*) //' "/proc/$pid/stat" | awk '{print $12 + $13}'; }
+hz=$(getconf CLK_TCK)
+first_cpu=$(cpu_ticks)
+first_hwm=$(status_kb VmHWM)
+first_wall=$(($(date +%s) - $(stat -c %Y "/proc/$pid")))
 echo "punchd pid $pid: $clocks clocks up; steady state for ${steady}s (VmRSS every 10 s):"
 start=$SECONDS
 line=""
@@ -156,9 +172,7 @@ anon=$(status_kb RssAnon)
 file=$(status_kb RssFile)
 
 # CPU over the idle window: fields 14 and 15 of /proc/PID/stat (after the ")" of the command name).
-cpu_ticks() { sed 's/^.*) //' "/proc/$pid/stat" | awk '{print $12 + $13}'; }
 pulls_now() { curl -fsS "$metrics" | awk '/^punchd_clock_pull_duration_seconds_count\{.*result="success"/{s += $2} END {print s + 0}'; }
-hz=$(getconf CLK_TCK)
 p0=$(pulls_now)
 t0=$(cpu_ticks)
 w0=$(date +%s.%N)
@@ -185,10 +199,12 @@ pulls="$(echo "$m" | awk '/^punchd_clock_pull_duration_seconds_count\{.*result="
 
 echo
 echo "== punchd, $clocks clocks x ~$((records / clocks)) records, $(date -u +'%Y-%m-%d %H:%M UTC'), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "punches stored: $ingested; successful pulls: $pulls"
+echo "punches stored: $ingested; successful pulls: $pulls; record bytes moved: $(echo "$m" | awk '/^punchd_clock_read_bytes_total\{/{s += $2} END {print s + 0}')"
+awk -v c="$first_cpu" -v hz="$hz" -v h="$first_hwm" -v w="$first_wall" 'BEGIN {
+  printf "first start (every clock read whole and committed, ~%d s): %.1f s of CPU, VmHWM %.1f MB\n", w, c / hz, h / 1024 }'
 awk -v r="$rss" -v h="$hwm" -v a="$anon" -v f="$file" -v re="$rss_end" -v he="$hwm_end" 'BEGIN {
-  printf "RSS after %ss steady state: VmRSS %.1f MB (anon %.1f, file %.1f), VmHWM %.1f MB (goal < 30 MB): %s\n",
-    '"$steady"', r / 1024, a / 1024, f / 1024, h / 1024, (r / 1024 < 30 ? "ok" : "OVER");
+  printf "RSS after %ss steady state: VmRSS %.1f MB (anon %.1f, file %.1f), VmHWM %.1f MB (goal < %s MB): %s\n",
+    '"$steady"', r / 1024, a / 1024, f / 1024, h / 1024, '"$goal_mb"', (r / 1024 < '"$goal_mb"' ? "ok" : "OVER");
   printf "RSS after the idle window: VmRSS %.1f MB, VmHWM %.1f MB\n", re / 1024, he / 1024 }'
 echo "resident after the idle window: $smaps (store file $dbsize MB, executable $exesize MB)"
 echo "Go heap: heap_inuse $(gm go_memstats_heap_inuse_bytes) MB, heap_idle $(gm go_memstats_heap_idle_bytes) MB, heap_released $(gm go_memstats_heap_released_bytes) MB, stack_inuse $(gm go_memstats_stack_inuse_bytes) MB, sys $(gm go_memstats_sys_bytes) MB, goroutines $(echo "$m" | awk '$1 == "go_goroutines" {print $2}')"

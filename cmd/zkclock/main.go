@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"strings"
@@ -68,6 +69,10 @@ type options struct {
 	badDatesCount int
 	cleared       bool
 	bus           int
+	clocks        int
+	corruptEvery  int
+	loseEvery     int
+	badChecksums  bool
 }
 
 func parse(args []string, stderr io.Writer) (options, error) {
@@ -104,6 +109,10 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.corruptPacket, "corrupt-packet", 0, "fault: corrupt data packet K (1-based) of a transfer")
 	fs.BoolVar(&o.faultOnce, "fault-once", false, "fault: drop/corrupt only the first time")
 	fs.BoolVar(&o.busy, "busy", false, "fault: ignore CONNECT (someone at the keypad)")
+	fs.IntVar(&o.corruptEvery, "corrupt-every", 0, "fault: damage one data packet in N at random (a noisy line)")
+	fs.IntVar(&o.loseEvery, "lose-every", 0, "fault: lose one UDP datagram in N at random, both ways")
+	fs.BoolVar(&o.badChecksums, "bad-checksums", false, "fault: every packet sent carries a wrong checksum")
+	fs.IntVar(&o.clocks, "clocks", 1, "serve this many independent clocks over TCP, each on its own port of --tcp's host (own staff and log: seed + i, own serial number)")
 	fs.StringVar(&o.badDates, "bad-dates", "", "fault: append records dated year2000 or future")
 	fs.IntVar(&o.badDatesCount, "bad-dates-count", 3, "how many wrongly dated records --bad-dates appends")
 	fs.BoolVar(&o.cleared, "cleared", false, "fault: the attendance log has been cleared (users kept)")
@@ -122,6 +131,12 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	}
 	if o.bus < 1 || o.bus > 1 && !o.pty || int(o.deviceID)+o.bus-1 > 254 {
 		return o, fmt.Errorf("--bus %d: want 1.., with --pty, device ids up to 254", o.bus)
+	}
+	if o.clocks < 1 || o.clocks > 1 && (o.tcp == "" || o.udp != "" || o.pty || o.bus > 1 || o.truth != "") || int(o.deviceID)+o.clocks-1 > 254 {
+		return o, fmt.Errorf("--clocks %d: want 1..254, and more than one only with --tcp alone (--udp \"\", no --pty, --bus or --truth)", o.clocks)
+	}
+	if o.corruptEvery < 0 || o.loseEvery < 0 {
+		return o, errors.New("--corrupt-every and --lose-every: want 0 (off) or N > 0")
 	}
 	if o.deviceID < 1 || o.deviceID > 254 {
 		return o, fmt.Errorf("--device-id %d: want 1..254", o.deviceID)
@@ -159,7 +174,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		CommKey: uint32(o.commKey), DeviceID: uint8(o.deviceID), RS485: o.rs485, PacketSize: o.packetSize,
 		EventLen: o.eventLen, Pacing: o.pacing, ReplyDelay: o.replyDelay, Offset: o.offset, Location: loc,
 		Logger: log,
-		Faults: zksim.Faults{DropAfterPackets: o.dropAfter, CorruptPacket: o.corruptPacket, Once: o.faultOnce, Busy: o.busy},
+		Faults: zksim.Faults{DropAfterPackets: o.dropAfter, CorruptPacket: o.corruptPacket, Once: o.faultOnce, Busy: o.busy,
+			CorruptEvery: o.corruptEvery, LoseEvery: o.loseEvery, BadChecksums: o.badChecksums},
 	}
 	if o.load != "" {
 		gt, err := zksim.LoadTruthFile(o.load)
@@ -218,7 +234,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	errc := make(chan error, 4)
+	errc := make(chan error, 3+o.clocks)
 	servers := 0
 	if o.tcp != "" {
 		ln, err := zksim.ListenTCP(o.tcp)
@@ -228,6 +244,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "tcp %s\n", ln.Addr())
 		servers++
 		go func() { errc <- sim.ServeTCP(ctx, ln) }()
+		host, _, _ := net.SplitHostPort(o.tcp)
+		for i := 1; i < o.clocks; i++ {
+			other, err := busClock(cfg, o, i)
+			if err != nil {
+				return err
+			}
+			ln, err := zksim.ListenTCP(net.JoinHostPort(host, "0"))
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "tcp %s\n", ln.Addr())
+			servers++
+			go func() { errc <- other.ServeTCP(ctx, ln) }()
+		}
 	}
 	if o.udp != "" {
 		pc, err := zksim.ListenUDP(o.udp)
@@ -314,8 +344,8 @@ func injectLoop(ctx context.Context, sim *zksim.Sim, every time.Duration, log *s
 	}
 }
 
-// busClock builds the i-th extra clock of an RS485 bus: the next device id, its own serial number
-// and its own generated staff and log (seed + i); it serves only on the pty.
+// busClock builds the i-th extra clock of an RS485 bus (or of --clocks): the next device id, its
+// own serial number and its own generated staff and log (seed + i).
 func busClock(base zksim.Config, o options, i int) (*zksim.Sim, error) {
 	cfg := base
 	cfg.DeviceID = uint8(int(o.deviceID) + i)

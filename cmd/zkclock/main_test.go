@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jinbi/punchd/device"
 	"github.com/jinbi/punchd/device/zk"
 	"github.com/jinbi/punchd/device/zk/zksim"
 	"github.com/jinbi/punchd/internal/buildinfo"
@@ -202,5 +203,46 @@ func TestExitStatus(t *testing.T) {
 		if code != tc.code || !strings.HasPrefix(string(out), tc.out) {
 			t.Errorf("zkclock %q: exit %d, stdout %q; want exit %d, stdout starting %q", tc.args, code, out, tc.code, tc.out)
 		}
+	}
+}
+
+// --clocks N serves N independent clocks over TCP in one process, each on its own port with its
+// own serial number.
+func TestRunManyClocks(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		err := run(ctx, []string{"--tcp", "127.0.0.1:0", "--udp", "", "--clocks", "3", "--people", "4", "--days", "2", "--log-level", "error"}, pw, io.Discard)
+		pw.CloseWithError(io.EOF)
+		done <- err
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+	var addrs []string
+	sc := bufio.NewScanner(pr)
+	for sc.Scan() && sc.Text() != "ready" {
+		if a, ok := strings.CutPrefix(sc.Text(), "tcp "); ok {
+			addrs = append(addrs, a)
+		}
+	}
+	go io.Copy(io.Discard, pr)
+	if len(addrs) != 3 {
+		t.Fatalf("endpoints %v, want 3 tcp", addrs)
+	}
+	serials := map[string]bool{}
+	for _, a := range addrs {
+		c, err := zk.DialTCP(context.Background(), a, device.Options{Timeout: 5 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		info, err := c.Info(context.Background())
+		c.Close()
+		if err != nil || info.Records == 0 {
+			t.Fatalf("%s: %+v %v", a, info, err)
+		}
+		serials[info.Serial] = true
+	}
+	if len(serials) != 3 {
+		t.Fatalf("serial numbers %v, want 3 different", serials)
 	}
 }

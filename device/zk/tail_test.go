@@ -2,6 +2,7 @@ package zk_test
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"testing"
 	"time"
@@ -203,4 +204,48 @@ func TestReadLogSkipsFewBadRecords(t *testing.T) {
 	if _, err := c.ReadLog(ctx, device.Mark{}, false); !errors.Is(err, zk.ErrImplausibleDates) {
 		t.Fatalf("mostly bad log: %v", err)
 	}
+}
+
+// BenchmarkTailPoll100kPaced is one poll of a 100,000-record clock paced like a real one (20 ms a
+// data packet, 3 ms a command) that took 10 new punches since the last: Info (what the daemon
+// asks first) and a tail read from the mark, on a kept connection. Goal (issue 12): under 1 s and
+// under 2 KB of record data (bytes/op, measured by the clock).
+func BenchmarkTailPoll100kPaced(b *testing.B) {
+	const n = 100000
+	data := gen(b, zksim.GenConfig{People: 200, Records: n, Seed: 1, Start: time.Date(2025, 1, 6, 0, 0, 0, 0, shanghai)})
+	sc := startSim(b, zksim.Config{Data: data, Pacing: 20 * time.Millisecond, ReplyDelay: 3 * time.Millisecond})
+	last, count, err := sc.sim.RecordBytes(n - 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	mark := device.Mark{Count: count, Last: last}
+	ctx := context.Background()
+	c, err := zk.DialTCP(ctx, sc.tcp, opts())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	at := time.Now().In(shanghai).Add(-time.Hour)
+	moved := 0
+	for b.Loop() {
+		b.StopTimer()
+		for i := 0; i < 10; i++ {
+			at = at.Add(time.Second)
+			if err := sc.sim.InjectPunch(data.Users[i].UserID, at, 0, 1); err != nil {
+				b.Fatal(err)
+			}
+		}
+		before := sc.sim.Stats().BufferBytes
+		b.StartTimer()
+		if _, err := c.Info(ctx); err != nil {
+			b.Fatal(err)
+		}
+		l, err := c.ReadLog(ctx, mark, false)
+		if err != nil || len(l.Punches) != 10 || l.From != mark.Count {
+			b.Fatalf("%d punches from %d: %v", len(l.Punches), l.From, err)
+		}
+		moved += sc.sim.Stats().BufferBytes - before
+		mark = l.Mark
+	}
+	b.ReportMetric(float64(moved)/float64(b.N), "record_bytes/op")
 }

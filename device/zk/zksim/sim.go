@@ -438,6 +438,23 @@ func (s *Sim) Truth() GroundTruth {
 	return gt
 }
 
+// RecordBytes returns the i-th attendance record (from 0) as the clock sends it, and the record
+// count: what a reader's mark holds after reading the log up to it (benchmarks start from it
+// without a whole read).
+func (s *Sim) RecordBytes(i int) ([]byte, int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	blob, err := s.attBlobLocked()
+	if err != nil {
+		return nil, 0, err
+	}
+	size := s.cfg.RecordSize
+	if i < 0 || i >= len(s.records) {
+		return nil, len(s.records), fmt.Errorf("%w: record %d of %d", ErrConfig, i, len(s.records))
+	}
+	return append([]byte(nil), blob[4+i*size:4+(i+1)*size]...), len(s.records), nil
+}
+
 // ClearLog erases the attendance log, as CLEAR_ATTLOG does.
 func (s *Sim) ClearLog() {
 	s.mu.Lock()
