@@ -35,7 +35,7 @@ func init() {
 	register(command{
 		Name:    "clock dump",
 		Args:    "--clock URL|NAME [--config FILE] [--comm-key N] [--tz ZONE] [--json|--text]",
-		Summary: "every attendance record on a clock, one JSON object a line, in the clock's order",
+		Summary: "every attendance record on a clock, one JSON object a line, in the clock's order; on a terminal, progress on stderr",
 		Run:     runClockDump,
 	})
 	register(command{
@@ -420,10 +420,18 @@ func runClockDump(ctx context.Context, e *env, args []string) error {
 	return e.withClock(ctx, "clock dump", args, func(fs *flag.FlagSet, f *clockFlags) {
 		fs.BoolVar(&f.text, "text", false, "a table for reading instead of JSON lines")
 	}, func(c device.Clock, f *clockFlags, loc *time.Location) error {
+		pr := newProgress(e.Stderr, e.Now)
+		if ps, ok := c.(progressSetter); ok {
+			ps.SetProgress(pr.update)
+		}
 		punches, skipped, err := readWholeLog(ctx, c)
 		if err != nil {
+			if pr.drawn {
+				fmt.Fprintln(e.Stderr)
+			}
 			return clockErr(f.url, "read attendance", err)
 		}
+		defer pr.finish(len(punches), len(skipped))
 		if len(skipped) > 0 {
 			fmt.Fprintf(e.Stderr, "clock %s: skipped %d records that cannot be punches (printed the other %d): %s\n",
 				redactURL(f.url), len(skipped), len(punches), device.SkippedSummary(skipped, 20))
@@ -444,6 +452,11 @@ func runClockDump(ctx context.Context, e *env, args []string) error {
 		}
 		return w.Flush()
 	})
+}
+
+// progressSetter is a clock that reports how far a read of its log is (records arrived of total).
+type progressSetter interface {
+	SetProgress(func(done, total int))
 }
 
 // readWholeLog reads every record on the clock: the good ones as punches, and the ones skipped

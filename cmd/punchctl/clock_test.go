@@ -293,7 +293,8 @@ func TestClockZoneDefaultsToSite(t *testing.T) {
 }
 
 // TestClockRecoveredFaultIsQuiet: a fault the client recovers from (a corrupted packet, once or
-// the same packet of every transfer) leaves stderr empty; -v logs the chunks and the retry.
+// the same packet of every transfer) leaves only the final count on stderr; -v logs the chunks
+// and the retry.
 func TestClockRecoveredFaultIsQuiet(t *testing.T) {
 	for _, tt := range []struct {
 		name   string
@@ -306,8 +307,8 @@ func TestClockRecoveredFaultIsQuiet(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			s, url := startSim(t, zksim.Config{Data: simData(t, 40, 30), Faults: tt.faults})
 			code, out, errs := runCmd(t, "", "clock", "dump", "--clock", url, "--timeout", "300ms")
-			if code != 0 || errs != "" {
-				t.Fatalf("exit %d stderr %q: want 0 and nothing on stderr", code, errs)
+			if want := fmt.Sprintf("%d records in ", len(s.Truth().Records)); code != 0 || !strings.HasPrefix(errs, want) || strings.Count(errs, "\n") != 1 {
+				t.Fatalf("exit %d stderr %q: want 0 and only the final count on stderr", code, errs)
 			}
 			if n := strings.Count(out, "\n"); n != len(s.Truth().Records) {
 				t.Errorf("%d lines, truth has %d records", n, len(s.Truth().Records))
@@ -343,5 +344,34 @@ func TestClockDumpSkipsBadRecords(t *testing.T) {
 		if !strings.Contains(errs, want) {
 			t.Errorf("stderr %q does not say %q", errs, want)
 		}
+	}
+}
+
+// TestDumpProgress: on a terminal the progress line shows records of the total, the rate and the
+// time left, redrawn in place; the final count ends it.
+func TestDumpProgress(t *testing.T) {
+	var b strings.Builder
+	now := time.Date(2026, 11, 25, 8, 0, 0, 0, time.UTC)
+	p := &progress{w: &b, tty: true, now: func() time.Time { return now }, start: now}
+	now = now.Add(10 * time.Second)
+	p.update(25000, 100000)
+	now = now.Add(100 * time.Millisecond)
+	p.update(26000, 100000) // too soon: not redrawn
+	now = now.Add(20 * time.Second)
+	p.update(100000, 100000)
+	p.finish(99998, 2)
+	want := "\r\033[K25000/100000 records, 2500 records/s, 30s left" +
+		"\r\033[K100000/100000 records, 3322 records/s, 0s left" +
+		"\r\033[K99998 records in 30.1s (2 skipped)\n"
+	if b.String() != want {
+		t.Errorf("progress wrote %q\nwant %q", b.String(), want)
+	}
+	// Not a terminal: only the final count.
+	b.Reset()
+	p = newProgress(&b, func() time.Time { return now })
+	p.update(5, 10)
+	p.finish(10, 0)
+	if b.String() != "10 records in 0s\n" {
+		t.Errorf("not a terminal: %q", b.String())
 	}
 }

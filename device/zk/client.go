@@ -152,7 +152,7 @@ type Client struct {
 	// On a lossy link (UDP): the smoothed round trip of answered commands and the smoothed gap
 	// between data packets, from which the waits before a resend are set (used under sem).
 	srtt, gap time.Duration
-	progress  func(what string, done, total int)
+	progress  func(done, total int)
 }
 
 // reply is a packet from the clock for the request in flight; bad marks one dropped for its

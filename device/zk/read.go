@@ -146,11 +146,12 @@ func (c *Client) readRange(ctx context.Context, what string, off, n int, dst []b
 	return dst, nil
 }
 
-// logProgress reports a finished chunk to the progress hook and, at Debug, to the log.
+// logProgress logs a finished chunk at Debug and tells the progress hook how many attendance
+// records of the read have arrived.
 func (c *Client) logProgress(what string, done, total, chunk, req int) {
 	c.log.Debug("chunk read", "what", what, "bytes", done, "of", total, "chunk", chunk, "request", req)
-	if c.progress != nil {
-		c.progress(what, done, total)
+	if c.progress != nil && what == "attendance" && c.recordSize > 0 {
+		c.progress(done/c.recordSize, total/c.recordSize)
 	}
 }
 
@@ -327,9 +328,10 @@ func (c *Client) resumable(ctx context.Context, what string, read func() error) 
 	return nil
 }
 
-// SetProgress sets a function told how far each chunked read is (bytes done of total); nil for
-// none. It is called from the goroutine doing the read; set it before reading.
-func (c *Client) SetProgress(fn func(what string, done, total int)) { c.progress = fn }
+// SetProgress sets a function told, after each chunk of an attendance read, how many of the
+// records being read have arrived; nil for none. It is called from the goroutine doing the read:
+// set it before reading, keep it quick.
+func (c *Client) SetProgress(fn func(done, total int)) { c.progress = fn }
 
 // AttRecords reads the raw attendance records and their size, without the date checks or the
 // uid mapping (for diagnostics).
