@@ -146,8 +146,9 @@ EOF
 pid=$!
 pids+=($pid)
 metrics="http://127.0.0.1:$hport/metrics"
-clocks_up() { [ "$(curl -fsS "$metrics" | grep -c '^punchd_clock_up{.*} 1$')" -eq "$clocks" ]; }
-if ! wait_until 900 "punchd with $clocks clocks up" clocks_up; then
+# Up and read: every clock's first (whole) pull committed.
+clocks_up() { [ "$(curl -fsS "$metrics" | grep '^punchd_clock_last_successful_pull_timestamp_seconds{' | grep -vc ' 0$')" -eq "$clocks" ]; }
+if ! wait_until 900 "punchd with $clocks clocks read" clocks_up; then
   tail -n 20 "$work/punchd.log" >&2
   exit 1
 fi
@@ -157,7 +158,7 @@ hz=$(getconf CLK_TCK)
 first_cpu=$(cpu_ticks)
 first_hwm=$(status_kb VmHWM)
 first_wall=$(($(date +%s) - $(stat -c %Y "/proc/$pid")))
-echo "punchd pid $pid: $clocks clocks up; steady state for ${steady}s (VmRSS every 10 s):"
+echo "punchd pid $pid: $clocks clocks up and read; steady state for ${steady}s (VmRSS every 10 s):"
 start=$SECONDS
 line=""
 while [ $((SECONDS - start)) -lt "$steady" ]; do
