@@ -282,6 +282,28 @@ func Open(ctx context.Context, rawURL string, opts Options) (Clock, error) {
 	return d(ctx, u, opts)
 }
 
+// SerialParams reads a serial clock URL's line settings: baud (default 115200) and id, the clock's
+// device id on an RS485 line (1..254, default 1). Drivers and the config check both ask here.
+func SerialParams(u *url.URL) (baud, id int, err error) {
+	q := u.Query()
+	baud, id = 115200, 1
+	if v := q.Get("baud"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			return 0, 0, fmt.Errorf("%w %q: baud=%q is not a positive number", ErrBadURL, u.Redacted(), v)
+		}
+		baud = n
+	}
+	if v := q.Get("id"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 254 {
+			return 0, 0, fmt.Errorf("%w %q: id=%q is not a device id 1..254", ErrBadURL, u.Redacted(), v)
+		}
+		id = n
+	}
+	return baud, id, nil
+}
+
 // ApplyQuery fills opts from the URL's query (comm_key, encoding, timeout, tz) and defaults.
 func ApplyQuery(u *url.URL, opts Options) (Options, error) {
 	q := u.Query()

@@ -46,21 +46,9 @@ func init() {
 		if path == "" {
 			return nil, fmt.Errorf("%w %q: no serial device path (zk+serial:///dev/ttyUSB0?baud=115200&id=1)", device.ErrBadURL, u.Redacted())
 		}
-		q := u.Query()
-		baud, id := 115200, 1
-		if v := q.Get("baud"); v != "" {
-			n, err := strconv.Atoi(v)
-			if err != nil || n <= 0 {
-				return nil, fmt.Errorf("%w %q: baud=%q is not a positive number", device.ErrBadURL, u.Redacted(), v)
-			}
-			baud = n
-		}
-		if v := q.Get("id"); v != "" {
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 1 || n > 254 {
-				return nil, fmt.Errorf("%w %q: id=%q is not a device id 1..254", device.ErrBadURL, u.Redacted(), v)
-			}
-			id = n
+		baud, id, err := device.SerialParams(u)
+		if err != nil {
+			return nil, err
 		}
 		return DialSerial(ctx, path, baud, uint8(id), o)
 	})

@@ -247,6 +247,8 @@ func TestBadConfigs(t *testing.T) {
 			`config punchd.toml: clock[0].url: "zk+udp://10.0.0.5:99999": port "99999" is not 1..65535`},
 		{"clock url serial", "[[clock]]\nname=\"c\"\nurl=\"zk+serial://ttyUSB0\"",
 			`config punchd.toml: clock[0].url: "zk+serial://ttyUSB0" is not a serial port URL (like zk+serial:///dev/ttyUSB0?baud=115200&id=1)`},
+		{"clock url baud", "[[clock]]\nname=\"c\"\nurl=\"zk+serial:///dev/ttyS0?baud=abc\"",
+			`config punchd.toml: clock[0].url: "zk+serial:///dev/ttyS0?baud=abc": baud="abc" is not a positive number`},
 		{"clock url query", "[[clock]]\nname=\"c\"\nurl=\"zk+tcp://10.0.0.5:4370?comm_key=x\"",
 			`config punchd.toml: clock[0].url: "zk+tcp://10.0.0.5:4370?comm_key=x": comm_key="x" is not a number 0..4294967295`},
 		{"comm key range", clock + "comm_key=4294967296", `config punchd.toml: clock[0].comm_key: 4294967296 is not in 0..4294967295`},
@@ -304,6 +306,15 @@ func TestSyntaxError(t *testing.T) {
 	_, err = Load(filepath.Join(t.TempDir(), "missing.toml"))
 	if !errors.Is(err, os.ErrNotExist) || !strings.Contains(err.Error(), "missing.toml") {
 		t.Fatalf("err = %v", err)
+	}
+	for _, content := range []string{"", " \n\t\n"} {
+		empty := filepath.Join(t.TempDir(), "empty.toml")
+		if err := os.WriteFile(empty, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if _, err = Load(empty); !errors.Is(err, ErrEmpty) || !strings.HasPrefix(err.Error(), "config "+empty+": the file is empty") {
+			t.Fatalf("empty file %q: err = %v", content, err)
+		}
 	}
 }
 

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"bytes"
 	"encoding"
 	"errors"
 	"fmt"
@@ -20,6 +21,9 @@ var (
 	ErrInvalid = errors.New("config: invalid")
 	// ErrSyntax is wrapped by errors about a file that is not TOML.
 	ErrSyntax = errors.New("not valid TOML")
+	// ErrEmpty: the file holds nothing (a truncated copy, a failed edit): refused rather than read
+	// as every default, which would read no clock and publish nowhere anyone listens.
+	ErrEmpty = errors.New("the file is empty")
 )
 
 // KeyError is a problem with one key of one file.
@@ -45,6 +49,9 @@ func Load(path string) (Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return Config{}, fmt.Errorf("config %s: %w", path, err)
+	}
+	if len(bytes.TrimSpace(data)) == 0 {
+		return Config{}, fmt.Errorf("config %s: %w (%d bytes): start from the commented example (punchd.example.toml) and set at least [[clock]] and [mqtt]", path, ErrEmpty, len(data))
 	}
 	cfg, err := Parse(data, path)
 	if err != nil {

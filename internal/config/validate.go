@@ -329,6 +329,10 @@ func (v *validator) clockURL(key, raw string) {
 			v.bad(key, "%q is not a serial port URL (like zk+serial:///dev/ttyUSB0?baud=115200&id=1)", raw)
 			return
 		}
+		if _, _, err := device.SerialParams(u); err != nil {
+			v.bad(key, "%s", strings.TrimPrefix(err.Error(), device.ErrBadURL.Error()+" "))
+			return
+		}
 	default:
 		v.bad(key, "%q: scheme %q is not one of %s", raw, u.Scheme, strings.Join(clockSchemes, ", "))
 		return
