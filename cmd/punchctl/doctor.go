@@ -194,9 +194,7 @@ func since(prefix string, t time.Time) string {
 // clientOptions are the daemon's way to the broker (address, credentials, TLS) with a doctor's
 // client id and timeouts.
 func clientOptions(cfg config.Config, id string, timeout time.Duration) (*mqtt.ClientOptions, error) {
-	po := publish.Options{Broker: cfg.MQTT.Broker, Username: cfg.MQTT.Username, PasswordFile: cfg.MQTT.PasswordFile,
-		CAFile: cfg.MQTT.CAFile, CertFile: cfg.MQTT.CertFile, KeyFile: cfg.MQTT.KeyFile}
-	o, err := po.ClientOptions()
+	o, err := publish.FromConfig(cfg.MQTT).ClientOptions()
 	if err != nil {
 		return nil, err
 	}

@@ -29,6 +29,7 @@ import (
 	"github.com/jinbi/punchd/internal/audit"
 	"github.com/jinbi/punchd/internal/config"
 	"github.com/jinbi/punchd/internal/roster"
+	"github.com/jinbi/punchd/sync/publish"
 )
 
 func main() {
@@ -336,13 +337,17 @@ func runConfigCheck(ctx context.Context, e *env, args []string) error {
 	if len(pos) > 0 {
 		return usagef("unexpected argument %q", pos[0])
 	}
-	cfg, err := e.loadConfig()
+	// The checks punchd makes at start, with its messages: the file (an empty one is refused),
+	// the broker's options with the password and TLS files read, the holiday files, the roster.
+	cfg, err := config.LoadDaemon(e.ConfigPath)
 	if err != nil {
 		// Every problem on its own line: this command is for reading them all.
 		fmt.Fprintln(e.Stderr, err)
 		return errors.New("config has errors")
 	}
-	// What the daemon reads at start besides the file: the holiday files and the roster.
+	if err := publish.FromConfig(cfg.MQTT).Check(); err != nil {
+		return fmt.Errorf("config %s: %w", e.ConfigPath, err)
+	}
 	if _, err := cfg.NewCalendar(); err != nil {
 		return err
 	}

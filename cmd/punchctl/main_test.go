@@ -3,12 +3,16 @@ package main
 import (
 	"bytes"
 	"context"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jinbi/punchd/internal/buildinfo"
+	"github.com/jinbi/punchd/internal/config"
+	"github.com/jinbi/punchd/internal/daemon"
 )
 
 // runCmd runs punchctl in-process and returns exit code, stdout and stderr.
@@ -111,5 +115,40 @@ func TestConfigCheck(t *testing.T) {
 	code, _, errs = runCmd(t, "", "config", "check", "--config", bad)
 	if code != 1 || !strings.Contains(errs, bad+": site.nmae: unknown key\n") || !strings.Contains(errs, bad+": rules.grace: \"soon\" is not a duration") {
 		t.Errorf("bad config: %d %q", code, errs)
+	}
+}
+
+// TestConfigCheckAsStartup: every config punchd refuses at start, config check refuses too, with
+// the same message: a missing password_file, TLS files with a tcp:// broker, a serial clock URL
+// whose baud is not a number, an empty file.
+func TestConfigCheckAsStartup(t *testing.T) {
+	dir := t.TempDir()
+	base := "[site]\nroster = \"\"\n[store]\npath = \"" + dir + "/s.db\"\n[http]\nlisten = \"\"\n[api]\nsocket = \"" + dir + "/p.sock\"\n[reports]\ndir = \"" + dir + "/r\"\n"
+	cases := []struct {
+		name, toml, want string
+	}{
+		{"password file", base + "[mqtt]\npassword_file = \"" + dir + "/none.pw\"\n", "mqtt.password_file: open " + dir + "/none.pw: no such file or directory"},
+		{"ca file with tcp", base + "[mqtt]\nbroker = \"tcp://127.0.0.1:1883\"\nca_file = \"" + dir + "/ca.pem\"\n", `mqtt.ca_file: TLS files are set but broker "tcp://127.0.0.1:1883" is not ssl://`},
+		{"serial baud", base + "[[clock]]\nname = \"c\"\nurl = \"zk+serial:///dev/ttyS0?baud=abc\"\n", `clock[0].url: "zk+serial:///dev/ttyS0?baud=abc": baud="abc" is not a positive number`},
+		{"empty", "", "the file is empty"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			path := writeFile(t, dir, strings.ReplaceAll(tc.name, " ", "_")+".toml", tc.toml)
+			code, out, errs := runCmd(t, "", "--config", path, "config", "check")
+			if code != 1 || out != "" || !strings.Contains(errs, tc.want) {
+				t.Errorf("config check: exit %d stdout %q stderr %q, want 1 and %q", code, out, errs, tc.want)
+			}
+			// What punchd says at start (cmd/punchd: LoadDaemon, then daemon.Run).
+			cfg, err := config.LoadDaemon(path)
+			if err == nil {
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				defer cancel()
+				err = daemon.Run(ctx, cfg, daemon.Options{Logger: slog.New(slog.DiscardHandler)})
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("punchd at start: %v, want %q", err, tc.want)
+			}
+		})
 	}
 }

@@ -52,7 +52,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case *demoMode:
 		return demo.Run(ctx, demo.Options{For: *demoFor, Speed: *demoSpeed, People: *demoPeople}, stdout, stderr)
 	}
-	cfg, err := config.Load(*path)
+	cfg, err := config.LoadDaemon(*path)
 	if err != nil {
 		return err
 	}

@@ -312,8 +312,11 @@ func TestSyntaxError(t *testing.T) {
 		if err := os.WriteFile(empty, []byte(content), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		if _, err = Load(empty); !errors.Is(err, ErrEmpty) || !strings.HasPrefix(err.Error(), "config "+empty+": the file is empty") {
+		if _, err = LoadDaemon(empty); !errors.Is(err, ErrEmpty) || !strings.HasPrefix(err.Error(), "config "+empty+": the file is empty") {
 			t.Fatalf("empty file %q: err = %v", content, err)
+		}
+		if _, err = Load(empty); err != nil {
+			t.Fatalf("empty file %q for offline tools: %v", content, err)
 		}
 	}
 }

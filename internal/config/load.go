@@ -44,14 +44,25 @@ func (e *KeyError) Error() string {
 // Unwrap makes errors.Is(err, ErrInvalid) true.
 func (e *KeyError) Unwrap() error { return ErrInvalid }
 
-// Load reads, decodes and validates the file at path.
-func Load(path string) (Config, error) {
+// LoadDaemon loads the file as punchd does at start (punchctl config check asks the same): an
+// empty file is refused rather than run as every default, reading no clock.
+func LoadDaemon(path string) (Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return Config{}, fmt.Errorf("config %s: %w", path, err)
 	}
 	if len(bytes.TrimSpace(data)) == 0 {
 		return Config{}, fmt.Errorf("config %s: %w (%d bytes): start from the commented example (punchd.example.toml) and set at least [[clock]] and [mqtt]", path, ErrEmpty, len(data))
+	}
+	return Load(path)
+}
+
+// Load reads, decodes and validates the file at path. An empty file is every default (offline
+// tools accept it; the daemon does not: LoadDaemon).
+func Load(path string) (Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return Config{}, fmt.Errorf("config %s: %w", path, err)
 	}
 	cfg, err := Parse(data, path)
 	if err != nil {

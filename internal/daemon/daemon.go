@@ -147,17 +147,7 @@ func Run(ctx context.Context, cfg config.Config, o Options) error {
 	d.live = health.NewLiveness(time.Now, 2*time.Minute)
 	m.Registry().MustRegister(d.live)
 
-	pubOpts := publish.DefaultOptions()
-	pubOpts.Broker, pubOpts.ClientID, pubOpts.Prefix = cfg.MQTT.Broker, cfg.MQTT.ClientID, cfg.MQTT.TopicPrefix
-	pubOpts.Username, pubOpts.PasswordFile = cfg.MQTT.Username, cfg.MQTT.PasswordFile
-	pubOpts.CAFile, pubOpts.CertFile, pubOpts.KeyFile = cfg.MQTT.CAFile, cfg.MQTT.CertFile, cfg.MQTT.KeyFile
-	if cfg.MQTT.Keepalive > 0 {
-		pubOpts.KeepAlive = cfg.MQTT.Keepalive.Std()
-	}
-	if cfg.MQTT.Inflight > 0 {
-		pubOpts.Inflight = int(cfg.MQTT.Inflight)
-	}
-	pubOpts.MaxEntries, pubOpts.MaxAge = int(cfg.MQTT.OutboxMaxEntries), cfg.MQTT.OutboxMaxAge.Std()
+	pubOpts := publish.FromConfig(cfg.MQTT)
 	pubOpts.Version, pubOpts.Logger = build.Version, log.With("component", "publish")
 	pubOpts.Now = func() time.Time { return o.Now().In(loc) } // status times carry the site's offset
 	feed := &liveFeed{}

@@ -13,6 +13,7 @@ import (
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
+	"github.com/jinbi/punchd/internal/config"
 	"github.com/jinbi/punchd/internal/event"
 )
 
@@ -131,6 +132,35 @@ func (o *Options) applyDefaults() {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+}
+
+// FromConfig is how punchd reaches the broker its config names: address, client id, prefix,
+// credentials, TLS, keepalive, inflight and the outbox caps. The daemon, punchctl doctor and
+// punchctl config check all start from it.
+func FromConfig(m config.MQTT) Options {
+	o := DefaultOptions()
+	o.Broker, o.ClientID, o.Prefix = m.Broker, m.ClientID, m.TopicPrefix
+	o.Username, o.PasswordFile = m.Username, m.PasswordFile
+	o.CAFile, o.CertFile, o.KeyFile = m.CAFile, m.CertFile, m.KeyFile
+	if m.Keepalive > 0 {
+		o.KeepAlive = m.Keepalive.Std()
+	}
+	if m.Inflight > 0 {
+		o.Inflight = int(m.Inflight)
+	}
+	o.MaxEntries, o.MaxAge = int(m.OutboxMaxEntries), m.OutboxMaxAge.Std()
+	return o
+}
+
+// Check is what New checks before it builds a publisher: the options, and that the password and
+// TLS files can be read. punchctl config check runs it, with the same messages.
+func (o Options) Check() error {
+	o.applyDefaults()
+	if err := o.Validate(); err != nil {
+		return err
+	}
+	_, err := o.ClientOptions()
+	return err
 }
 
 // Validate checks the options; each message names the config key under [mqtt].

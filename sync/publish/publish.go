@@ -76,10 +76,7 @@ func New(ob Outbox, o Options) (*Publisher, error) {
 		return nil, fmt.Errorf("%w: no outbox", ErrConfig)
 	}
 	o.applyDefaults()
-	if err := o.Validate(); err != nil {
-		return nil, err
-	}
-	if _, err := o.ClientOptions(); err != nil { // the password and TLS files can be read
+	if err := o.Check(); err != nil {
 		return nil, err
 	}
 	return &Publisher{
