@@ -110,6 +110,9 @@ var (
 	ErrLocked = errors.New("held by another process (is punchd running?)")
 	// ErrNotStore: the file is a bbolt database but not a punchd store.
 	ErrNotStore = errors.New("not a punchd store")
+	// ErrEmptyFile: the store file exists but holds no bytes (a failed copy or restore, a full
+	// disk). Open refuses it rather than write a new, empty store over the history it stood for.
+	ErrEmptyFile = errors.New("store file is empty (0 bytes)")
 	// ErrSchemaTooNew: the file was written by a newer punchd; it is left untouched.
 	ErrSchemaTooNew = errors.New("store schema is newer than this program")
 	// ErrNeedsMigration: a read-only Open found an older schema that only a writable Open migrates.

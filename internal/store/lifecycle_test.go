@@ -424,3 +424,21 @@ func TestReadOnlyOpen(t *testing.T) {
 		t.Fatalf("read after close: %v", err)
 	}
 }
+
+// A zero-length store file (a failed restore or copy) is refused with how to restore or remove
+// it, and left as it is: never replaced by a new, empty store.
+func TestOpenRefusesEmptyFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "punchd.db")
+	if err := os.WriteFile(path, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, ro := range []bool{false, true} {
+		_, err := store.Open(path, store.Options{ReadOnly: ro})
+		if !errors.Is(err, store.ErrEmptyFile) || !strings.Contains(err.Error(), "restore it from a backup") || !strings.Contains(err.Error(), "rm "+path) {
+			t.Fatalf("read-only %v: %v", ro, err)
+		}
+	}
+	if fi, err := os.Stat(path); err != nil || fi.Size() != 0 {
+		t.Fatalf("the empty file was touched: %v %v", fi, err)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"slices"
 	"time"
 
@@ -102,6 +103,12 @@ func Open(path string, opts Options) (*DB, error) {
 		ReadOnly:     opts.ReadOnly,
 		FreelistType: bolt.FreelistMapType,
 		NoSync:       opts.NoSync,
+	}
+	// bbolt would quietly initialise a zero-length file as a new store: a failed restore or copy
+	// must not cost the history without a word.
+	if fi, err := os.Stat(path); err == nil && fi.Mode().IsRegular() && fi.Size() == 0 {
+		return nil, fmt.Errorf("store %s: %w: restore it from a backup (punchctl backup made one: install -o punchd -g punchd -m 0640 BACKUP %s), "+
+			"or, to start a new store and give up the history, remove it (rm %s)", path, ErrEmptyFile, path, path)
 	}
 	bdb, err := bolt.Open(path, 0o600, bo)
 	if err != nil {
