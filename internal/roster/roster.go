@@ -106,6 +106,7 @@ func ReadCSVRows(r io.Reader, what string) ([]Row, error) {
 	cr.FieldsPerRecord = -1
 	cr.Comma = sniffComma(data)
 	var rows []Row
+	header := -1 // cells in the header row, once read
 	for {
 		rec, err := cr.Read()
 		if err == io.EOF {
@@ -119,6 +120,14 @@ func ReadCSVRows(r io.Reader, what string) ([]Row, error) {
 			return nil, fmt.Errorf("%s: %w", what, err)
 		}
 		line, _ := cr.FieldPos(0)
+		// A CSV row shorter than its header lost a separator: its cells would land in the wrong
+		// columns, or a column would be empty without a word. (A spreadsheet leaves trailing
+		// empty cells out; a CSV writes every separator.)
+		if header < 0 && !blank(rec) {
+			header = len(rec)
+		} else if header >= 0 && !blank(rec) && len(rec) < header {
+			return nil, fmt.Errorf("%s:%d: %w: %d columns, the header has %d (a missing %q?)", what, line, ErrBadRoster, len(rec), header, string(cr.Comma))
+		}
 		rows = append(rows, Row{Line: line, Cells: rec})
 	}
 	return rows, nil

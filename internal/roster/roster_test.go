@@ -84,6 +84,7 @@ func TestParseErrors(t *testing.T) {
 		{"bad date", "user_id,name,post,unit,tracking,from\n1,a,,,,2026-02-30\n", `roster r.csv:2: bad roster: from "2026-02-30" is not a date YYYY-MM-DD`},
 		{"to before from", "user_id,name,post,unit,tracking,from,to\n1,a,,,,2026-03-02,2026-03-01\n", `roster r.csv:2: bad roster: to 2026-03-01 is before from 2026-03-02`},
 		{"quote", "user_id,name,post,unit,tracking\n1,\"a,,,\n", `roster r.csv:2: bad roster: extraneous or missing " in quoted-field`},
+		{"short row", "user_id,name,post,unit,tracking\n1,a,b,c,clock\n2,b,c\n", `roster r.csv:3: bad roster: 3 columns, the header has 5 (a missing ","?)`},
 		{"empty", "\n\n", `roster r.csv: bad roster: no header row (want user_id,name,post,unit,tracking or 工号,姓名,职务,单位,考勤方式)`},
 		{"multi-line cell keeps line numbers", "user_id,name,post,unit,tracking\n1,\"a\nb\",,,\n1,c,,,\n", `roster r.csv:4: bad roster: duplicate user_id "1" (first on line 2)`},
 	}
