@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -11,6 +12,7 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jinbi/punchd/device"
 	_ "github.com/jinbi/punchd/device/zk" // registers zk+tcp, zk+udp, zk+serial
@@ -382,6 +384,33 @@ type userJSON struct {
 	Name      string `json:"name"`
 	Privilege uint8  `json:"privilege"`
 	Card      uint32 `json:"card"`
+	// UserIDHex is the user id's bytes in hex when they are not valid text (two such ids would
+	// otherwise print alike).
+	UserIDHex string `json:"user_id_hex,omitempty"`
+}
+
+// escapeText makes a string from a clock safe to print on a terminal: control bytes (an escape
+// sequence in a name could rewrite the screen), a backslash and bytes that are not UTF-8 become
+// \xNN / \\, so two different ids never print alike; Chinese names print as they are.
+func escapeText(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && n <= 1:
+			fmt.Fprintf(&b, "\\x%02x", s[i])
+		case r == '\\':
+			b.WriteString(`\\`)
+		case r < 0x20 || r == 0x7f || r >= 0x80 && r < 0xa0:
+			for _, c := range []byte(s[i : i+n]) {
+				fmt.Fprintf(&b, "\\x%02x", c)
+			}
+		default:
+			b.WriteString(s[i : i+n])
+		}
+		i += n
+	}
+	return b.String()
 }
 
 func runClockUsers(ctx context.Context, e *env, args []string) error {
@@ -400,7 +429,7 @@ func runClockUsers(ctx context.Context, e *env, args []string) error {
 			tw := tabwriter.NewWriter(e.Stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "USER_ID\tNAME\tPRIVILEGE\tCARD")
 			for _, u := range users {
-				fmt.Fprintf(tw, "%s\t%s\t%d\t%d\n", u.UserID, u.Name, u.Privilege, u.Card)
+				fmt.Fprintf(tw, "%s\t%s\t%d\t%d\n", escapeText(u.UserID), escapeText(u.Name), u.Privilege, u.Card)
 			}
 			return tw.Flush()
 		}
@@ -408,7 +437,11 @@ func runClockUsers(ctx context.Context, e *env, args []string) error {
 		enc := json.NewEncoder(w)
 		enc.SetEscapeHTML(false)
 		for _, u := range users {
-			if err := enc.Encode(userJSON{u.UserID, u.Name, u.Privilege, u.Card}); err != nil {
+			j := userJSON{UserID: u.UserID, Name: u.Name, Privilege: u.Privilege, Card: u.Card}
+			if !utf8.ValidString(u.UserID) {
+				j.UserIDHex = hex.EncodeToString([]byte(u.UserID)) // JSON would turn the bad bytes into U+FFFD
+			}
+			if err := enc.Encode(j); err != nil {
 				return err
 			}
 		}

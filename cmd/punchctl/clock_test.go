@@ -375,3 +375,31 @@ func TestDumpProgress(t *testing.T) {
 		t.Errorf("not a terminal: %q", b.String())
 	}
 }
+
+// TestClockUsersTextEscapes: names and ids from the clock are printed with their control bytes
+// and escape sequences escaped; ids that are not valid text stay distinguishable (in the table
+// and, as user_id_hex, in JSON).
+func TestClockUsersTextEscapes(t *testing.T) {
+	_, url := startSim(t, zksim.Config{Data: zksim.Data{Users: []zksim.User{
+		{UserID: "X\xff", Name: "\x1b[2J张三"},
+		{UserID: "X\xfe", Name: "李四\a"},
+		{UserID: `A\x01`, Name: "王五"},
+		{UserID: "A\x01", Name: "赵六"},
+	}}})
+	code, out, errs := runCmd(t, "", "clock", "users", "--clock", url, "--text")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	if strings.ContainsAny(out, "\x1b\a\x01\xff\xfe") {
+		t.Fatalf("raw control or invalid bytes printed: %q", out)
+	}
+	for _, want := range []string{`X\xff`, `X\xfe`, `\x1b[2J张三`, `李四\x07`, `A\\x01`, `A\x01`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("table %q does not show %q", out, want)
+		}
+	}
+	code, out, errs = runCmd(t, "", "clock", "users", "--clock", url)
+	if code != 0 || !strings.Contains(out, `"user_id_hex":"58ff"`) || !strings.Contains(out, `"user_id_hex":"58fe"`) || strings.Count(out, "user_id_hex") != 2 {
+		t.Errorf("JSON: exit %d %s\n%s", code, errs, out)
+	}
+}
