@@ -450,7 +450,7 @@ func (r *reportRun) bulletin(ctx context.Context, endDay int, unit string, warn 
 }
 
 // writeOutput writes to path through a temporary file renamed into place, so a failed run leaves
-// no half-written report; "-" writes to stdout.
+// no half-written report; the file is 0600, as it holds names and attendance. "-" writes to stdout.
 func writeOutput(e *env, path string, write func(io.Writer) error) error {
 	if path == "-" {
 		return write(e.Stdout)
@@ -464,7 +464,8 @@ func writeOutput(e *env, path string, write func(io.Writer) error) error {
 		tmp.Close()
 		return err
 	}
-	if err := tmp.Chmod(0o644); err != nil {
+	// Names and attendance: owner-only (the temporary file is created 0600 and keeps it).
+	if err := tmp.Chmod(0o600); err != nil {
 		tmp.Close()
 		return fmt.Errorf("-o: %w", err)
 	}

@@ -230,6 +230,12 @@ func TestReportSameFromStoreAndJudge(t *testing.T) {
 		}
 		return b
 	}
+	// Names and attendance: the files are the owner's only.
+	for _, name := range []string{"files.json", "store.md", "store.xlsx", "store.txt"} {
+		if fi, err := os.Stat(out(name)); err != nil || fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s: mode %v (%v), want 0600", name, fi.Mode().Perm(), err)
+		}
+	}
 	if a, b := read("files.json"), read("store.json"); !bytes.Equal(a, b) {
 		t.Errorf("table from files and from the store differ:\n%s\n---\n%s", a, b)
 	}

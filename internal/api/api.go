@@ -19,6 +19,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/jinbi/punchd/device"
@@ -99,7 +100,10 @@ var (
 	ErrRemote = errors.New("api: daemon refused")
 )
 
-// Listen creates the unix socket at path with owner-only permissions, removing a stale one.
+// Listen creates the unix socket at path with owner-only permissions, removing a stale one. The
+// socket is made in a fresh directory only the owner can enter, set to 0600 there and renamed into
+// place: it is never reachable with looser permissions, and no process-wide umask is changed under
+// the feet of other goroutines creating files.
 func Listen(path string) (net.Listener, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 		return nil, fmt.Errorf("api socket %s: %w", path, err)
@@ -109,17 +113,43 @@ func Listen(path string) (net.Listener, error) {
 		return nil, fmt.Errorf("api socket %s: another daemon is listening", path)
 	}
 	_ = os.Remove(path)
-	old := umask(0o177)
-	ln, err := net.Listen("unix", path)
-	umask(old)
+	dir, err := os.MkdirTemp(filepath.Dir(path), ".punchd-socket-*") // 0700
 	if err != nil {
 		return nil, fmt.Errorf("api socket %s: %w", path, err)
 	}
-	if err := os.Chmod(path, 0o600); err != nil {
-		ln.Close()
+	defer os.Remove(dir)
+	tmp := filepath.Join(dir, "s")
+	ln, err := net.Listen("unix", tmp)
+	if err != nil {
 		return nil, fmt.Errorf("api socket %s: %w", path, err)
 	}
-	return ln, nil
+	if ul, ok := ln.(*net.UnixListener); ok {
+		ul.SetUnlinkOnClose(false) // it will not be at tmp; Close removes path
+	}
+	if err := os.Chmod(tmp, 0o600); err != nil {
+		ln.Close()
+		os.Remove(tmp)
+		return nil, fmt.Errorf("api socket %s: %w", path, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		ln.Close()
+		os.Remove(tmp)
+		return nil, fmt.Errorf("api socket %s: %w", path, err)
+	}
+	return &socketListener{Listener: ln, path: path}, nil
+}
+
+// socketListener removes its socket file when closed.
+type socketListener struct {
+	net.Listener
+	path string
+	once sync.Once
+}
+
+func (l *socketListener) Close() error {
+	err := l.Listener.Close()
+	l.once.Do(func() { os.Remove(l.path) })
+	return err
 }
 
 // Handler serves the API for b.
