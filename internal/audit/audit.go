@@ -116,11 +116,12 @@ type Log struct {
 
 // Options configure a Log.
 type Options struct {
-	Prefix string           // [mqtt] topic_prefix
-	Site   string           // [site] name
-	Now    func() time.Time // nil: time.Now
-	Notify func()           // wakes the publisher after an entry is queued; nil: none
-	Logger *slog.Logger     // nil: discard
+	Prefix   string           // [mqtt] topic_prefix
+	Site     string           // [site] name
+	Now      func() time.Time // nil: time.Now
+	Location *time.Location   // entries carry the site's offset, as the events do; nil: Now's
+	Notify   func()           // wakes the publisher after an entry is queued; nil: none
+	Logger   *slog.Logger     // nil: discard
 }
 
 // New returns a Log writing to db.
@@ -130,6 +131,10 @@ func New(db Appender, o Options) *Log {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Location != nil {
+		now := o.Now
+		o.Now = func() time.Time { return now().In(o.Location) }
 	}
 	return &Log{db: db, topic: Topic(o.Prefix), site: o.Site, now: o.Now, notify: o.Notify, log: o.Logger}
 }

@@ -80,7 +80,8 @@ func New(cfg config.Config, db *store.DB, cal *calendar.Calendar, eng *ingest.En
 // stopped-store path leaves the entries in the outbox for the daemon's next start). Call it before
 // the service is used.
 func (s *Service) SetAuditNotify(notify func()) {
-	s.audit = audit.New(s.db, audit.Options{Prefix: s.cfg.MQTT.TopicPrefix, Site: s.cfg.Site.Name, Now: s.now, Notify: notify})
+	s.audit = audit.New(s.db, audit.Options{Prefix: s.cfg.MQTT.TopicPrefix, Site: s.cfg.Site.Name, Now: s.now,
+		Location: s.cfg.Location(), Notify: notify})
 	s.Service = account.New(s.db, s.audit, s.now)
 }
 

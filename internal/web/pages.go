@@ -24,12 +24,7 @@ var funcs = template.FuncMap{
 	"kindLabel": func(k attendance.Kind) string { return regform.KindLabel(k) },
 	"roleLabel": func(r account.Role) string { return r.Label() },
 	"inc":       func(i int) int { return i + 1 },
-	"pct": func(a, b int) int {
-		if b <= 0 {
-			return 0
-		}
-		return a * 100 / b
-	},
+	"dateCN":    report.DateCN,
 }
 
 // parsePages parses each page with the layout.
@@ -173,7 +168,7 @@ func (s *Server) clocks(w http.ResponseWriter, r *http.Request) {
 
 // regForm is the registration form's fields, echoed back when it is refused.
 type regForm struct {
-	User, Kind, From, To, Reason string
+	User, Kind, From, To, Reason, Via, ApprovedBy string
 }
 
 func (s *Server) registrations(w http.ResponseWriter, r *http.Request) {
@@ -204,12 +199,12 @@ func (s *Server) renderRegistrations(w http.ResponseWriter, r *http.Request, sta
 	}
 	type row struct {
 		attendance.Registration
-		Name, Span, Registered, RevokedAt string
+		Name, Span, Registered, RevokedAt, How string
 	}
 	var rows []row
 	for i := len(regs) - 1; i >= 0; i-- { // newest first
 		reg := regs[i]
-		rw := row{Registration: reg, Name: names[reg.UserID], Span: regform.Span(reg, loc),
+		rw := row{Registration: reg, Name: names[reg.UserID], Span: regform.Span(reg, loc), How: viaLabel(reg),
 			Registered: reg.RegisteredAt.In(loc).Format(regform.TimeLayout)}
 		if reg.Revoked() {
 			rw.RevokedAt = reg.RevokedAt.In(loc).Format(regform.TimeLayout)
@@ -226,14 +221,30 @@ func (s *Server) renderRegistrations(w http.ResponseWriter, r *http.Request, sta
 	})
 }
 
+// viaLabel says in Chinese how a registration was made and who agreed.
+func viaLabel(r attendance.Registration) string {
+	var parts []string
+	switch r.Via {
+	case attendance.ViaWritten:
+		parts = append(parts, "书面")
+	case attendance.ViaPhone:
+		parts = append(parts, "电话")
+	}
+	if r.ApprovedBy != "" {
+		parts = append(parts, r.ApprovedBy+"批准")
+	}
+	return strings.Join(parts, "，")
+}
+
 // addRegistration takes the form through the same checks as `punchctl register add` and hands it
 // to the same service; the account logged in is who registered it.
 func (s *Server) addRegistration(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	u, _ := userFrom(ctx)
 	f := regForm{User: r.PostFormValue("user"), Kind: r.PostFormValue("kind"), From: r.PostFormValue("from"),
-		To: r.PostFormValue("to"), Reason: r.PostFormValue("reason")}
-	reg, err := regform.Parse(regform.Input{User: f.User, Kind: f.Kind, From: f.From, To: f.To, Reason: f.Reason, By: u.account}, s.o.Location)
+		To: r.PostFormValue("to"), Reason: r.PostFormValue("reason"), Via: r.PostFormValue("via"), ApprovedBy: r.PostFormValue("approved_by")}
+	reg, err := regform.Parse(regform.Input{User: f.User, Kind: f.Kind, From: f.From, To: f.To, Reason: f.Reason,
+		Via: f.Via, ApprovedBy: f.ApprovedBy, By: u.account}, s.o.Location)
 	if err == nil {
 		var people []attendance.Person
 		if people, err = s.b.Roster(ctx); err == nil {

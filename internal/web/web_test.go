@@ -158,7 +158,8 @@ func (b *browser) login(name, password string) int {
 }
 
 func leaveForm(csrf string) url.Values {
-	return url.Values{"csrf": {csrf}, "user": {"1002"}, "kind": {"leave"}, "from": {"2026-03-10"}, "to": {"2026-03-10"}, "reason": {"病假"}}
+	return url.Values{"csrf": {csrf}, "user": {"1002"}, "kind": {"leave"}, "from": {"2026-03-10"}, "to": {"2026-03-10"}, "reason": {"病假"},
+		"via": {"phone"}, "approved_by": {"李镇长"}}
 }
 
 func (f *fixture) registrations(t *testing.T) []attendance.Registration {
@@ -188,7 +189,7 @@ func TestBoardAndRegistration(t *testing.T) {
 		t.Fatalf("add registration = %d %v", code, hdr)
 	}
 	regs := f.registrations(t)
-	if len(regs) != 1 || regs[0].RegisteredBy != "clerk1" || regs[0].Kind != attendance.KindLeave {
+	if len(regs) != 1 || regs[0].RegisteredBy != "clerk1" || regs[0].Kind != attendance.KindLeave || regs[0].Via != attendance.ViaPhone || regs[0].ApprovedBy != "李镇长" {
 		t.Fatalf("stored %+v", regs)
 	}
 	// The board shows the leave and 李四 is no longer missed.
@@ -231,6 +232,7 @@ func TestRegistrationErrorsAreTheCLIs(t *testing.T) {
 		{func(v url.Values) { v.Set("to", "2026-03-09") }, "--to 2026-03-09 23:59 is before --from 2026-03-10 00:00"},
 		{func(v url.Values) { v.Set("kind", "holiday") }, `--kind "holiday" is not one of offsite, trip, leave, meeting, makeup`},
 		{func(v url.Values) { v.Set("kind", "makeup") }, `a makeup (补卡) is one punch at a time of day`},
+		{func(v url.Values) { v.Set("via", "fax") }, `--via "fax" is not written (书面) or phone (电话)`},
 	} {
 		form := leaveForm(b.csrf("/registrations"))
 		c.change(form)
