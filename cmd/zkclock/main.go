@@ -3,7 +3,9 @@
 // can write the ground truth as JSON, injects punches and faults. See device/zk/zksim.
 //
 // Once listening it prints one line per endpoint on stdout ("tcp 127.0.0.1:4370", "udp …",
-// "pty /dev/pts/3") and then "ready", so scripts can use port 0.
+// "pty /dev/pts/3") and then "ready", so scripts can use port 0. With --push URL it is a ZK PUSH
+// terminal as well: it uploads its log to a loopback iclock server (punchd's zk+push) and then
+// every --push-every what is new (device/zkpush/pushsim).
 package main
 
 import (
@@ -21,6 +23,7 @@ import (
 	"time"
 
 	"github.com/jinbi/punchd/device/zk/zksim"
+	"github.com/jinbi/punchd/device/zkpush/pushsim"
 	"github.com/jinbi/punchd/internal/buildinfo"
 )
 
@@ -73,6 +76,8 @@ type options struct {
 	corruptEvery  int
 	loseEvery     int
 	badChecksums  bool
+	push          string
+	pushEvery     time.Duration
 }
 
 func parse(args []string, stderr io.Writer) (options, error) {
@@ -116,6 +121,8 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.badDates, "bad-dates", "", "fault: append records dated year2000 or future")
 	fs.IntVar(&o.badDatesCount, "bad-dates-count", 3, "how many wrongly dated records --bad-dates appends")
 	fs.BoolVar(&o.cleared, "cleared", false, "fault: the attendance log has been cleared (users kept)")
+	fs.StringVar(&o.push, "push", "", "also be a ZK PUSH terminal pushing to this loopback iclock server `URL` (http://127.0.0.1:8088)")
+	fs.DurationVar(&o.pushEvery, "push-every", 10*time.Second, "with --push: how often to push what is new and ask for commands")
 	fs.BoolVar(&o.version, "version", false, "print the version, VCS revision and Go version, and exit")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -126,8 +133,11 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	if fs.NArg() > 0 {
 		return o, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
-	if o.tcp == "" && o.udp == "" && !o.pty {
-		return o, errors.New("nothing to serve: give --tcp, --udp or --pty")
+	if o.tcp == "" && o.udp == "" && !o.pty && o.push == "" {
+		return o, errors.New("nothing to serve: give --tcp, --udp, --pty or --push")
+	}
+	if o.push != "" && o.pushEvery <= 0 {
+		return o, fmt.Errorf("--push-every %s: want a positive duration", o.pushEvery)
 	}
 	if o.bus < 1 || o.bus > 1 && !o.pty || int(o.deviceID)+o.bus-1 > 254 {
 		return o, fmt.Errorf("--bus %d: want 1.., with --pty, device ids up to 254", o.bus)
@@ -291,6 +301,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			go func() { errc <- zksim.ServeBus(ctx, p, clocks...) }()
 		}
 	}
+	if o.push != "" {
+		dev, err := pushsim.New(sim.Truth().Info.Serial, o.push, 100)
+		if err != nil {
+			return fmt.Errorf("--push: %w", err)
+		}
+		fmt.Fprintf(stdout, "push %s\n", o.push)
+		servers++
+		go func() { errc <- pushLoop(ctx, sim, dev, o.pushEvery, log) }()
+	}
 	st := sim.Truth().Info
 	log.Info("clock ready", "serial", st.Serial, "users", st.Users, "records", st.Records,
 		"record_size", st.RecordSize, "comm_key", cfg.CommKey != 0, "pacing", o.pacing, "reply_delay", o.replyDelay)
@@ -313,6 +332,29 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	return first
+}
+
+// pushLoop hands the clock's records to the PUSH terminal and syncs it every interval, as a terminal
+// in ADMS mode does; a refused or failed sync is logged and retried at the next one.
+func pushLoop(ctx context.Context, sim *zksim.Sim, dev *pushsim.Device, every time.Duration, log *slog.Logger) error {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		records := sim.Data().Records
+		for _, r := range records[min(dev.Records(), len(records)):] {
+			dev.Punch(pushsim.Record{UserID: r.UserID, Time: r.Time, State: r.State, Verify: r.Verify, WorkCode: r.WorkCode})
+		}
+		if n, err := dev.Sync(ctx); err != nil && ctx.Err() == nil {
+			log.Warn("push", "sent", n, "err", err)
+		} else if n > 0 {
+			log.Info("pushed", "records", n)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
 }
 
 // injectLoop punches users in turn, as staff walking past the clock would.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,6 +18,7 @@ import (
 	"github.com/jinbi/punchd/device"
 	"github.com/jinbi/punchd/device/zk"
 	"github.com/jinbi/punchd/device/zk/zksim"
+	"github.com/jinbi/punchd/device/zkpush"
 	"github.com/jinbi/punchd/internal/buildinfo"
 )
 
@@ -244,5 +246,62 @@ func TestRunManyClocks(t *testing.T) {
 	}
 	if len(serials) != 3 {
 		t.Fatalf("serial numbers %v, want 3 different", serials)
+	}
+}
+
+// pushSink counts what a zkpush server committed.
+type pushSink struct {
+	mu sync.Mutex
+	n  int
+	ch chan int
+}
+
+func (s *pushSink) Upload(ctx context.Context, clock, serial string, ps []device.Punch, sk []device.Skipped) error {
+	s.mu.Lock()
+	s.n += len(ps)
+	n := s.n
+	s.mu.Unlock()
+	select {
+	case s.ch <- n:
+	default:
+	}
+	return nil
+}
+
+func (s *pushSink) Seen(context.Context, string, string) {}
+
+type memStamps struct {
+	mu sync.Mutex
+	m  map[string][]byte
+}
+
+func (m *memStamps) GetMeta(k string) ([]byte, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.m[k], nil
+}
+func (m *memStamps) PutMeta(k string, v []byte) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.m[k] = v
+	return nil
+}
+
+// --push makes the simulated clock a PUSH terminal: its whole log reaches the iclock server.
+func TestRunPush(t *testing.T) {
+	sink := &pushSink{ch: make(chan int, 16)}
+	srv := httptest.NewServer(zkpush.Handler(zkpush.Config{Devices: map[string]string{"PUSH0001": "c"}}, sink, &memStamps{m: map[string][]byte{}}))
+	defer srv.Close()
+	eps, stop := start(t, "--tcp", "", "--udp", "", "--push", srv.URL, "--push-every", "1h", "--records", "250", "--serial-number", "PUSH0001")
+	if eps["push"] != srv.URL {
+		t.Fatalf("endpoints %v", eps)
+	}
+	for n := range sink.ch {
+		if n == 250 {
+			break
+		}
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
 	}
 }

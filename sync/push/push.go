@@ -59,7 +59,15 @@ type Server struct {
 	mu   sync.Mutex           // one commit at a time: the mark's count must grow in order
 	seen map[string]time.Time // clock -> last heartbeat commit
 	cfg  map[string]Clock
+
+	cmu     sync.Mutex
+	contact map[string]time.Time // clock -> its device's last request
+	silent  map[string]bool      // clocks reported down for silence
 }
+
+// SilentAfter is how long a device may go without a request before its clock is reported down: it
+// asks for commands every Delay (10 s) when it is on and reachable.
+const SilentAfter = 2 * time.Minute
 
 // New checks the clocks' URLs and builds a server; obs is told what a pull loop would tell it.
 func New(clocks []Clock, sink Sink, now func() time.Time, log *slog.Logger, obs pull.Observer) (*Server, error) {
@@ -71,6 +79,7 @@ func New(clocks []Clock, sink Sink, now func() time.Time, log *slog.Logger, obs 
 	}
 	s := &Server{log: log, now: now, sink: sink, obs: obs, byAddr: map[string][]Clock{}, serial: map[string]string{},
 		lns: map[string]net.Listener{}, seen: map[string]time.Time{}, cfg: map[string]Clock{},
+		contact: map[string]time.Time{}, silent: map[string]bool{},
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "punchd_push_requests_total",
 			Help: "Requests from ZK PUSH devices, by clock (\"unknown\" for a serial number not configured), endpoint and result (ok, unknown_sn, too_large, bad_request, store)."},
 			[]string{"clock", "endpoint", "result"})}
@@ -144,7 +153,15 @@ func (s *Server) Run(ctx context.Context, stamps zkpush.Stamps) {
 			s.log.Info("serving ZK PUSH device", "clock", c.Name, "sn", s.serial[c.Name], "listen", s.lns[addr].Addr().String())
 		}
 	}
-	<-ctx.Done()
+	tick := time.NewTicker(SilentAfter / 8)
+	defer tick.Stop()
+	for ctx.Err() == nil {
+		select {
+		case <-ctx.Done():
+		case <-tick.C:
+			s.checkSilent()
+		}
+	}
 	shut, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	for _, srv := range servers {
@@ -198,6 +215,39 @@ func (s *Server) Seen(ctx context.Context, clock, serial string) {
 	}
 }
 
+// contacted notes a request from a configured device; a clock reported down for silence is up again.
+func (s *Server) contacted(clock string) {
+	s.cmu.Lock()
+	s.contact[clock] = s.now()
+	back := s.silent[clock]
+	delete(s.silent, clock)
+	s.cmu.Unlock()
+	if back && s.obs != nil {
+		s.obs.ClockUp(clock, true)
+	}
+}
+
+// checkSilent reports down, once, the clocks whose devices have not called for SilentAfter.
+func (s *Server) checkSilent() {
+	now := s.now()
+	var gone []string
+	s.cmu.Lock()
+	for clock, at := range s.contact {
+		if !s.silent[clock] && now.Sub(at) >= SilentAfter {
+			s.silent[clock] = true
+			gone = append(gone, clock)
+		}
+	}
+	s.cmu.Unlock()
+	for _, clock := range gone {
+		s.log.Warn("push device silent: no request for a while (off, unplugged or its server setting changed)", "clock", clock, "after", SilentAfter)
+		if s.obs != nil {
+			s.obs.ClockError(clock, "timeout")
+			s.obs.ClockUp(clock, false)
+		}
+	}
+}
+
 type observer struct {
 	s       *Server
 	devices map[string]string
@@ -207,6 +257,8 @@ func (o observer) Request(serial, endpoint, result string) {
 	clock, ok := o.devices[serial]
 	if !ok {
 		clock = "unknown"
+	} else {
+		o.s.contacted(clock)
 	}
 	o.s.requests.WithLabelValues(clock, endpoint, result).Inc()
 }
