@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"fmt"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -45,7 +46,7 @@ type fixture struct {
 	now *fakeNow
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	now := &fakeNow{t: at("2026-03-02", "07:00")}
 	db, err := store.Open(filepath.Join(t.TempDir(), "punchd.db"), store.Options{Location: cst, Now: now.Now, NoSync: true})
@@ -104,7 +105,7 @@ func punch(user string, t time.Time) device.Punch {
 	return device.Punch{Clock: "SN0001", UserID: user, Time: t, Verify: 1}
 }
 
-func (f *fixture) pull(t *testing.T, ps ...device.Punch) {
+func (f *fixture) pull(t testing.TB, ps ...device.Punch) {
 	t.Helper()
 	now := f.now.Now()
 	err := f.eng.Pulled(context.Background(), pull.Pull{Clock: "dangzhengban",
@@ -521,4 +522,37 @@ func TestRosterAfterHistory(t *testing.T) {
 	if d, ok, _ := f.db.Day("B2", attendance.Date{Year: 2026, Month: 1, Day: 15}); ok && d.Status != rules.StatusNotJudged {
 		t.Errorf("B2 (village) still judged %s on 01-15", d.Status)
 	}
+}
+
+// BenchmarkFirstPullHistory: the first pull of a clock holding two months of history for 30 people
+// (four punches every workday): every day of it judged and stored in one commit. One op = the pull.
+func BenchmarkFirstPullHistory(b *testing.B) {
+	var ps []device.Punch
+	var roster []attendance.Person
+	for u := range 30 {
+		id := fmt.Sprintf("%04d", 1000+u)
+		roster = append(roster, attendance.Person{UserID: id, Tracking: attendance.TrackClock})
+		for d := (attendance.Date{Year: 2026, Month: 1, Day: 5}); d.Before(attendance.Date{Year: 2026, Month: 3, Day: 2}); d = d.AddDays(1) {
+			if d.Weekday() == time.Saturday || d.Weekday() == time.Sunday {
+				continue
+			}
+			for _, hm := range []string{"08:21", "12:02", "14:25", "18:04"} {
+				ps = append(ps, punch(id, at(d.String(), hm)))
+			}
+		}
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		b.StopTimer()
+		f := newFixture(b)
+		if err := f.db.PutRoster(roster); err != nil {
+			b.Fatal(err)
+		}
+		if err := f.eng.ReloadRoster(b.Context()); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		f.pull(b, ps...)
+	}
+	b.ReportMetric(float64(len(ps)), "punches/op")
 }
