@@ -47,14 +47,8 @@ type bkFixture struct {
 // (a unix socket path is limited to 108 bytes); nothing listens there unless a test serves it.
 func newBkFixture(t *testing.T) *bkFixture {
 	t.Helper()
-	f := &bkFixture{dir: t.TempDir()}
-	sockDir, err := os.MkdirTemp("", "pctl")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(sockDir) })
-	f.sock = filepath.Join(sockDir, "punchd.sock")
-	f.dbPath = filepath.Join(f.dir, "punchd.db")
+	f := newFixtureDirs(t)
+	var err error
 	f.cfgPath = writeFile(t, f.dir, "punchd.toml", fmt.Sprintf(`
 [site]
 name = "jinbi"
@@ -108,6 +102,21 @@ url = "zk+tcp://127.0.0.1:4370"
 		Punches: ps, At: bkPulledAt}); err != nil {
 		t.Fatal(err)
 	}
+	return f
+}
+
+// newFixtureDirs is a fixture's directories: the store and config in a temp dir, the socket in a
+// short one (a unix socket path is limited to 108 bytes).
+func newFixtureDirs(t *testing.T) *bkFixture {
+	t.Helper()
+	f := &bkFixture{dir: t.TempDir()}
+	sockDir, err := os.MkdirTemp("", "pctl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(sockDir) })
+	f.sock = filepath.Join(sockDir, "punchd.sock")
+	f.dbPath = filepath.Join(f.dir, "punchd.db")
 	return f
 }
 

@@ -71,9 +71,9 @@ func configUnit(cfg config.Config, name string) (attendance.Unit, error) {
 	if len(cfg.Unit) == 0 {
 		return attendance.Unit{}, fmt.Errorf("--unit %q: no [[unit]] in %s: marks are kept for the units it names", name, configName(cfg))
 	}
-	u, ok := cfg.UnitByName(name)
-	if !ok {
-		return u, fmt.Errorf("--unit: %q is %w %s (known: %s)", name, config.ErrUnknownUnit, configName(cfg), strings.Join(unitNames(cfg), ", "))
+	u, err := cfg.LookupUnit(name)
+	if err != nil {
+		return u, fmt.Errorf("--unit: %w", err)
 	}
 	if u.HasClock {
 		return u, fmt.Errorf("--unit %q: its people punch a clock and are judged from it; marks are for villages and stations without a clock", name)
@@ -163,7 +163,7 @@ func runMarksImport(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("read roster: %w", daemonErr(err))
 	}
-	got, err := marks.ParseFile(pos[0], marks.Sheet{Unit: u.Name, Year: m.Year, Month: m.Month, People: people, Units: unitNames(cfg)})
+	got, err := marks.ParseFile(pos[0], marks.Sheet{Unit: u.Name, Year: m.Year, Month: m.Month, People: people, Units: cfg.UnitNames()})
 	if err != nil {
 		return err
 	}
@@ -197,8 +197,8 @@ func runMarksList(ctx context.Context, e *env, args []string) error {
 		return fmt.Errorf("--month %q is not a month YYYY-MM", *month)
 	}
 	if *unit != "" && len(cfg.Unit) > 0 {
-		if _, ok := cfg.UnitByName(*unit); !ok {
-			return fmt.Errorf("--unit: %q is %w %s (known: %s)", *unit, config.ErrUnknownUnit, configName(cfg), strings.Join(unitNames(cfg), ", "))
+		if _, err := cfg.LookupUnit(*unit); err != nil {
+			return fmt.Errorf("--unit: %w", err)
 		}
 	}
 	b, closeB, err := e.backend(ctx, cfg)
@@ -280,8 +280,8 @@ func runFindingAdd(ctx context.Context, e *env, args []string) error {
 		return errors.New("--unit is required")
 	}
 	if len(cfg.Unit) > 0 {
-		if _, ok := cfg.UnitByName(*unit); !ok {
-			return fmt.Errorf("--unit: %q is %w %s (known: %s)", *unit, config.ErrUnknownUnit, configName(cfg), strings.Join(unitNames(cfg), ", "))
+		if _, err := cfg.LookupUnit(*unit); err != nil {
+			return fmt.Errorf("--unit: %w", err)
 		}
 	}
 	b, closeB, err := e.backend(ctx, cfg)

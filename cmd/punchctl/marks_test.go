@@ -26,14 +26,8 @@ import (
 // has no clock. 王五 punched the compound's clock at 09:12 on Monday 2026-03-09.
 func newUnitsFixture(t *testing.T) *bkFixture {
 	t.Helper()
-	f := &bkFixture{dir: t.TempDir()}
-	sockDir, err := os.MkdirTemp("", "pctl")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(sockDir) })
-	f.sock = filepath.Join(sockDir, "punchd.sock")
-	f.dbPath = filepath.Join(f.dir, "punchd.db")
+	f := newFixtureDirs(t)
+	var err error
 	f.cfgPath = writeFile(t, f.dir, "punchd.toml", fmt.Sprintf(`
 [site]
 name = "jinbi"

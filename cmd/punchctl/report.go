@@ -276,17 +276,10 @@ func runReportTable(ctx context.Context, e *env, args []string) (err error) {
 		if err != nil {
 			return err
 		}
-		write := map[string]func(io.Writer) error{
+		return f.write(e, name, map[string]func(io.Writer) error{
 			"xlsx": func(w io.Writer) error { return report.WriteTableSetXLSX(w, set) },
 			"json": func(w io.Writer) error { return report.WriteJSON(w, set) },
-		}[f.format]
-		if err := writeOutput(e, f.out, write); err != nil {
-			return err
-		}
-		if f.out != "-" {
-			fmt.Fprintf(e.Stderr, "punchctl %s: %s: %s, %d unit(s)\n", name, f.out, set.Title, len(set.Tables))
-		}
-		return nil
+		}, fmt.Sprintf("%s, %d unit(s)", set.Title, len(set.Tables)))
 	}
 	tb, err := r.table(ctx, f.unit, warn)
 	if err != nil {
@@ -318,9 +311,9 @@ func (r *reportRun) table(ctx context.Context, unit string, warn func(string)) (
 	}
 	in := report.TableInput{Month: r.month, Days: days, Roster: people, DayType: dt, Registrations: regs, Options: r.options(unit)}
 	if unit != "" && len(r.cfg.Unit) > 0 {
-		u, ok := r.cfg.UnitByName(unit)
-		if !ok {
-			return report.Table{}, fmt.Errorf("--unit: %q is %w %s (known: %s, or all)", unit, config.ErrUnknownUnit, configName(r.cfg), strings.Join(unitNames(r.cfg), ", "))
+		u, err := r.cfg.LookupUnit(unit)
+		if err != nil {
+			return report.Table{}, fmt.Errorf("--unit: %w; or all", err)
 		}
 		ur, err := r.unitRecords(ctx, from, to)
 		if err != nil {
@@ -401,27 +394,20 @@ func runReportBulletin(ctx context.Context, e *env, args []string) (err error) {
 		}
 	}()
 	if f.unit != "" && len(r.cfg.Unit) > 0 {
-		if _, ok := r.cfg.UnitByName(f.unit); !ok {
-			return fmt.Errorf("--unit: %q is %w %s (known: %s)", f.unit, config.ErrUnknownUnit, configName(r.cfg), strings.Join(unitNames(r.cfg), ", "))
+		if _, err := r.cfg.LookupUnit(f.unit); err != nil {
+			return fmt.Errorf("--unit: %w", err)
 		}
 	}
 	n, err := r.notice(ctx, *endDay, *issue, f.unit, problems, func(msg string) { fmt.Fprintf(e.Stderr, "punchctl %s: warning: %s\n", name, msg) })
 	if err != nil {
 		return err
 	}
-	write := map[string]func(io.Writer) error{
+	b := n.Bulletin
+	return f.write(e, name, map[string]func(io.Writer) error{
 		"md":   func(w io.Writer) error { return report.WriteNoticeMarkdown(w, n) },
 		"docx": func(w io.Writer) error { return report.WriteNoticeDOCX(w, n, e.Now()) },
 		"xlsx": func(w io.Writer) error { return report.WriteNoticeXLSX(w, n) },
-	}[f.format]
-	if err := writeOutput(e, f.out, write); err != nil {
-		return err
-	}
-	if f.out != "-" {
-		b := n.Bulletin
-		fmt.Fprintf(e.Stderr, "punchctl %s: %s: %s, %s to %s, %d people judged from punches, %d working days\n", name, f.out, n.Title, b.From, b.To, b.People, b.WorkingDays)
-	}
-	return nil
+	}, fmt.Sprintf("%s, %s to %s, %d people judged from punches, %d working days", n.Title, b.From, b.To, b.People, b.WorkingDays))
 }
 
 // bulletin builds the month's bulletin from the run's source.

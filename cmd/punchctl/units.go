@@ -207,16 +207,21 @@ func runReportPoints(ctx context.Context, e *env, args []string) (err error) {
 	if f.year != 0 {
 		p = report.YearPoints(f.year, r.cfg.SiteTitle(), ins)
 	}
-	write := map[string]func(io.Writer) error{
+	return f.write(e, name, map[string]func(io.Writer) error{
 		"xlsx": func(w io.Writer) error { return report.WritePointsXLSX(w, p) },
 		"csv":  func(w io.Writer) error { return report.WritePointsCSV(w, p) },
 		"json": func(w io.Writer) error { return report.WriteJSON(w, p) },
-	}[f.format]
-	if err := writeOutput(e, f.out, write); err != nil {
+	}, fmt.Sprintf("%s, %d people", p.Title, len(p.Rows)))
+}
+
+// write writes the report in the chosen format to -o and, unless that is stdout, says what it
+// wrote on stderr.
+func (f *reportFlags) write(e *env, name string, writers map[string]func(io.Writer) error, summary string) error {
+	if err := writeOutput(e, f.out, writers[f.format]); err != nil {
 		return err
 	}
 	if f.out != "-" {
-		fmt.Fprintf(e.Stderr, "punchctl %s: %s: %s, %d people\n", name, f.out, p.Title, len(p.Rows))
+		fmt.Fprintf(e.Stderr, "punchctl %s: %s: %s\n", name, f.out, summary)
 	}
 	return nil
 }
@@ -248,16 +253,9 @@ func runReportYear(ctx context.Context, e *env, args []string) (err error) {
 		return err
 	}
 	y := report.BuildYear(f.year, r.cfg.SiteTitle(), ins)
-	write := map[string]func(io.Writer) error{
+	return f.write(e, name, map[string]func(io.Writer) error{
 		"xlsx": func(w io.Writer) error { return report.WriteYearXLSX(w, y) },
 		"csv":  func(w io.Writer) error { return report.WriteYearCSV(w, y) },
 		"json": func(w io.Writer) error { return report.WriteJSON(w, y) },
-	}[f.format]
-	if err := writeOutput(e, f.out, write); err != nil {
-		return err
-	}
-	if f.out != "-" {
-		fmt.Fprintf(e.Stderr, "punchctl %s: %s: %s, %d people\n", name, f.out, y.Title, len(y.Rows))
-	}
-	return nil
+	}, fmt.Sprintf("%s, %d people", y.Title, len(y.Rows)))
 }

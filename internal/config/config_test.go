@@ -461,7 +461,7 @@ unit = "农技中心"
 		}
 	}
 	_, err = cfg.ApplyUnits([]attendance.Person{{UserID: "9", Name: "赵六", Unit: "金碧"}})
-	if !errors.Is(err, ErrUnknownUnit) || err.Error() != `roster: user 9 (赵六): unit "金碧": not a [[unit]] of the config units.toml (known: 党政办, 农技中心, 水务站, 金碧村)` {
+	if !errors.Is(err, ErrUnknownUnit) || err.Error() != `roster: user 9 (赵六): unit "金碧" is not a [[unit]] of the config units.toml (known: 党政办, 农技中心, 水务站, 金碧村)` {
 		t.Errorf("unknown unit: %v", err)
 	}
 	if u, ok := cfg.UnitByName("金碧村"); !ok || u.Leader != "李四" || u.Secretary != "王五" || u.HasClock {

@@ -69,6 +69,15 @@ func (c Config) Units() []attendance.Unit {
 	return out
 }
 
+// LookupUnit finds a [[unit]] entry; the error names the config and the units it has:
+// `"东山" is not a [[unit]] of the config punchd.toml (known: 党政办, 金碧村)`.
+func (c Config) LookupUnit(name string) (attendance.Unit, error) {
+	if u, ok := c.UnitByName(name); ok {
+		return u, nil
+	}
+	return attendance.Unit{}, fmt.Errorf("%q is %w %s (known: %s)", name, ErrUnknownUnit, configName(c), strings.Join(c.UnitNames(), ", "))
+}
+
 // UnitByName finds a [[unit]] entry.
 func (c Config) UnitByName(name string) (attendance.Unit, bool) {
 	for _, u := range c.Units() {
@@ -108,8 +117,8 @@ func (c Config) ApplyUnits(people []attendance.Person) ([]attendance.Person, err
 	for i, p := range people {
 		u, ok := units[p.Unit]
 		if !ok {
-			errs = append(errs, fmt.Errorf("roster: user %s (%s): unit %q: %w %s (known: %s)",
-				p.UserID, p.Name, p.Unit, ErrUnknownUnit, configName(c), strings.Join(c.unitNames(), ", ")))
+			_, err := c.LookupUnit(p.Unit)
+			errs = append(errs, fmt.Errorf("roster: user %s (%s): unit %w", p.UserID, p.Name, err))
 			continue
 		}
 		if p.Tracking != attendance.TrackExempt {
@@ -123,7 +132,8 @@ func (c Config) ApplyUnits(people []attendance.Person) ([]attendance.Person, err
 	return out, nil
 }
 
-func (c Config) unitNames() []string {
+// UnitNames are the names of the [[unit]] entries, in order.
+func (c Config) UnitNames() []string {
 	names := make([]string, len(c.Unit))
 	for i, u := range c.Unit {
 		names[i] = u.Name

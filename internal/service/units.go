@@ -11,7 +11,6 @@ import (
 	"strings"
 
 	"github.com/jinbi/punchd/internal/attendance"
-	"github.com/jinbi/punchd/internal/config"
 	"github.com/jinbi/punchd/internal/event"
 	"github.com/jinbi/punchd/internal/rules"
 	"github.com/jinbi/punchd/internal/store"
@@ -23,13 +22,9 @@ var ErrNotKeptByMarks = errors.New("not kept by marks")
 // keptUnit is the [[unit]] named, which must keep its people by marks (a village, a station
 // without a clock).
 func (s *Service) keptUnit(name string) (attendance.Unit, error) {
-	u, ok := s.cfg.UnitByName(name)
-	if !ok {
-		var names []string
-		for _, c := range s.cfg.Unit {
-			names = append(names, c.Name)
-		}
-		return u, fmt.Errorf("unit %q is %w (known: %s)", name, config.ErrUnknownUnit, strings.Join(names, ", "))
+	u, err := s.cfg.LookupUnit(name)
+	if err != nil {
+		return u, fmt.Errorf("unit %w", err)
 	}
 	if u.HasClock {
 		return u, fmt.Errorf("unit %q: its people punch a clock and are judged from it: %w", name, ErrNotKeptByMarks)
@@ -84,8 +79,8 @@ func (s *Service) Marks(ctx context.Context, unit string, from, to attendance.Da
 // configured and its person (if any) on the roster.
 func (s *Service) AddFinding(ctx context.Context, f attendance.Finding) (attendance.Finding, error) {
 	if len(s.cfg.Unit) > 0 {
-		if _, ok := s.cfg.UnitByName(f.Unit); !ok {
-			return f, fmt.Errorf("finding: unit %q is %w", f.Unit, config.ErrUnknownUnit)
+		if _, err := s.cfg.LookupUnit(f.Unit); err != nil {
+			return f, fmt.Errorf("finding: unit %w", err)
 		}
 	}
 	if f.UserID != "" {
