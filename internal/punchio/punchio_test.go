@@ -142,7 +142,7 @@ func TestReadRegistrations(t *testing.T) {
 
 func TestReadRegistrationsErrors(t *testing.T) {
 	tests := []struct{ name, src, want string }{
-		{"kind", `{"user_id":"1","kind":"holiday","from":"2026-05-06","to":"2026-05-06"}`, `r:1: bad line: registration kind "holiday" is not one of offsite, trip, leave, meeting, makeup`},
+		{"kind", `{"user_id":"1","kind":"holiday","from":"2026-05-06","to":"2026-05-06"}`, `r:1: bad line: registration kind "holiday" is not one of offsite, trip, leave, meeting, makeup, return`},
 		{"no from", `{"user_id":"1","kind":"leave","to":"2026-05-06"}`, `r:1: bad line: no "from"`},
 		{"no to", `{"user_id":"1","kind":"leave","from":"2026-05-06"}`, `r:1: bad line: no "to"`},
 		{"ends before start", `{"user_id":"1","kind":"trip","from":"2026-05-07","to":"2026-05-06"}`, `r:1: bad line: to 2026-05-06T23:59:59+08:00 is before from 2026-05-07T00:00:00+08:00`},
