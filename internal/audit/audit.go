@@ -57,6 +57,7 @@ const (
 	RosterPut          = "roster.put"
 	MarkSet            = "mark.set"
 	FindingAdd         = "finding.add"
+	FindingRevoke      = "finding.revoke"
 )
 
 // Entry is one change. Entries are never edited or deleted.

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/jinbi/punchd/internal/attendance"
+	"github.com/jinbi/punchd/internal/audit"
 	"github.com/jinbi/punchd/internal/event"
 	"github.com/jinbi/punchd/internal/rules"
 	"github.com/jinbi/punchd/internal/store"
@@ -66,8 +67,22 @@ func (s *Service) SetMarks(ctx context.Context, marks []attendance.DayMark) erro
 	if err != nil {
 		return fmt.Errorf("marks: events: %w", err)
 	}
-	_, err = s.db.Commit(ctx, store.Batch{Marks: marks, Outbox: events})
-	return err
+	if _, err := s.db.Commit(ctx, store.Batch{Marks: marks, Outbox: events}); err != nil {
+		return err
+	}
+	for _, m := range marks {
+		if _, err := s.audit.Record(ctx, audit.MarkSet, m.Unit+" "+m.UserID+" "+m.Date.String(), string(m.Mark)+markSource(m)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func markSource(m attendance.DayMark) string {
+	if m.Source == "" {
+		return ""
+	}
+	return " (" + m.Source + ")"
 }
 
 // Marks lists the marks of unit ("" = every unit) in [from, to].
@@ -93,7 +108,12 @@ func (s *Service) AddFinding(ctx context.Context, f attendance.Finding) (attenda
 		}
 	}
 	f.ID, f.RecordedAt = "", s.stamp()
-	return s.db.AddFinding(f)
+	saved, err := s.db.AddFinding(f)
+	if err != nil {
+		return saved, err
+	}
+	_, err = s.audit.Record(ctx, audit.FindingAdd, saved.ID, fmt.Sprintf("%s %s %s %s: %s", saved.Date, saved.Unit, saved.UserID, saved.Kind, saved.Text))
+	return saved, err
 }
 
 // Findings lists the findings dated in [from, to], revoked ones too.
@@ -106,7 +126,12 @@ func (s *Service) RevokeFinding(ctx context.Context, id, by, reason string) (att
 	if strings.TrimSpace(by) == "" {
 		return attendance.Finding{}, ErrNoRevoker
 	}
-	return s.db.RevokeFinding(id, by, reason)
+	f, err := s.db.RevokeFinding(id, by, reason)
+	if err != nil {
+		return f, err
+	}
+	_, err = s.audit.Record(ctx, audit.FindingRevoke, f.ID, reason)
+	return f, err
 }
 
 // Conflicts runs the cross-check (rules.CrossCheck) over [from, to] for everyone a village keeps.

@@ -45,7 +45,7 @@ type fixture struct {
 
 // newFixture serves the console over a real store-backed service (the one behind punchctl's
 // socket) with three people on the roster and a clerk and a viewer account.
-func newFixture(t *testing.T, anonymousRead bool) *fixture {
+func newFixture(t testing.TB, anonymousRead bool) *fixture {
 	t.Helper()
 	cfg := config.Default()
 	cfg.Site.Name, cfg.Site.Timezone = "jinbi", "Asia/Shanghai"
@@ -77,7 +77,7 @@ func newFixture(t *testing.T, anonymousRead bool) *fixture {
 		t.Fatal(err)
 	}
 	svc := service.New(cfg, db, cal, eng, since, clock)
-	ctx := audit.WithActor(context.Background(), audit.Actor{Name: "root", From: "local", Via: audit.ViaCLI})
+	ctx := adminCtx()
 	fast := account.New(db, svc.AuditLog(), clock).WithCost(bcrypt.MinCost) // the same store, cheap hashes
 	for _, a := range [][3]string{{"clerk1", "clerk", "correct horse"}, {"viewer1", "viewer", "battery staple"}} {
 		if _, err := fast.AddAccount(ctx, a[0], a[1], a[2]); err != nil {
@@ -95,6 +95,11 @@ func newFixture(t *testing.T, anonymousRead bool) *fixture {
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	return &fixture{svc: svc, srv: srv, web: w, reg: reg}
+}
+
+// adminCtx is the context of a change made by the administrator with punchctl.
+func adminCtx() context.Context {
+	return audit.WithActor(context.Background(), audit.Actor{Name: "root", From: "local", Via: audit.ViaCLI})
 }
 
 // browser is a cookie-keeping client that does not follow redirects and sends this site's Origin.
