@@ -67,6 +67,9 @@ type Config struct {
 	EventsSince attendance.Date // events are published only for days from this date
 	Clocks      []string        // every configured clock name: a day is final only once all synced past it
 	MaxBackfill int             // days before events_since judged on first start; default 400
+	// Batch is how many new punches one transaction commits at most: a whole log read on a first
+	// start (60,000 punches a clock) is stored in bounded batches, then judged. Default 5000.
+	Batch int
 }
 
 // Engine ingests, judges and enqueues. It serialises all its writes: the daemon is the store's
@@ -101,6 +104,9 @@ func New(cfg Config, db Store, cal rules.Calendar, now func() time.Time, log *sl
 	}
 	if cfg.MaxBackfill <= 0 {
 		cfg.MaxBackfill = 400
+	}
+	if cfg.Batch <= 0 {
+		cfg.Batch = 5000
 	}
 	if now == nil {
 		now = time.Now
@@ -306,6 +312,30 @@ func (e *Engine) Pulled(ctx context.Context, r pull.Pull) error {
 		return fmt.Errorf("clock %s: compare %d punches with the store: %w", r.Clock, len(valid), err)
 	}
 
+	// Many new punches (a first start, a log read whole after a long outage): store them in
+	// bounded batches first — each its own transaction, punches before anything else — and judge
+	// their days with the last batch, reading the stored ones back. The transaction and the batch
+	// stay small whatever the clock holds.
+	total := len(fresh)
+	var touched map[dayKey]bool
+	for len(fresh) > e.cfg.Batch {
+		chunk := fresh[:e.cfg.Batch]
+		if touched == nil {
+			touched = map[dayKey]bool{}
+		}
+		for _, p := range chunk {
+			d := attendance.DateOf(p.Time.In(e.cfg.Location))
+			touched[dayKey{p.UserID, d}] = true
+			if e.first.IsZero() || d.Before(e.first) {
+				e.first = d
+			}
+		}
+		if err := e.commitLocked(ctx, store.Batch{Punches: chunk}); err != nil {
+			return fmt.Errorf("clock %s: commit %d new punches (%d of %d stored): %w", r.Clock, len(chunk), total-len(fresh), total, err)
+		}
+		fresh = fresh[e.cfg.Batch:]
+	}
+
 	wm := store.Watermark{Clock: r.Clock, Serial: r.Info.Serial, Records: r.Info.Records, LastPull: r.At,
 		LastCount: count, LastPunch: prev.LastPunch, Offset: prev.Offset}
 	if !r.Info.Time.IsZero() {
@@ -334,7 +364,7 @@ func (e *Engine) Pulled(ctx context.Context, r pull.Pull) error {
 	if r.Users != nil {
 		b.Users = &store.ClockUsers{Clock: r.Clock, Users: r.Users}
 	}
-	if err := e.judgeLocked(ctx, &b, fresh, nil, syncedUntil(e.cfg.Clocks, wms)); err != nil {
+	if err := e.judgeLocked(ctx, &b, fresh, touched, syncedUntil(e.cfg.Clocks, wms)); err != nil {
 		return err
 	}
 	b.Outbox = append(b.Outbox, e.clockStatus(r, wm))
@@ -355,8 +385,8 @@ func (e *Engine) Pulled(ctx context.Context, r pull.Pull) error {
 		e.log.Warn("clock alert", "clock", r.Clock, "kind", a.Kind, "detail", a.Detail)
 		e.obs.AlertQueued(r.Clock, a.Kind)
 	}
-	e.obs.PunchesIngested(r.Clock, "pull", len(fresh))
-	e.obs.PunchesDuplicate(r.Clock, "pull", len(valid)-len(fresh))
+	e.obs.PunchesIngested(r.Clock, "pull", total)
+	e.obs.PunchesDuplicate(r.Clock, "pull", len(valid)-total)
 	return nil
 }
 

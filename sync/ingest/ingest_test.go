@@ -556,3 +556,38 @@ func BenchmarkFirstPullHistory(b *testing.B) {
 	}
 	b.ReportMetric(float64(len(ps)), "punches/op")
 }
+
+// A whole log with more new punches than a batch is stored in bounded transactions, then judged:
+// the store ends up exactly as with one transaction (punches, days, events).
+func TestPulledInBoundedBatches(t *testing.T) {
+	var log []device.Punch
+	for d := 0; d < 12; d++ {
+		day := at("2026-02-16", "08:20").AddDate(0, 0, d)
+		for _, u := range []string{"A1023", "7"} {
+			log = append(log, punch(u, day), punch(u, day.Add(3*time.Hour+45*time.Minute)),
+				punch(u, day.Add(6*time.Hour)), punch(u, day.Add(9*time.Hour+50*time.Minute)))
+		}
+	}
+	state := func(f *fixture) (int, string, int) {
+		n, err := f.db.CountPunches()
+		if err != nil {
+			t.Fatal(err)
+		}
+		days, err := f.db.Days(attendance.Date{Year: 2026, Month: 1, Day: 1}, attendance.Date{Year: 2026, Month: 3, Day: 31})
+		if err != nil {
+			t.Fatal(err)
+		}
+		j, _ := json.Marshal(days)
+		return n, string(j), len(f.events(t))
+	}
+	one := newFixture(t)
+	one.pull(t, log...)
+	batched := newFixture(t)
+	batched.eng.cfg.Batch = 7
+	batched.pull(t, log...)
+	n1, d1, e1 := state(one)
+	n2, d2, e2 := state(batched)
+	if n1 != len(log) || n2 != n1 || d1 != d2 || e1 != e2 || len(d1) < 100 {
+		t.Fatalf("one transaction: %d punches, %d events; batches of 7: %d punches, %d events; days equal: %v", n1, e1, n2, e2, d1 == d2)
+	}
+}
