@@ -18,6 +18,7 @@ import (
 	"github.com/jinbi/punchd/internal/attendance"
 	"github.com/jinbi/punchd/internal/config"
 	"github.com/jinbi/punchd/internal/event"
+	"github.com/jinbi/punchd/internal/store"
 	"github.com/jinbi/punchd/internal/mqtttest"
 )
 
@@ -516,5 +517,25 @@ func TestFaultLogClearedAndRefilled(t *testing.T) {
 	r.pulledAfter(t, "one more pull", r.clock.Now(), nil)
 	if got := r.ingested(t); got != stored+3+float64(refill) {
 		t.Fatalf("ingested %v, want %v", got, stored+3+float64(refill))
+	}
+}
+
+// After a clean stop with the broker up, the outbox is empty: the clocks' retained "stopped"
+// status queued at shutdown is published and acknowledged before the publisher disconnects.
+func TestCleanStopLeavesOutboxEmpty(t *testing.T) {
+	r := startRig(t)
+	r.pulledAfter(t, "the first pull", time.Time{}, nil)
+	r.stop(t)
+	db, err := store.Open(r.cfg.Store.Path, store.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	left, err := db.OutboxPeek(100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range left {
+		t.Errorf("left in the outbox after a clean stop: seq %d topic %s key %q retained %v: %s", e.Seq, e.Topic, e.Key, e.Retained, e.Payload)
 	}
 }
