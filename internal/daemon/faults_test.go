@@ -18,8 +18,8 @@ import (
 	"github.com/jinbi/punchd/internal/attendance"
 	"github.com/jinbi/punchd/internal/config"
 	"github.com/jinbi/punchd/internal/event"
-	"github.com/jinbi/punchd/internal/store"
 	"github.com/jinbi/punchd/internal/mqtttest"
+	"github.com/jinbi/punchd/internal/store"
 )
 
 // The fault tests drive the whole daemon (startRig: zksim over TCP, a real Mosquitto, the store in
