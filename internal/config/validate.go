@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/url"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -23,6 +24,14 @@ var clockSchemes = []string{"zk+tcp", "zk+udp", "zk+serial", zkpush.Scheme}
 
 // brokerSchemes are the MQTT broker URL schemes paho understands.
 var brokerSchemes = []string{"tcp", "ssl", "tls", "ws", "wss", "mqtt", "mqtts"}
+
+// MaxInflight bounds [mqtt] inflight, the publisher's window: it must leave MQTT packet
+// identifiers (65535 per connection) for the presence and for publishes whose acknowledgement
+// timed out. Checked here only; the publisher takes what the config says.
+const MaxInflight = 1000
+
+// secureBrokerSchemes are those of brokerSchemes over TLS.
+var secureBrokerSchemes = []string{"ssl", "tls", "wss", "mqtts"}
 
 // Validate checks the meaning of every value. It returns all problems found, joined, each a
 // *KeyError naming the file and the key.
@@ -125,15 +134,17 @@ func (c Config) Validate() error {
 
 	// [mqtt]
 	v.broker("mqtt.broker", c.MQTT.Broker)
-	if c.MQTT.ClientID == "" || len(c.MQTT.ClientID) > 65535 {
+	if c.MQTT.ClientID == "" {
 		v.bad("mqtt.client_id", "is empty")
+	} else if len(c.MQTT.ClientID) > 65535 {
+		v.bad("mqtt.client_id", "is longer than 65535 bytes")
 	}
 	v.topicPrefix("mqtt.topic_prefix", c.MQTT.TopicPrefix)
 	if c.MQTT.QoS < 0 || c.MQTT.QoS > 2 {
 		v.bad("mqtt.qos", "%d is not 0, 1 or 2", c.MQTT.QoS)
 	}
-	if c.MQTT.Inflight < 1 || c.MQTT.Inflight > 65535 {
-		v.bad("mqtt.inflight", "%d is not in 1..65535", c.MQTT.Inflight)
+	if c.MQTT.Inflight < 1 || c.MQTT.Inflight > MaxInflight {
+		v.bad("mqtt.inflight", "%d is not in 1..%d", c.MQTT.Inflight, MaxInflight)
 	}
 	if c.MQTT.OutboxMaxEntries < 1 {
 		v.bad("mqtt.outbox_max_entries", "%d is not a positive number", c.MQTT.OutboxMaxEntries)
@@ -144,6 +155,10 @@ func (c Config) Validate() error {
 	}
 	if (c.MQTT.CertFile == "") != (c.MQTT.KeyFile == "") {
 		v.bad("mqtt.cert_file", "cert_file and key_file go together: set both or neither")
+	}
+	if u, err := url.Parse(c.MQTT.Broker); err == nil && !slices.Contains(secureBrokerSchemes, u.Scheme) &&
+		(c.MQTT.CAFile != "" || c.MQTT.CertFile != "") {
+		v.bad("mqtt.ca_file", "TLS files are set but broker %q is not one of %s", c.MQTT.Broker, strings.Join(secureBrokerSchemes, ", "))
 	}
 
 	// [http], [api]
@@ -357,7 +372,7 @@ func (v *validator) broker(key, raw string) {
 		v.bad(key, "%q: scheme %q is not one of %s", raw, u.Scheme, strings.Join(brokerSchemes, ", "))
 		return
 	}
-	if u.Hostname() == "" {
-		v.bad(key, "%q has no host", raw)
+	if u.Hostname() == "" || u.Port() == "" {
+		v.bad(key, "%q needs host:port (like %s://127.0.0.1:1883)", raw, u.Scheme)
 	}
 }

@@ -174,7 +174,7 @@ func Run(ctx context.Context, cfg config.Config, o Options) error {
 	for i, c := range cfg.Clock {
 		clockNames[i] = c.Name
 	}
-	d.eng = ingest.New(ingest.Config{Site: cfg.Site.Name, Prefix: cfg.MQTT.TopicPrefix, QoS: byte(cfg.MQTT.QoS), Location: loc, Params: cfg.RulesParams(),
+	d.eng = ingest.New(ingest.Config{Site: cfg.Site.Name, Prefix: cfg.MQTT.TopicPrefix, Location: loc, Params: cfg.RulesParams(),
 		EventsSince: since, Clocks: clockNames}, db, cal, o.Now, log.With("component", "ingest"), ingestObserver{m}, pub.Notify)
 	if err := d.eng.Load(ctx); err != nil {
 		return err

@@ -75,14 +75,14 @@ func (d *daemon) fileDue(ctx context.Context) error {
 		topic := event.ReportFileTopic(d.cfg.MQTT.TopicPrefix, first.Year, first.Month, name)
 		sum := sha256.Sum256(f.data[i])
 		n.Documents = append(n.Documents, event.ReportDocument{Name: name, Topic: topic, Size: len(f.data[i]), SHA256: hex.EncodeToString(sum[:])})
-		out = append(out, store.OutboxEntry{Topic: topic, Payload: f.data[i], QoS: 1, Retained: true, Key: "report/" + month.String() + "/files/" + name})
+		out = append(out, store.OutboxEntry{Topic: topic, Payload: f.data[i], Retained: true, Key: "report/" + month.String() + "/files/" + name})
 	}
 	payload, err := json.Marshal(n)
 	if err != nil {
 		return err
 	}
 	out = append(out, store.OutboxEntry{Topic: event.ReportTopic(d.cfg.MQTT.TopicPrefix, first.Year, first.Month),
-		Payload: payload, QoS: 1, Retained: true, Key: "report/" + month.String()})
+		Payload: payload, Retained: true, Key: "report/" + month.String()})
 	if _, err := d.db.Commit(ctx, store.Batch{Outbox: out}); err != nil {
 		return fmt.Errorf("queue report notice: %w", err)
 	}

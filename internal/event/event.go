@@ -41,7 +41,7 @@ var (
 )
 
 // Event is one anomaly of one slot of one person's day, published on {prefix}/events/{kind}
-// with QoS 1, not retained. The same anomaly always has the same ID; a changed judgement is
+// at [mqtt] qos (1 by default), not retained. The same anomaly always has the same ID; a changed judgement is
 // published again with the same ID and a higher Rev.
 type Event struct {
 	ID           string               `json:"id"`
@@ -196,7 +196,7 @@ type Status struct {
 	Reason  string `json:"reason,omitempty"` // offline only: "shutdown" or "lost" (the Last Will)
 }
 
-// ClockStatus is one clock's state on {prefix}/clocks/{clock}/status: retained, QoS 1.
+// ClockStatus is one clock's state on {prefix}/clocks/{clock}/status: retained, [mqtt] qos.
 type ClockStatus struct {
 	Clock         string  `json:"clock"`
 	State         string  `json:"state"`     // up|down
@@ -223,7 +223,7 @@ type DaySlot struct {
 	LateRegistered bool `json:"late_registered,omitempty"`
 }
 
-// DayPayload is a person's judged day on {prefix}/days once it is final: QoS 1, not retained.
+// DayPayload is a person's judged day on {prefix}/days once it is final: [mqtt] qos, not retained.
 // A day judged again after it was published (a registration, a late log) is published again.
 type DayPayload struct {
 	Site     string             `json:"site"`
@@ -273,7 +273,7 @@ type ReportCounts struct {
 	Excused int `json:"excused"` // person-days excused by a registration
 }
 
-// ReportNotice announces a filed monthly table on {prefix}/reports/{yyyy-mm}: retained, QoS 1.
+// ReportNotice announces a filed monthly table on {prefix}/reports/{yyyy-mm}: retained, [mqtt] qos.
 type ReportNotice struct {
 	Site        string       `json:"site"`
 	Month       string       `json:"month"` // yyyy-mm

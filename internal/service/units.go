@@ -274,7 +274,7 @@ func (s *Service) unitEvents(marks []attendance.DayMark) ([]store.OutboxEntry, e
 		if err != nil {
 			return fmt.Errorf("event %s: encode: %w", id, err)
 		}
-		out = append(out, store.OutboxEntry{Topic: event.Topic(s.cfg.MQTT.TopicPrefix, a.Kind), Payload: payload, QoS: byte(s.cfg.MQTT.QoS),
+		out = append(out, store.OutboxEntry{Topic: event.Topic(s.cfg.MQTT.TopicPrefix, a.Kind), Payload: payload,
 			EnqueuedAt: now, EventID: id, Rev: ev.Rev, Hash: h})
 		return nil
 	}

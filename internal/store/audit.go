@@ -43,7 +43,7 @@ func (db *DB) AppendAudit(e audit.Entry, topic string) (audit.Entry, error) {
 		if err != nil {
 			return err
 		}
-		_, err = putOutbox(tx, []OutboxEntry{{Topic: topic, Payload: payload, QoS: 1, EventID: e.EventID(), Rev: 1}}, db.opts.Now())
+		_, err = putOutbox(tx, []OutboxEntry{{Topic: topic, Payload: payload, EventID: e.EventID(), Rev: 1}}, db.opts.Now())
 		return err
 	})
 	if err != nil {

@@ -41,16 +41,17 @@ func FuzzPunchValue(f *testing.F) {
 func FuzzOutboxEntry(f *testing.F) {
 	f.Add("punchd/jinbi/events/late", []byte(`{"id":"x"}`), true, byte(1), "status/dzb", "ev1", 3, []byte{1, 2})
 	f.Add("t", []byte{}, false, byte(0), "", "", 0, []byte(nil))
-	f.Fuzz(func(t *testing.T, topic string, payload []byte, retained bool, qos byte, key, id string, rev int, hash []byte) {
+	// The byte argument was the entry's QoS (no longer stored); kept so the corpus still applies.
+	f.Fuzz(func(t *testing.T, topic string, payload []byte, retained bool, _ byte, key, id string, rev int, hash []byte) {
 		db := &DB{loc: time.UTC}
-		e := OutboxEntry{Seq: 5, Topic: topic, Payload: payload, Retained: retained, QoS: qos, Key: key, EventID: id, Rev: rev, Hash: hash,
+		e := OutboxEntry{Seq: 5, Topic: topic, Payload: payload, Retained: retained, Key: key, EventID: id, Rev: rev, Hash: hash,
 			EnqueuedAt: time.Unix(1614558665, 123).UTC()}
 		if validateEntry(0, e) == nil {
 			got, err := db.decodeEntry(be64(5), encodeEntry(e))
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got.Topic != topic || !bytes.Equal(got.Payload, payload) || got.Retained != retained || got.QoS != qos ||
+			if got.Topic != topic || !bytes.Equal(got.Payload, payload) || got.Retained != retained ||
 				got.Key != key || got.EventID != id || got.Rev != rev || !bytes.Equal(got.Hash, hash) || !got.EnqueuedAt.Equal(e.EnqueuedAt) {
 				t.Fatalf("round trip: got %+v want %+v", got, e)
 			}

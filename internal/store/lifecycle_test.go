@@ -343,7 +343,7 @@ func TestBackupRestore(t *testing.T) {
 	log := officeLog(20, 10, created)
 	if _, err := db.Commit(ctx, store.Batch{Punches: log,
 		Days:      []attendance.Day{{UserID: "1001", Date: attendance.Date{Year: 2021, Month: 3, Day: 1}, Status: attendance.StatusNormal}},
-		Outbox:    []store.OutboxEntry{{Topic: "p/events/late", Payload: []byte(`{"id":"x"}`), QoS: 1, EventID: "x", Rev: 1, Hash: []byte{1, 2}}},
+		Outbox:    []store.OutboxEntry{{Topic: "p/events/late", Payload: []byte(`{"id":"x"}`), EventID: "x", Rev: 1, Hash: []byte{1, 2}}},
 		Watermark: &store.Watermark{Clock: "dzb", Serial: serial, Records: len(log)}}); err != nil {
 		t.Fatal(err)
 	}

@@ -14,7 +14,6 @@ type OutboxEntry struct {
 	Topic      string // full MQTT topic
 	Payload    []byte
 	Retained   bool
-	QoS        byte      // 0, 1 or 2
 	EnqueuedAt time.Time // zero: Options.Now() at Commit
 	// Key, when not empty, coalesces: committing an entry with the same Key deletes the pending
 	// older one (for retained state such as a clock's status, where only the latest matters).
@@ -37,8 +36,6 @@ func validateEntry(i int, e OutboxEntry) error {
 	switch {
 	case e.Topic == "":
 		return fmt.Errorf("outbox entry %d: %w: empty topic", i, ErrInvalid)
-	case e.QoS > 2:
-		return fmt.Errorf("outbox entry %d (topic %q): %w: qos %d", i, e.Topic, ErrInvalid, e.QoS)
 	case e.EventID != "" && (e.Rev < 1 || int64(e.Rev) > 0xFFFFFFFF):
 		return fmt.Errorf("outbox entry %d (event %q): %w: rev %d (must be 1..4294967295)", i, e.EventID, ErrInvalid, e.Rev)
 	case e.EventID == "" && (e.Rev != 0 || len(e.Hash) != 0):
@@ -58,7 +55,9 @@ func encodeEntry(e OutboxEntry) []byte {
 	if e.Retained {
 		flags |= obRetained
 	}
-	v = append(v, outboxVersion, flags, e.QoS)
+	// The third byte was the entry's QoS; the publisher now publishes every entry at [mqtt] qos,
+	// so it is written 0 and ignored when read.
+	v = append(v, outboxVersion, flags, 0)
 	v = binary.BigEndian.AppendUint64(v, uint64(e.EnqueuedAt.UnixNano()))
 	v = appendBytes(v, []byte(e.Topic))
 	v = appendBytes(v, []byte(e.Key))
@@ -81,7 +80,6 @@ func (db *DB) decodeEntry(k, v []byte) (OutboxEntry, error) {
 		return bad("unknown encoding")
 	}
 	e.Retained = v[1]&obRetained != 0
-	e.QoS = v[2]
 	e.EnqueuedAt = time.Unix(0, int64(binary.BigEndian.Uint64(v[3:11]))).In(db.loc)
 	r := v[11:]
 	field := func() ([]byte, bool) {

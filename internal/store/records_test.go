@@ -99,7 +99,7 @@ func TestOutboxOrderTrimAndEvents(t *testing.T) {
 	t0 := time.Date(2021, 3, 1, 9, 0, 0, 0, shanghai)
 	var entries []store.OutboxEntry
 	for i := 0; i < 10; i++ {
-		entries = append(entries, store.OutboxEntry{Topic: "p/events/late", Payload: []byte(fmt.Sprint(i)), QoS: 1,
+		entries = append(entries, store.OutboxEntry{Topic: "p/events/late", Payload: []byte(fmt.Sprint(i)),
 			EnqueuedAt: t0.Add(time.Duration(i) * time.Minute), EventID: fmt.Sprint("ev", i), Rev: 1, Hash: []byte{byte(i)}})
 	}
 	res, err := db.Commit(ctx, store.Batch{Outbox: entries[:5]})
@@ -117,7 +117,7 @@ func TestOutboxOrderTrimAndEvents(t *testing.T) {
 		}
 	}
 	got, _ := db.OutboxPeek(3)
-	if len(got) != 3 || string(got[0].Payload) != "0" || got[2].Seq != seqs[2] || got[0].QoS != 1 || !got[0].EnqueuedAt.Equal(t0) || got[0].EventID != "ev0" {
+	if len(got) != 3 || string(got[0].Payload) != "0" || got[2].Seq != seqs[2] || !got[0].EnqueuedAt.Equal(t0) || got[0].EventID != "ev0" {
 		t.Fatalf("peek %+v", got)
 	}
 	if err := db.OutboxDelete(seqs[0], seqs[1], 999999); err != nil {

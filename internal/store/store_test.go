@@ -159,7 +159,6 @@ func TestCommitRejectsBadInputWhole(t *testing.T) {
 		"zero time":      {Punches: []device.Punch{good, {Clock: serial, UserID: "8"}}},
 		"bad date":       {Punches: []device.Punch{good}, Days: []attendance.Day{{UserID: "7", Date: attendance.Date{Year: 2021, Month: 2, Day: 30}}}},
 		"empty topic":    {Punches: []device.Punch{good}, Outbox: []store.OutboxEntry{{Payload: []byte("x")}}},
-		"qos 3":          {Punches: []device.Punch{good}, Outbox: []store.OutboxEntry{{Topic: "t", QoS: 3}}},
 		"rev 0":          {Punches: []device.Punch{good}, Outbox: []store.OutboxEntry{{Topic: "t", EventID: "e"}}},
 		"empty wm clock": {Punches: []device.Punch{good}, Watermark: &store.Watermark{}},
 	}

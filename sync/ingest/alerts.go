@@ -120,7 +120,7 @@ func (e *Engine) alertEntries(alerts []event.ClockAlert, at time.Time) ([]store.
 		if err != nil {
 			return nil, fmt.Errorf("clock %s: alert %s: encode: %w", a.Clock, a.Kind, err)
 		}
-		out = append(out, store.OutboxEntry{Topic: event.ClockAlertsTopic(e.cfg.Prefix, a.Clock), Payload: payload, QoS: e.cfg.QoS, EnqueuedAt: at})
+		out = append(out, store.OutboxEntry{Topic: event.ClockAlertsTopic(e.cfg.Prefix, a.Clock), Payload: payload, EnqueuedAt: at})
 	}
 	return out, nil
 }

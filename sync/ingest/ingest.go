@@ -61,7 +61,6 @@ type Observer interface {
 type Config struct {
 	Site        string
 	Prefix      string // MQTT topic prefix
-	QoS         byte   // of clock alerts ([mqtt] qos)
 	Location    *time.Location
 	Params      rules.Params
 	EventsSince attendance.Date // events are published only for days from this date
@@ -805,7 +804,7 @@ func (e *Engine) eventsLocked(b *store.Batch, person attendance.Person, before, 
 			if err != nil {
 				return fmt.Errorf("event %s: encode: %w", id, err)
 			}
-			b.Outbox = append(b.Outbox, store.OutboxEntry{Topic: event.Topic(e.cfg.Prefix, kind), Payload: payload, QoS: 1,
+			b.Outbox = append(b.Outbox, store.OutboxEntry{Topic: event.Topic(e.cfg.Prefix, kind), Payload: payload,
 				EnqueuedAt: now, EventID: id, Rev: ev.Rev, Hash: h})
 			e.obs.EventQueued(kind, ev.Rev > 1)
 		}
@@ -830,7 +829,7 @@ func (e *Engine) eventsLocked(b *store.Batch, person attendance.Person, before, 
 	if err != nil {
 		return fmt.Errorf("day %s of %s: encode: %w", day.Date, day.UserID, err)
 	}
-	b.Outbox = append(b.Outbox, store.OutboxEntry{Topic: event.DaysTopic(e.cfg.Prefix), Payload: payload, QoS: 1,
+	b.Outbox = append(b.Outbox, store.OutboxEntry{Topic: event.DaysTopic(e.cfg.Prefix), Payload: payload,
 		EnqueuedAt: now, EventID: id, Rev: rev + 1, Hash: h})
 	return nil
 }
@@ -873,7 +872,7 @@ func (e *Engine) clockStatus(r pull.Pull, wm store.Watermark) store.OutboxEntry 
 	cs := event.ClockStatus{Clock: r.Clock, State: event.ClockUp, Since: e.upSince(r.Clock, r.At).In(e.cfg.Location).Format(time.RFC3339),
 		LastPull: &last, Records: r.Info.Records, Capacity: r.Info.RecordCap, OffsetSeconds: r.Offset.Seconds(), Serial: r.Info.Serial}
 	payload, _ := json.Marshal(cs)
-	return store.OutboxEntry{Topic: event.ClockStatusTopic(e.cfg.Prefix, r.Clock), Payload: payload, QoS: 1, Retained: true,
+	return store.OutboxEntry{Topic: event.ClockStatusTopic(e.cfg.Prefix, r.Clock), Payload: payload, Retained: true,
 		Key: "clock-status/" + r.Clock, EnqueuedAt: r.At}
 }
 
@@ -893,7 +892,7 @@ func (e *Engine) ClockDown(ctx context.Context, clock string, since time.Time, r
 	}
 	payload, _ := json.Marshal(cs)
 	return e.commitLocked(ctx, store.Batch{Outbox: []store.OutboxEntry{{Topic: event.ClockStatusTopic(e.cfg.Prefix, clock),
-		Payload: payload, QoS: 1, Retained: true, Key: "clock-status/" + clock, EnqueuedAt: e.now()}}})
+		Payload: payload, Retained: true, Key: "clock-status/" + clock, EnqueuedAt: e.now()}}})
 }
 
 func (e *Engine) upSince(clock string, at time.Time) time.Time {

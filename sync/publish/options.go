@@ -14,7 +14,6 @@ import (
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/jinbi/punchd/internal/config"
-	"github.com/jinbi/punchd/internal/event"
 )
 
 // Options configures a Publisher. Start from DefaultOptions, set what the config says, and let
@@ -34,12 +33,16 @@ type Options struct {
 
 	KeepAlive      time.Duration // MQTT keepalive
 	ConnectTimeout time.Duration // one connection attempt, TCP + TLS + CONNACK
-	AckTimeout     time.Duration // a QoS 1 publish not acknowledged within it drops the connection
-	WriteTimeout   time.Duration // handing one publish to the socket; bounds shutdown too
-	Inflight       int           // publishes awaiting an acknowledgement at once
-	PollInterval   time.Duration // look at the outbox this often even without Notify; trim it too
-	BackoffMin     time.Duration // first reconnect delay (jittered, doubling)
-	BackoffMax     time.Duration // reconnect delay cap
+	// QoS every outbox entry is published at: 1 (the default) and 2 delete an entry on the
+	// broker's acknowledgement; 0 deletes it once written to the socket, so a connection that
+	// dies then loses it (at most once). The presence on {prefix}/status is always QoS 1.
+	QoS          byte
+	AckTimeout   time.Duration // a publish not acknowledged within it drops the connection
+	WriteTimeout time.Duration // handing one publish to the socket; bounds shutdown too
+	Inflight     int           // publishes awaiting an acknowledgement at once, 1..config.MaxInflight
+	PollInterval time.Duration // look at the outbox this often even without Notify; trim it too
+	BackoffMin   time.Duration // first reconnect delay (jittered, doubling)
+	BackoffMax   time.Duration // reconnect delay cap
 
 	// Outbox bounds, applied every PollInterval whether connected or not: entries beyond
 	// MaxEntries (oldest first) or older than MaxAge are dropped, counted and logged.
@@ -61,6 +64,7 @@ func DefaultOptions() Options {
 		ConnectTimeout: 10 * time.Second,
 		AckTimeout:     10 * time.Second,
 		WriteTimeout:   500 * time.Millisecond,
+		QoS:            1,
 		Inflight:       16,
 		PollInterval:   5 * time.Second,
 		BackoffMin:     500 * time.Millisecond,
@@ -135,7 +139,7 @@ func (o *Options) applyDefaults() {
 }
 
 // FromConfig is how punchd reaches the broker its config names: address, client id, prefix,
-// credentials, TLS, keepalive, inflight and the outbox caps. The daemon, punchctl doctor and
+// credentials, TLS, keepalive, qos, inflight and the outbox caps. The daemon, punchctl doctor and
 // punchctl config check all start from it.
 func FromConfig(m config.MQTT) Options {
 	o := DefaultOptions()
@@ -148,6 +152,7 @@ func FromConfig(m config.MQTT) Options {
 	if m.Inflight > 0 {
 		o.Inflight = int(m.Inflight)
 	}
+	o.QoS = byte(m.QoS)
 	o.MaxEntries, o.MaxAge = int(m.OutboxMaxEntries), m.OutboxMaxAge.Std()
 	return o
 }
@@ -163,45 +168,20 @@ func (o Options) Check() error {
 	return err
 }
 
-// Validate checks the options; each message names the config key under [mqtt].
+// Validate checks what the config does not (the [mqtt] keys are checked once, by
+// internal/config); each message names the option as a key under mqtt.
 func (o Options) Validate() error {
 	bad := func(key, format string, args ...any) error {
 		return fmt.Errorf("%w: mqtt.%s: %s", ErrConfig, key, fmt.Sprintf(format, args...))
 	}
-	u, err := url.Parse(o.Broker)
-	switch {
-	case o.Broker == "":
+	// The broker, the client id, the prefix, TLS, qos, inflight, keepalive and the outbox bounds
+	// come from [mqtt] and are checked once, by internal/config. What is left here is what the
+	// config does not set.
+	if o.Broker == "" {
 		return bad("broker", "is empty")
-	case err != nil:
-		return bad("broker", "%q is not a URL: %v", o.Broker, err)
-	case u.Host == "" || u.Port() == "":
-		return bad("broker", "%q needs host:port, e.g. tcp://127.0.0.1:1883", o.Broker)
-	}
-	secure := false
-	switch u.Scheme {
-	case "tcp", "mqtt", "ws":
-	case "ssl", "tls", "mqtts", "tcps", "wss":
-		secure = true
-	default:
-		return bad("broker", "scheme %q is not tcp, mqtt, ws, ssl, tls, mqtts or wss", u.Scheme)
-	}
-	if o.ClientID == "" {
-		return bad("client_id", "is empty")
-	}
-	if len(o.ClientID) > 65535 {
-		return bad("client_id", "is longer than 65535 bytes")
-	}
-	if err := event.CheckPrefix(o.Prefix); err != nil {
-		return bad("topic_prefix", "%v", err)
 	}
 	if o.Password != "" && o.PasswordFile != "" {
 		return bad("password_file", "set together with a password; use one")
-	}
-	if (o.CertFile == "") != (o.KeyFile == "") {
-		return bad("cert_file", "cert_file and key_file must be set together")
-	}
-	if !secure && (o.CAFile != "" || o.CertFile != "") {
-		return bad("ca_file", "TLS files are set but broker %q is not ssl://", o.Broker)
 	}
 	for key, v := range map[string]time.Duration{
 		"keepalive": o.KeepAlive, "connect_timeout": o.ConnectTimeout, "ack_timeout": o.AckTimeout,
@@ -212,20 +192,8 @@ func (o Options) Validate() error {
 			return bad(key, "%s is negative", v)
 		}
 	}
-	if o.KeepAlive != 0 && o.KeepAlive < time.Second {
-		return bad("keepalive", "%s is under one second", o.KeepAlive)
-	}
 	if o.BackoffMax < o.BackoffMin {
 		return bad("backoff_max", "%s is below backoff_min %s", o.BackoffMax, o.BackoffMin)
-	}
-	if o.Inflight < 0 || o.Inflight > 1000 {
-		return bad("inflight", "%d is outside 1..1000", o.Inflight)
-	}
-	if o.MaxEntries < 0 {
-		return bad("max_entries", "%d is negative", o.MaxEntries)
-	}
-	if o.MaxAge < 0 {
-		return bad("max_age", "%s is negative", o.MaxAge)
 	}
 	return nil
 }

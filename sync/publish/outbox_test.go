@@ -27,7 +27,7 @@ func (m *memOutbox) add(topic string, payload []byte, retained bool, at time.Tim
 	defer m.mu.Unlock()
 	m.next++
 	m.entries = append(m.entries, publish.Entry{
-		Seq: m.next, Topic: topic, Payload: payload, Retained: retained, QoS: 1, EnqueuedAt: at,
+		Seq: m.next, Topic: topic, Payload: payload, Retained: retained, EnqueuedAt: at,
 	})
 	return m.next
 }

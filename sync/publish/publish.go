@@ -1,6 +1,7 @@
 // Package publish is the outbox → MQTT loop: it takes entries from the durable outbox oldest
-// first, publishes them with QoS 1 within a small in-flight window, and deletes an entry only
-// after the broker acknowledged it on the connection it was sent on. It also keeps the daemon's
+// first, publishes them at Options.QoS ([mqtt] qos, 1 by default) within a small in-flight window,
+// and deletes an entry only after the broker acknowledged it on the connection it was sent on (at
+// QoS 0 there is no acknowledgement: once the packet is written to the socket). It also keeps the daemon's
 // retained presence on {prefix}/status ("online" on connect, "offline" as Last Will and on a
 // clean shutdown) and bounds the outbox by size and age.
 //
@@ -38,7 +39,6 @@ type Entry struct {
 	Topic      string
 	Payload    []byte
 	Retained   bool
-	QoS        byte // 1 or 2; 0 is published as 1 (an entry is only deleted on an acknowledgement)
 	EnqueuedAt time.Time
 	Key        string // the producer's key (e.g. event id and rev); for logs only
 }
@@ -372,13 +372,9 @@ func (s *session) fill() {
 		}
 		e := s.queue[0]
 		s.queue = s.queue[1:]
-		qos := e.QoS
-		if qos == 0 || qos > 2 {
-			qos = 1
-		}
 		sent := time.Now()
 		// Publish hands the packet to paho's writer; it blocks at most WriteTimeout.
-		tok := s.c.Publish(e.Topic, qos, e.Retained, e.Payload)
+		tok := s.c.Publish(e.Topic, p.o.QoS, e.Retained, e.Payload)
 		s.inflight[e.Seq] = struct{}{}
 		p.log.Debug("mqtt publish", "seq", e.Seq, "topic", e.Topic, "key", e.Key)
 		if h := p.o.Hooks.OnSend; h != nil {

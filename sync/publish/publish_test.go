@@ -18,6 +18,7 @@ import (
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/jinbi/punchd/internal/attendance"
+	"github.com/jinbi/punchd/internal/config"
 	"github.com/jinbi/punchd/internal/event"
 	"github.com/jinbi/punchd/internal/mqtttest"
 	"github.com/jinbi/punchd/sync/publish"
@@ -73,6 +74,7 @@ type collector struct {
 	mu     sync.Mutex
 	msgs   map[string][][]byte // topic -> payloads
 	ids    map[string]int      // event id -> times received
+	qos    map[byte]int        // QoS of the messages as delivered -> how many
 	got    chan struct{}
 }
 
@@ -80,10 +82,17 @@ type collector struct {
 // queued by the broker while it is away, across a broker restart).
 func subscribe(t testing.TB, url, clientID, filter string, persistent bool) *collector {
 	t.Helper()
-	c := &collector{msgs: map[string][][]byte{}, ids: map[string]int{}, got: make(chan struct{}, 1)}
+	return subscribeAt(t, url, clientID, filter, persistent, 1)
+}
+
+// subscribeAt is subscribe with the subscription's maximum QoS.
+func subscribeAt(t testing.TB, url, clientID, filter string, persistent bool, qos byte) *collector {
+	t.Helper()
+	c := &collector{msgs: map[string][][]byte{}, ids: map[string]int{}, qos: map[byte]int{}, got: make(chan struct{}, 1)}
 	handler := func(_ mqtt.Client, m mqtt.Message) {
 		c.mu.Lock()
 		c.msgs[m.Topic()] = append(c.msgs[m.Topic()], m.Payload())
+		c.qos[m.Qos()]++
 		if strings.Contains(m.Topic(), "/events/") {
 			var e event.Event
 			if err := json.Unmarshal(m.Payload(), &e); err == nil {
@@ -100,14 +109,14 @@ func subscribe(t testing.TB, url, clientID, filter string, persistent bool) *col
 		SetCleanSession(!persistent).SetAutoReconnect(true).SetConnectRetry(true).
 		SetConnectRetryInterval(100 * time.Millisecond).SetMaxReconnectInterval(200 * time.Millisecond).
 		SetOrderMatters(false).
-		SetOnConnectHandler(func(cl mqtt.Client) { cl.Subscribe(filter, 1, handler) })
+		SetOnConnectHandler(func(cl mqtt.Client) { cl.Subscribe(filter, qos, handler) })
 	c.client = mqtt.NewClient(opts)
 	tok := c.client.Connect()
 	if !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
 		t.Fatalf("subscriber connect: %v", tok.Error())
 	}
 	// Make sure the subscription is in place before anything is published.
-	st := c.client.Subscribe(filter, 1, handler)
+	st := c.client.Subscribe(filter, qos, handler)
 	if !st.WaitTimeout(10*time.Second) || st.Error() != nil {
 		t.Fatalf("subscribe %s: %v", filter, st.Error())
 	}
@@ -584,6 +593,55 @@ func TestTrimCountsDrops(t *testing.T) {
 	}
 }
 
+// TestQoSHonoured: every outbox entry goes out at Options.QoS ([mqtt] qos): a subscriber at
+// QoS 2 receives them at that QoS, and the outbox is emptied at each.
+func TestQoSHonoured(t *testing.T) {
+	b := mqtttest.Start(t)
+	for _, qos := range []byte{0, 1, 2} {
+		t.Run(fmt.Sprintf("qos %d", qos), func(t *testing.T) {
+			sub := subscribeAt(t, b.URL(), fmt.Sprintf("sub-qos%d", qos), event.EventsFilter(prefix), false, 2)
+			ob := newMemOutbox()
+			ids := enqueueEvents(t, ob, 0, 20)
+			o := fastOptions(t, b.URL())
+			o.ClientID, o.QoS = fmt.Sprintf("punchd-qos%d", qos), qos
+			p, err := publish.New(ob, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			stop := run(t, p)
+			defer stop()
+			waitFor(t, "all events received", 10*time.Second, func() bool { return len(sub.idCounts()) == len(ids) }, sub.got)
+			waitFor(t, "outbox drained", 10*time.Second, func() bool { return ob.count() == 0 })
+			sub.mu.Lock()
+			defer sub.mu.Unlock()
+			if sub.qos[qos] == 0 || len(sub.qos) != 1 {
+				t.Errorf("delivered at QoS %v, want all at %d", sub.qos, qos)
+			}
+		})
+	}
+}
+
+// A config that passes `config check` starts the publisher: [mqtt] is checked once, by the
+// config, and FromConfig carries it over whole.
+func TestFromAValidConfig(t *testing.T) {
+	c := config.Default()
+	c.MQTT.QoS, c.MQTT.Inflight, c.MQTT.Keepalive = 0, config.MaxInflight, config.Duration(time.Minute)
+	c.MQTT.Broker, c.MQTT.CAFile = "ssl://10.0.0.9:8883", "/etc/punchd/ca.pem"
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	o := publish.FromConfig(c.MQTT)
+	if err := o.Validate(); err != nil {
+		t.Errorf("publisher refuses a valid config: %v", err)
+	}
+	if o.QoS != 0 || o.Inflight != config.MaxInflight || o.KeepAlive != time.Minute || o.Broker != c.MQTT.Broker || o.CAFile != c.MQTT.CAFile ||
+		o.ClientID != c.MQTT.ClientID || o.Prefix != c.MQTT.TopicPrefix || o.MaxEntries != int(c.MQTT.OutboxMaxEntries) {
+		t.Errorf("FromConfig %+v does not carry [mqtt] %+v", o, c.MQTT)
+	}
+}
+
+// TestValidateNamesTheKey: what the publisher checks itself (the [mqtt] keys are the config's,
+// TestBadConfigs in internal/config).
 func TestValidateNamesTheKey(t *testing.T) {
 	base := func() publish.Options {
 		o := publish.DefaultOptions()
@@ -596,17 +654,8 @@ func TestValidateNamesTheKey(t *testing.T) {
 		key  string
 	}{
 		{"empty broker", func(o *publish.Options) { o.Broker = "" }, "mqtt.broker"},
-		{"no port", func(o *publish.Options) { o.Broker = "tcp://127.0.0.1" }, "mqtt.broker"},
-		{"bad scheme", func(o *publish.Options) { o.Broker = "http://127.0.0.1:80" }, "mqtt.broker"},
-		{"no client id", func(o *publish.Options) { o.ClientID = "" }, "mqtt.client_id"},
-		{"wildcard prefix", func(o *publish.Options) { o.Prefix = "punchd/#" }, "mqtt.topic_prefix"},
-		{"empty prefix", func(o *publish.Options) { o.Prefix = "" }, "mqtt.topic_prefix"},
-		{"trailing slash", func(o *publish.Options) { o.Prefix = "punchd/" }, "mqtt.topic_prefix"},
 		{"both passwords", func(o *publish.Options) { o.Password, o.PasswordFile = "a", "/x" }, "mqtt.password_file"},
-		{"cert without key", func(o *publish.Options) { o.Broker = "ssl://h:8883"; o.CertFile = "c.pem" }, "mqtt.cert_file"},
-		{"tls files on tcp", func(o *publish.Options) { o.CAFile = "ca.pem" }, "mqtt.ca_file"},
 		{"negative ack timeout", func(o *publish.Options) { o.AckTimeout = -time.Second }, "mqtt.ack_timeout"},
-		{"inflight too big", func(o *publish.Options) { o.Inflight = 5000 }, "mqtt.inflight"},
 		{"backoff upside down", func(o *publish.Options) { o.BackoffMin, o.BackoffMax = time.Minute, time.Second }, "mqtt.backoff_max"},
 	}
 	for _, c := range cases {

@@ -33,7 +33,7 @@ func (o storeOutbox) Peek(n int) ([]Entry, error) {
 		if e.EventID != "" {
 			key = fmt.Sprintf("%s rev %d", e.EventID, e.Rev)
 		}
-		out[i] = Entry{Seq: e.Seq, Topic: e.Topic, Payload: e.Payload, Retained: e.Retained, QoS: e.QoS,
+		out[i] = Entry{Seq: e.Seq, Topic: e.Topic, Payload: e.Payload, Retained: e.Retained,
 			EnqueuedAt: e.EnqueuedAt, Key: key}
 	}
 	return out, nil

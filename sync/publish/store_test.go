@@ -34,7 +34,7 @@ func enqueueStore(t testing.TB, db *store.DB, n int) map[string]bool {
 			t.Fatal(err)
 		}
 		batch.Outbox = append(batch.Outbox, store.OutboxEntry{
-			Topic: event.Topic(prefix, e.Kind), Payload: b, QoS: 1, EventID: e.ID, Rev: e.Rev,
+			Topic: event.Topic(prefix, e.Kind), Payload: b, EventID: e.ID, Rev: e.Rev,
 		})
 		ids[e.ID] = true
 	}
@@ -121,7 +121,7 @@ func BenchmarkNotifyLatency(b *testing.B) {
 		e := sampleEvent(i)
 		payload, _ := json.Marshal(e)
 		if _, err := db.Commit(context.Background(), store.Batch{Outbox: []store.OutboxEntry{{
-			Topic: event.Topic(prefix, e.Kind), Payload: payload, QoS: 1, EventID: e.ID, Rev: 1}}}); err != nil {
+			Topic: event.Topic(prefix, e.Kind), Payload: payload, EventID: e.ID, Rev: 1}}}); err != nil {
 			b.Fatal(err)
 		}
 		start := time.Now()
