@@ -128,7 +128,7 @@ func TestConfigCheckAsStartup(t *testing.T) {
 		name, toml, want string
 	}{
 		{"password file", base + "[mqtt]\npassword_file = \"" + dir + "/none.pw\"\n", "mqtt.password_file: open " + dir + "/none.pw: no such file or directory"},
-		{"ca file with tcp", base + "[mqtt]\nbroker = \"tcp://127.0.0.1:1883\"\nca_file = \"" + dir + "/ca.pem\"\n", `mqtt.ca_file: TLS files are set but broker "tcp://127.0.0.1:1883" is not ssl://`},
+		{"ca file with tcp", base + "[mqtt]\nbroker = \"tcp://127.0.0.1:1883\"\nca_file = \"" + dir + "/ca.pem\"\n", `mqtt.ca_file: TLS files are set but broker "tcp://127.0.0.1:1883" is not one of ssl, tls, wss, mqtts`},
 		{"serial baud", base + "[[clock]]\nname = \"c\"\nurl = \"zk+serial:///dev/ttyS0?baud=abc\"\n", `clock[0].url: "zk+serial:///dev/ttyS0?baud=abc": baud="abc" is not a positive number`},
 		{"empty", "", "the file is empty"},
 	}
