@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"text/tabwriter"
 	"time"
 	"unicode/utf8"
 
@@ -353,8 +352,8 @@ func runClockInfo(ctx context.Context, e *env, args []string) error {
 		if f.json {
 			return writeJSONLine(e, infoJSON{Clock: redactURL(f.url), Info: info, HostTime: host.In(loc).Truncate(time.Second), OffsetSeconds: off.Seconds()})
 		}
-		tw := tabwriter.NewWriter(e.Stdout, 0, 4, 2, ' ', 0)
-		row := func(k, format string, a ...any) { fmt.Fprintf(tw, "%s\t"+format+"\n", append([]any{k}, a...)...) }
+		tw := newTextTable(e.Stdout)
+		row := func(k, format string, a ...any) { tw.row(k, fmt.Sprintf(format, a...)) }
 		row("clock", "%s", redactURL(f.url))
 		row("serial number", "%s", info.Serial)
 		row("firmware", "%s", info.Firmware)
@@ -374,7 +373,7 @@ func runClockInfo(ctx context.Context, e *env, args []string) error {
 		row("clock time", "%s", info.Time.Format(time.RFC3339))
 		row("host time", "%s", host.In(loc).Truncate(time.Second).Format(time.RFC3339))
 		row("offset", "%s", offsetText(off))
-		return tw.Flush()
+		return tw.flush()
 	})
 }
 
@@ -426,12 +425,11 @@ func runClockUsers(ctx context.Context, e *env, args []string) error {
 			return clockErr(f.url, "read users", err)
 		}
 		if f.text {
-			tw := tabwriter.NewWriter(e.Stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "USER_ID\tNAME\tPRIVILEGE\tCARD")
+			t := newTextTable(e.Stdout, "USER_ID", "NAME", "PRIVILEGE", "CARD")
 			for _, u := range users {
-				fmt.Fprintf(tw, "%s\t%s\t%d\t%d\n", escapeText(u.UserID), escapeText(u.Name), u.Privilege, u.Card)
+				t.rowf("%s	%s	%d	%d", escapeText(u.UserID), escapeText(u.Name), u.Privilege, u.Card)
 			}
-			return tw.Flush()
+			return t.flush()
 		}
 		w := bufio.NewWriter(e.Stdout)
 		enc := json.NewEncoder(w)
@@ -470,12 +468,12 @@ func runClockDump(ctx context.Context, e *env, args []string) error {
 				redactURL(f.url), len(skipped), len(punches), device.SkippedSummary(skipped, 20))
 		}
 		if f.text {
-			tw := tabwriter.NewWriter(e.Stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "USER_ID\tTIME\tSTATE\tVERIFY\tWORKCODE")
+			tw := newTextTable(e.Stdout)
+			tw.row("USER_ID", "TIME", "STATE", "VERIFY", "WORKCODE")
 			for _, p := range punches {
-				fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\n", p.UserID, p.Time.Format(time.RFC3339), p.State, p.Verify, p.WorkCode)
+				tw.rowf("%s\t%s\t%d\t%d\t%d", p.UserID, p.Time.Format(time.RFC3339), p.State, p.Verify, p.WorkCode)
 			}
-			return tw.Flush()
+			return tw.flush()
 		}
 		w := bufio.NewWriter(e.Stdout)
 		for _, p := range punches {
@@ -541,13 +539,13 @@ func runClockTime(ctx context.Context, e *env, args []string) error {
 		if f.json {
 			return writeJSONLine(e, out)
 		}
-		tw := tabwriter.NewWriter(e.Stdout, 0, 4, 2, ' ', 0)
+		tw := newTextTable(e.Stdout)
 		if set {
-			fmt.Fprintf(tw, "was\t%s\t%s\n", out.Before.Format(time.RFC3339), offsetText(time.Duration(*out.OffsetBefore*float64(time.Second))))
+			tw.rowf("was\t%s\t%s", out.Before.Format(time.RFC3339), offsetText(time.Duration(*out.OffsetBefore*float64(time.Second))))
 		}
-		fmt.Fprintf(tw, "clock time\t%s\n", out.ClockTime.Format(time.RFC3339))
-		fmt.Fprintf(tw, "host time\t%s\n", out.HostTime.Format(time.RFC3339))
-		fmt.Fprintf(tw, "offset\t%s\n", offsetText(time.Duration(out.OffsetSeconds*float64(time.Second))))
-		return tw.Flush()
+		tw.rowf("clock time\t%s", out.ClockTime.Format(time.RFC3339))
+		tw.rowf("host time\t%s", out.HostTime.Format(time.RFC3339))
+		tw.rowf("offset\t%s", offsetText(time.Duration(out.OffsetSeconds*float64(time.Second))))
+		return tw.flush()
 	})
 }

@@ -439,7 +439,7 @@ func writeJudgeText(w io.Writer, d judgeDay, name string) {
 	if name != "" {
 		who += " " + name
 	}
-	fmt.Fprintf(w, "%s  %-14s %-14s %-8s", d.Date, who, d.DayType, d.Status)
+	fmt.Fprintf(w, "%s  %s %-14s %-8s", d.Date, padRight(who, 14), d.DayType, d.Status)
 	for _, n := range attendance.Slots {
 		s, ok := d.Slots[string(n)]
 		if !ok {

@@ -5,6 +5,8 @@ import (
 	"io"
 	"os"
 	"time"
+
+	"golang.org/x/term"
 )
 
 // progress shows a long read of a clock's log: on a terminal, one line of stderr rewritten in
@@ -26,15 +28,12 @@ func newProgress(w io.Writer, now func() time.Time) *progress {
 	return &progress{w: w, tty: isTerminal(w), now: now, start: now()}
 }
 
-// isTerminal says whether w is a terminal (a character device), where a line rewritten in place
-// reads well; a file or a pipe gets only the final count.
+// isTerminal says whether w is a terminal, where a line rewritten in place reads well (a file or a
+// pipe gets only the final count) and binary output would be garbage (report -o -). /dev/null is
+// a character device but not a terminal.
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+	return ok && term.IsTerminal(int(f.Fd()))
 }
 
 // update is told that done of total records have arrived.

@@ -138,6 +138,10 @@ func (f *reportFlags) open(ctx context.Context, e *env, name string, pos []strin
 	if !slices.Contains(formats, f.format) {
 		return nil, fmt.Errorf("--format: %q is not one of %s", f.format, strings.Join(formats, ", "))
 	}
+	if f.out == "-" && binaryFormat(f.format) && isTerminal(e.Stdout) {
+		return nil, usagef("-o -: %s is a binary file and stdout is a terminal; write it to a file (-o report.%s) or redirect stdout (-o - > report.%s)",
+			strings.ToUpper(f.format), f.format, f.format)
+	}
 	if f.files.Punches == "" && (f.files.Roster != "" || f.files.Registrations != "") {
 		return nil, usagef("--roster and --registrations go with --punches")
 	}
@@ -434,6 +438,9 @@ func (r *reportRun) bulletin(ctx context.Context, endDay int, unit string, warn 
 		DayType: dt, Registrations: regs, Options: opts})
 	return b, unitError(err)
 }
+
+// binaryFormat says whether a report format is a binary file (a zip of XML parts), not text.
+func binaryFormat(format string) bool { return format == "xlsx" || format == "docx" }
 
 // writeOutput writes to path through a temporary file renamed into place, so a failed run leaves
 // no half-written report; the file is 0600, as it holds names and attendance. "-" writes to stdout.

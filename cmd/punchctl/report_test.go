@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 
 	"log/slog"
 	"net/http"
@@ -12,6 +13,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/creack/pty"
 	"time"
 
 	"github.com/xuri/excelize/v2"
@@ -496,5 +499,33 @@ func BenchmarkReportCommands200(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
+	}
+}
+
+// TestReportBinaryToTerminal: -o - refuses to write XLSX onto a terminal (exit 2, with the way out),
+// writes it to a pipe or a file, and writes text formats to a terminal.
+func TestReportBinaryToTerminal(t *testing.T) {
+	dir := t.TempDir()
+	cfg, punches, rosterFile, _ := reportMonth(t, dir)
+	ptmx, tty, err := pty.Open()
+	if err != nil {
+		t.Skipf("no pty: %v", err)
+	}
+	defer ptmx.Close()
+	defer tty.Close()
+	go io.Copy(io.Discard, ptmx) // what reaches the terminal
+	args := []string{"report", "table", "--month", "2026-05", "--config", cfg, "--punches", punches, "--roster", rosterFile, "-o", "-"}
+	var errb bytes.Buffer
+	code := run(context.Background(), append(args, "--format", "xlsx"), strings.NewReader(""), tty, &errb)
+	if want := "-o -: XLSX is a binary file and stdout is a terminal; write it to a file (-o report.xlsx) or redirect stdout (-o - > report.xlsx)"; code != 2 || !strings.Contains(errb.String(), want) {
+		t.Errorf("xlsx to a terminal: exit %d, stderr %q; want exit 2 and %q", code, errb.String(), want)
+	}
+	errb.Reset()
+	if code := run(context.Background(), append(args, "--format", "csv"), strings.NewReader(""), tty, &errb); code != 0 {
+		t.Errorf("csv to a terminal: exit %d, stderr %q", code, errb.String())
+	}
+	code, out, errs := runAt(t, reportNow, append(args, "--format", "xlsx")...)
+	if code != 0 || !strings.HasPrefix(out, "PK\x03\x04") {
+		t.Errorf("xlsx to a pipe: exit %d, stderr %q, %d bytes starting %q", code, errs, len(out), out[:min(len(out), 4)])
 	}
 }
