@@ -3,8 +3,9 @@
 
 all: build
 
+# bin/punchd, bin/punchctl, bin/zkclock (a bare `go build ./cmd/...` discards them).
 build:
-	go build ./...
+	go build -o bin/ ./cmd/...
 
 test:
 	bash scripts/test.sh
@@ -18,4 +19,4 @@ test-packages:
 	bash scripts/test-packages.sh
 
 clean:
-	rm -rf dist
+	rm -rf dist bin

@@ -62,7 +62,7 @@ func runRegisterAdd(ctx context.Context, e *env, args []string) error {
 	r, err := regform.Parse(regform.Input{User: *user, Kind: *kind, From: *from, To: *to, Reason: *reason,
 		Via: *via, ApprovedBy: *approvedBy, By: *by}, loc)
 	if err != nil {
-		return err
+		return usagef("%v", err) // the flags are wrong (exit 2), whatever the data says
 	}
 
 	b, closeB, err := e.backend(ctx, cfg)
@@ -109,7 +109,7 @@ func runRegisterList(ctx context.Context, e *env, args []string) error {
 	if *month != "" {
 		m, err := time.ParseInLocation("2006-01", strings.TrimSpace(*month), loc)
 		if err != nil {
-			return fmt.Errorf("--month %q is not a month YYYY-MM", *month)
+			return usagef("--month %q is not a month YYYY-MM", *month)
 		}
 		start = m
 	}
@@ -169,7 +169,7 @@ func runRegisterRevoke(ctx context.Context, e *env, args []string) error {
 	}
 	id, revBy, revReason, err := regform.CheckRevoke(pos[0], *by, *reason)
 	if err != nil {
-		return err
+		return usagef("%v", err)
 	}
 	cfg, err := e.judgeConfig()
 	if err != nil {

@@ -235,8 +235,13 @@ func writeStatusText(w io.Writer, s statusJSON, now time.Time) error {
 			if c.Realtime {
 				rt = "on"
 			}
-			fmt.Fprintf(&b, ": %s, last pull %s, records %s, offset %+.0fs, realtime %s", state, at(c.LastPull),
-				capacityText(c.Records, c.Capacity), c.OffsetSec, rt)
+			if c.LastPull.IsZero() {
+				// Never reached since the daemon started: no records, no offset to tell.
+				fmt.Fprintf(&b, ": %s, not reached yet, realtime %s", state, rt)
+			} else {
+				fmt.Fprintf(&b, ": %s, last pull %s, records %s, offset %+.0fs, realtime %s", state, at(c.LastPull),
+					capacityText(c.Records, c.Capacity), c.OffsetSec, rt)
+			}
 			if c.LastError != "" {
 				fmt.Fprintf(&b, ", last error: %s", c.LastError)
 			}

@@ -254,7 +254,7 @@ func TestWriteStatusTextRunning(t *testing.T) {
 		"outbox: empty\n" +
 		"calendar: NO HOLIDAY DATA for 2027 (judged by the Monday–Friday week; add [calendar] holiday_files)\n" +
 		"clock dangzhengban: up, last pull 2026-03-10 10:59:30 (30s ago), records 9000/100000 (9.0%), offset -3s, realtime on\n" +
-		"clock station: DOWN, last pull never, records 0 (capacity unknown), offset +0s, realtime off, last error: connect: i/o timeout\n"
+		"clock station: DOWN, not reached yet, realtime off, last error: connect: i/o timeout\n"
 	if b.String() != want {
 		t.Errorf("got:\n%s\nwant:\n%s", b.String(), want)
 	}

@@ -108,6 +108,10 @@ var (
 	// ErrLocked: Open could not take the file lock within Options.LockTimeout because another
 	// process (usually the running daemon) holds it.
 	ErrLocked = errors.New("held by another process (is punchd running?)")
+	// ErrNoDirectory: the directory the store file goes in does not exist. Open creates the file,
+	// never its directory: that is made by the package (systemd-tmpfiles) with the daemon user's
+	// ownership, or by whoever runs punchd outside the package.
+	ErrNoDirectory = errors.New("directory does not exist")
 	// ErrNotStore: the file is a bbolt database but not a punchd store.
 	ErrNotStore = errors.New("not a punchd store")
 	// ErrEmptyFile: the store file exists but holds no bytes (a failed copy or restore, a full

@@ -297,6 +297,25 @@ func TestOpenRefusesForeignAndNewerFiles(t *testing.T) {
 	}
 }
 
+// TestOpenMissingDirectory: the store's directory is made by the package, not by Open; the error
+// says so and what to do without it.
+func TestOpenMissingDirectory(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "var", "lib", "punchd")
+	path := filepath.Join(dir, "punchd.db")
+	_, err := store.Open(path, store.Options{})
+	if !errors.Is(err, store.ErrNoDirectory) {
+		t.Fatalf("Open in a missing directory: %v, want ErrNoDirectory", err)
+	}
+	want := "store " + path + ": directory does not exist: " + dir + ": the punchd package creates it; outside the package create it, " +
+		"writable by the user punchd runs as (mkdir -p " + dir + "), or put the store elsewhere ([store] path)"
+	if err.Error() != want {
+		t.Errorf("error\n%s\nwant\n%s", err, want)
+	}
+	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("Open made the directory: %v", err)
+	}
+}
+
 func TestCheckFindsInconsistencies(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "punchd.db")
 	db := mustOpen(t, path, store.Options{})

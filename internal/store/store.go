@@ -4,8 +4,10 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"slices"
 	"time"
 
@@ -112,6 +114,10 @@ func Open(path string, opts Options) (*DB, error) {
 	}
 	bdb, err := bolt.Open(path, 0o600, bo)
 	if err != nil {
+		if dir := filepath.Dir(path); !opts.ReadOnly && errors.Is(err, fs.ErrNotExist) && !exists(dir) {
+			return nil, fmt.Errorf("store %s: %w: %s: the punchd package creates it; outside the package create it, "+
+				"writable by the user punchd runs as (mkdir -p %s), or put the store elsewhere ([store] path)", path, ErrNoDirectory, dir, dir)
+		}
 		if errors.Is(err, bolterrors.ErrTimeout) {
 			return nil, fmt.Errorf("store %s: %w", path, ErrLocked)
 		}
@@ -129,6 +135,12 @@ func Open(path string, opts Options) (*DB, error) {
 		}
 	}
 	return db, nil
+}
+
+// exists says whether path names anything, as far as Stat can tell.
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return !errors.Is(err, fs.ErrNotExist)
 }
 
 // init reads the schema version, creates a new store, or migrates an old one.
