@@ -354,7 +354,9 @@ func (c *Client) deadError() error {
 	if errors.Is(c.deadErr, ErrClosed) {
 		return c.deadErr
 	}
-	return fmt.Errorf("%w: %w", ErrClosed, c.deadErr)
+	// One sentinel: the call failed because the connection is closed (the cause is in the text;
+	// the call that met it returned it already), so it counts under one reason, "closed".
+	return fmt.Errorf("%w: %v", ErrClosed, c.deadErr)
 }
 
 // lock takes the client (one operation at a time) and the medium.

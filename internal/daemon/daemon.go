@@ -47,25 +47,22 @@ import (
 // bigPull is the size of a whole-log read after which the daemon returns memory to the system.
 const bigPull = 20000
 
-// The ZK driver's errors, by the reason punchd_clock_errors_total counts them under.
-func init() {
-	for err, reason := range map[error]string{
-		zk.ErrImplausibleDates:   metrics.ReasonImplausibleDates,
-		zk.ErrTimeout:            metrics.ReasonTimeout,
-		zk.ErrNoAnswer:           metrics.ReasonBusy,
-		zk.ErrUnauthorized:       metrics.ReasonAuth,
-		zk.ErrChecksum:           metrics.ReasonChecksum,
-		zk.ErrTruncated:          metrics.ReasonTruncated,
-		zk.ErrUnknownRecordSize:  metrics.ReasonRecordSize,
-		zk.ErrUnknownEventLength: metrics.ReasonProtocol,
-		zk.ErrProtocol:           metrics.ReasonProtocol,
-		zk.ErrBadMagic:           metrics.ReasonProtocol,
-		zk.ErrOversize:           metrics.ReasonProtocol,
-		zk.ErrClosed:             metrics.ReasonClosed,
-		zk.ErrRefused:            metrics.ReasonConnect,
-	} {
-		pull.Reasons[err] = reason
-	}
+// zkReasons are the ZK driver's errors by the reason punchd_clock_errors_total counts them
+// under, in the order they are tried: the first a failure matches is its one reason.
+var zkReasons = []pull.ErrorReason{
+	{Err: zk.ErrImplausibleDates, Reason: metrics.ReasonImplausibleDates},
+	{Err: zk.ErrTimeout, Reason: metrics.ReasonTimeout},
+	{Err: zk.ErrNoAnswer, Reason: metrics.ReasonBusy},
+	{Err: zk.ErrUnauthorized, Reason: metrics.ReasonAuth},
+	{Err: zk.ErrChecksum, Reason: metrics.ReasonChecksum},
+	{Err: zk.ErrTruncated, Reason: metrics.ReasonTruncated},
+	{Err: zk.ErrUnknownRecordSize, Reason: metrics.ReasonRecordSize},
+	{Err: zk.ErrUnknownEventLength, Reason: metrics.ReasonProtocol},
+	{Err: zk.ErrProtocol, Reason: metrics.ReasonProtocol},
+	{Err: zk.ErrBadMagic, Reason: metrics.ReasonProtocol},
+	{Err: zk.ErrOversize, Reason: metrics.ReasonProtocol},
+	{Err: zk.ErrClosed, Reason: metrics.ReasonClosed},
+	{Err: zk.ErrRefused, Reason: metrics.ReasonConnect},
 }
 
 // Options are what the caller supplies beyond the config.
@@ -280,7 +277,7 @@ func Run(ctx context.Context, cfg config.Config, o Options) error {
 		}
 		lc := pull.Config{Name: c.Name, URL: c.URL, Options: cfg.DeviceOptions(c, log.With("clock", c.Name)),
 			PollInterval: c.PollInterval.Std(), FullPullInterval: c.FullPullInterval.Std(), Realtime: c.Realtime, MaxOffset: c.MaxOffset.Std(),
-			ClearLog: c.ClearLog, ClearOlderThan: c.ClearOlderThan.Std()}
+			ClearLog: c.ClearLog, ClearOlderThan: c.ClearOlderThan.Std(), Reasons: zkReasons}
 		loop := pull.New(lc, d.eng, o.Opener, o.Now, log, pullObserver{d})
 		d.mu.Lock()
 		d.clocks[c.Name].loop = loop

@@ -85,6 +85,8 @@ type Config struct {
 	ClearOlderThan   time.Duration // only when every punch on the clock is older than this
 	MinBackoff       time.Duration // default 1s
 	MaxBackoff       time.Duration // default 2m
+	// Reasons classifies the driver's errors for the metrics, first match wins (see Reason).
+	Reasons []ErrorReason
 }
 
 // DefaultFullPullInterval is how often a loop reads a clock's whole log when nothing else asks for it.
@@ -171,7 +173,7 @@ func (l *Loop) Run(ctx context.Context) error {
 			if ctx.Err() != nil {
 				break
 			}
-			l.obs.ClockError(l.cfg.Name, Reason(err))
+			l.obs.ClockError(l.cfg.Name, Reason(err, l.cfg.Reasons))
 			wait := bo.Next()
 			l.down("connect", err, wait)
 			if !l.sleep(ctx, wait) {
@@ -191,7 +193,7 @@ func (l *Loop) Run(ctx context.Context) error {
 		step := "pull"
 		if !errors.As(err, new(counted)) {
 			step = "session"
-			l.obs.ClockError(l.cfg.Name, Reason(err))
+			l.obs.ClockError(l.cfg.Name, Reason(err, l.cfg.Reasons))
 		}
 		wait := bo.Next()
 		l.down(step, err, wait)
@@ -300,7 +302,7 @@ func (l *Loop) pullOnce(ctx context.Context, clk device.Clock, withUsers bool) (
 	start := l.now()
 	defer func() {
 		if err != nil && ctx.Err() == nil {
-			l.obs.PullFailed(l.cfg.Name, Reason(err), l.now().Sub(start))
+			l.obs.PullFailed(l.cfg.Name, Reason(err, l.cfg.Reasons), l.now().Sub(start))
 			err = counted{err}
 		}
 	}()
@@ -329,7 +331,7 @@ func (l *Loop) pullOnce(ctx context.Context, clk device.Clock, withUsers bool) (
 		// Names only: a failed user read does not stop the punches from being committed.
 		if users, err = ur.Users(ctx); err != nil {
 			l.log.Warn("read user table", "err", err)
-			l.obs.ClockError(l.cfg.Name, Reason(err))
+			l.obs.ClockError(l.cfg.Name, Reason(err, l.cfg.Reasons))
 			users = nil
 		} else {
 			l.users, l.usersRead = counts, l.now()
@@ -441,7 +443,7 @@ func (l *Loop) maybeClear(ctx context.Context, clk device.Clock, r Pull) {
 // down logs a failed attempt to reach the clock: WARN when it was up (or never reached yet), DEBUG
 // while it stays down.
 func (l *Loop) down(step string, err error, retryIn time.Duration) {
-	reason := Reason(err)
+	reason := Reason(err, l.cfg.Reasons)
 	if l.downSince.IsZero() {
 		l.downSince = l.now()
 		l.log.Warn("clock down", "step", step, "reason", reason, "err", err, "retry_in", retryIn.Round(time.Millisecond))

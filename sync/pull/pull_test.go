@@ -3,6 +3,7 @@ package pull
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"strconv"
@@ -268,8 +269,9 @@ func TestLoopClearsOnlyOldCommittedLogs(t *testing.T) {
 
 func TestReason(t *testing.T) {
 	sentinel := errors.New("zk: bad checksum")
-	Reasons[sentinel] = "checksum"
-	defer delete(Reasons, sentinel)
+	closed := errors.New("zk: connection closed")
+	reasons := []ErrorReason{{sentinel, "checksum"}, {closed, "closed"}}
+	both := fmt.Errorf("%w: %w", closed, sentinel) // an error that is both: the first rule decides
 	cases := []struct {
 		err  error
 		want string
@@ -277,9 +279,17 @@ func TestReason(t *testing.T) {
 		{context.DeadlineExceeded, "timeout"},
 		{errors.Join(errors.New("read chunk 3/7"), sentinel), "checksum"},
 		{errors.New("something"), "other"},
+		{closed, "closed"},
+		{both, "checksum"},
+		{nil, ""},
+	}
+	for range 50 { // the order is the list's, not a map's: the same answer every time
+		if got := Reason(both, reasons); got != "checksum" {
+			t.Fatalf("Reason(%v) = %q, want checksum every time", both, got)
+		}
 	}
 	for _, c := range cases {
-		if got := Reason(c.err); got != c.want {
+		if got := Reason(c.err, reasons); got != c.want {
 			t.Errorf("Reason(%v) = %q, want %q", c.err, got, c.want)
 		}
 	}

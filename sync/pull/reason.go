@@ -7,22 +7,27 @@ import (
 	"os"
 )
 
-// Reasons maps driver sentinel errors to the metric reason they count under. Drivers add theirs at
-// init (device/zk does); the map is read-only once loops run.
-var Reasons = map[error]string{}
+// ErrorReason is one rule of a classification of errors for the errors-by-reason metrics: an
+// error that is (errors.Is) Err counts under Reason.
+type ErrorReason struct {
+	Err    error
+	Reason string
+}
 
-// Reason classifies err for the errors-by-reason metric: a registered driver sentinel first, then
-// timeouts, then network failures.
-func Reason(err error) string {
-	for sentinel, reason := range Reasons {
-		if errors.Is(err, sentinel) {
-			return reason
+// Reason classifies err: the first rule of reasons it matches, in order (a driver's sentinels, as
+// Config.Reasons lists them), then timeouts, then network failures, else "other". One error gets
+// one reason, the same every time.
+func Reason(err error, reasons []ErrorReason) string {
+	if err == nil {
+		return ""
+	}
+	for _, r := range reasons {
+		if errors.Is(err, r.Err) {
+			return r.Reason
 		}
 	}
 	var ne net.Error
 	switch {
-	case err == nil:
-		return ""
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded):
 		return "timeout"
 	case errors.As(err, &ne) && ne.Timeout():
