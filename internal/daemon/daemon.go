@@ -518,9 +518,15 @@ func (o pullObserver) Pulled(clock string, r pull.Pull) {
 	d.m.SetClockOffset(clock, r.Offset)
 	d.m.ClockRead(clock, r.Bytes, r.Retries)
 	if r.From == 0 && len(r.Punches) >= bigPull {
-		// A whole log read (the first start against months of history, or after a clear): hand
-		// the memory of that one-off back now rather than carry it until the next forced GC.
-		go debug.FreeOSMemory()
+		// A whole log read (the first start against months of history, the daily full read): hand
+		// the memory of that one-off back now rather than carry it until the next forced GC, and
+		// the store's mapped pages it compared against (they stay in the page cache).
+		go func() {
+			debug.FreeOSMemory()
+			if err := d.db.ReleaseMapped(); err != nil {
+				d.log.Debug("release the store's mapped pages", "err", err)
+			}
+		}()
 	}
 	r.Punches, r.Users, r.Skipped = nil, nil, nil // Status needs the summary only: keeping them held each clock's whole log between pulls
 	d.mu.Lock()

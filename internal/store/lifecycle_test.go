@@ -461,3 +461,21 @@ func TestOpenRefusesEmptyFile(t *testing.T) {
 		t.Fatalf("the empty file was touched: %v %v", fi, err)
 	}
 }
+
+// ReleaseMapped gives back the map's pages; the store reads on as before.
+func TestReleaseMapped(t *testing.T) {
+	db := mustOpen(t, filepath.Join(t.TempDir(), "punchd.db"), store.Options{})
+	before, err := db.Size()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.ReleaseMapped(); err != nil {
+		t.Fatal(err)
+	}
+	if after, err := db.Size(); err != nil || after != before {
+		t.Fatalf("after releasing the map: size %d (%v), was %d", after, err, before)
+	}
+	if err := db.Check(); err != nil {
+		t.Fatalf("check after releasing the map: %v", err)
+	}
+}
