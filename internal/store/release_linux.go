@@ -3,8 +3,8 @@
 package store
 
 import (
-	"golang.org/x/sys/unix"
 	bolt "go.etcd.io/bbolt"
+	"golang.org/x/sys/unix"
 )
 
 // releaseMapped tells the kernel the process no longer needs the pages of the store's memory map
