@@ -24,12 +24,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"sync/atomic"
 	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
+	"github.com/jinbi/punchd/internal/backoff"
 	"github.com/jinbi/punchd/internal/event"
 )
 
@@ -118,6 +118,7 @@ func (p *Publisher) Run(ctx context.Context) error {
 	// The logs say when the broker goes away (WARN, once, with the error) and when it is back
 	// (INFO, once, with how long it was gone); the attempts in between are at DEBUG.
 	failures := 0
+	bo := backoff.New(p.o.BackoffMin, p.o.BackoffMax)
 	everUp := false
 	var downSince time.Time
 	down := func(msg string, err error, retryIn time.Duration) {
@@ -137,9 +138,9 @@ func (p *Publisher) Run(ctx context.Context) error {
 			}
 			failures++
 			p.hookErr(ReasonConnect)
-			d := backoff(p.o.BackoffMin, p.o.BackoffMax, failures)
+			d := bo.Next()
 			down("mqtt broker unreachable", err, d)
-			sleep(ctx, d)
+			backoff.Sleep(ctx, d)
 			continue
 		}
 		if everUp || failures > 0 {
@@ -148,6 +149,7 @@ func (p *Publisher) Run(ctx context.Context) error {
 			}
 		}
 		everUp, failures = true, 0
+		bo.Reset()
 		p.connected.Store(true)
 		if h := p.o.Hooks.OnConnect; h != nil {
 			h()
@@ -168,9 +170,9 @@ func (p *Publisher) Run(ctx context.Context) error {
 			break
 		}
 		failures = 1
-		d := backoff(p.o.BackoffMin, p.o.BackoffMax, failures)
+		d := bo.Next()
 		down("mqtt connection lost", err, d)
-		sleep(ctx, d)
+		backoff.Sleep(ctx, d)
 	}
 	return nil
 }
@@ -565,32 +567,5 @@ func (p *Publisher) trim() {
 func (p *Publisher) hookErr(reason string) {
 	if h := p.o.Hooks.OnError; h != nil {
 		h(reason)
-	}
-}
-
-// backoff is the delay before attempt n (1-based): min·2^(n-1) capped at max, then jittered
-// to a uniform value in [d/2, d] so that many daemons do not reconnect in step.
-func backoff(min, max time.Duration, n int) time.Duration {
-	d := min
-	for i := 1; i < n && d < max; i++ {
-		d *= 2
-	}
-	if d > max {
-		d = max
-	}
-	if d <= 1 {
-		return d
-	}
-	half := d / 2
-	return half + rand.N(d-half+1)
-}
-
-// sleep waits d or until ctx is done.
-func sleep(ctx context.Context, d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-	case <-t.C:
 	}
 }

@@ -759,30 +759,6 @@ func TestAckTimeoutResends(t *testing.T) {
 	waitFor(t, "every id received", 10*time.Second, func() bool { return len(sub.idCounts()) == len(want) }, sub.got)
 }
 
-func TestBackoffDoublesCapsAndJitters(t *testing.T) {
-	min, max := 100*time.Millisecond, 2*time.Second
-	for n := 1; n <= 12; n++ {
-		full := min << (n - 1)
-		if full > max || n > 6 {
-			full = max
-		}
-		for range 200 {
-			d := publish.Backoff(min, max, n)
-			if d < full/2 || d > full {
-				t.Fatalf("attempt %d: %s outside [%s, %s]", n, d, full/2, full)
-			}
-		}
-	}
-	// Jitter: many daemons must not reconnect in step.
-	seen := map[time.Duration]bool{}
-	for range 50 {
-		seen[publish.Backoff(min, max, 3)] = true
-	}
-	if len(seen) < 10 {
-		t.Errorf("only %d distinct delays in 50 draws: no jitter", len(seen))
-	}
-}
-
 // TestNotifyWakesAndRetainedFlows: with the poll effectively off, Notify alone gets new entries
 // out; a retained entry (a clock's status) is published retained; an outbox read error is
 // reported and the loop recovers.

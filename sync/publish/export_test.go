@@ -1,4 +1,0 @@
-package publish
-
-// Backoff exposes the back-off schedule to the tests.
-var Backoff = backoff
