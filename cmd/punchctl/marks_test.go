@@ -281,6 +281,15 @@ func TestUnitsEndToEnd(t *testing.T) {
 		}
 	}
 
+	// Who recorded what, in the audit log.
+	code, out, errs = f.ctl(t, bkNow, "audit", "--json")
+	for _, want := range []string{`"action":"mark.set","target":"金碧村 2001 2026-03-10","detail":"× (金碧村2026年3月.xlsx)"`,
+		`"action":"mark.set","target":"水务站 3001 2026-03-09","detail":"×"`, `"action":"finding.add","target":"F00000001"`} {
+		if code != 0 || !strings.Contains(out, want) {
+			t.Errorf("audit lacks %s:\n%s%s", want, out, errs)
+		}
+	}
+
 	pts := filepath.Join(dir, "points.csv")
 	if code, _, errs = f.ctl(t, bkNow, "report", "points", "--month", "2026-03", "-o", pts); code != 0 {
 		t.Fatalf("report points = %d %s", code, errs)

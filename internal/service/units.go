@@ -126,7 +126,7 @@ func (s *Service) RevokeFinding(ctx context.Context, id, by, reason string) (att
 	if strings.TrimSpace(by) == "" {
 		return attendance.Finding{}, ErrNoRevoker
 	}
-	f, err := s.db.RevokeFinding(id, by, reason)
+	f, err := s.db.RevokeFinding(id, by, reason, s.stamp())
 	if err != nil {
 		return f, err
 	}

@@ -75,9 +75,9 @@ func (db *DB) AddFinding(f attendance.Finding) (attendance.Finding, error) {
 	return f, nil
 }
 
-// RevokeFinding records who revoked a finding, when and why; the finding itself stays as it was
-// recorded. Revoking twice is an error.
-func (db *DB) RevokeFinding(id, by, reason string) (attendance.Finding, error) {
+// RevokeFinding records who revoked a finding, when (at; zero: Options.Now()) and why; the finding
+// itself stays as it was recorded. Revoking twice is an error.
+func (db *DB) RevokeFinding(id, by, reason string, at time.Time) (attendance.Finding, error) {
 	seq, err := parseFindingID(id)
 	if err != nil {
 		return attendance.Finding{}, fmt.Errorf("store %s: revoke finding: %w", db.path, err)
@@ -98,7 +98,10 @@ func (db *DB) RevokeFinding(id, by, reason string) (attendance.Finding, error) {
 		if f.Revoked() {
 			return fmt.Errorf("%w: finding %s was revoked by %s at %s", ErrInvalid, id, f.RevokedBy, f.RevokedAt.Format(time.RFC3339))
 		}
-		f.RevokedBy, f.RevokedAt, f.RevokeReason = by, db.opts.Now(), reason
+		if at.IsZero() {
+			at = db.opts.Now()
+		}
+		f.RevokedBy, f.RevokedAt, f.RevokeReason = by, at, reason
 		nv, err := json.Marshal(f)
 		if err != nil {
 			return err

@@ -69,14 +69,14 @@ func TestFindingsRevoke(t *testing.T) {
 	if _, err := db.AddFinding(attendance.Finding{Date: f.Date, Unit: "水务站", Kind: "neutral", Text: "x", RecordedBy: "刘"}); !errors.Is(err, store.ErrInvalid) {
 		t.Fatalf("bad kind: %v", err)
 	}
-	r, err := db.RevokeFinding(f.ID, "督查室 刘", "记错了单位")
+	r, err := db.RevokeFinding(f.ID, "督查室 刘", "记错了单位", time.Time{})
 	if err != nil || !r.Revoked() || r.Text != f.Text {
 		t.Fatalf("revoke = %+v, %v", r, err)
 	}
-	if _, err := db.RevokeFinding(f.ID, "刘", ""); !errors.Is(err, store.ErrInvalid) {
+	if _, err := db.RevokeFinding(f.ID, "刘", "", time.Time{}); !errors.Is(err, store.ErrInvalid) {
 		t.Fatalf("revoked twice: %v", err)
 	}
-	if _, err := db.RevokeFinding("F00000009", "刘", ""); !errors.Is(err, store.ErrNotFound) {
+	if _, err := db.RevokeFinding("F00000009", "刘", "", time.Time{}); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("unknown: %v", err)
 	}
 	list, err := db.Findings(attendance.Date{Year: 2021, Month: 3, Day: 1}, attendance.Date{Year: 2021, Month: 3, Day: 31})
