@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -61,7 +62,7 @@ func (s *syncBuffer) String() string {
 
 // TestConsoleInBrowser drives the web console in headless Chromium against the real daemon, a
 // simulated clock and a real Mosquitto: a clerk logs in, registers a leave through the form, sees
-// today's board change, and downloads the month's XLSX, which excelize opens. Every page is
+// today's board change, downloads the month's XLSX, which excelize opens, and sets a village's mark. Every page is
 // saved as a screenshot in the test's artifact directory (go test -artifacts keeps them).
 func TestConsoleInBrowser(t *testing.T) {
 	chrome := chromium(t)
@@ -110,6 +111,8 @@ func TestConsoleInBrowser(t *testing.T) {
 	cfg.MQTT.Broker, cfg.MQTT.ClientID, cfg.MQTT.TopicPrefix = broker.URL(), "punchd-web", "punchd/jinbi"
 	// Today is a working day whatever the calendar says: the board has people to miss.
 	cfg.Calendar.Overrides = []config.Override{{Date: today, Type: attendance.MakeupWorkday, Name: "浏览器测试"}}
+	cfg.Unit = []config.Unit{{Name: "党政办", Kind: attendance.UnitOffice}, {Name: "综治办", Kind: attendance.UnitOffice},
+		{Name: "金碧村", Kind: attendance.UnitVillage}}
 	c := config.DefaultClock()
 	c.Name, c.URL, c.PollInterval, c.Realtime = "dangzhengban", "zk+tcp://"+ln.Addr().String(), config.Duration(time.Second), true
 	cfg.Clock = []config.Clock{c}
@@ -294,12 +297,26 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Errorf("the month's XLSX names %v, want %s and %s", found, in.Name, absent.Name)
 	}
 
+	// A village's mark for today, set in the grid.
+	villager := people[6]
+	cell := fmt.Sprintf(`select[name="m|%s|%d"]`, villager.UserID, today.Day)
+	do("the marks grid", chromedp.Navigate(base+"/marks?unit="+url.QueryEscape("金碧村")), chromedp.WaitVisible(css(cell)),
+		chromedp.SetValue(css(cell), "×"), chromedp.Click(css("#marks-save")), chromedp.WaitVisible(css(".done")))
+	shot("08-marks")
+	if done := text(".done"); done != "已保存 1 个标记" {
+		t.Errorf("after setting a mark: %q", done)
+	}
+	ms, err := cl.Marks(ctx, "金碧村", today, today)
+	if err != nil || len(ms) != 1 || ms[0].UserID != villager.UserID || ms[0].Mark != attendance.MarkAbsent || ms[0].RecordedBy != "clerk1" {
+		t.Errorf("stored marks %+v %v", ms, err)
+	}
+
 	// Every other page renders; each is looked at in its screenshot.
 	for i, p := range []struct{ path, ready string }{
 		{"/clocks", "#clocks"}, {"/bulletin", "h1"}, {"/events", "#events"}, {"/audit", "#audit"},
 	} {
 		do(p.path, chromedp.Navigate(base+p.path), chromedp.WaitVisible(css(p.ready)))
-		shot(fmt.Sprintf("%02d-%s", 8+i, strings.TrimPrefix(p.path, "/")))
+		shot(fmt.Sprintf("%02d-%s", 9+i, strings.TrimPrefix(p.path, "/")))
 	}
 	if log := text("#audit"); !strings.Contains(log, "registration.add") || !strings.Contains(log, "clerk1") {
 		t.Errorf("the audit page lacks the registration by clerk1:\n%s", log)

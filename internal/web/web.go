@@ -40,6 +40,8 @@ type Backend interface {
 	AddRegistration(ctx context.Context, r attendance.Registration) (attendance.Registration, error)
 	RevokeRegistration(ctx context.Context, id, by, reason string) (attendance.Registration, error)
 	Days(ctx context.Context, from, to attendance.Date) ([]attendance.Day, error)
+	SetMarks(ctx context.Context, marks []attendance.DayMark) error
+	Marks(ctx context.Context, unit string, from, to attendance.Date) ([]attendance.DayMark, error)
 }
 
 // Accounts checks logins and lists the audit log (*account.Service).
@@ -52,13 +54,14 @@ type Accounts interface {
 
 // Options configure the console.
 type Options struct {
-	Site     string           // [site] name (or display name) shown in titles
-	Location *time.Location   // the site's zone
-	Now      func() time.Time // nil: time.Now
-	Calendar report.DayTyper  // classes dates for the month's table and bulletin
-	Report   report.Options   // Title and Signatures of the table, as [reports] sets them
-	Prefix   string           // [mqtt] topic_prefix: the live feed shows {prefix}/events/… and {prefix}/audit
-	Logger   *slog.Logger     // nil: discard
+	Site     string            // [site] name (or display name) shown in titles
+	Location *time.Location    // the site's zone
+	Now      func() time.Time  // nil: time.Now
+	Calendar report.DayTyper   // classes dates for the month's table and bulletin
+	Report   report.Options    // Title and Signatures of the table, as [reports] sets them
+	Units    []attendance.Unit // the [[unit]]s: those without a clock keep their people by marks
+	Prefix   string            // [mqtt] topic_prefix: the live feed shows {prefix}/events/… and {prefix}/audit
+	Logger   *slog.Logger      // nil: discard
 	Metrics  prometheus.Registerer
 	// AnonymousRead lets a visitor without a session read the pages (loopback listen only; the
 	// daemon decides). Every change needs a login whatever this says.
@@ -201,6 +204,9 @@ func (s *Server) Register(mux *http.ServeMux) {
 	route("GET /bulletin", s.read(s.bulletin))
 	route("GET /bulletin.xlsx", s.read(s.bulletinFile("xlsx")))
 	route("GET /bulletin.md", s.read(s.bulletinFile("md")))
+	route("GET /marks", s.read(s.marksPage))
+	route("POST /marks", s.change(account.Mark, s.setMarks))
+	route("POST /marks/import", s.change(account.Mark, s.importMarks))
 	route("GET /events", s.read(s.events))
 	route("GET /events/stream", s.read(s.eventStream))
 	route("GET /audit", s.read(s.auditPage))

@@ -50,6 +50,7 @@ func newFixture(t testing.TB, anonymousRead bool) *fixture {
 	cfg := config.Default()
 	cfg.Site.Name, cfg.Site.Timezone = "jinbi", "Asia/Shanghai"
 	cfg.Store.Path = filepath.Join(t.TempDir(), "punchd.db")
+	cfg.Unit = []config.Unit{{Name: "党政办", Kind: attendance.UnitOffice}, {Name: "金碧村", Kind: attendance.UnitVillage}}
 	cal, err := cfg.NewCalendar()
 	if err != nil {
 		t.Fatal(err)
@@ -86,7 +87,7 @@ func newFixture(t testing.TB, anonymousRead bool) *fixture {
 	}
 	reg := prometheus.NewRegistry()
 	w, err := web.New(svc, svc, web.Options{Site: "金碧镇", Location: cfg.Location(), Now: clock, Calendar: cal,
-		Prefix: cfg.MQTT.TopicPrefix, Logger: slog.New(slog.DiscardHandler), Metrics: reg, AnonymousRead: anonymousRead})
+		Prefix: cfg.MQTT.TopicPrefix, Logger: slog.New(slog.DiscardHandler), Metrics: reg, AnonymousRead: anonymousRead, Units: cfg.Units()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -498,5 +499,55 @@ func TestCheckListen(t *testing.T) {
 	}
 	if _, err := web.CheckListen(context.Background(), "127.0.0.1:9810", f.svc); err != nil {
 		t.Errorf("loopback without an account: %v", err)
+	}
+}
+
+func TestMarksGrid(t *testing.T) {
+	f := newFixture(t, true)
+	clerk, viewer := f.browser(t), f.browser(t)
+	clerk.login("clerk1", "correct horse")
+	viewer.login("viewer1", "battery staple")
+	code, page := clerk.get("/marks")
+	if code != 200 || !strings.Contains(page, `name="m|1003|9"`) || strings.Contains(page, `name="m|1003|11"`) || strings.Contains(page, "张三") {
+		t.Fatalf("GET /marks = %d: want 王五's cells up to today (the 10th), nobody of the office", code)
+	}
+	form := func(csrf string, cells map[string]string) url.Values {
+		v := url.Values{"csrf": {csrf}, "unit": {"金碧村"}, "month": {"2026-03"}}
+		for k, x := range cells {
+			v.Set(k, x)
+		}
+		return v
+	}
+	if code, _, _ := viewer.post("/marks", form(viewer.csrf("/marks"), map[string]string{"m|1003|9": "×"})); code != http.StatusForbidden {
+		t.Errorf("a viewer setting a mark = %d, want 403", code)
+	}
+	if code, page, _ := clerk.post("/marks", form(clerk.csrf("/marks"), map[string]string{"m|1003|9": "?"})); code != http.StatusBadRequest || !strings.Contains(page, "is not one of √ × 假 差 休") {
+		t.Errorf("a bad mark = %d", code)
+	}
+	ms, err := f.svc.Marks(context.Background(), "金碧村", attendance.Date{Year: 2026, Month: 3, Day: 1}, attendance.Date{Year: 2026, Month: 3, Day: 31})
+	if err != nil || len(ms) != 0 {
+		t.Fatalf("marks after refusals: %v %v", ms, err)
+	}
+	code, _, hdr := clerk.post("/marks", form(clerk.csrf("/marks"), map[string]string{"m|1003|9": "×", "m|1003|10": "√", "m|1003|2": ""}))
+	if code != http.StatusSeeOther || !strings.Contains(hdr.Get("Location"), "done=") {
+		t.Fatalf("setting marks = %d %v", code, hdr)
+	}
+	ms, _ = f.svc.Marks(context.Background(), "金碧村", attendance.Date{Year: 2026, Month: 3, Day: 1}, attendance.Date{Year: 2026, Month: 3, Day: 31})
+	if len(ms) != 2 || ms[0].RecordedBy != "clerk1" {
+		t.Fatalf("stored marks %+v", ms)
+	}
+	_, page = clerk.get("/marks")
+	if !strings.Contains(page, "<option selected>×</option>") {
+		t.Error("the grid does not show the stored ×")
+	}
+	entries, _ := f.svc.Audit(context.Background(), time.Time{}, time.Time{}, 0)
+	var set []string
+	for _, e := range entries {
+		if e.Action == audit.MarkSet {
+			set = append(set, e.Target+" "+e.Detail+" "+e.Who+" "+e.Via)
+		}
+	}
+	if len(set) != 2 || !strings.Contains(strings.Join(set, ";"), "金碧村 1003 2026-03-09 × clerk1 web") {
+		t.Errorf("audit of the marks: %v", set)
 	}
 }
