@@ -334,4 +334,3 @@ func waitUntil(t *testing.T, what string, d time.Duration, cond func() bool, log
 		time.Sleep(20 * time.Millisecond)
 	}
 }
-
