@@ -210,79 +210,58 @@ func readFileWith[T any](e *env, path string, parse func(io.Reader, string) (T, 
 // farFuture is SyncedUntil and Now of a judge run: all the data is in.
 var farFuture = time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)
 
-// judgeDays judges every person on every date From..To, person by person in People order, date by
-// date. It returns working days and the rest days on which the person punched; people the rules
-// do not judge (village, station, exempt, off the roster's dates) are left out. warn is told once
-// per year without holiday data.
+// judgeDays judges every person on every date From..To with rules.JudgeRange, person by person
+// in People order. It returns working days and the rest days on which the person punched; people
+// the rules do not judge (village, station, exempt, off the roster's dates) are left out. warn is
+// told once per year without holiday data (see warnNoData).
 func judgeDays(in *judgeInputs, warn func(string)) ([]attendance.Day, error) {
 	if in.From.IsZero() {
 		return nil, nil
 	}
-	type key struct {
-		user string
-		date attendance.Date
-	}
-	byDay := map[key][]device.Punch{}
+	punchesBy := map[string][]device.Punch{}
 	for _, p := range in.Punches {
-		k := key{p.UserID, attendance.DateOf(p.Time.In(in.Loc))}
-		byDay[k] = append(byDay[k], p)
+		punchesBy[p.UserID] = append(punchesBy[p.UserID], p)
 	}
 	regsBy := map[string][]attendance.Registration{}
 	for _, r := range in.Regs {
 		regsBy[r.UserID] = append(regsBy[r.UserID], r)
 	}
-	type dayInfo struct {
-		typ   attendance.DayType
-		sched attendance.Schedule
-	}
-	var dates []attendance.Date
-	info := map[attendance.Date]dayInfo{}
-	warned := map[int]bool{}
-	for d := in.From; !d.After(in.To); d = d.AddDays(1) {
-		typ, err := in.Cal.DayType(d)
-		if errors.Is(err, calendar.ErrNoData) {
-			if !warned[d.Year] {
-				warned[d.Year] = true
-				warn(err.Error())
-			}
-		} else if err != nil {
-			return nil, err
-		}
-		sched, err := in.Cal.Schedule(d)
-		if err != nil {
-			return nil, err
-		}
-		dates = append(dates, d)
-		info[d] = dayInfo{typ, sched}
-	}
 	params := in.Config.RulesParams()
+	warned := map[int]bool{}
 	var out []attendance.Day
 	for _, person := range in.People {
-		for _, d := range dates {
-			ps := byDay[key{person.UserID, d}]
-			di := info[d]
-			if !di.typ.IsWorking() && len(ps) == 0 {
-				continue
-			}
-			day := rules.Judge(rules.Input{
-				Person:        person,
-				Date:          d,
-				DayType:       di.typ,
-				Schedule:      di.sched,
-				Loc:           in.Loc,
-				Params:        params,
-				Punches:       ps,
-				Registrations: regsBy[person.UserID],
-				SyncedUntil:   farFuture,
-				Now:           farFuture,
-			})
-			if day.Status == rules.StatusNotJudged {
+		days, err := rules.JudgeRange(in.Cal, rules.Range{Person: person, From: in.From, To: in.To, Loc: in.Loc, Params: params,
+			Punches: punchesBy[person.UserID], Registrations: regsBy[person.UserID], SyncedUntil: farFuture, Now: farFuture})
+		if days == nil && err != nil {
+			return nil, err
+		}
+		warnNoData(err, warned, warn)
+		for _, day := range days {
+			if day.Status == rules.StatusNotJudged || (!day.DayType.IsWorking() && day.Punches == 0) {
 				continue
 			}
 			out = append(out, day)
 		}
 	}
 	return out, nil
+}
+
+// warnNoData tells warn, once per year (warned remembers), of each calendar error in err that says
+// a year has no holiday data: the calendar's own words, as the daemon logs them.
+func warnNoData(err error, warned map[int]bool, warn func(string)) {
+	var errs []error
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		errs = j.Unwrap()
+	} else if err != nil {
+		errs = []error{err}
+	}
+	for _, e := range errs {
+		var nd *calendar.NoDataError
+		if errors.As(e, &nd) && !warned[nd.Year] {
+			warned[nd.Year] = true
+			warn(e.Error())
+		}
+	}
 }
 
 // judgeSlot and judgeDay are the output lines of judge --json, field for field.

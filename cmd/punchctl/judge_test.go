@@ -4,11 +4,15 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/jinbi/punchd/internal/attendance"
+	"github.com/jinbi/punchd/internal/config"
 )
 
 const judgePunches = `{"user_id":"1001","time":"2026-05-06T08:29:00+08:00","state":0,"verify":1,"workcode":0}
@@ -429,4 +433,30 @@ func monthOfPunches(b *testing.B) (punches, cfg string) {
 		b.Fatal(err)
 	}
 	return punches, cfg
+}
+
+// TestWarnNoDataOncePerYear: judge and report say each year without holiday data once, in the
+// calendar's words, however many people and dates ran into it.
+func TestWarnNoDataOncePerYear(t *testing.T) {
+	cfg := config.Default()
+	cal, err := cfg.NewCalendar()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var errs []error
+	for _, s := range []string{"2031-01-05", "2031-01-06", "2032-03-01"} {
+		d, _ := attendance.ParseDate(s)
+		if _, err := cal.DayType(d); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	var got []string
+	warned := map[int]bool{}
+	for range 3 { // three people
+		warnNoData(errors.Join(errs...), warned, func(s string) { got = append(got, s) })
+	}
+	warnNoData(errors.New("something else"), warned, func(s string) { got = append(got, s) })
+	if len(got) != 2 || !strings.Contains(got[0], "2031") || !strings.Contains(got[1], "2032") || !strings.Contains(got[0], "holiday_files") {
+		t.Errorf("warnings %q, want one for 2031 and one for 2032", got)
+	}
 }

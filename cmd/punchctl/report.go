@@ -196,14 +196,10 @@ func (r *reportRun) dayTypes(from, to attendance.Date, warn func(string)) (func(
 	warned := map[int]bool{}
 	for d := from; !d.After(to); d = d.AddDays(1) {
 		dt, err := r.cal.DayType(d)
-		if errors.Is(err, calendar.ErrNoData) {
-			if !warned[d.Year] {
-				warned[d.Year] = true
-				warn(err.Error())
-			}
-		} else if err != nil {
+		if err != nil && !errors.Is(err, calendar.ErrNoData) {
 			return nil, err
 		}
+		warnNoData(err, warned, warn)
 		types[d] = dt
 	}
 	return func(d attendance.Date) attendance.DayType {

@@ -336,11 +336,25 @@ func (c *Calendar) DayType(d attendance.Date) (attendance.DayType, error) {
 		guess = attendance.RestDay
 	}
 	if !c.years[d.Year] {
-		return guess, fmt.Errorf("%w %d (no State Council notice loaded; %s judged as a %s by weekday): add the year's holiday file",
-			ErrNoData, d.Year, d, guess)
+		return guess, &NoDataError{Year: d.Year, Date: d, Guess: guess}
 	}
 	return guess, nil
 }
+
+// NoDataError is DayType's error for a date whose year has no holiday data: it wraps ErrNoData,
+// and its text is the one warning every caller (the daemon's log, punchctl) gives, once a year.
+type NoDataError struct {
+	Year  int
+	Date  attendance.Date    // the date asked about
+	Guess attendance.DayType // what DayType returned: the Monday–Friday week's answer
+}
+
+func (e *NoDataError) Error() string {
+	return fmt.Sprintf("%v %d (no State Council notice loaded; %s judged as a %s by weekday): add the year's holiday file ([calendar] holiday_files)",
+		ErrNoData, e.Year, e.Date, e.Guess)
+}
+
+func (e *NoDataError) Unwrap() error { return ErrNoData }
 
 // HolidayName is the name of the holiday or make-up workday on d (override name first), or "".
 func (c *Calendar) HolidayName(d attendance.Date) string {

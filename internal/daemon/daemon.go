@@ -115,11 +115,7 @@ func Run(ctx context.Context, cfg config.Config, o Options) error {
 		return fmt.Errorf("calendar: %w", err)
 	}
 	loc := cfg.Location()
-	thisYear := o.Now().In(loc).Year()
 	m.SetCalendarYears(cal.Needed(o.Now().In(loc)))
-	if missing := cal.MissingYears(thisYear, thisYear); len(missing) > 0 {
-		log.Error("no public-holiday data for the current year: days are judged by the Monday–Friday week until it is added ([calendar] holiday_files)", "years", missing)
-	}
 
 	db, err := store.Open(cfg.Store.Path, store.Options{Location: loc, Now: o.Now, Logger: log.With("component", "store")})
 	if err != nil {

@@ -94,6 +94,7 @@ type Engine struct {
 	up          map[string]time.Time // clock name -> up since
 	final       map[dayKey]bool      // days known final in the store: the open-day sweep skips them
 	newFinal    []dayKey             // days judged final in the batch being built
+	noData      map[int]bool         // years without holiday data already warned about
 }
 
 // New builds an engine; call Load before use. notify is called after a commit that queued messages.
@@ -120,7 +121,7 @@ func New(cfg Config, db Store, cal rules.Calendar, now func() time.Time, log *sl
 		notify = func() {}
 	}
 	return &Engine{cfg: cfg, db: db, cal: cal, now: now, log: log, obs: obs, notify: notify,
-		roster: map[string]attendance.Person{}, names: map[string]string{}, serials: map[string]string{}}
+		roster: map[string]attendance.Person{}, names: map[string]string{}, serials: map[string]string{}, noData: map[int]bool{}}
 }
 
 const (
@@ -690,7 +691,6 @@ func (e *Engine) judgeDaysLocked(ctx context.Context, b *store.Batch, touched ma
 	}
 	now := e.now().In(e.cfg.Location)
 	final := map[attendance.Date]bool{}
-	warned := map[int]bool{}
 	for i, k := range keys {
 		if i%256 == 255 {
 			if err := ctx.Err(); err != nil {
@@ -701,9 +701,10 @@ func (e *Engine) judgeDaysLocked(ctx context.Context, b *store.Batch, touched ma
 			continue // final days do not change with time; new punches and registrations come as explicit keys
 		}
 		dt, err := e.cal.DayType(k.date)
-		if err != nil && !warned[k.date.Year] {
-			warned[k.date.Year] = true
-			e.log.Error("no holiday data for the year: judging by the Monday–Friday week", "year", k.date.Year, "err", err)
+		if err != nil && !e.noData[k.date.Year] {
+			// Once a year for the life of the engine (the finaliser re-judges open days every 30s).
+			e.noData[k.date.Year] = true
+			e.log.Warn("no holiday data for the year: judging by the Monday–Friday week", "year", k.date.Year, "err", err)
 		}
 		sched, err := e.cal.Schedule(k.date)
 		if err != nil {
