@@ -44,8 +44,12 @@ import (
 	"github.com/jinbi/punchd/sync/push"
 )
 
-// bigPull is the size of a whole-log read after which the daemon returns memory to the system.
-const bigPull = 20000
+// After a whole-log read of releaseAfter punches the daemon gives back the store's mapped pages it
+// touched; of bigPull, the heap too.
+const (
+	releaseAfter = 1000
+	bigPull      = 20000
+)
 
 // zkReasons are the ZK driver's errors by the reason punchd_clock_errors_total counts them
 // under, in the order they are tried: the first a failure matches is its one reason.
@@ -513,12 +517,15 @@ func (o pullObserver) Pulled(clock string, r pull.Pull) {
 	d.m.SetClockLog(clock, r.Info.Records, r.Info.RecordCap)
 	d.m.SetClockOffset(clock, r.Offset)
 	d.m.ClockRead(clock, r.Bytes, r.Retries)
-	if r.From == 0 && len(r.Punches) >= bigPull {
+	if r.From == 0 && len(r.Punches) >= releaseAfter {
 		// A whole log read (the first start against months of history, the daily full read): hand
 		// the memory of that one-off back now rather than carry it until the next forced GC, and
 		// the store's mapped pages it compared against (they stay in the page cache).
+		big := len(r.Punches) >= bigPull
 		go func() {
-			debug.FreeOSMemory()
+			if big {
+				debug.FreeOSMemory()
+			}
 			if err := d.db.ReleaseMapped(); err != nil {
 				d.log.Debug("release the store's mapped pages", "err", err)
 			}
