@@ -12,6 +12,7 @@ import (
 	"github.com/jinbi/punchd/internal/attendance"
 	"github.com/jinbi/punchd/internal/config"
 	"github.com/jinbi/punchd/internal/marks"
+	"github.com/jinbi/punchd/internal/regform"
 	"github.com/jinbi/punchd/internal/report"
 )
 
@@ -265,19 +266,9 @@ func runFindingAdd(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	d, err := attendance.ParseDate(strings.TrimSpace(*date))
+	finding, err := regform.ParseFinding(regform.FindingInput{Date: *date, Unit: *unit, User: *id, Kind: *kind, Text: *text, By: *by})
 	if err != nil {
-		return fmt.Errorf("--date %q is not a date YYYY-MM-DD", *date)
-	}
-	k := attendance.FindingKind(strings.TrimSpace(*kind))
-	if k != attendance.FindingPositive && k != attendance.FindingNegative {
-		return fmt.Errorf("--kind %q is not positive or negative", *kind)
-	}
-	if strings.TrimSpace(*text) == "" {
-		return errors.New("--text is required: what was found")
-	}
-	if strings.TrimSpace(*unit) == "" {
-		return errors.New("--unit is required")
+		return err
 	}
 	if len(cfg.Unit) > 0 {
 		if _, err := cfg.LookupUnit(*unit); err != nil {
@@ -289,8 +280,7 @@ func runFindingAdd(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer closeB()
-	f, err := b.AddFinding(ctx, attendance.Finding{Date: d, Unit: strings.TrimSpace(*unit), UserID: strings.TrimSpace(*id), Kind: k,
-		Text: strings.TrimSpace(*text), RecordedBy: strings.TrimSpace(*by)})
+	f, err := b.AddFinding(ctx, finding)
 	if err != nil {
 		return daemonErr(err)
 	}

@@ -208,3 +208,29 @@ func Span(r attendance.Registration, loc *time.Location) string {
 	}
 	return from.Format(TimeLayout) + " – " + to.Format(TimeLayout)
 }
+
+// FindingInput is a finding of a check on site as typed (punchctl finding add, the web console).
+type FindingInput struct {
+	Date, Unit, User, Kind, Text, By string
+}
+
+// ParseFinding checks a finding as typed; the service checks the unit and the person again when it
+// stores it.
+func ParseFinding(in FindingInput) (attendance.Finding, error) {
+	d, err := attendance.ParseDate(strings.TrimSpace(in.Date))
+	if err != nil {
+		return attendance.Finding{}, fmt.Errorf("--date %q is not a date YYYY-MM-DD", in.Date)
+	}
+	k := attendance.FindingKind(strings.TrimSpace(in.Kind))
+	if k != attendance.FindingPositive && k != attendance.FindingNegative {
+		return attendance.Finding{}, fmt.Errorf("--kind %q is not positive or negative", in.Kind)
+	}
+	if strings.TrimSpace(in.Text) == "" {
+		return attendance.Finding{}, errors.New("--text is required: what was found")
+	}
+	if strings.TrimSpace(in.Unit) == "" {
+		return attendance.Finding{}, errors.New("--unit is required")
+	}
+	return attendance.Finding{Date: d, Unit: strings.TrimSpace(in.Unit), UserID: strings.TrimSpace(in.User), Kind: k,
+		Text: strings.TrimSpace(in.Text), RecordedBy: strings.TrimSpace(in.By)}, nil
+}

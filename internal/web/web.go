@@ -42,6 +42,9 @@ type Backend interface {
 	Days(ctx context.Context, from, to attendance.Date) ([]attendance.Day, error)
 	SetMarks(ctx context.Context, marks []attendance.DayMark) error
 	Marks(ctx context.Context, unit string, from, to attendance.Date) ([]attendance.DayMark, error)
+	AddFinding(ctx context.Context, f attendance.Finding) (attendance.Finding, error)
+	Findings(ctx context.Context, from, to attendance.Date) ([]attendance.Finding, error)
+	RevokeFinding(ctx context.Context, id, by, reason string) (attendance.Finding, error)
 }
 
 // Accounts checks logins and lists the audit log (*account.Service).
@@ -207,6 +210,9 @@ func (s *Server) Register(mux *http.ServeMux) {
 	route("GET /marks", s.read(s.marksPage))
 	route("POST /marks", s.change(account.Mark, s.setMarks))
 	route("POST /marks/import", s.change(account.Mark, s.importMarks))
+	route("GET /findings", s.read(s.findings))
+	route("POST /findings", s.change(account.Finding, s.addFinding))
+	route("POST /findings/{id}/revoke", s.change(account.Finding, s.revokeFinding))
 	route("GET /events", s.read(s.events))
 	route("GET /events/stream", s.read(s.eventStream))
 	route("GET /audit", s.read(s.auditPage))

@@ -80,7 +80,7 @@ func newFixture(t testing.TB, anonymousRead bool) *fixture {
 	svc := service.New(cfg, db, cal, eng, since, clock)
 	ctx := adminCtx()
 	fast := account.New(db, svc.AuditLog(), clock).WithCost(bcrypt.MinCost) // the same store, cheap hashes
-	for _, a := range [][3]string{{"clerk1", "clerk", "correct horse"}, {"viewer1", "viewer", "battery staple"}} {
+	for _, a := range [][3]string{{"clerk1", "clerk", "correct horse"}, {"viewer1", "viewer", "battery staple"}, {"du1", "supervisor", "check on site"}} {
 		if _, err := fast.AddAccount(ctx, a[0], a[1], a[2]); err != nil {
 			t.Fatal(err)
 		}
@@ -489,7 +489,7 @@ func TestCheckListen(t *testing.T) {
 		}
 	}
 	ctx := audit.WithActor(context.Background(), audit.Actor{Name: "root", Via: audit.ViaCLI, From: "local"})
-	for _, n := range []string{"clerk1", "viewer1"} {
+	for _, n := range []string{"clerk1", "viewer1", "du1"} {
 		if err := f.svc.RemoveAccount(ctx, n); err != nil {
 			t.Fatal(err)
 		}
@@ -549,5 +549,34 @@ func TestMarksGrid(t *testing.T) {
 	}
 	if len(set) != 2 || !strings.Contains(strings.Join(set, ";"), "金碧村 1003 2026-03-09 × clerk1 web") {
 		t.Errorf("audit of the marks: %v", set)
+	}
+}
+
+func TestFindings(t *testing.T) {
+	f := newFixture(t, true)
+	clerk, sup := f.browser(t), f.browser(t)
+	clerk.login("clerk1", "correct horse")
+	sup.login("du1", "check on site")
+	form := func(csrf string) url.Values {
+		return url.Values{"csrf": {csrf}, "date": {"2026-03-09"}, "unit": {"金碧村"}, "user": {"1003"}, "kind": {"negative"}, "text": {"上午不在村"}}
+	}
+	if code, _, _ := clerk.post("/findings", form(clerk.csrf("/registrations"))); code != http.StatusForbidden {
+		t.Errorf("a clerk adding a finding = %d, want 403", code)
+	}
+	bad := form(sup.csrf("/findings"))
+	bad.Set("kind", "so-so")
+	if code, page, _ := sup.post("/findings", bad); code != http.StatusBadRequest || !strings.Contains(page, html.EscapeString(`--kind "so-so" is not positive or negative`)) {
+		t.Errorf("a bad kind = %d", code)
+	}
+	code, _, hdr := sup.post("/findings", form(sup.csrf("/findings")))
+	if code != http.StatusSeeOther || !strings.Contains(hdr.Get("Location"), "done=") {
+		t.Fatalf("a finding = %d %v", code, hdr)
+	}
+	list, err := f.svc.Findings(context.Background(), attendance.Date{Year: 2026, Month: 3, Day: 1}, attendance.Date{Year: 2026, Month: 3, Day: 31})
+	if err != nil || len(list) != 1 || list[0].RecordedBy != "du1" || list[0].Text != "上午不在村" {
+		t.Fatalf("stored findings %+v %v", list, err)
+	}
+	if _, page := sup.get("/findings?month=2026-03"); !strings.Contains(page, "上午不在村") {
+		t.Error("the findings page does not list it")
 	}
 }
