@@ -331,17 +331,23 @@ func ApplyQuery(u *url.URL, opts Options) (Options, error) {
 		}
 		opts.Location = loc
 	}
-	if opts.Encoding == "" {
-		opts.Encoding = "gbk"
+	return opts.WithDefaults(), nil
+}
+
+// WithDefaults fills what o leaves unset: GBK names, the local zone, a 5 s timeout, no logging.
+// Every driver and ApplyQuery take their defaults from here.
+func (o Options) WithDefaults() Options {
+	if o.Encoding == "" {
+		o.Encoding = "gbk"
 	}
-	if opts.Location == nil {
-		opts.Location = time.Local
+	if o.Location == nil {
+		o.Location = time.Local
 	}
-	if opts.Timeout <= 0 {
-		opts.Timeout = 5 * time.Second
+	if o.Timeout <= 0 {
+		o.Timeout = 5 * time.Second
 	}
-	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.DiscardHandler)
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	return opts, nil
+	return o
 }

@@ -203,18 +203,7 @@ func DialSerial(ctx context.Context, path string, baud int, id uint8, opts devic
 }
 
 func fillOptions(o device.Options) (device.Options, error) {
-	if o.Encoding == "" {
-		o.Encoding = "gbk"
-	}
-	if o.Location == nil {
-		o.Location = time.Local
-	}
-	if o.Timeout <= 0 {
-		o.Timeout = 5 * time.Second
-	}
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.DiscardHandler)
-	}
+	o = o.WithDefaults()
 	if _, err := htmlindex.Get(o.Encoding); err != nil {
 		return o, fmt.Errorf("%w: unknown encoding %q", device.ErrBadURL, o.Encoding)
 	}
