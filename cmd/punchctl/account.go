@@ -177,19 +177,25 @@ func runAccountList(ctx context.Context, e *env, args []string) error {
 	return nil
 }
 
-func runAccountPasswd(ctx context.Context, e *env, args []string) error {
-	const name = "account passwd"
+// oneAccount is the prelude of the commands on one account NAME: its flags, the name, and the
+// backend (the daemon's socket, or the store when it is stopped).
+func (e *env) oneAccount(ctx context.Context, name string, args []string) (string, api.Accounts, func() error, error) {
 	fs := e.newFlags(name)
 	e.configFlag(fs)
 	pos, err := e.parseFlags(fs, name, args)
 	if err != nil {
-		return err
+		return "", nil, nil, err
 	}
 	acct, err := oneName(pos)
 	if err != nil {
-		return err
+		return "", nil, nil, err
 	}
 	a, closeA, err := e.accounts(ctx)
+	return acct, a, closeA, err
+}
+
+func runAccountPasswd(ctx context.Context, e *env, args []string) error {
+	acct, a, closeA, err := e.oneAccount(ctx, "account passwd", args)
 	if err != nil {
 		return err
 	}
@@ -206,18 +212,7 @@ func runAccountPasswd(ctx context.Context, e *env, args []string) error {
 }
 
 func runAccountRemove(ctx context.Context, e *env, args []string) error {
-	const name = "account remove"
-	fs := e.newFlags(name)
-	e.configFlag(fs)
-	pos, err := e.parseFlags(fs, name, args)
-	if err != nil {
-		return err
-	}
-	acct, err := oneName(pos)
-	if err != nil {
-		return err
-	}
-	a, closeA, err := e.accounts(ctx)
+	acct, a, closeA, err := e.oneAccount(ctx, "account remove", args)
 	if err != nil {
 		return err
 	}
@@ -228,7 +223,6 @@ func runAccountRemove(ctx context.Context, e *env, args []string) error {
 	fmt.Fprintf(e.Stdout, "account %s removed\n", acct)
 	return nil
 }
-
 func runAudit(ctx context.Context, e *env, args []string) error {
 	const name = "audit"
 	fs := e.newFlags(name)
