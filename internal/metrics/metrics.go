@@ -60,15 +60,15 @@ var ErrorReasons = []string{
 // Reasons a punch read from a clock was not stored (label "reason" of
 // punchd_punches_rejected_total). A punch by a user who is not on the
 // roster is NOT rejected: it is stored and listed as unknown (see
-// SetRoster).
+// SetRoster). Nor is the same record twice in one read: it is stored once and
+// the repeat counted in punchd_punches_duplicate_total.
 const (
-	RejectBadDate          = "bad_date"           // a date outside the plausible range
-	RejectDuplicateInBatch = "duplicate_in_batch" // the same record twice in one read
-	RejectMalformed        = "malformed"          // a record that does not decode
+	RejectBadDate   = "bad_date"  // a date outside the plausible range
+	RejectMalformed = "malformed" // a record that does not decode
 )
 
 // RejectReasons lists every rejection reason.
-var RejectReasons = []string{RejectBadDate, RejectDuplicateInBatch, RejectMalformed, ReasonOther}
+var RejectReasons = []string{RejectBadDate, RejectMalformed, ReasonOther}
 
 // How a punch reached the daemon (label "path").
 const (
