@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -17,10 +16,7 @@ import (
 	"github.com/jinbi/punchd/device"
 	"github.com/jinbi/punchd/internal/api"
 	"github.com/jinbi/punchd/internal/attendance"
-	"github.com/jinbi/punchd/internal/buildinfo"
 	"github.com/jinbi/punchd/internal/config"
-	"github.com/jinbi/punchd/internal/daemon"
-	"github.com/jinbi/punchd/internal/event"
 	"github.com/jinbi/punchd/internal/store"
 	"github.com/jinbi/punchd/sync/ingest"
 	"github.com/jinbi/punchd/sync/pull"
@@ -255,90 +251,5 @@ func TestOpenBackendLockedAndMissing(t *testing.T) {
 	}
 	if _, err := os.Stat(f.cfg.Store.Path); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("a store was created at %s", f.cfg.Store.Path)
-	}
-}
-
-// TestAgainstRealDaemon: the commands against the real daemon (internal/daemon.Run, its own API
-// backend) on the fixture's store, then against the same store once it has stopped.
-func TestAgainstRealDaemon(t *testing.T) {
-	f := newBkFixture(t)
-	cfg := f.cfg
-	cfg.HTTP.Listen = "127.0.0.1:0"
-	cfg.MQTT.Broker = "tcp://127.0.0.1:1" // nothing listens: the publisher keeps the outbox
-	unplugged := errors.New("unplugged")
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	ready := make(chan daemon.Addrs, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- daemon.Run(ctx, cfg, daemon.Options{Logger: slog.New(slog.DiscardHandler), Now: func() time.Time { return bkNow },
-			FinaliseEvery: time.Hour, Ready: func(a daemon.Addrs) { ready <- a },
-			Opener: func(context.Context, string, device.Options) (device.Clock, error) { return nil, unplugged }})
-	}()
-	select {
-	case a := <-ready:
-		if a.Socket != f.sock {
-			t.Fatalf("daemon socket %q, want %q", a.Socket, f.sock)
-		}
-	case err := <-done:
-		t.Fatalf("daemon stopped: %v", err)
-	}
-
-	code, out, errs := f.ctl(t, bkNow, "register", "add", "--user", "1001", "--kind", "offsite",
-		"--from", "2026-03-09 08:00", "--to", "2026-03-09 12:00", "--reason", "县里开会", "--by", "党政办", "--via", "phone", "--approved-by", "王书记")
-	if code != 0 || !strings.HasPrefix(out, "R00000001  1001 张三  offsite 外出  2026-03-09 08:00–12:00  \"县里开会\"  by phone (电话)  approved by 王书记  registered by 党政办 at 2026-03-10 11:00  LATE: more than 24h after it began (late_registered)\n") ||
-		!strings.HasPrefix(errs, "punchctl: via daemon socket "+f.sock+"\n") {
-		t.Fatalf("register add via the daemon: %d\n%s%s", code, out, errs)
-	}
-	c, err := api.Dial(ctx, f.sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	days, err := c.Days(ctx, bkDay, bkDay)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var am attendance.Slot
-	for _, d := range days {
-		if d.UserID == "1001" {
-			am = d.Slots[attendance.AmIn]
-		}
-	}
-	if am.Result != attendance.ResultExcused || am.Registration == nil || *am.Registration != "R00000001" || !am.LateRegistered {
-		t.Errorf("the daemon did not re-judge the day: am_in %+v", am)
-	}
-	code, out, errs = f.ctl(t, bkNow, "register", "add", "--user", "9999", "--kind", "leave",
-		"--from", "2026-03-09", "--to", "2026-03-09", "--reason", "x", "--by", "y")
-	if code != 1 || out != "" || !strings.HasSuffix(errs, "punchctl register add: --user \"9999\" is not on the roster (2 people; see punchctl roster list)\n") {
-		t.Errorf("unknown user via the daemon: %d %q %q", code, out, errs)
-	}
-
-	code, out, errs = f.ctl(t, bkNow, "status", "--json")
-	var s struct {
-		Daemon, Via, Version, Site string
-		Clocks                     []api.ClockStatus
-		MQTT                       bool `json:"mqtt_connected"`
-	}
-	if code != 1 || json.Unmarshal([]byte(out), &s) != nil { // degraded: no clock, no broker
-		t.Fatalf("status via the daemon: %d\n%s%s", code, out, errs)
-	}
-	if s.Daemon != "running" || s.Via != f.sock || s.Version != buildinfo.Read().Version || s.Site != "jinbi" || s.MQTT ||
-		len(s.Clocks) != 1 || s.Clocks[0].Name != "main" || s.Clocks[0].Up {
-		t.Errorf("status via the daemon: %+v", s)
-	}
-
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatalf("daemon: %v", err)
-	}
-	code, out, errs = f.ctl(t, bkNow, "register", "list", "--month", "2026-03")
-	if code != 0 || !strings.HasPrefix(out, "R00000001  1001 张三  offsite") ||
-		!strings.HasPrefix(errs, "punchctl: daemon not running: using store "+f.dbPath+" directly\n") {
-		t.Errorf("list after the daemon stopped: %d\n%s%s", code, out, errs)
-	}
-	db := f.open(t)
-	revs, evs := eventRevs(t, db, event.ID("jinbi", "1001", bkDay, attendance.AmIn, "late"))
-	if len(revs) != 2 || revs[1] != 2 || !evs[1].Excused {
-		t.Errorf("the daemon's correction in the outbox: revs %v %+v", revs, evs)
 	}
 }

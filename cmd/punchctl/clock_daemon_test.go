@@ -6,15 +6,16 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/jinbi/punchd/device/zk/zksim"
 	"github.com/jinbi/punchd/internal/api"
 	"github.com/jinbi/punchd/internal/config"
-	"github.com/jinbi/punchd/internal/daemon"
 )
 
 // While punchd runs and holds the clock, `clock info|users|dump|time` go through its socket and
@@ -52,8 +53,7 @@ url = %q
 max_offset = "0s"
 realtime = false
 `, filepath.Join(dir, "punchd.db"), sock, url))
-	cfg, err := config.Load(cfgPath)
-	if err != nil {
+	if _, err := config.Load(cfgPath); err != nil {
 		t.Fatal(err)
 	}
 	ctl := func(args ...string) (string, string) {
@@ -88,17 +88,7 @@ realtime = false
 		direct[i] = out
 	}
 
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- daemon.Run(ctx, cfg, daemon.Options{Logger: slog.New(slog.DiscardHandler), Now: func() time.Time { return hostNow }})
-	}()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("daemon: %v", err)
-		}
-	})
+	startPunchd(t, cfgPath)
 	waitUp(t, sock)
 	connects := sim.Stats().Connects
 	for i, args := range commands {
@@ -122,6 +112,32 @@ realtime = false
 	if n := sim.Stats().Connects; n != connects {
 		t.Errorf("the commands connected to the clock %d times beside the daemon, want 0", n-connects)
 	}
+}
+
+// startPunchd builds punchd and runs it on the config at path until the test ends (SIGTERM, then
+// it must exit 0): the real daemon the commands talk to over its socket.
+func startPunchd(t *testing.T, path string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds and runs the daemon binary")
+	}
+	bin := filepath.Join(t.TempDir(), "punchd")
+	if out, err := exec.Command("go", "build", "-o", bin, "github.com/jinbi/punchd/cmd/punchd").CombinedOutput(); err != nil {
+		t.Fatalf("go build punchd: %v\n%s", err, out)
+	}
+	var logs bytes.Buffer
+	cmd := exec.Command(bin, "--config", path)
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		if err := cmd.Wait(); err != nil || t.Failed() {
+			t.Logf("punchd: %v\n%s", err, logs.String())
+		}
+	})
 }
 
 // waitUp waits until the daemon at sock has its clock up.

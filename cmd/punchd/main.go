@@ -1,5 +1,10 @@
 // Command punchd is the attendance daemon: it pulls punches off the time clocks, stores and judges
 // them, and publishes anomalies over MQTT. See README.md; `punchd --demo` runs it with no set-up.
+//
+// main owns the process: the signals (SIGINT and SIGTERM stop, SIGHUP reloads the configuration)
+// and the exit status. run reads the flags and the config; daemon.go composes punchd from its
+// packages, top-down: config → clock loops → ingest (store, rules) → outbox → MQTT, with metrics,
+// health, the local API and the monthly reports.
 package main
 
 import (
@@ -14,14 +19,15 @@ import (
 
 	"github.com/jinbi/punchd/internal/buildinfo"
 	"github.com/jinbi/punchd/internal/config"
-	"github.com/jinbi/punchd/internal/daemon"
-	"github.com/jinbi/punchd/internal/demo"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr, hup); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			os.Exit(0)
 		}
@@ -30,7 +36,9 @@ func main() {
 	}
 }
 
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+// run is main without the process: every value on reload (SIGHUP, from main) makes the daemon read
+// its configuration again.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, reload <-chan os.Signal) error {
 	fs := flag.NewFlagSet("punchd", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	path := fs.String("config", config.DefaultPath, "config file (TOML)")
@@ -50,11 +58,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stdout, "punchd", buildinfo.Read())
 		return nil
 	case *demoMode:
-		return demo.Run(ctx, demo.Options{For: *demoFor, Speed: *demoSpeed, People: *demoPeople}, stdout, stderr)
+		return runDemo(ctx, demoOptions{For: *demoFor, Speed: *demoSpeed, People: *demoPeople}, stdout, stderr)
 	}
 	cfg, err := config.LoadDaemon(*path)
 	if err != nil {
 		return err
 	}
-	return daemon.Run(ctx, cfg, daemon.Options{Stderr: stderr})
+	return runDaemon(ctx, cfg, Options{Stderr: stderr, Reload: reload})
 }

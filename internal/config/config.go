@@ -356,8 +356,12 @@ func (l Log) SlogLevel() slog.Level {
 }
 
 // Handler builds the slog handler the config asks for, writing to w.
-func (l Log) Handler(w io.Writer) slog.Handler {
-	opts := &slog.HandlerOptions{Level: l.SlogLevel()}
+func (l Log) Handler(w io.Writer) slog.Handler { return l.HandlerAt(w, l.SlogLevel()) }
+
+// HandlerAt is Handler at level: the daemon passes a slog.LevelVar, so that a reload can change
+// the level of the loggers it already handed out.
+func (l Log) HandlerAt(w io.Writer, level slog.Leveler) slog.Handler {
+	opts := &slog.HandlerOptions{Level: level}
 	if l.Format == "json" {
 		return slog.NewJSONHandler(w, opts)
 	}

@@ -392,6 +392,25 @@ func (m *Metrics) ClockError(clock, reason string) {
 	m.clockErrors.WithLabelValues(clock, known(reason, ErrorReasons, ReasonOther)).Inc()
 }
 
+// RemoveClock drops every series of a clock taken out of the configuration, so that no alert
+// fires for a clock punchd no longer pulls.
+func (m *Metrics) RemoveClock(name string) {
+	if m == nil {
+		return
+	}
+	m.clocksMu.Lock()
+	defer m.clocksMu.Unlock()
+	delete(m.clocks, name)
+	l := prometheus.Labels{"clock": name}
+	for _, v := range []interface{ DeletePartialMatch(prometheus.Labels) int }{
+		m.clockUp, m.clockInfo, m.clockLastPull, m.clockPull, m.clockErrors, m.clockRecords, m.clockCapacity,
+		m.clockOffset, m.clockRealtime, m.clockAlerts, m.clockLogShrunk, m.clockRealtimeEvt,
+		m.punchesIngested, m.punchesDuplicate, m.punchesRejected,
+	} {
+		v.DeletePartialMatch(l)
+	}
+}
+
 // SetClockInfo records what the clock says it is (punchd_clock_info),
 // replacing what an earlier call set for the same clock.
 func (m *Metrics) SetClockInfo(clock, serial, firmware, platform string) {

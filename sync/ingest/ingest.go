@@ -229,6 +229,24 @@ func (e *Engine) floor() attendance.Date {
 	return attendance.DateOf(e.now().In(e.cfg.Location)).AddDays(-e.cfg.MaxBackfill)
 }
 
+// Reconfigure applies a reloaded configuration (SIGHUP): the rules, schedules, calendar, clocks,
+// topic prefix and events_since of cfg and cal, and the roster in the store. The days still open
+// are judged again under them; final days stay as they were judged. The location cannot change
+// while the daemon runs (the caller refuses that) and is kept.
+func (e *Engine) Reconfigure(ctx context.Context, cfg Config, cal rules.Calendar) error {
+	e.mu.Lock()
+	cfg.Location = e.cfg.Location
+	if cfg.MaxBackfill <= 0 {
+		cfg.MaxBackfill = e.cfg.MaxBackfill
+	}
+	e.cfg, e.cal = cfg, cal
+	e.mu.Unlock()
+	if err := e.ReloadRoster(ctx); err != nil { // the people the roster changed, over the whole span
+		return err
+	}
+	return e.Finalise(ctx)
+}
+
 func (e *Engine) loadRosterLocked() error {
 	people, err := e.db.Roster()
 	if err != nil {

@@ -1,4 +1,4 @@
-package daemon
+package main
 
 import (
 	"bytes"
@@ -25,7 +25,7 @@ func (d *daemon) fileReports(ctx context.Context) {
 	defer t.Stop()
 	for {
 		d.live.Beat("reports")
-		if d.cfg.Reports.Dir != "" {
+		if d.settings().cfg.Reports.Dir != "" {
 			if err := d.fileDue(ctx); err != nil {
 				d.log.Error("file monthly attendance table", "err", err)
 			}
@@ -39,14 +39,15 @@ func (d *daemon) fileReports(ctx context.Context) {
 }
 
 func (d *daemon) fileDue(ctx context.Context) error {
-	loc := d.cfg.Location()
+	s := d.settings() // one snapshot: a reload does not change it halfway
+	loc := s.cfg.Location()
 	now := d.now().In(loc)
 	today := attendance.DateOf(now)
-	day := int(d.cfg.Reports.FileDay)
+	day := int(s.cfg.Reports.FileDay)
 	if day < 1 {
 		day = 1
 	}
-	due := attendance.Date{Year: today.Year, Month: today.Month, Day: day}.At(d.cfg.Reports.FileTime, loc)
+	due := attendance.Date{Year: today.Year, Month: today.Month, Day: day}.At(s.cfg.Reports.FileTime, loc)
 	if now.Before(due) {
 		return nil
 	}
@@ -65,14 +66,14 @@ func (d *daemon) fileDue(ctx context.Context) error {
 		return err
 	}
 	first := month.First()
-	n := event.ReportNotice{Site: d.cfg.Site.Name, Month: month.String(), GeneratedAt: now.Format(time.RFC3339),
+	n := event.ReportNotice{Site: s.cfg.Site.Name, Month: month.String(), GeneratedAt: now.Format(time.RFC3339),
 		People: f.people, Workdays: f.workdays, Files: f.paths, Counts: f.counts, Units: f.units, Documents: []event.ReportDocument{}}
 	// The documents themselves, retained, so that the office's other computers need no share of
 	// this one: each on its own topic, the notice saying what they are.
 	var out []store.OutboxEntry
 	for i, p := range f.paths {
 		name := filepath.Base(p)
-		topic := event.ReportFileTopic(d.cfg.MQTT.TopicPrefix, first.Year, first.Month, name)
+		topic := event.ReportFileTopic(s.cfg.MQTT.TopicPrefix, first.Year, first.Month, name)
 		sum := sha256.Sum256(f.data[i])
 		n.Documents = append(n.Documents, event.ReportDocument{Name: name, Topic: topic, Size: len(f.data[i]), SHA256: hex.EncodeToString(sum[:])})
 		out = append(out, store.OutboxEntry{Topic: topic, Payload: f.data[i], Retained: true, Key: "report/" + month.String() + "/files/" + name})
@@ -81,13 +82,13 @@ func (d *daemon) fileDue(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	out = append(out, store.OutboxEntry{Topic: event.ReportTopic(d.cfg.MQTT.TopicPrefix, first.Year, first.Month),
+	out = append(out, store.OutboxEntry{Topic: event.ReportTopic(s.cfg.MQTT.TopicPrefix, first.Year, first.Month),
 		Payload: payload, Retained: true, Key: "report/" + month.String()})
 	if _, err := d.db.Commit(ctx, store.Batch{Outbox: out}); err != nil {
 		return fmt.Errorf("queue report notice: %w", err)
 	}
 	files, people := f.paths, f.people
-	d.pub.Notify()
+	d.notify()
 	d.log.Info("filed monthly attendance table", "month", month.String(), "files", files, "people", people)
 	return d.db.PutMeta(key, []byte(now.Format(time.RFC3339)))
 }
@@ -105,17 +106,18 @@ type filed struct {
 // FileMonth builds a month's table from the store and writes it as XLSX and CSV into [reports] dir;
 // with [[unit]] configured also every unit's own form with the summary by unit, as one XLSX.
 func (d *daemon) FileMonth(ctx context.Context, month report.Month) (filed, error) {
+	s := d.settings() // one snapshot: a reload does not change it halfway
 	var f filed
-	today := attendance.DateOf(d.now().In(d.cfg.Location()))
-	opts := report.Options{Site: d.cfg.SiteTitle(), Title: d.cfg.Reports.Title, Signatures: d.cfg.Reports.Signatures, Today: today}
-	t, err := report.TableFrom(ctx, d.svc, d.cal, month, opts, d.cfg.Location())
+	today := attendance.DateOf(d.now().In(s.cfg.Location()))
+	opts := report.Options{Site: s.cfg.SiteTitle(), Title: s.cfg.Reports.Title, Signatures: s.cfg.Reports.Signatures, Today: today}
+	t, err := report.TableFrom(ctx, s.svc, s.cal, month, opts, s.cfg.Location())
 	if err != nil {
 		return f, fmt.Errorf("build table %s: %w", month, err)
 	}
-	if err := os.MkdirAll(d.cfg.Reports.Dir, 0o750); err != nil {
+	if err := os.MkdirAll(s.cfg.Reports.Dir, 0o750); err != nil {
 		return f, fmt.Errorf("reports dir: %w", err)
 	}
-	base := filepath.Join(d.cfg.Reports.Dir, fmt.Sprintf("%s-%s-", d.cfg.Site.Name, month))
+	base := filepath.Join(s.cfg.Reports.Dir, fmt.Sprintf("%s-%s-", s.cfg.Site.Name, month))
 	docs := []struct {
 		name  string
 		write func(*bytes.Buffer) error
@@ -123,7 +125,7 @@ func (d *daemon) FileMonth(ctx context.Context, month report.Month) (filed, erro
 		{"attendance.xlsx", func(b *bytes.Buffer) error { return report.WriteTableXLSX(b, t) }},
 		{"attendance.csv", func(b *bytes.Buffer) error { return report.WriteTableCSV(b, t) }},
 	}
-	if len(d.cfg.Unit) > 0 {
+	if len(s.cfg.Unit) > 0 {
 		set, err := d.unitForms(ctx, month, opts)
 		if err != nil {
 			return f, fmt.Errorf("build unit forms %s: %w", month, err)
@@ -168,20 +170,21 @@ func (d *daemon) FileMonth(ctx context.Context, month report.Month) (filed, erro
 // unitForms builds every unit's form of the month from the service (judged days, marks, the
 // cross-check's conflicts).
 func (d *daemon) unitForms(ctx context.Context, month report.Month, opts report.Options) (report.TableSet, error) {
+	s := d.settings() // one snapshot: a reload does not change it halfway
 	from, to := month.First(), month.Last()
-	in, err := report.InputFrom(ctx, d.svc, d.cal, month, opts, d.cfg.Location())
+	in, err := report.InputFrom(ctx, s.svc, s.cal, month, opts, s.cfg.Location())
 	if err != nil {
 		return report.TableSet{}, err
 	}
-	marks, err := d.svc.Marks(ctx, "", from, to)
+	marks, err := s.svc.Marks(ctx, "", from, to)
 	if err != nil {
 		return report.TableSet{}, err
 	}
-	conflicts, err := d.svc.Conflicts(ctx, from, to)
+	conflicts, err := s.svc.Conflicts(ctx, from, to)
 	if err != nil {
 		return report.TableSet{}, err
 	}
-	return report.UnitForms(in, d.cfg.Units(), marks, conflicts, d.cfg.SiteTitle())
+	return report.UnitForms(in, s.cfg.Units(), marks, conflicts, s.cfg.SiteTitle())
 }
 
 func writeFileAtomic(path string, data []byte) error {

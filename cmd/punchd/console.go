@@ -1,4 +1,4 @@
-package daemon
+package main
 
 import (
 	"context"
@@ -23,16 +23,18 @@ func (f *liveFeed) send(topic string, payload []byte) {
 
 // mountConsole adds the web console to the HTTP mux when [http] console is on. Beyond loopback it
 // refuses to start without an account; on loopback reading needs no login unless [http] read_login.
+// The console is built on the settings punchd started with: a reload does not reach it.
 func (d *daemon) mountConsole(ctx context.Context, mux *http.ServeMux, feed *liveFeed, log *slog.Logger) error {
-	cfg := d.cfg
+	s := d.settings()
+	cfg := s.cfg
 	if cfg.HTTP.Listen == "" || !cfg.HTTP.Console {
 		return nil
 	}
-	loopback, err := web.CheckListen(ctx, cfg.HTTP.Listen, d.svc)
+	loopback, err := web.CheckListen(ctx, cfg.HTTP.Listen, s.svc)
 	if err != nil {
 		return err
 	}
-	c, err := web.New(apiBackend{d.svc, d}, d.svc, consoleOptions(cfg, d, loopback, log))
+	c, err := web.New(apiBackend{s.svc, d}, s.svc, consoleOptions(cfg, s, d, loopback, log))
 	if err != nil {
 		return err
 	}
@@ -41,8 +43,8 @@ func (d *daemon) mountConsole(ctx context.Context, mux *http.ServeMux, feed *liv
 	return nil
 }
 
-func consoleOptions(cfg config.Config, d *daemon, loopback bool, log *slog.Logger) web.Options {
-	return web.Options{Site: cfg.SiteTitle(), Location: cfg.Location(), Now: d.now, Calendar: d.cal,
+func consoleOptions(cfg config.Config, s *settings, d *daemon, loopback bool, log *slog.Logger) web.Options {
+	return web.Options{Site: cfg.SiteTitle(), Location: cfg.Location(), Now: d.now, Calendar: s.cal,
 		Report: report.Options{Title: cfg.Reports.Title, Signatures: cfg.Reports.Signatures}, Units: cfg.Units(),
 		Prefix: cfg.MQTT.TopicPrefix, Logger: log.With("component", "web"), Metrics: d.m.Registry(),
 		AnonymousRead: loopback && !cfg.HTTP.ReadLogin}

@@ -1,4 +1,4 @@
-package daemon
+package main
 
 import (
 	"bytes"
@@ -108,15 +108,16 @@ func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
 }
 
 type rig struct {
-	sim    *zksim.Sim
-	broker *mqtttest.Broker
-	proxy  *mqtttest.Proxy // between the daemon and the clock, when rigOptions.clockProxy
-	logs   *lockedBuffer   // the daemon's log (text, info and above)
-	cfg    config.Config
-	clock  *shiftedClock
-	addrs  Addrs
-	cancel context.CancelFunc
-	done   chan error
+	sim     *zksim.Sim
+	broker  *mqtttest.Broker
+	proxy   *mqtttest.Proxy // between the daemon and the clock, when rigOptions.clockProxy
+	logs    *lockedBuffer   // the daemon's log (text, info and above)
+	cfg     config.Config
+	cfgPath string // the config file, when rigOptions.reload
+	clock   *shiftedClock
+	addrs   Addrs
+	cancel  context.CancelFunc
+	done    chan error
 }
 
 // rigOptions vary the rig; the zero value is the plain rig of startRig.
@@ -126,6 +127,10 @@ type rigOptions struct {
 	clockProxy bool
 	// configure, when set, edits the config (e.g. the clock's max_offset) before the daemon starts.
 	configure func(*config.Config)
+	// reload, when set, makes the rig write its config to a file the daemon reads (rig.cfgPath)
+	// and hand the daemon this channel as its SIGHUP; the logs are then the daemon's own, built
+	// from [log] at debug level.
+	reload chan os.Signal
 }
 
 // startRig runs the daemon against a simulated clock (a small office with history) and a real
@@ -175,11 +180,23 @@ func startRigWith(t *testing.T, o rigOptions) *rig {
 	}
 
 	r := &rig{sim: sim, broker: broker, proxy: proxy, logs: &lockedBuffer{}, cfg: cfg, clock: clock, cancel: cancel, done: make(chan error, 1)}
+	opts := Options{Logger: slog.New(slog.NewTextHandler(r.logs, nil)), Now: clock.Now,
+		FinaliseEvery: 200 * time.Millisecond}
+	if o.reload != nil {
+		cfg.Log.Level = "debug"
+		r.cfgPath = filepath.Join(dir, "punchd.toml")
+		if err := writeConfig(r.cfgPath, cfg); err != nil {
+			t.Fatal(err)
+		}
+		if cfg, err = config.Load(r.cfgPath); err != nil {
+			t.Fatal(err)
+		}
+		r.cfg = cfg
+		opts.Logger, opts.Stderr, opts.Reload = nil, r.logs, o.reload
+	}
 	ready := make(chan Addrs, 1)
-	go func() {
-		r.done <- Run(ctx, cfg, Options{Logger: slog.New(slog.NewTextHandler(r.logs, nil)), Now: clock.Now,
-			FinaliseEvery: 200 * time.Millisecond, Ready: func(a Addrs) { ready <- a }})
-	}()
+	opts.Ready = func(a Addrs) { ready <- a }
+	go func() { r.done <- runDaemon(ctx, cfg, opts) }()
 	select {
 	case r.addrs = <-ready:
 	case err := <-r.done:

@@ -1,4 +1,4 @@
-package daemon
+package main
 
 import (
 	"bytes"
@@ -18,11 +18,10 @@ import (
 	"github.com/jinbi/punchd/internal/attendance"
 	"github.com/jinbi/punchd/internal/config"
 	"github.com/jinbi/punchd/internal/event"
+	"github.com/jinbi/punchd/internal/health"
 	"github.com/jinbi/punchd/internal/rules"
-	"github.com/jinbi/punchd/internal/service"
 	"github.com/jinbi/punchd/internal/store"
 	"github.com/jinbi/punchd/sync/ingest"
-	"github.com/jinbi/punchd/sync/publish"
 	"github.com/jinbi/punchd/sync/pull"
 )
 
@@ -69,14 +68,10 @@ func TestMonthlyFilingOnTheFirst(t *testing.T) {
 	if err := eng.Pulled(context.Background(), pull.Pull{Clock: "c1", Info: device.Info{Serial: "SN1", Time: now}, Punches: ps, At: now}); err != nil {
 		t.Fatal(err)
 	}
-	pub, err := publish.New(publish.FromStore(db), publish.Options{Broker: "tcp://127.0.0.1:1", ClientID: "t", Prefix: "punchd/jinbi"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := &daemon{cfg: cfg, db: db, cal: cal, log: slog.New(slog.NewTextHandler(io.Discard, nil)), now: clock, pub: pub,
-		svc: service.New(cfg, db, cal, eng, attendance.Date{Year: 2026, Month: 2, Day: 2}, clock)}
+	d := &daemon{db: db, eng: eng, log: slog.New(slog.NewTextHandler(io.Discard, nil)), now: clock, live: health.NewLiveness(time.Now, time.Minute)}
+	d.set.Store(d.newSettings(cfg, cal, attendance.Date{Year: 2026, Month: 2, Day: 2}))
 
-	if err := d.svc.SetMarks(context.Background(), []attendance.DayMark{
+	if err := d.settings().svc.SetMarks(context.Background(), []attendance.DayMark{
 		{Unit: "金碧村", UserID: "2", Date: attendance.Date{Year: 2026, Month: 2, Day: 2}, Mark: attendance.MarkPresent, RecordedBy: "村"},
 		{Unit: "金碧村", UserID: "2", Date: attendance.Date{Year: 2026, Month: 2, Day: 3}, Mark: attendance.MarkAbsent, RecordedBy: "村"},
 	}); err != nil {

@@ -1,9 +1,9 @@
-// Package demo runs punchd with no set-up: a simulated ZK clock for a small office on loopback, an
+package main
+
+// punchd --demo runs punchd with no set-up: a simulated ZK clock for a small office on loopback, an
 // embedded MQTT broker on loopback, and the real daemon wired to both, with an accelerated day, in a
-// temporary directory. It prints the anomaly feed as it is published.
-//
-// It owns only the wiring of the demo; everything it runs is the production code.
-package demo
+// temporary directory. It prints the anomaly feed as it is published. Everything it runs is the
+// production code; this file only wires the demo.
 
 import (
 	"context"
@@ -26,12 +26,11 @@ import (
 	"github.com/jinbi/punchd/device/zk/zksim"
 	"github.com/jinbi/punchd/internal/attendance"
 	"github.com/jinbi/punchd/internal/config"
-	"github.com/jinbi/punchd/internal/daemon"
 	"github.com/jinbi/punchd/internal/feed"
 )
 
-// Options tune the demo.
-type Options struct {
+// demoOptions tune the demo.
+type demoOptions struct {
 	People int           // office size; default 20
 	Speed  float64       // simulated seconds per real second; default 60 (a working day in ~10 minutes)
 	For    time.Duration // stop after this long (real time); 0 = until ctx is cancelled
@@ -39,19 +38,19 @@ type Options struct {
 	Dir    string // working directory; "" = a new temp dir, removed at the end
 }
 
-// Clock is an accelerated wall clock: it starts at start and runs speed times faster than real time.
-type Clock struct {
+// demoClock is an accelerated wall clock: it starts at start and runs speed times faster than real time.
+type demoClock struct {
 	start, real0 time.Time
 	speed        float64
 }
 
 // Now is the accelerated time.
-func (c *Clock) Now() time.Time {
+func (c *demoClock) Now() time.Time {
 	return c.start.Add(time.Duration(float64(time.Since(c.real0)) * c.speed))
 }
 
-// Run starts the demo and blocks until ctx is done or o.For has passed.
-func Run(ctx context.Context, o Options, stdout, stderr io.Writer) error {
+// runDemo starts the demo and blocks until ctx is done or o.For has passed.
+func runDemo(ctx context.Context, o demoOptions, stdout, stderr io.Writer) error {
 	if o.People <= 0 {
 		o.People = 20
 	}
@@ -95,7 +94,7 @@ func Run(ctx context.Context, o Options, stdout, stderr io.Writer) error {
 		}
 		day = day.AddDays(-1)
 	}
-	clk := &Clock{start: day.At(8*3600+20*60, loc), real0: time.Now(), speed: o.Speed}
+	clk := &demoClock{start: day.At(8*3600+20*60, loc), real0: time.Now(), speed: o.Speed}
 
 	// The simulated clock: a week of history and today's punches injected as the day goes by.
 	hist, err := zksim.Generate(zksim.GenConfig{People: o.People, Start: day.AddDays(-7).Start(loc), Days: 7, Seed: o.Seed, Location: loc})
@@ -146,15 +145,15 @@ func Run(ctx context.Context, o Options, stdout, stderr io.Writer) error {
 		return err
 	}
 
-	ready := make(chan daemon.Addrs, 1)
+	ready := make(chan Addrs, 1)
 	daemonErr := make(chan error, 1)
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		daemonErr <- daemon.Run(runCtx, cfg, daemon.Options{Logger: log, Now: clk.Now, FinaliseEvery: time.Second,
-			Ready: func(a daemon.Addrs) { ready <- a }})
+		daemonErr <- runDaemon(runCtx, cfg, Options{Logger: log, Now: clk.Now, FinaliseEvery: time.Second,
+			Ready: func(a Addrs) { ready <- a }})
 	}()
-	var addrs daemon.Addrs
+	var addrs Addrs
 	select {
 	case addrs = <-ready:
 	case err := <-daemonErr:
@@ -196,7 +195,7 @@ func Run(ctx context.Context, o Options, stdout, stderr io.Writer) error {
 
 // punchTheDay injects today's four punches of everyone as the accelerated clock reaches them: most
 // on time, some late, some leaving early, some forgetting a punch, a few absent.
-func punchTheDay(ctx context.Context, sim *zksim.Sim, users []zksim.User, day attendance.Date, loc *time.Location, clk *Clock, seed uint64) {
+func punchTheDay(ctx context.Context, sim *zksim.Sim, users []zksim.User, day attendance.Date, loc *time.Location, clk *demoClock, seed uint64) {
 	r := rand.New(rand.NewPCG(seed, 7))
 	type planned struct {
 		user string

@@ -1,4 +1,4 @@
-package daemon
+package main
 
 import (
 	"context"
@@ -59,7 +59,7 @@ func BenchmarkRealtimeLatency(b *testing.B) {
 	ready := make(chan Addrs, 1)
 	done := make(chan error, 1)
 	go func() {
-		done <- Run(ctx, cfg, Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: clock.Now, Ready: func(a Addrs) { ready <- a }})
+		done <- runDaemon(ctx, cfg, Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: clock.Now, Ready: func(a Addrs) { ready <- a }})
 	}()
 	select {
 	case <-ready:
