@@ -155,6 +155,7 @@ type Metrics struct {
 	clockRealtime    *prometheus.GaugeVec
 	clockLogShrunk   *prometheus.CounterVec
 	clockAlerts      *prometheus.CounterVec
+	byClock          []clockVec // every vector labelled by clock, for RemoveClock
 	clockReadRetries *prometheus.CounterVec
 	clockReadBytes   *prometheus.CounterVec
 	clockRealtimeEvt *prometheus.CounterVec
@@ -210,7 +211,7 @@ func New(build BuildInfo, opts ...Option) *Metrics {
 	for _, o := range opts {
 		o(m)
 	}
-	f := factory{reg: m.reg}
+	f := factory{reg: m.reg, byClock: &m.byClock}
 	clock := []string{"clock"}
 
 	if !m.noRuntime {
@@ -401,13 +402,8 @@ func (m *Metrics) RemoveClock(name string) {
 	m.clocksMu.Lock()
 	defer m.clocksMu.Unlock()
 	delete(m.clocks, name)
-	l := prometheus.Labels{"clock": name}
-	for _, v := range []interface{ DeletePartialMatch(prometheus.Labels) int }{
-		m.clockUp, m.clockInfo, m.clockLastPull, m.clockPull, m.clockErrors, m.clockRecords, m.clockCapacity,
-		m.clockOffset, m.clockRealtime, m.clockAlerts, m.clockLogShrunk, m.clockRealtimeEvt,
-		m.punchesIngested, m.punchesDuplicate, m.punchesRejected,
-	} {
-		v.DeletePartialMatch(l)
+	for _, v := range m.byClock {
+		v.DeletePartialMatch(prometheus.Labels{"clock": name})
 	}
 }
 
@@ -670,7 +666,22 @@ func orDash(s string) string {
 }
 
 // factory registers each metric on one registry under the punchd namespace.
-type factory struct{ reg *prometheus.Registry }
+// factory registers the metrics; it keeps every vector labelled by clock in byClock.
+type factory struct {
+	reg     *prometheus.Registry
+	byClock *[]clockVec
+}
+
+// clockVec is a metric vector with a "clock" label.
+type clockVec interface {
+	DeletePartialMatch(prometheus.Labels) int
+}
+
+func (f factory) perClock(v clockVec, labels []string) {
+	if slices.Contains(labels, "clock") {
+		*f.byClock = append(*f.byClock, v)
+	}
+}
 
 func (f factory) gauge(name, help string) prometheus.Gauge {
 	g := prometheus.NewGauge(prometheus.GaugeOpts{Namespace: Namespace, Name: name, Help: help})
@@ -685,6 +696,7 @@ func (f factory) gaugeFunc(name, help string, fn func() float64) {
 func (f factory) gaugeVec(name, help string, labels []string) *prometheus.GaugeVec {
 	g := prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: Namespace, Name: name, Help: help}, labels)
 	f.reg.MustRegister(g)
+	f.perClock(g, labels)
 	return g
 }
 
@@ -697,6 +709,7 @@ func (f factory) counter(name, help string) prometheus.Counter {
 func (f factory) counterVec(name, help string, labels []string) *prometheus.CounterVec {
 	c := prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: Namespace, Name: name, Help: help}, labels)
 	f.reg.MustRegister(c)
+	f.perClock(c, labels)
 	return c
 }
 
@@ -709,5 +722,6 @@ func (f factory) histogram(name, help string, buckets []float64) prometheus.Hist
 func (f factory) histogramVec(name, help string, buckets []float64, labels []string) *prometheus.HistogramVec {
 	h := prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: Namespace, Name: name, Help: help, Buckets: buckets}, labels)
 	f.reg.MustRegister(h)
+	f.perClock(h, labels)
 	return h
 }
