@@ -118,13 +118,7 @@ realtime = false
 // it must exit 0): the real daemon the commands talk to over its socket.
 func startPunchd(t *testing.T, path string) {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("builds and runs the daemon binary")
-	}
-	bin := filepath.Join(t.TempDir(), "punchd")
-	if out, err := exec.Command("go", "build", "-o", bin, "github.com/jinbi/punchd/cmd/punchd").CombinedOutput(); err != nil {
-		t.Fatalf("go build punchd: %v\n%s", err, out)
-	}
+	bin := buildPunchd(t)
 	var logs bytes.Buffer
 	cmd := exec.Command(bin, "--config", path)
 	cmd.Stdout, cmd.Stderr = &logs, &logs
@@ -138,6 +132,19 @@ func startPunchd(t *testing.T, path string) {
 			t.Logf("punchd: %v\n%s", err, logs.String())
 		}
 	})
+}
+
+// buildPunchd builds the daemon for a test and returns the binary's path.
+func buildPunchd(t *testing.T) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds and runs the daemon binary")
+	}
+	bin := filepath.Join(t.TempDir(), "punchd")
+	if out, err := exec.Command("go", "build", "-o", bin, "github.com/jinbi/punchd/cmd/punchd").CombinedOutput(); err != nil {
+		t.Fatalf("go build punchd: %v\n%s", err, out)
+	}
+	return bin
 }
 
 // waitUp waits until the daemon at sock has its clock up.
