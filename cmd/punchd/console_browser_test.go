@@ -128,7 +128,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	logs := &syncBuffer{}
 	dctx, stop := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- run(dctx, []string{"--config", cfgPath}, &bytes.Buffer{}, logs) }()
+	go func() { done <- run(dctx, []string{"--config", cfgPath}, &bytes.Buffer{}, logs, nil) }()
 	defer func() {
 		stop()
 		if err := <-done; err != nil {
