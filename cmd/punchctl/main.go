@@ -54,6 +54,9 @@ type env struct {
 	// -v/--verbose (global, or on any command) lowers it to Debug.
 	Logger *slog.Logger
 	level  *slog.LevelVar
+	// flags is the flag set the command made last (newFlags): the man page and the shell
+	// completion read each command's flags from it.
+	flags *flag.FlagSet
 }
 
 // verboseFlags adds -v and --verbose to fs: they lower the logger's level to Debug.
@@ -86,6 +89,7 @@ type command struct {
 	Summary string // one line for the command list
 	Help    string // optional: more, shown by -h and 'help COMMAND' (e.g. an output format)
 	Run     func(ctx context.Context, e *env, args []string) error
+	Hidden  bool // not in the command list (tools for packaging)
 }
 
 // commands is filled by register, from init functions of the files of this package.
@@ -239,8 +243,10 @@ func subcommands(group string) []string {
 
 func printCommands(w io.Writer) {
 	names := make([]string, 0, len(commands))
-	for n := range commands {
-		names = append(names, n)
+	for n, c := range commands {
+		if !c.Hidden {
+			names = append(names, n)
+		}
 	}
 	slices.Sort(names)
 	fmt.Fprintln(w, "usage: punchctl [--config FILE] [-v|--verbose] [--version] COMMAND [flags]\n\ncommands:")
@@ -270,6 +276,7 @@ func (e *env) newFlags(c string) *flag.FlagSet {
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {}
 	e.verboseFlags(fs)
+	e.flags = fs
 	return fs
 }
 
