@@ -282,6 +282,31 @@ func Open(ctx context.Context, rawURL string, opts Options) (Clock, error) {
 	return d(ctx, u, opts)
 }
 
+// SerialPort reads the port a serial clock URL names: an absolute device path
+// (zk+serial:///dev/ttyUSB0) or a Windows port name (zk+serial://COM3; COM10 and above too, which
+// the driver opens as \\.\COM10). Drivers and the config check both ask here.
+func SerialPort(u *url.URL) (string, error) {
+	switch {
+	case u.Host != "" && u.Path == "" && isCOMPort(u.Host):
+		return strings.ToUpper(u.Host), nil
+	case u.Host == "" && strings.HasPrefix(u.Path, "/") && !isCOMPort(strings.TrimPrefix(u.Path, "/")):
+		return u.Path, nil
+	case u.Host == "" && isCOMPort(strings.TrimPrefix(u.Path, "/")):
+		return strings.ToUpper(strings.TrimPrefix(u.Path, "/")), nil // zk+serial:///COM3 said the Unix way
+	}
+	return "", fmt.Errorf("%w %q: not a serial port: want zk+serial:///dev/ttyUSB0 (Linux) or zk+serial://COM3 (Windows), with ?baud=115200&id=1",
+		ErrBadURL, u.Redacted())
+}
+
+// isCOMPort says whether s is a Windows serial port name, COM1 to COM256.
+func isCOMPort(s string) bool {
+	if len(s) < 4 || !strings.EqualFold(s[:3], "COM") {
+		return false
+	}
+	n, err := strconv.Atoi(s[3:])
+	return err == nil && n >= 1 && n <= 256 && s[3] != '0' && s[3] != '+'
+}
+
 // SerialParams reads a serial clock URL's line settings: baud (default 115200) and id, the clock's
 // device id on an RS485 line (1..254, default 1). Drivers and the config check both ask here.
 func SerialParams(u *url.URL) (baud, id int, err error) {

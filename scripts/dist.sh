@@ -61,6 +61,14 @@ if [ ! -x "$NFPM" ]; then
     || die "building nfpm ($NFPM_MODULE) failed"
 fi
 
+# The man page and the bash completion, generated from punchctl's own commands (the same for every
+# architecture).
+GENDIR="$DIST/gen"
+mkdir -p "$GENDIR"
+go run -ldflags "-X github.com/jinbi/punchd/internal/buildinfo.Version=$VERSION" ./cmd/punchctl gen-man "$GENDIR" >/dev/null || die "punchctl gen-man failed"
+gzip -9nf "$GENDIR/punchctl.1"
+go run ./cmd/punchctl completion bash > "$GENDIR/punchctl.bash" || die "punchctl completion bash failed"
+
 for arch in "${ARCHES[@]}"; do
   case "$arch" in amd64|arm64|loong64) ;; *) die "unsupported architecture $arch (amd64, arm64, loong64)";; esac
   bindir="$DIST/bin/$arch"
@@ -79,7 +87,7 @@ for arch in "${ARCHES[@]}"; do
   done
   for fmt in $FORMATS; do
     echo "package $fmt linux/$arch $VERSION"
-    PKG_ARCH=$arch VERSION=$VERSION BINDIR=$bindir CONFIG=$CONFIG \
+    PKG_ARCH=$arch VERSION=$VERSION BINDIR=$bindir CONFIG=$CONFIG GENDIR=$GENDIR \
       "$NFPM" package --config nfpm.yaml --packager "$fmt" --target "$DIST/" \
       || die "nfpm $fmt for $arch failed"
   done

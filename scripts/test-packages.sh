@@ -40,13 +40,17 @@ dpkg-deb -c "$deb" > "$work/contents"
 for f in usr/bin/punchd usr/bin/punchctl usr/lib/systemd/system/punchd.service \
          usr/lib/sysusers.d/punchd.conf usr/lib/tmpfiles.d/punchd.conf usr/lib/modules-load.d/punchd.conf \
          etc/punchd/punchd.toml usr/share/doc/punchd/operations.md \
-         usr/share/doc/punchd/examples/punchd-alerts.yml usr/share/doc/punchd/examples/grafana-punchd.json; do
+         usr/share/doc/punchd/examples/punchd-alerts.yml usr/share/doc/punchd/examples/grafana-punchd.json \
+         usr/share/doc/punchd/events.md usr/share/doc/punchd/rules.md usr/share/doc/punchd/copyright \
+         usr/share/man/man1/punchctl.1.gz usr/share/bash-completion/completions/punchctl; do
   grep -q " \./$f\$" "$work/contents" || fail "$f missing from the package"
 done
 for b in punchd punchctl; do
   grep -Eq '^-rwxr-xr-x root/root .* \./usr/bin/'"$b"'$' "$work/contents" || fail "/usr/bin/$b is not 0755 root:root"
 done
-ok "contents"
+dpkg-deb --fsys-tarfile "$deb" | tar -xO ./usr/share/man/man1/punchctl.1.gz | gzip -dc | grep -q '^\.SS "punchctl clock dump' \
+  || fail "the packaged man page does not describe punchctl clock dump"
+ok "contents (man page, completion, copyright, docs included)"
 
 # 2. Control data: fields, conffile, maintainer scripts.
 info=$(dpkg-deb -I "$deb")

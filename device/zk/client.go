@@ -39,12 +39,9 @@ func init() {
 		return DialUDP(ctx, hostPort(u), o)
 	})
 	device.Register("zk+serial", func(ctx context.Context, u *url.URL, o device.Options) (device.Clock, error) {
-		path := u.Path
-		if path == "" {
-			path = u.Opaque
-		}
-		if path == "" {
-			return nil, fmt.Errorf("%w %q: no serial device path (zk+serial:///dev/ttyUSB0?baud=115200&id=1)", device.ErrBadURL, u.Redacted())
+		path, err := device.SerialPort(u)
+		if err != nil {
+			return nil, err
 		}
 		baud, id, err := device.SerialParams(u)
 		if err != nil {

@@ -110,7 +110,7 @@ type Store struct {
 // Clock is one time clock punchd pulls from.
 type Clock struct {
 	Name         string   `toml:"name"` // used in topics, metrics and logs
-	URL          string   `toml:"url"`  // zk+tcp://host:4370, zk+udp://host:4370, zk+serial:///dev/ttyUSB0?baud=115200&id=1
+	URL          string   `toml:"url"`  // zk+tcp://host:4370, zk+udp://host:4370, zk+serial:///dev/ttyUSB0?baud=115200&id=1 (Windows: zk+serial://COM3?baud=…)
 	CommKey      int64    `toml:"comm_key"`
 	Encoding     string   `toml:"encoding"`      // code page of names on the clock
 	PollInterval Duration `toml:"poll_interval"` // read what is new on the clock this often

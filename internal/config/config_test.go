@@ -246,7 +246,7 @@ func TestBadConfigs(t *testing.T) {
 		{"clock url port", "[[clock]]\nname=\"c\"\nurl=\"zk+udp://10.0.0.5:99999\"",
 			`config punchd.toml: clock[0].url: "zk+udp://10.0.0.5:99999": port "99999" is not 1..65535`},
 		{"clock url serial", "[[clock]]\nname=\"c\"\nurl=\"zk+serial://ttyUSB0\"",
-			`config punchd.toml: clock[0].url: "zk+serial://ttyUSB0" is not a serial port URL (like zk+serial:///dev/ttyUSB0?baud=115200&id=1)`},
+			`config punchd.toml: clock[0].url: "zk+serial://ttyUSB0": not a serial port: want zk+serial:///dev/ttyUSB0 (Linux) or zk+serial://COM3 (Windows), with ?baud=115200&id=1`},
 		{"clock url baud", "[[clock]]\nname=\"c\"\nurl=\"zk+serial:///dev/ttyS0?baud=abc\"",
 			`config punchd.toml: clock[0].url: "zk+serial:///dev/ttyS0?baud=abc": baud="abc" is not a positive number`},
 		{"clock url query", "[[clock]]\nname=\"c\"\nurl=\"zk+tcp://10.0.0.5:4370?comm_key=x\"",

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
-	"path"
 	"slices"
 	"strconv"
 	"strings"
@@ -340,8 +339,8 @@ func (v *validator) clockURL(key, raw string) {
 			return
 		}
 	case "zk+serial":
-		if u.Host != "" || u.Path == "" || !path.IsAbs(u.Path) {
-			v.bad(key, "%q is not a serial port URL (like zk+serial:///dev/ttyUSB0?baud=115200&id=1)", raw)
+		if _, err := device.SerialPort(u); err != nil {
+			v.bad(key, "%s", strings.TrimPrefix(err.Error(), device.ErrBadURL.Error()+" "))
 			return
 		}
 		if _, _, err := device.SerialParams(u); err != nil {
