@@ -354,14 +354,6 @@ func (r *reportRun) tableSet(ctx context.Context, warn func(string)) (report.Tab
 	return report.UnitForms(in, r.cfg.Units(), ur.marks, ur.conflicts, r.cfg.SiteTitle())
 }
 
-func unitNames(cfg config.Config) []string {
-	var names []string
-	for _, u := range cfg.Unit {
-		names = append(names, u.Name)
-	}
-	return names
-}
-
 func runReportBulletin(ctx context.Context, e *env, args []string) (err error) {
 	const name = "report bulletin"
 	var f reportFlags
