@@ -5,10 +5,9 @@ import (
 	"runtime/debug"
 	"time"
 
-	"github.com/jinbi/punchd/internal/attendance"
 	"github.com/jinbi/punchd/internal/config"
-	"github.com/jinbi/punchd/internal/event"
 	"github.com/jinbi/punchd/internal/metrics"
+	"github.com/jinbi/punchd/sync/ingest"
 	"github.com/jinbi/punchd/sync/pull"
 	"github.com/jinbi/punchd/sync/push"
 )
@@ -214,23 +213,5 @@ func (o pullObserver) Beat(loop string) { o.d.live.Beat(loop) }
 
 func (o pullObserver) RealtimePunch(clock string) { o.d.m.RealtimeEvent(clock, true) }
 
-// ingestObserver counts what the engine does.
-type ingestObserver struct{ m *metrics.Metrics }
-
-func (o ingestObserver) PunchesIngested(clock, path string, n int) {
-	o.m.PunchesIngested(clock, path, n)
-}
-func (o ingestObserver) PunchesRejected(clock, reason string, n int) {
-	o.m.PunchesRejected(clock, reason, n)
-}
-func (o ingestObserver) EventQueued(kind attendance.EventKind, correction bool) {
-	o.m.EventQueued(kind, correction)
-}
-func (o ingestObserver) PunchesDuplicate(clock, path string, n int) {
-	o.m.PunchesDuplicate(clock, path, n)
-}
-func (o ingestObserver) LogShrunk(clock string) { o.m.LogShrunk(clock) }
-func (o ingestObserver) AlertQueued(clock string, kind event.AlertKind) {
-	o.m.ClockAlert(clock, string(kind))
-}
-func (o ingestObserver) Committed(d time.Duration) { o.m.ObserveCommit(d) }
+// The metrics observe the ingest engine directly, no adapter between them.
+var _ ingest.Observer = (*metrics.Metrics)(nil)

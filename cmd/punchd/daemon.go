@@ -200,7 +200,7 @@ func open(ctx context.Context, cfg config.Config, o Options) (*daemon, error) {
 	}
 	d.pub.Store(pub)
 	since := d.eventsSince(cfg)
-	d.eng = ingest.New(ingestConfig(cfg, since), d.db, cal, o.Now, d.log.With("component", "ingest"), ingestObserver{d.m}, d.notify)
+	d.eng = ingest.New(ingestConfig(cfg, since), d.db, cal, o.Now, d.log.With("component", "ingest"), d.m, d.notify)
 	if err := d.eng.Load(ctx); err != nil {
 		return fail(err)
 	}

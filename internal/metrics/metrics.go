@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/jinbi/punchd/internal/attendance"
+	"github.com/jinbi/punchd/internal/event"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -456,12 +457,12 @@ func (m *Metrics) RealtimeEvent(clock string, understood bool) {
 	m.clockRealtimeEvt.WithLabelValues(clock, r).Inc()
 }
 
-// ClockAlert counts a clock alert queued, by kind.
-func (m *Metrics) ClockAlert(clock, kind string) {
+// AlertQueued counts a clock alert queued, by kind.
+func (m *Metrics) AlertQueued(clock string, kind event.AlertKind) {
 	if m == nil {
 		return
 	}
-	m.clockAlerts.WithLabelValues(clock, kind).Inc()
+	m.clockAlerts.WithLabelValues(clock, string(kind)).Inc()
 }
 
 // LogShrunk counts a clock log found shorter than at the previous pull.
@@ -594,8 +595,8 @@ func (m *Metrics) SetStoreSize(bytes int64) {
 	m.storeSize.Set(float64(bytes))
 }
 
-// ObserveCommit records the duration of one write transaction.
-func (m *Metrics) ObserveCommit(d time.Duration) {
+// Committed records the duration of one write transaction.
+func (m *Metrics) Committed(d time.Duration) {
 	if m == nil {
 		return
 	}

@@ -87,7 +87,7 @@ func exercise(m *metrics.Metrics, at time.Time) {
 	m.MQTTPublished(metrics.MessageEvent, 4*time.Millisecond)
 	m.MQTTPublishFailed(metrics.PublishTimeout)
 	m.SetStoreSize(1 << 20)
-	m.ObserveCommit(3 * time.Millisecond)
+	m.Committed(3 * time.Millisecond)
 	m.SetCalendarYears(map[int]bool{2026: true, 2027: false})
 	m.ConfigLoaded(true, at)
 	m.SetRoster(20, 1)

@@ -46,7 +46,8 @@ type Store interface {
 	PutMeta(key string, v []byte) error
 }
 
-// Observer is told what the engine did, for metrics. Methods must be safe for concurrent use.
+// Observer is told what the engine did, for metrics (*metrics.Metrics is one). Methods must be
+// safe for concurrent use.
 type Observer interface {
 	PunchesIngested(clock, path string, n int)
 	PunchesRejected(clock, reason string, n int)
