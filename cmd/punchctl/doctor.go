@@ -507,7 +507,7 @@ func writableBy(dir, name string) error {
 	if err != nil {
 		return fmt.Errorf("user %s: %w", name, err)
 	}
-	st, ok := fi.Sys().(*syscall.Stat_t)
+	st, ok := fileOwner(fi)
 	if !ok {
 		return nil // cannot tell on this system
 	}

@@ -176,7 +176,7 @@ func (b *Broker) start() error {
 		return fmt.Errorf("already running")
 	}
 	cmd := exec.Command(b.bin, "-c", b.conf)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = dieWithParent()
 	if err := cmd.Start(); err != nil {
 		return err
 	}
