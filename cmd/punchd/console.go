@@ -45,7 +45,7 @@ func (d *daemon) mountConsole(ctx context.Context, mux *http.ServeMux, feed *liv
 
 func consoleOptions(cfg config.Config, s *settings, d *daemon, loopback bool, log *slog.Logger) web.Options {
 	return web.Options{Site: cfg.SiteTitle(), Location: cfg.Location(), Now: d.now, Calendar: s.cal,
-		Report: report.Options{Title: cfg.Reports.Title, Signatures: cfg.Reports.Signatures}, Units: cfg.Units(),
+		Report: report.Options{Title: cfg.Reports.Title, Signatures: cfg.Reports.Signatures}, Units: cfg.Units(), Issuer: cfg.Reports.BulletinIssuer,
 		Prefix: cfg.MQTT.TopicPrefix, Logger: log.With("component", "web"), Metrics: d.m.Registry(),
 		AnonymousRead: loopback && !cfg.HTTP.ReadLogin}
 }

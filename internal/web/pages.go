@@ -438,6 +438,52 @@ func (s *Server) bulletinFile(format string) http.HandlerFunc {
 	}
 }
 
+// noticeDOCX sends the month's 通报 as the DOCX `punchctl report bulletin --format docx` writes:
+// the same report.BuildNotice over the same clock bulletin and the units' marks, conflicts and
+// findings (no issue number and no problems section: the office adds those in WPS/Word).
+func (s *Server) noticeDOCX(w http.ResponseWriter, r *http.Request) {
+	b, err := s.bulletinOf(r)
+	if err != nil {
+		s.errorPage(w, r, statusOf(err), err)
+		return
+	}
+	m, _ := s.monthParam(r)
+	n, err := s.notice(r, m, b)
+	if err != nil {
+		s.errorPage(w, r, statusOf(err), err)
+		return
+	}
+	name := fmt.Sprintf("%s-%s-bulletin.docx", s.o.Site, m)
+	if err := download(w, name, func(w io.Writer) error { return report.WriteNoticeDOCX(w, n, s.now()) }); err != nil {
+		s.log.Error("bulletin download", "format", "docx", "err", err)
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+	}
+}
+
+// notice builds the 通报 of month from its clock bulletin b and the units' own records.
+func (s *Server) notice(r *http.Request, m report.Month, b report.Bulletin) (report.Notice, error) {
+	ctx := r.Context()
+	people, err := s.b.Roster(ctx)
+	if err != nil {
+		return report.Notice{}, fmt.Errorf("roster: %w", err)
+	}
+	marks, err := s.b.Marks(ctx, "", b.From, b.To)
+	if err != nil {
+		return report.Notice{}, fmt.Errorf("marks %s..%s: %w", b.From, b.To, err)
+	}
+	findings, err := s.b.Findings(ctx, b.From, b.To)
+	if err != nil {
+		return report.Notice{}, fmt.Errorf("findings %s..%s: %w", b.From, b.To, err)
+	}
+	conflicts, err := s.b.Conflicts(ctx, b.From, b.To)
+	if err != nil {
+		return report.Notice{}, fmt.Errorf("cross-check %s..%s: %w", b.From, b.To, err)
+	}
+	return report.BuildNotice(report.NoticeInput{Bulletin: b, Month: m, Site: s.o.Site, Issuer: s.o.Issuer,
+		Date: attendance.DateOf(s.now().In(s.o.Location)), Units: s.o.Units, Roster: people, Marks: marks,
+		Conflicts: conflicts, Findings: findings, Unit: r.URL.Query().Get("unit")})
+}
+
 func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, http.StatusOK, "events", "实时事件", map[string]any{"Recent": s.feed.latest(), "Prefix": s.o.Prefix})
 }

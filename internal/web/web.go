@@ -45,6 +45,7 @@ type Backend interface {
 	AddFinding(ctx context.Context, f attendance.Finding) (attendance.Finding, error)
 	Findings(ctx context.Context, from, to attendance.Date) ([]attendance.Finding, error)
 	RevokeFinding(ctx context.Context, id, by, reason string) (attendance.Finding, error)
+	Conflicts(ctx context.Context, from, to attendance.Date) ([]attendance.Conflict, error)
 }
 
 // Accounts checks logins and lists the audit log (*account.Service).
@@ -63,6 +64,7 @@ type Options struct {
 	Calendar report.DayTyper   // classes dates for the month's table and bulletin
 	Report   report.Options    // Title and Signatures of the table, as [reports] sets them
 	Units    []attendance.Unit // the [[unit]]s: those without a clock keep their people by marks
+	Issuer   string            // [reports] bulletin_issuer: who issues the 通报 ("" = report.DefaultIssuer)
 	Prefix   string            // [mqtt] topic_prefix: the live feed shows {prefix}/events/… and {prefix}/audit
 	Logger   *slog.Logger      // nil: discard
 	Metrics  prometheus.Registerer
@@ -207,6 +209,7 @@ func (s *Server) Register(mux *http.ServeMux) {
 	route("GET /bulletin", s.read(s.bulletin))
 	route("GET /bulletin.xlsx", s.read(s.bulletinFile("xlsx")))
 	route("GET /bulletin.md", s.read(s.bulletinFile("md")))
+	route("GET /bulletin.docx", s.read(s.noticeDOCX))
 	route("GET /marks", s.read(s.marksPage))
 	route("POST /marks", s.change(account.Mark, s.setMarks))
 	route("POST /marks/import", s.change(account.Mark, s.importMarks))

@@ -1,7 +1,9 @@
 package web_test
 
 import (
+	"archive/zip"
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"html"
@@ -25,6 +27,7 @@ import (
 	"github.com/jinbi/punchd/internal/attendance"
 	"github.com/jinbi/punchd/internal/audit"
 	"github.com/jinbi/punchd/internal/config"
+	"github.com/jinbi/punchd/internal/report"
 	"github.com/jinbi/punchd/internal/service"
 	"github.com/jinbi/punchd/internal/store"
 	"github.com/jinbi/punchd/internal/web"
@@ -430,7 +433,33 @@ func TestDownloadsAreTheReports(t *testing.T) {
 			t.Errorf("GET %s = %d\n%s", p, code, body)
 		}
 	}
-	for _, p := range []string{"/month?month=2026-13", "/month?month=2026-04", "/month?unit=nowhere", "/bulletin?end=30"} {
+	// The 通报 as the CLI writes it: a DOCX whose document names the month and the issuer.
+	code, body := b.get("/bulletin.docx?month=2026-03")
+	if code != 200 {
+		t.Fatalf("GET /bulletin.docx = %d\n%s", code, body)
+	}
+	zr, err := zip.NewReader(bytes.NewReader([]byte(body)), int64(len(body)))
+	if err != nil {
+		t.Fatalf("the 通报 download is not a DOCX (zip): %v", err)
+	}
+	var doc string
+	for _, zf := range zr.File {
+		if zf.Name == "word/document.xml" {
+			rc, err := zf.Open()
+			if err != nil {
+				t.Fatal(err)
+			}
+			x, _ := io.ReadAll(rc)
+			rc.Close()
+			doc = string(x)
+		}
+	}
+	for _, want := range []string{"2026年3月", report.DefaultIssuer} {
+		if !strings.Contains(doc, want) {
+			t.Errorf("the 通报 DOCX does not say %q", want)
+		}
+	}
+	for _, p := range []string{"/month?month=2026-13", "/month?month=2026-04", "/month?unit=nowhere", "/bulletin?end=30", "/bulletin.docx?end=30"} {
 		if code, _ := b.get(p); code != http.StatusBadRequest {
 			t.Errorf("GET %s = %d, want 400", p, code)
 		}
