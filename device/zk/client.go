@@ -328,11 +328,13 @@ func (c *Client) shutdown(err error) {
 			err = ErrClosed
 		}
 		c.deadErr = err
-		close(c.dead)
+		// The address is released before dead is closed: a caller that sees the session end
+		// (and redials at once, as after a dropped connection) never finds it still claimed.
 		c.t.close()
 		if c.release != nil {
 			c.release()
 		}
+		close(c.dead)
 	})
 }
 

@@ -147,6 +147,9 @@ func TestReadLogTailDroppedConnection(t *testing.T) {
 	if _, err := c.ReadLog(ctx, first.Mark, false); !errors.Is(err, zk.ErrClosed) {
 		t.Fatalf("tail read over a dropped connection: %v", err)
 	}
+	// Close waits for the dropped session to end, so the next dial does not find its claim
+	// on the address still held (ErrInUse) while its reader winds down.
+	c.Close()
 	c = dial(t, "tcp", sc.tcp, opts())
 	l, err := c.ReadLog(ctx, first.Mark, false)
 	if err != nil {
