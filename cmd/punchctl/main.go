@@ -82,6 +82,11 @@ func (e *env) verboseFlags(fs *flag.FlagSet) {
 // verbose says whether -v/--verbose was given.
 func (e *env) verbose() bool { return e.level != nil && e.level.Level() <= slog.LevelDebug }
 
+// warner prints the warnings of command name on stderr, one line each.
+func (e *env) warner(name string) func(string) {
+	return func(msg string) { fmt.Fprintf(e.Stderr, "punchctl %s: warning: %s\n", name, msg) }
+}
+
 // command is one punchctl command. Name is one word ("judge") or a group and a word ("clock dump").
 type command struct {
 	Name    string

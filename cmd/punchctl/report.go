@@ -157,7 +157,7 @@ func (f *reportFlags) open(ctx context.Context, e *env, name string, pos []strin
 	if checkMonth && m.After(report.MonthOf(r.today)) {
 		return nil, fmt.Errorf("--month: %s is in the future (today is %s)", m, r.today)
 	}
-	warn := func(msg string) { fmt.Fprintf(e.Stderr, "punchctl %s: warning: %s\n", name, msg) }
+	warn := e.warner(name)
 	if f.files.Punches != "" {
 		in, err := e.readJudgeInputs(f.files)
 		if err != nil {
@@ -267,7 +267,7 @@ func runReportTable(ctx context.Context, e *env, args []string) (err error) {
 		}
 	}()
 	r.blank = *blank
-	warn := func(msg string) { fmt.Fprintf(e.Stderr, "punchctl %s: warning: %s\n", name, msg) }
+	warn := e.warner(name)
 	if f.unit == report.AllUnits {
 		if f.format == "csv" {
 			return fmt.Errorf("--format: csv holds one form; --unit all writes xlsx (a sheet per unit and the summary) or json")
@@ -390,7 +390,7 @@ func runReportBulletin(ctx context.Context, e *env, args []string) (err error) {
 			return fmt.Errorf("--unit: %w", err)
 		}
 	}
-	n, err := r.notice(ctx, *endDay, *issue, f.unit, problems, func(msg string) { fmt.Fprintf(e.Stderr, "punchctl %s: warning: %s\n", name, msg) })
+	n, err := r.notice(ctx, *endDay, *issue, f.unit, problems, e.warner(name))
 	if err != nil {
 		return err
 	}

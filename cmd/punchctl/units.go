@@ -199,7 +199,7 @@ func runReportPoints(ctx context.Context, e *env, args []string) (err error) {
 			err = cerr
 		}
 	}()
-	ins, err := r.pointsInputs(ctx, f.year, func(msg string) { fmt.Fprintf(e.Stderr, "punchctl %s: warning: %s\n", name, msg) })
+	ins, err := r.pointsInputs(ctx, f.year, e.warner(name))
 	if err != nil {
 		return err
 	}
@@ -248,7 +248,7 @@ func runReportYear(ctx context.Context, e *env, args []string) (err error) {
 			err = cerr
 		}
 	}()
-	ins, err := r.pointsInputs(ctx, f.year, func(msg string) { fmt.Fprintf(e.Stderr, "punchctl %s: warning: %s\n", name, msg) })
+	ins, err := r.pointsInputs(ctx, f.year, e.warner(name))
 	if err != nil {
 		return err
 	}

@@ -26,17 +26,7 @@ func (db *DB) AppendAudit(e audit.Entry, topic string) (audit.Entry, error) {
 		return e, fmt.Errorf("store %s: append audit: %w: %v", db.path, ErrInvalid, err)
 	}
 	err := db.update("append audit", func(tx *bolt.Tx) error {
-		b := tx.Bucket(bAudit)
-		seq, err := b.NextSequence()
-		if err != nil {
-			return err
-		}
-		e.ID = AuditID(seq)
-		v, err := json.Marshal(e)
-		if err != nil {
-			return err
-		}
-		if err := b.Put(be64(seq), v); err != nil {
+		if _, err := appendRecord(tx.Bucket(bAudit), &e, func(seq uint64) { e.ID = AuditID(seq) }); err != nil {
 			return err
 		}
 		payload, err := e.Payload()

@@ -57,17 +57,8 @@ func (db *DB) AddFinding(f attendance.Finding) (attendance.Finding, error) {
 		f.RecordedAt = db.opts.Now()
 	}
 	err := db.update("add finding", func(tx *bolt.Tx) error {
-		b := tx.Bucket(bFindings)
-		seq, err := b.NextSequence()
-		if err != nil {
-			return err
-		}
-		f.ID = FindingID(seq)
-		v, err := json.Marshal(f)
-		if err != nil {
-			return err
-		}
-		return b.Put(be64(seq), v)
+		_, err := appendRecord(tx.Bucket(bFindings), &f, func(seq uint64) { f.ID = FindingID(seq) })
+		return err
 	})
 	if err != nil {
 		return attendance.Finding{}, err
@@ -132,4 +123,20 @@ func (db *DB) Findings(from, to attendance.Date) ([]attendance.Finding, error) {
 		})
 	})
 	return out, err
+}
+
+// appendRecord stores v as JSON under the bucket's next sequence number (big-endian, so a scan
+// reads records in the order they were added), after setID has given v the id made from it.
+// Registrations, findings and the audit log are kept this way.
+func appendRecord(b *bolt.Bucket, v any, setID func(seq uint64)) (uint64, error) {
+	seq, err := b.NextSequence()
+	if err != nil {
+		return 0, err
+	}
+	setID(seq)
+	data, err := json.Marshal(v)
+	if err != nil {
+		return 0, err
+	}
+	return seq, b.Put(be64(seq), data)
 }

@@ -58,17 +58,8 @@ func (db *DB) AddRegistration(r attendance.Registration) (attendance.Registratio
 		r.RegisteredAt = db.opts.Now()
 	}
 	err := db.update("add registration", func(tx *bolt.Tx) error {
-		b := tx.Bucket(bRegistrations)
-		seq, err := b.NextSequence()
+		seq, err := appendRecord(tx.Bucket(bRegistrations), &r, func(seq uint64) { r.ID = RegistrationID(seq) })
 		if err != nil {
-			return err
-		}
-		r.ID = RegistrationID(seq)
-		v, err := json.Marshal(r)
-		if err != nil {
-			return err
-		}
-		if err := b.Put(be64(seq), v); err != nil {
 			return err
 		}
 		return tx.Bucket(bRegByUser).Put(binary.BigEndian.AppendUint64(userPrefix(r.UserID), seq), nil)
