@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -40,24 +39,6 @@ func chromium(t *testing.T) string {
 	}
 	t.Skip("chromium is not installed (apt-get install chromium fonts-noto-cjk); CI runs this test")
 	return ""
-}
-
-// syncBuffer is a log the daemon writes while the test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // TestConsoleInBrowser drives the web console in headless Chromium against the real daemon, a
@@ -125,7 +106,7 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	logs := &syncBuffer{}
+	logs := &lockedBuffer{}
 	dctx, stop := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- run(dctx, []string{"--config", cfgPath}, &bytes.Buffer{}, logs, nil) }()
@@ -324,7 +305,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	t.Logf("screenshots in %s", shots)
 }
 
-func waitUntil(t *testing.T, what string, d time.Duration, cond func() bool, logs *syncBuffer) {
+func waitUntil(t *testing.T, what string, d time.Duration, cond func() bool, logs *lockedBuffer) {
 	t.Helper()
 	deadline := time.Now().Add(d)
 	for !cond() {
