@@ -61,12 +61,14 @@ if [ ! -x "$NFPM" ]; then
     || die "building nfpm ($NFPM_MODULE) failed"
 fi
 
-# The man page and the bash completion, generated from punchctl's own commands (the same for every
-# architecture).
+# The man pages and the bash completion, generated from punchd's and punchctl's own flags and
+# commands (the same for every architecture).
 GENDIR="$DIST/gen"
 mkdir -p "$GENDIR"
-go run -ldflags "-X github.com/jinbi/punchd/internal/buildinfo.Version=$VERSION" ./cmd/punchctl gen-man "$GENDIR" >/dev/null || die "punchctl gen-man failed"
-gzip -9nf "$GENDIR/punchctl.1"
+for cmd in punchctl punchd; do
+  go run -ldflags "-X github.com/jinbi/punchd/internal/buildinfo.Version=$VERSION" "./cmd/$cmd" gen-man "$GENDIR" >/dev/null || die "$cmd gen-man failed"
+done
+gzip -9nf "$GENDIR/punchctl.1" "$GENDIR/punchd.8"
 go run ./cmd/punchctl completion bash > "$GENDIR/punchctl.bash" || die "punchctl completion bash failed"
 
 for arch in "${ARCHES[@]}"; do

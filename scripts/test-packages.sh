@@ -42,7 +42,7 @@ for f in usr/bin/punchd usr/bin/punchctl usr/lib/systemd/system/punchd.service \
          etc/punchd/punchd.toml usr/share/doc/punchd/operations.md \
          usr/share/doc/punchd/examples/punchd-alerts.yml usr/share/doc/punchd/examples/grafana-punchd.json \
          usr/share/doc/punchd/events.md usr/share/doc/punchd/rules.md usr/share/doc/punchd/copyright \
-         usr/share/man/man1/punchctl.1.gz usr/share/bash-completion/completions/punchctl; do
+         usr/share/man/man1/punchctl.1.gz usr/share/man/man8/punchd.8.gz usr/share/bash-completion/completions/punchctl; do
   grep -q " \./$f\$" "$work/contents" || fail "$f missing from the package"
 done
 for b in punchd punchctl; do
@@ -50,7 +50,18 @@ for b in punchd punchctl; do
 done
 dpkg-deb --fsys-tarfile "$deb" | tar -xO ./usr/share/man/man1/punchctl.1.gz | gzip -dc | grep -q '^\.SS "punchctl clock dump' \
   || fail "the packaged man page does not describe punchctl clock dump"
-ok "contents (man page, completion, copyright, docs included)"
+# Both pages render: man -l (or groff when man-db is absent) on the packaged files.
+for page in man1/punchctl.1.gz man8/punchd.8.gz; do
+  dpkg-deb --fsys-tarfile "$deb" | tar -xO "./usr/share/man/$page" > "$work/page.gz"
+  if command -v man >/dev/null; then
+    MANPAGER=cat MANWIDTH=100 LANG=C.UTF-8 man -l "$work/page.gz" > "$work/page.txt" 2> "$work/page.err" || fail "man -l $page: $(cat "$work/page.err")"
+  else
+    gzip -dc "$work/page.gz" | groff -k -Tutf8 -man > "$work/page.txt" 2> "$work/page.err" || fail "groff $page: $(cat "$work/page.err")"
+  fi
+  [ ! -s "$work/page.err" ] || fail "rendering $page warned: $(cat "$work/page.err")"
+done
+grep -q 'SIGHUP' "$work/page.txt" || fail "the rendered punchd(8) does not describe SIGHUP"
+ok "contents (man pages punchctl(1) and punchd(8) render, completion, copyright, docs included)"
 
 # 2. Control data: fields, conffile, maintainer scripts.
 info=$(dpkg-deb -I "$deb")

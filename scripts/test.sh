@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The test command of the README. It installs what the tests need where it is missing (Debian/Ubuntu,
-# as root: mosquitto for the MQTT tests, prometheus for promtool, npm for the node-zklib witness, chromium
+# as root: mosquitto for the MQTT tests, man-db to render the man pages, prometheus for promtool, npm for the node-zklib witness, chromium
 # and fonts-noto-cjk for the web console's browser test), then
 # runs vet, staticcheck and the whole test suite with the race detector. Every test that needs a broker
 # starts its own Mosquitto on a free loopback port; nothing here talks to anything but loopback.
@@ -15,6 +15,8 @@ command -v npm >/dev/null 2>&1 || need+=(npm)
 command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
 command -v dpkg-deb >/dev/null 2>&1 || need+=(dpkg)
 command -v curl >/dev/null 2>&1 || need+=(curl)
+# The man pages are rendered with man -l (cmd/punchd TestGenMan, scripts/test-packages.sh).
+command -v man >/dev/null 2>&1 || need+=(man-db)
 # The web console's browser test (cmd/punchd TestConsoleInBrowser): headless Chromium, and CJK fonts
 # so that its screenshots show Chinese.
 command -v chromium >/dev/null 2>&1 || need+=(chromium)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/jinbi/punchd/internal/buildinfo"
 	"github.com/jinbi/punchd/internal/config"
+	"github.com/jinbi/punchd/internal/manpage"
 )
 
 // The man page and the shell completion are generated from the commands themselves: their
@@ -96,57 +97,32 @@ func runGenMan(ctx context.Context, e *env, args []string) error {
 	return nil
 }
 
-// roff escapes text for a man page: backslashes, and a leading dot or quote that roff would take
-// for a request.
-func roff(s string) string {
-	s = strings.ReplaceAll(s, `\`, `\e`)
-	s = strings.ReplaceAll(s, "-", `\-`)
-	lines := strings.Split(s, "\n")
-	for i, l := range lines {
-		if strings.HasPrefix(l, ".") || strings.HasPrefix(l, "'") {
-			lines[i] = `\&` + l
-		}
-	}
-	return strings.Join(lines, "\n")
-}
-
 func writeMan(w *strings.Builder, cmds []cmdFlags, version string) {
-	w.WriteString(".\\\" -*- coding: UTF-8 -*-\n") // man-db and groff -k read the Chinese help as UTF-8
-	fmt.Fprintf(w, ".TH PUNCHCTL 1 \"\" \"punchd %s\" \"punchd manual\"\n", roff(version))
-	w.WriteString(".SH NAME\npunchctl \\- the operator's tool for punchd, the attendance clock daemon\n")
+	manpage.Header(w, "punchctl", 1, "punchd "+version, "the operator's tool for punchd, the attendance clock daemon")
 	w.WriteString(".SH SYNOPSIS\n.B punchctl\n[\\-\\-config FILE] [\\-v|\\-\\-verbose] [\\-\\-version] COMMAND [flags] [args]\n")
-	w.WriteString(".SH DESCRIPTION\n" + roff("punchctl reads the clocks directly, judges punches from files, manages the roster, "+
+	w.WriteString(".SH DESCRIPTION\n" + manpage.Roff("punchctl reads the clocks directly, judges punches from files, manages the roster, "+
 		"registrations, marks and findings, writes the reports, follows the live feed and shows the daemon's status. "+
 		"A command that needs the store talks to the running daemon over its local socket, or opens the store "+
 		"directly when the daemon is stopped, and says which it did.") + "\n")
 	w.WriteString(".SH GLOBAL OPTIONS\n")
-	fmt.Fprintf(w, ".TP\n.B \\-\\-config \\fIFILE\\fR\n%s\n", roff("the configuration (default "+config.DefaultPath+"); every command also takes it after its name"))
-	w.WriteString(".TP\n.B \\-v, \\-\\-verbose\n" + roff("log progress, retries and warnings to stderr (debug level); also after a command's name") + "\n")
+	fmt.Fprintf(w, ".TP\n.B \\-\\-config \\fIFILE\\fR\n%s\n", manpage.Roff("the configuration (default "+config.DefaultPath+"); every command also takes it after its name"))
+	w.WriteString(".TP\n.B \\-v, \\-\\-verbose\n" + manpage.Roff("log progress, retries and warnings to stderr (debug level); also after a command's name") + "\n")
 	w.WriteString(".TP\n.B \\-\\-version\nprint the version, VCS revision and Go version\n")
 	w.WriteString(".SH COMMANDS\n")
 	for _, c := range cmds {
-		fmt.Fprintf(w, ".SS \"%s\"\n", roff(strings.TrimSpace("punchctl "+c.Name+" "+c.Args)))
-		w.WriteString(roff(c.Summary) + "\n")
+		fmt.Fprintf(w, ".SS \"%s\"\n", manpage.Roff(strings.TrimSpace("punchctl "+c.Name+" "+c.Args)))
+		w.WriteString(manpage.Roff(c.Summary) + "\n")
 		if c.Help != "" {
-			w.WriteString(".PP\n.nf\n" + roff(c.Help) + "\n.fi\n")
+			w.WriteString(".PP\n.nf\n" + manpage.Roff(c.Help) + "\n.fi\n")
 		}
 		for _, f := range c.flags {
-			name, usage := flag.UnquoteUsage(f)
-			fmt.Fprintf(w, ".TP\n.B \\-\\-%s", roff(f.Name))
-			if name != "" {
-				fmt.Fprintf(w, " \\fI%s\\fR", roff(name))
-			}
-			w.WriteString("\n" + roff(usage))
-			if f.DefValue != "" && f.DefValue != "false" && f.DefValue != "0" {
-				fmt.Fprintf(w, " (default %s)", roff(f.DefValue))
-			}
-			w.WriteString("\n")
+			manpage.Option(w, f)
 		}
 	}
-	w.WriteString(".SH EXIT STATUS\n" + roff("0 success; 1 failure, with one line on stderr naming what failed; 2 a usage error. "+
+	w.WriteString(".SH EXIT STATUS\n" + manpage.Roff("0 success; 1 failure, with one line on stderr naming what failed; 2 a usage error. "+
 		"punchctl status: 0 all well, 1 degraded, 3 the daemon is not running.") + "\n")
-	w.WriteString(".SH FILES\n.TP\n" + roff(config.DefaultPath) + "\nthe configuration, shared with punchd\n")
-	w.WriteString(".SH SEE ALSO\n.BR punchd (8),\n" + roff("/usr/share/doc/punchd/operations.md, events.md, rules.md") + "\n")
+	w.WriteString(".SH FILES\n.TP\n" + manpage.Roff(config.DefaultPath) + "\nthe configuration, shared with punchd\n")
+	w.WriteString(".SH SEE ALSO\n.BR punchd (8),\n" + manpage.Roff("/usr/share/doc/punchd/operations.md, events.md, rules.md") + "\n")
 }
 
 func runCompletion(ctx context.Context, e *env, args []string) error {

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/jinbi/punchd/internal/manpage"
 )
 
 // TestGenMan: the page has every visible command with its synopsis and every flag its -h shows,
@@ -33,7 +35,7 @@ func TestGenMan(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, c := range cmds {
-		if c.Hidden || !strings.Contains(page, `.SS "`+roff(strings.TrimSpace("punchctl "+c.Name+" "+c.Args))+`"`) {
+		if c.Hidden || !strings.Contains(page, `.SS "`+manpage.Roff(strings.TrimSpace("punchctl "+c.Name+" "+c.Args))+`"`) {
 			t.Errorf("command %q missing from the page (or hidden but listed)", c.Name)
 		}
 	}

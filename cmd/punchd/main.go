@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/jinbi/punchd/internal/buildinfo"
 	"github.com/jinbi/punchd/internal/config"
@@ -39,14 +40,10 @@ func main() {
 // run is main without the process: every value on reload (SIGHUP, from main) makes the daemon read
 // its configuration again.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, reload <-chan os.Signal) error {
-	fs := flag.NewFlagSet("punchd", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	path := fs.String("config", config.DefaultPath, "config file (TOML)")
-	demoMode := fs.Bool("demo", false, "run against a simulated clock and an embedded broker in a temp dir")
-	demoFor := fs.Duration("demo-for", 0, "with --demo: stop after this long (default: until Ctrl-C)")
-	demoSpeed := fs.Float64("demo-speed", 60, "with --demo: simulated seconds per real second")
-	demoPeople := fs.Int("demo-people", 20, "with --demo: people in the simulated office")
-	version := fs.Bool("version", false, "print the version, VCS revision and Go version, and exit")
+	if len(args) > 0 && args[0] == "gen-man" { // for packaging (scripts/dist.sh); not in --help
+		return genMan(args[1:], stdout)
+	}
+	fs, f := newFlags(stderr)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -54,15 +51,39 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, reload <-
 		return fmt.Errorf("unexpected argument %q (flags: --config, --demo)", fs.Arg(0))
 	}
 	switch {
-	case *version:
+	case f.version:
 		fmt.Fprintln(stdout, "punchd", buildinfo.Read())
 		return nil
-	case *demoMode:
-		return runDemo(ctx, demoOptions{For: *demoFor, Speed: *demoSpeed, People: *demoPeople}, stdout, stderr)
+	case f.demo:
+		return runDemo(ctx, demoOptions{For: f.demoFor, Speed: f.demoSpeed, People: f.demoPeople}, stdout, stderr)
 	}
-	cfg, err := config.LoadDaemon(*path)
+	cfg, err := config.LoadDaemon(f.config)
 	if err != nil {
 		return err
 	}
 	return runDaemon(ctx, cfg, Options{Stderr: stderr, Reload: reload})
+}
+
+// flags are punchd's command line.
+type flags struct {
+	config     string
+	demo       bool
+	demoFor    time.Duration
+	demoSpeed  float64
+	demoPeople int
+	version    bool
+}
+
+// newFlags is punchd's flag set: what -h prints and the man page lists.
+func newFlags(stderr io.Writer) (*flag.FlagSet, *flags) {
+	var f flags
+	fs := flag.NewFlagSet("punchd", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&f.config, "config", config.DefaultPath, "config `file` (TOML)")
+	fs.BoolVar(&f.demo, "demo", false, "run against a simulated clock and an embedded broker in a temp dir")
+	fs.DurationVar(&f.demoFor, "demo-for", 0, "with --demo: stop after this long (default: until Ctrl-C)")
+	fs.Float64Var(&f.demoSpeed, "demo-speed", 60, "with --demo: simulated seconds per real second")
+	fs.IntVar(&f.demoPeople, "demo-people", 20, "with --demo: people in the simulated office")
+	fs.BoolVar(&f.version, "version", false, "print the version, VCS revision and Go version, and exit")
+	return fs, &f
 }
