@@ -7,6 +7,8 @@ package device
 
 import (
 	"context"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -16,6 +18,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 )
 
 // Punch is one attendance record as the clock holds it, normalised: the user id is a string exactly
@@ -103,6 +106,45 @@ type User struct {
 	RawName   []byte `json:"-"`
 }
 
+// IDHex is a user id's bytes in hex when they are not valid UTF-8, else "": JSON would turn the
+// bad bytes into U+FFFD, and two such ids would read alike.
+func IDHex(id string) string {
+	if utf8.ValidString(id) {
+		return ""
+	}
+	return hex.EncodeToString([]byte(id))
+}
+
+// userJSON is User on the wire: the id's bytes in hex beside it when they are not text.
+type userJSON struct {
+	plainUser
+	UserIDHex string `json:"user_id_hex,omitempty"`
+}
+
+type plainUser User
+
+// MarshalJSON keeps an id that is not valid UTF-8 whole, as user_id_hex (IDHex).
+func (u User) MarshalJSON() ([]byte, error) {
+	return json.Marshal(userJSON{plainUser(u), IDHex(u.UserID)})
+}
+
+// UnmarshalJSON restores the id from user_id_hex when it is there.
+func (u *User) UnmarshalJSON(b []byte) error {
+	var j userJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return err
+	}
+	if j.UserIDHex != "" {
+		id, err := hex.DecodeString(j.UserIDHex)
+		if err != nil {
+			return fmt.Errorf("user_id_hex %q: %w", j.UserIDHex, err)
+		}
+		j.UserID = string(id)
+	}
+	*u = User(j.plainUser)
+	return nil
+}
+
 // Clock is a connected time clock. Implementations serialise calls internally: one Clock may be
 // used from several goroutines (a realtime listener and a periodic pull share one connection,
 // because a clock serves one client at a time). Every method honours ctx: cancelling it makes a
@@ -181,6 +223,13 @@ type Log struct {
 // wrong and the read fails).
 type LogReader interface {
 	ReadLog(ctx context.Context, since Mark, full bool) (Log, error)
+}
+
+// ProgressSetter is a clock that reports how far a read of its log is: fn is told, from the
+// reading goroutine, that done of total records have arrived, once a chunk. It is set before a
+// read, not during one.
+type ProgressSetter interface {
+	SetProgress(fn func(done, total int))
 }
 
 // UserReader is a clock that can list its users.

@@ -1,8 +1,10 @@
 package device_test
 
 import (
+	"encoding/json"
 	"errors"
 	"net/url"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -44,5 +46,34 @@ func TestSerialPort(t *testing.T) {
 		if err != nil || got != want {
 			t.Errorf("%s: %q, %v; want %q", raw, got, err, want)
 		}
+	}
+}
+
+// TestUserJSON: an id that is not valid UTF-8 crosses JSON whole (user_id_hex), so the daemon's
+// socket and the store keep two such ids apart; a text id is written as it always was.
+func TestUserJSON(t *testing.T) {
+	for _, u := range []device.User{
+		{UID: 1, UserID: "X\xff", Name: "张三", Privilege: 14, Card: 7},
+		{UID: 2, UserID: "X\xfe"},
+		{UID: 3, UserID: "A1023", Name: "李四", Password: "secret", RawName: []byte{1}},
+	} {
+		b, err := json.Marshal(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if hex := device.IDHex(u.UserID); hex != "" != strings.Contains(string(b), `"user_id_hex":"`+hex+`"`) || strings.Contains(string(b), "secret") {
+			t.Errorf("%q as JSON: %s", u.UserID, b)
+		}
+		var got device.User
+		if err := json.Unmarshal(b, &got); err != nil {
+			t.Fatalf("%s: %v", b, err)
+		}
+		u.Password, u.RawName = "", nil
+		if !reflect.DeepEqual(got, u) {
+			t.Errorf("%s read back as %+v, want %+v", b, got, u)
+		}
+	}
+	if err := json.Unmarshal([]byte(`{"user_id":"?","user_id_hex":"zz"}`), new(device.User)); err == nil || !strings.Contains(err.Error(), "user_id_hex") {
+		t.Errorf("bad user_id_hex: %v", err)
 	}
 }

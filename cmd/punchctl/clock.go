@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -61,6 +60,8 @@ type clockFlags struct {
 	// that config. Empty when no config names the clock.
 	name   string
 	socket string
+	// viaDaemon: the command runs on the daemon's connection (daemonClock).
+	viaDaemon bool
 }
 
 func (e *env) clockFlagSet(name string, f *clockFlags) *flag.FlagSet {
@@ -210,6 +211,7 @@ func (e *env) daemonClock(ctx context.Context, f *clockFlags) (device.Clock, err
 		return nil, nil // that daemon does not hold this clock
 	}
 	fmt.Fprintf(e.Stderr, "punchctl: via daemon socket %s\n", f.socket)
+	f.viaDaemon = true
 	return cl.Clock(ctx, f.name)
 }
 
@@ -383,8 +385,7 @@ type userJSON struct {
 	Name      string `json:"name"`
 	Privilege uint8  `json:"privilege"`
 	Card      uint32 `json:"card"`
-	// UserIDHex is the user id's bytes in hex when they are not valid text (two such ids would
-	// otherwise print alike).
+	// UserIDHex is the user id's bytes in hex when they are not valid text (device.IDHex).
 	UserIDHex string `json:"user_id_hex,omitempty"`
 }
 
@@ -435,10 +436,7 @@ func runClockUsers(ctx context.Context, e *env, args []string) error {
 		enc := json.NewEncoder(w)
 		enc.SetEscapeHTML(false)
 		for _, u := range users {
-			j := userJSON{UserID: u.UserID, Name: u.Name, Privilege: u.Privilege, Card: u.Card}
-			if !utf8.ValidString(u.UserID) {
-				j.UserIDHex = hex.EncodeToString([]byte(u.UserID)) // JSON would turn the bad bytes into U+FFFD
-			}
+			j := userJSON{UserID: u.UserID, Name: u.Name, Privilege: u.Privilege, Card: u.Card, UserIDHex: device.IDHex(u.UserID)}
 			if err := enc.Encode(j); err != nil {
 				return err
 			}
@@ -452,8 +450,16 @@ func runClockDump(ctx context.Context, e *env, args []string) error {
 		fs.BoolVar(&f.text, "text", false, "a table for reading instead of JSON lines")
 	}, func(c device.Clock, f *clockFlags, loc *time.Location) error {
 		pr := newProgress(e.Stderr, e.Now)
-		if ps, ok := c.(progressSetter); ok {
-			ps.SetProgress(pr.update)
+		if ps, ok := c.(device.ProgressSetter); ok {
+			update := pr.update
+			if f.viaDaemon {
+				// The daemon's driver logs its chunks in the daemon's log; -v shows them here too.
+				update = func(done, total int) {
+					e.Logger.Debug("chunk read", "what", "attendance", "records", done, "of", total, "via", "daemon")
+					pr.update(done, total)
+				}
+			}
+			ps.SetProgress(update)
 		}
 		punches, skipped, err := readWholeLog(ctx, c)
 		if err != nil {
@@ -462,6 +468,7 @@ func runClockDump(ctx context.Context, e *env, args []string) error {
 			}
 			return clockErr(f.url, "read attendance", err)
 		}
+		pr.clear()
 		defer pr.finish(len(punches), len(skipped))
 		if len(skipped) > 0 {
 			fmt.Fprintf(e.Stderr, "clock %s: skipped %d records that cannot be punches (printed the other %d): %s\n",
@@ -483,11 +490,6 @@ func runClockDump(ctx context.Context, e *env, args []string) error {
 		}
 		return w.Flush()
 	})
-}
-
-// progressSetter is a clock that reports how far a read of its log is (records arrived of total).
-type progressSetter interface {
-	SetProgress(func(done, total int))
 }
 
 // readWholeLog reads every record on the clock: the good ones as punches, and the ones skipped

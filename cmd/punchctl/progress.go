@@ -55,11 +55,17 @@ func (p *progress) update(done, total int) {
 	fmt.Fprintf(p.w, "\r\033[K%s", line)
 }
 
-// finish ends the line and prints the final count: records written, and skipped ones if any.
-func (p *progress) finish(records, skipped int) {
+// clear takes the progress line off the terminal, so that what follows on stderr starts a line.
+func (p *progress) clear() {
 	if p.drawn {
 		fmt.Fprint(p.w, "\r\033[K")
+		p.drawn = false
 	}
+}
+
+// finish ends the line and prints the final count: records written, and skipped ones if any.
+func (p *progress) finish(records, skipped int) {
+	p.clear()
 	took := p.now().Sub(p.start).Round(time.Millisecond)
 	if skipped > 0 {
 		fmt.Fprintf(p.w, "%d records in %s (%d skipped)\n", records, took, skipped)

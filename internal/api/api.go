@@ -317,33 +317,44 @@ func Dial(ctx context.Context, path string) (*Client, error) {
 }
 
 func (c *Client) do(ctx context.Context, method, path string, in, out any) error {
+	body, err := c.stream(ctx, method, path, in)
+	if err != nil {
+		return err
+	}
+	defer body.Close()
+	if out == nil {
+		return nil
+	}
+	return json.NewDecoder(body).Decode(out)
+}
+
+// stream sends in as JSON and returns the body of a 2xx reply for the caller to read and close;
+// an error reply is ErrRemote with the daemon's message.
+func (c *Client) stream(ctx context.Context, method, path string, in any) (io.ReadCloser, error) {
 	var body io.Reader
 	if in != nil {
 		b, err := json.Marshal(in)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		body = bytes.NewReader(b)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, "http://punchd"+path, body)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	req.Header.Set(ActorHeader, LocalUser())
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		return fmt.Errorf("daemon socket %s: %s %s: %w", c.Path, method, path, err)
+		return nil, fmt.Errorf("daemon socket %s: %s %s: %w", c.Path, method, path, err)
 	}
-	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
+		defer resp.Body.Close()
 		var e Error
 		json.NewDecoder(resp.Body).Decode(&e)
-		return fmt.Errorf("%w: %s", ErrRemote, e.Error)
+		return nil, fmt.Errorf("%w: %s", ErrRemote, e.Error)
 	}
-	if out == nil {
-		return nil
-	}
-	return json.NewDecoder(resp.Body).Decode(out)
+	return resp.Body, nil
 }
 
 // Status implements Backend.

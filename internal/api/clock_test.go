@@ -28,11 +28,36 @@ func (logOnly) Punches(ctx context.Context) ([]device.Punch, error) {
 }
 func (logOnly) Close() error { return nil }
 
-func (b *clockBackend) Clock(ctx context.Context, name string) (device.Clock, error) {
-	if name != "c1" {
-		return nil, fmt.Errorf("the daemon has no [[clock]] named %q", name)
+// logReader reads a log of three records in three chunks, the last one damaged, or fails after
+// the first chunk.
+type logReader struct {
+	logOnly
+	fail     bool
+	progress func(done, total int)
+}
+
+func (r *logReader) SetProgress(fn func(done, total int)) { r.progress = fn }
+
+func (r *logReader) ReadLog(ctx context.Context, since device.Mark, full bool) (device.Log, error) {
+	for done := 1; done <= 3; done++ {
+		r.progress(done, 3)
+		if r.fail {
+			return device.Log{}, errors.New("clock c3: read attendance chunk 2/3: connection reset")
+		}
 	}
-	return logOnly{}, nil
+	ps, _ := r.Punches(ctx)
+	return device.Log{Punches: ps, Skipped: []device.Skipped{{Index: 2, Reason: device.SkipBadDate, Detail: "year 2000", Raw: []byte{9}}},
+		From: since.Count, New: since.Count, Mark: device.Mark{Count: 3, Last: []byte{9}}, Bytes: 120}, nil
+}
+
+func (b *clockBackend) Clock(ctx context.Context, name string) (device.Clock, error) {
+	switch name {
+	case "c1":
+		return logOnly{}, nil
+	case "c3", "c4":
+		return &logReader{fail: name == "c4"}, nil
+	}
+	return nil, fmt.Errorf("the daemon has no [[clock]] named %q", name)
 }
 
 // The clock routes: what the daemon's clock returns crosses whole; an unknown clock and an ability
@@ -70,7 +95,30 @@ func TestClockOwnerRoutes(t *testing.T) {
 	if err := clk.(device.TimeSetter).SetTime(t.Context(), time.Now()); !errors.Is(err, ErrRemote) || !strings.Contains(err.Error(), "not supported") {
 		t.Errorf("SetTime of a driver without it: %v", err)
 	}
+	// A read of the log: its progress as the daemon's read goes, then the log whole (skipped
+	// records too); a driver without LogReader gives its punches; a failure mid-read is the daemon's.
+	l, err := clk.(device.LogReader).ReadLog(t.Context(), device.Mark{}, true)
+	if err != nil || len(l.Punches) != 1 || l.Punches[0].UserID != "A1023" || l.Skipped != nil {
+		t.Errorf("ReadLog of a driver without it = %+v, %v", l, err)
+	}
+	lr, _ := c.Clock(t.Context(), "c3")
+	var seen []int
+	lr.(device.ProgressSetter).SetProgress(func(done, total int) { seen = append(seen, done, total) })
+	l, err = lr.(device.LogReader).ReadLog(t.Context(), device.Mark{Count: 2, Last: []byte{1}}, false)
+	if err != nil || fmt.Sprint(seen) != "[1 3 2 3 3 3]" || len(l.Punches) != 1 || len(l.Skipped) != 1 || l.Skipped[0].Detail != "year 2000" ||
+		l.From != 2 || l.Mark.Count != 3 || string(l.Mark.Last) != "\x09" || l.Bytes != 120 {
+		t.Errorf("ReadLog = %+v, %v; progress %v", l, err, seen)
+	}
+	lr, _ = c.Clock(t.Context(), "c4")
+	seen = nil
+	lr.(device.ProgressSetter).SetProgress(func(done, total int) { seen = append(seen, done, total) })
+	if _, err := lr.(device.LogReader).ReadLog(t.Context(), device.Mark{}, true); !errors.Is(err, ErrRemote) || !strings.Contains(err.Error(), "connection reset") || fmt.Sprint(seen) != "[1 3]" {
+		t.Errorf("ReadLog failing mid-read: %v; progress %v", err, seen)
+	}
 	other, _ := c.Clock(t.Context(), "c2")
+	if _, err := other.(device.LogReader).ReadLog(t.Context(), device.Mark{}, true); !errors.Is(err, ErrRemote) || !strings.Contains(err.Error(), `no [[clock]] named "c2"`) {
+		t.Errorf("ReadLog of an unknown clock: %v", err)
+	}
 	if _, err := other.Info(t.Context()); !errors.Is(err, ErrRemote) || !strings.Contains(err.Error(), `no [[clock]] named "c2"`) {
 		t.Errorf("Info of an unknown clock: %v", err)
 	}

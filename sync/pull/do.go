@@ -58,22 +58,50 @@ func (l *Loop) Do(ctx context.Context, fn func(ctx context.Context, c device.Clo
 }
 
 // Clock is the loop's clock as a device.Clock whose every call goes through Do. Close does nothing:
-// the connection is the loop's.
-func (l *Loop) Clock() device.Clock { return loopClock{l} }
+// the connection is the loop's. Each call returns a new one: its progress hook is its own.
+func (l *Loop) Clock() device.Clock { return &loopClock{l: l} }
 
-type loopClock struct{ l *Loop }
+type loopClock struct {
+	l        *Loop
+	progress func(done, total int)
+}
 
 var (
-	_ device.Clock      = loopClock{}
-	_ device.UserReader = loopClock{}
-	_ device.TimeGetter = loopClock{}
-	_ device.TimeSetter = loopClock{}
+	_ device.Clock          = (*loopClock)(nil)
+	_ device.LogReader      = (*loopClock)(nil)
+	_ device.ProgressSetter = (*loopClock)(nil)
+	_ device.UserReader     = (*loopClock)(nil)
+	_ device.TimeGetter     = (*loopClock)(nil)
+	_ device.TimeSetter     = (*loopClock)(nil)
 )
+
+// SetProgress implements device.ProgressSetter for the reads of this loopClock only: the loop's
+// own pulls report to no one.
+func (c *loopClock) SetProgress(fn func(done, total int)) { c.progress = fn }
+
+// ReadLog reads the log on the loop's connection, as a driver without LogReader does through
+// Punches (the whole log, nothing skipped). The loop's own mark is not moved: an operator's read
+// changes nothing the next pull relies on.
+func (c *loopClock) ReadLog(ctx context.Context, since device.Mark, full bool) (l device.Log, err error) {
+	return l, c.l.Do(ctx, func(ctx context.Context, clk device.Clock) (err error) {
+		lr, ok := clk.(device.LogReader)
+		if !ok {
+			l.Punches, err = clk.Punches(ctx)
+			return err
+		}
+		if ps, ok := clk.(device.ProgressSetter); ok && c.progress != nil {
+			ps.SetProgress(c.progress)
+			defer ps.SetProgress(nil)
+		}
+		l, err = lr.ReadLog(ctx, since, full)
+		return err
+	})
+}
 
 // Info reads the clock's info as a fresh connection reports it: the record and user entry sizes
 // the loop's connection learnt from its reads are left out, so that an operator's command shows
 // the same whoever holds the clock.
-func (c loopClock) Info(ctx context.Context) (info device.Info, err error) {
+func (c *loopClock) Info(ctx context.Context) (info device.Info, err error) {
 	err = c.l.Do(ctx, func(ctx context.Context, clk device.Clock) (err error) {
 		info, err = clk.Info(ctx)
 		return err
@@ -82,14 +110,14 @@ func (c loopClock) Info(ctx context.Context) (info device.Info, err error) {
 	return info, err
 }
 
-func (c loopClock) Punches(ctx context.Context) (ps []device.Punch, err error) {
+func (c *loopClock) Punches(ctx context.Context) (ps []device.Punch, err error) {
 	return ps, c.l.Do(ctx, func(ctx context.Context, clk device.Clock) (err error) {
 		ps, err = clk.Punches(ctx)
 		return err
 	})
 }
 
-func (c loopClock) Users(ctx context.Context) (us []device.User, err error) {
+func (c *loopClock) Users(ctx context.Context) (us []device.User, err error) {
 	return us, c.l.Do(ctx, func(ctx context.Context, clk device.Clock) (err error) {
 		ur, ok := clk.(device.UserReader)
 		if !ok {
@@ -101,7 +129,7 @@ func (c loopClock) Users(ctx context.Context) (us []device.User, err error) {
 }
 
 // Time reads the clock's time, from Info when the driver has no cheaper way.
-func (c loopClock) Time(ctx context.Context) (t time.Time, err error) {
+func (c *loopClock) Time(ctx context.Context) (t time.Time, err error) {
 	return t, c.l.Do(ctx, func(ctx context.Context, clk device.Clock) error {
 		if tg, ok := clk.(device.TimeGetter); ok {
 			t, err = tg.Time(ctx)
@@ -113,7 +141,7 @@ func (c loopClock) Time(ctx context.Context) (t time.Time, err error) {
 	})
 }
 
-func (c loopClock) SetTime(ctx context.Context, t time.Time) error {
+func (c *loopClock) SetTime(ctx context.Context, t time.Time) error {
 	return c.l.Do(ctx, func(ctx context.Context, clk device.Clock) error {
 		ts, ok := clk.(device.TimeSetter)
 		if !ok {
@@ -123,4 +151,4 @@ func (c loopClock) SetTime(ctx context.Context, t time.Time) error {
 	})
 }
 
-func (loopClock) Close() error { return nil }
+func (*loopClock) Close() error { return nil }
