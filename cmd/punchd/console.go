@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"sync/atomic"
 
-	"github.com/jinbi/punchd/internal/config"
 	"github.com/jinbi/punchd/internal/report"
 	"github.com/jinbi/punchd/internal/web"
 )
@@ -23,7 +22,7 @@ func (f *liveFeed) send(topic string, payload []byte) {
 
 // mountConsole adds the web console to the HTTP mux when [http] console is on. Beyond loopback it
 // refuses to start without an account; on loopback reading needs no login unless [http] read_login.
-// The console is built on the settings punchd started with: a reload does not reach it.
+// A reload reaches it through reloadConsole.
 func (d *daemon) mountConsole(ctx context.Context, mux *http.ServeMux, feed *liveFeed, log *slog.Logger) error {
 	s := d.settings()
 	cfg := s.cfg
@@ -34,7 +33,8 @@ func (d *daemon) mountConsole(ctx context.Context, mux *http.ServeMux, feed *liv
 	if err != nil {
 		return err
 	}
-	c, err := web.New(apiBackend{s.svc, d}, s.svc, consoleOptions(cfg, s, d, loopback, log))
+	d.consoleLoopback = loopback
+	c, err := web.New(apiBackend{s.svc, d}, s.svc, d.consoleOptions(s, log))
 	if err != nil {
 		return err
 	}
@@ -43,9 +43,19 @@ func (d *daemon) mountConsole(ctx context.Context, mux *http.ServeMux, feed *liv
 	return nil
 }
 
-func consoleOptions(cfg config.Config, s *settings, d *daemon, loopback bool, log *slog.Logger) web.Options {
+// reloadConsole gives the console the current settings: their service, site, calendar, units,
+// reports, topic prefix and read access ([http] listen and console themselves need a restart).
+func (d *daemon) reloadConsole() {
+	if c := d.feed.console.Load(); c != nil {
+		s := d.settings()
+		c.Reload(apiBackend{s.svc, d}, s.svc, d.consoleOptions(s, d.log))
+	}
+}
+
+func (d *daemon) consoleOptions(s *settings, log *slog.Logger) web.Options {
+	cfg := s.cfg
 	return web.Options{Site: cfg.SiteTitle(), Location: cfg.Location(), Now: d.now, Calendar: s.cal,
 		Report: report.Options{Title: cfg.Reports.Title, Signatures: cfg.Reports.Signatures}, Units: cfg.Units(), Issuer: cfg.Reports.BulletinIssuer,
 		Prefix: cfg.MQTT.TopicPrefix, Logger: log.With("component", "web"), Metrics: d.m.Registry(),
-		AnonymousRead: loopback && !cfg.HTTP.ReadLogin}
+		AnonymousRead: d.consoleLoopback && !cfg.HTTP.ReadLogin}
 }

@@ -116,8 +116,10 @@ type daemon struct {
 	started time.Time
 	eng     *ingest.Engine
 	live    *health.Liveness
-	feed    *liveFeed    // what the publisher sends, for the web console's live feed
-	push    *push.Server // the server ZK PUSH devices call; nil without one
+	feed    *liveFeed // what the publisher sends, for the web console's live feed
+	// consoleLoopback: [http] listen is loopback, where the console may be read without a login.
+	consoleLoopback bool
+	push            *push.Server // the server ZK PUSH devices call; nil without one
 
 	set atomic.Pointer[settings]         // what a reload replaces, as one snapshot
 	pub atomic.Pointer[runningPublisher] // a reload with other [mqtt] settings replaces it

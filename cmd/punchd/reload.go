@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/jinbi/punchd/internal/attendance"
@@ -15,8 +16,8 @@ import (
 
 // A reload (SIGHUP, `systemctl reload punchd`) reads the configuration file again and applies what
 // can change while punchd runs: the rules, schedules, calendar, roster, units, points, reports,
-// events_since, the clocks (added, removed, changed), the log level and the [mqtt] settings (with
-// a reconnect). It refuses the whole file — punchd goes on with the previous one, says why in one
+// events_since, the clocks (added, removed, changed), the log level, the [mqtt] settings (with
+// a reconnect) and [http] read_login; the web console serves the new settings from the next request. It refuses the whole file — punchd goes on with the previous one, says why in one
 // log line and sets punchd_config_last_reload_successful to 0 — when it is invalid, when its
 // calendar or roster cannot be read, or when it changes what only a restart can change.
 
@@ -29,6 +30,9 @@ var fixedKeys = []struct {
 	{"store.path", func(c config.Config) string { return c.Store.Path }},
 	{"site.timezone", func(c config.Config) string { return c.Site.Timezone }},
 	{"http.listen", func(c config.Config) string { return c.HTTP.Listen }},
+	{"http.console", func(c config.Config) string { return strconv.FormatBool(c.HTTP.Console) }},
+	{"http.tls_cert", func(c config.Config) string { return c.HTTP.TLSCert }},
+	{"http.tls_key", func(c config.Config) string { return c.HTTP.TLSKey }},
 	{"api.socket", func(c config.Config) string { return c.API.Socket }},
 	{"log.format", func(c config.Config) string { return c.Log.Format }},
 }
@@ -112,6 +116,7 @@ func (d *daemon) applyReload(ctx context.Context, old *settings, p *reloadPlan) 
 	}
 	since := d.eventsSince(p.cfg)
 	d.set.Store(d.newSettings(p.cfg, p.cal, since))
+	d.reloadConsole()
 	d.calendarChecked(p.cfg, p.cal)
 	// The open days are judged again under the new rules, schedules, calendar and roster.
 	if err := d.eng.Reconfigure(ctx, ingestConfig(p.cfg, since), p.cal); err != nil {
@@ -151,7 +156,7 @@ func changedSections(a, b config.Config) []string {
 	}{
 		{"site", a.Site, b.Site}, {"schedule", a.Schedule, b.Schedule}, {"rules", a.Rules, b.Rules},
 		{"calendar", a.Calendar, b.Calendar}, {"unit", a.Unit, b.Unit}, {"points", a.Points, b.Points},
-		{"reports", a.Reports, b.Reports}, {"log.level", a.Log.Level, b.Log.Level},
+		{"reports", a.Reports, b.Reports}, {"http", a.HTTP, b.HTTP}, {"log.level", a.Log.Level, b.Log.Level},
 	} {
 		if !equal(s.a, s.b) {
 			out = append(out, s.name)

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"io"
+	"net/http"
 	"os"
 	"strings"
 	"syscall"
@@ -34,9 +36,25 @@ func (r *rig) reloadWith(t *testing.T, reload chan os.Signal, cfg config.Config,
 	})
 }
 
+// page GETs a page of the daemon's web console (loopback: no login needed to read).
+func (r *rig) page(t *testing.T, path string) (int, string) {
+	t.Helper()
+	resp, err := http.Get("http://" + r.addrs.HTTP + path)
+	if err != nil {
+		t.Fatalf("GET %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("GET %s: %v", path, err)
+	}
+	return resp.StatusCode, string(b)
+}
+
 // TestReload: SIGHUP applies what can change while punchd runs — a clock added and then removed,
-// a schedule that re-judges the open day, the log level, the [mqtt] settings with a reconnect — and
-// refuses a file that changes the store path, whole, with one line and the metric at 0.
+// a schedule that re-judges the open day, the log level, the [mqtt] settings with a reconnect, a
+// unit and display name the web console shows — and refuses a file that changes the store path,
+// whole, with one line and the metric at 0.
 func TestReload(t *testing.T) {
 	reload := make(chan os.Signal, 1)
 	r := startRigWith(t, rigOptions{reload: reload})
@@ -74,11 +92,20 @@ func TestReload(t *testing.T) {
 	}
 	cfg.Log.Level = "warn"
 	cfg.MQTT.ClientID = "punchd-test-2"
+	// The console's side: another display name and a village of its own.
+	if code, page := r.page(t, "/marks"); code != http.StatusBadRequest || !strings.Contains(page, "no [[unit]] keeps its people by marks") {
+		t.Fatalf("GET /marks before the reload = %d, want 400: no unit kept by marks yet\n%s", code, page)
+	}
+	cfg.Site.DisplayName = "金碧镇（重载）"
+	cfg.Unit = append(append([]config.Unit(nil), cfg.Unit...), config.Unit{Name: "石桥村", Kind: attendance.UnitVillage})
 	r.reloadWith(t, reload, cfg, 1)
 	logs := r.logs.String()
 	if !strings.Contains(logs, `msg="configuration reloaded"`) || !strings.Contains(logs, "clock station added") ||
 		!strings.Contains(logs, "schedule") || !strings.Contains(logs, "mqtt: reconnected to") {
 		t.Fatalf("reload log:\n%s", logs)
+	}
+	if code, page := r.page(t, "/marks"); code != 200 || !strings.Contains(page, "石桥村") || !strings.Contains(page, "金碧镇（重载）") {
+		t.Errorf("GET /marks after the reload = %d: the console does not show the new unit and display name:\n%s", code, page)
 	}
 	waitFor(t, "two clocks, the station down", 20*time.Second, func() bool {
 		st := r.status(t)

@@ -25,10 +25,10 @@ type feedItem struct {
 // feed fans the publisher's messages out to the open /events/stream connections and keeps the
 // last few for a page that opens later.
 type feed struct {
-	prefix string
-	max    int
+	max int
 
 	mu     sync.Mutex
+	prefix string // [mqtt] topic_prefix; a reload may change it (setPrefix)
 	recent []feedItem
 	seen   map[string]bool
 	subs   map[chan feedItem]struct{}
@@ -41,14 +41,17 @@ func newFeed(prefix string, max int) *feed {
 // publish takes one message the publisher handed to the broker; others than events and audit
 // entries are ignored. It never blocks: a subscriber that does not keep up loses messages.
 func (f *feed) publish(topic string, payload []byte) {
+	f.mu.Lock()
+	prefix := f.prefix
+	f.mu.Unlock()
 	var it feedItem
 	switch {
-	case strings.HasPrefix(topic, f.prefix+"/events/"):
+	case strings.HasPrefix(topic, prefix+"/events/"):
 		if err := json.Unmarshal(payload, &it.Event); err != nil || it.Event.ID == "" {
 			return
 		}
 		it.Kind, it.Key = "event", fmt.Sprintf("%s/%d", it.Event.ID, it.Event.Rev)
-	case topic == audit.Topic(f.prefix):
+	case topic == audit.Topic(prefix):
 		if err := json.Unmarshal(payload, &it.Audit); err != nil || it.Audit.ID == "" {
 			return
 		}
@@ -74,6 +77,13 @@ func (f *feed) publish(topic string, payload []byte) {
 		default:
 		}
 	}
+}
+
+// setPrefix follows a reload that changed [mqtt] topic_prefix.
+func (f *feed) setPrefix(prefix string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.prefix = prefix
 }
 
 func (f *feed) subscribe() chan feedItem {

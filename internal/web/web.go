@@ -21,6 +21,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -130,6 +131,10 @@ type Server struct {
 	feed     *feed
 	pages    map[string]*template.Template
 	metrics  webMetrics
+	// live is the console of the current settings, shared by every copy Reload makes; handlers are
+	// this copy's routes.
+	live     *atomic.Pointer[Server]
+	handlers []http.Handler
 }
 
 type webMetrics struct {
@@ -190,38 +195,83 @@ func New(b Backend, a Accounts, o Options) (*Server, error) {
 	if s.pages, err = parsePages(); err != nil {
 		return nil, err
 	}
+	s.handlers = handlersOf(s)
+	s.live = new(atomic.Pointer[Server])
+	s.live.Store(s)
 	return s, nil
 }
 
-// Register adds the console's routes to mux (which serves /metrics, /healthz and /readyz too).
+// Register adds the console's routes to mux (which serves /metrics, /healthz and /readyz too). Each
+// route serves from the console of the current settings: after Reload, the next request sees them.
 func (s *Server) Register(mux *http.ServeMux) {
+	for i, rt := range s.routes() {
+		mux.Handle(rt.pattern, s.headers(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			s.live.Load().handlers[i].ServeHTTP(w, r)
+		})))
+	}
+}
+
+// route is one pattern and its handler over one console's settings.
+type route struct {
+	pattern string
+	h       http.Handler
+}
+
+// routes are the console's pages, in a fixed order: Register and Reload index them alike.
+func (s *Server) routes() []route {
 	static, _ := fs.Sub(staticFS, "static")
-	mux.Handle("GET /static/", s.headers(http.StripPrefix("/static/", http.FileServerFS(static))))
-	route := func(pattern string, h http.HandlerFunc) { mux.Handle(pattern, s.headers(h)) }
-	route("GET /{$}", s.read(s.today))
-	route("GET /clocks", s.read(s.clocks))
-	route("GET /registrations", s.read(s.registrations))
-	route("POST /registrations", s.change(account.Register, s.addRegistration))
-	route("POST /registrations/{id}/revoke", s.change(account.Register, s.revokeRegistration))
-	route("GET /month", s.read(s.month))
-	route("GET /month.xlsx", s.read(s.monthFile("xlsx")))
-	route("GET /month.csv", s.read(s.monthFile("csv")))
-	route("GET /bulletin", s.read(s.bulletin))
-	route("GET /bulletin.xlsx", s.read(s.bulletinFile("xlsx")))
-	route("GET /bulletin.md", s.read(s.bulletinFile("md")))
-	route("GET /bulletin.docx", s.read(s.noticeDOCX))
-	route("GET /marks", s.read(s.marksPage))
-	route("POST /marks", s.change(account.Mark, s.setMarks))
-	route("POST /marks/import", s.change(account.Mark, s.importMarks))
-	route("GET /findings", s.read(s.findings))
-	route("POST /findings", s.change(account.Finding, s.addFinding))
-	route("POST /findings/{id}/revoke", s.change(account.Finding, s.revokeFinding))
-	route("GET /events", s.read(s.events))
-	route("GET /events/stream", s.read(s.eventStream))
-	route("GET /audit", s.read(s.auditPage))
-	route("GET /login", s.loginPage)
-	route("POST /login", s.login)
-	route("POST /logout", s.change("", s.logout))
+	return []route{
+		{"GET /static/", http.StripPrefix("/static/", http.FileServerFS(static))},
+		{"GET /{$}", s.read(s.today)},
+		{"GET /clocks", s.read(s.clocks)},
+		{"GET /registrations", s.read(s.registrations)},
+		{"POST /registrations", s.change(account.Register, s.addRegistration)},
+		{"POST /registrations/{id}/revoke", s.change(account.Register, s.revokeRegistration)},
+		{"GET /month", s.read(s.month)},
+		{"GET /month.xlsx", s.read(s.monthFile("xlsx"))},
+		{"GET /month.csv", s.read(s.monthFile("csv"))},
+		{"GET /bulletin", s.read(s.bulletin)},
+		{"GET /bulletin.xlsx", s.read(s.bulletinFile("xlsx"))},
+		{"GET /bulletin.md", s.read(s.bulletinFile("md"))},
+		{"GET /bulletin.docx", s.read(s.noticeDOCX)},
+		{"GET /marks", s.read(s.marksPage)},
+		{"POST /marks", s.change(account.Mark, s.setMarks)},
+		{"POST /marks/import", s.change(account.Mark, s.importMarks)},
+		{"GET /findings", s.read(s.findings)},
+		{"POST /findings", s.change(account.Finding, s.addFinding)},
+		{"POST /findings/{id}/revoke", s.change(account.Finding, s.revokeFinding)},
+		{"GET /events", s.read(s.events)},
+		{"GET /events/stream", s.read(s.eventStream)},
+		{"GET /audit", s.read(s.auditPage)},
+		{"GET /login", http.HandlerFunc(s.loginPage)},
+		{"POST /login", http.HandlerFunc(s.login)},
+		{"POST /logout", s.change("", s.logout)},
+	}
+}
+
+// Reload makes the console serve through b and a, with o's Site, Calendar, Report, Units, Issuer,
+// Prefix and AnonymousRead: what a configuration reload changes. The next request sees them; one
+// under way finishes with the old. The sessions, the login throttle, the live feed and the metrics
+// carry over, and o's other fields are ignored (the zone, the clock, the logger and the session and
+// throttle settings are the daemon's for its life). Not safe for concurrent use with itself.
+func (s *Server) Reload(b Backend, a Accounts, o Options) {
+	c := *s.live.Load()
+	c.b, c.accounts = b, a
+	c.o.Site, c.o.Calendar, c.o.Report, c.o.Units = o.Site, o.Calendar, o.Report, o.Units
+	c.o.Issuer, c.o.Prefix, c.o.AnonymousRead = o.Issuer, o.Prefix, o.AnonymousRead
+	c.feed.setPrefix(o.Prefix)
+	c.handlers = handlersOf(&c)
+	s.live.Store(&c)
+}
+
+// handlersOf are c's route handlers, in the order of routes.
+func handlersOf(c *Server) []http.Handler {
+	rs := c.routes()
+	hs := make([]http.Handler, len(rs))
+	for i, rt := range rs {
+		hs[i] = rt.h
+	}
+	return hs
 }
 
 // headers sets what every console response carries: no framing, no sniffing, scripts and styles

@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -40,10 +41,11 @@ var cst = time.FixedZone("CST", 8*3600)
 var now = time.Date(2026, 3, 10, 10, 0, 0, 0, cst)
 
 type fixture struct {
-	svc *service.Service
-	srv *httptest.Server
-	web *web.Server
-	reg *prometheus.Registry
+	svc  *service.Service
+	srv  *httptest.Server
+	web  *web.Server
+	reg  *prometheus.Registry
+	opts web.Options // what the console was built with
 }
 
 // newFixture serves the console over a real store-backed service (the one behind punchctl's
@@ -89,8 +91,9 @@ func newFixture(t testing.TB, anonymousRead bool) *fixture {
 		}
 	}
 	reg := prometheus.NewRegistry()
-	w, err := web.New(svc, svc, web.Options{Site: "金碧镇", Location: cfg.Location(), Now: clock, Calendar: cal,
-		Prefix: cfg.MQTT.TopicPrefix, Logger: slog.New(slog.DiscardHandler), Metrics: reg, AnonymousRead: anonymousRead, Units: cfg.Units()})
+	opts := web.Options{Site: "金碧镇", Location: cfg.Location(), Now: clock, Calendar: cal,
+		Prefix: cfg.MQTT.TopicPrefix, Logger: slog.New(slog.DiscardHandler), Metrics: reg, AnonymousRead: anonymousRead, Units: cfg.Units()}
+	w, err := web.New(svc, svc, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +101,7 @@ func newFixture(t testing.TB, anonymousRead bool) *fixture {
 	w.Register(mux)
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
-	return &fixture{svc: svc, srv: srv, web: w, reg: reg}
+	return &fixture{svc: svc, srv: srv, web: w, reg: reg, opts: opts}
 }
 
 // adminCtx is the context of a change made by the administrator with punchctl.
@@ -608,4 +611,56 @@ func TestFindings(t *testing.T) {
 	if _, page := sup.get("/findings?month=2026-03"); !strings.Contains(page, "上午不在村") {
 		t.Error("the findings page does not list it")
 	}
+}
+
+// TestReload: after Reload the next request sees the new site, units, topic prefix and read access,
+// through the new backend; a clerk logged in before stays logged in.
+func TestReload(t *testing.T) {
+	f := newFixture(t, true)
+	clerk := f.browser(t)
+	if code := clerk.login("clerk1", "correct horse"); code != http.StatusSeeOther {
+		t.Fatalf("login = %d", code)
+	}
+	if code, page := f.browser(t).get("/marks"); code != 200 || !strings.Contains(page, "金碧村") || strings.Contains(page, "石桥村") {
+		t.Fatalf("GET /marks before the reload = %d", code)
+	}
+	o := f.opts
+	o.Site, o.Prefix, o.AnonymousRead = "金碧镇人民政府", "punchd/other", false
+	o.Units = append(append([]attendance.Unit(nil), o.Units...), attendance.Unit{Name: "石桥村", Kind: attendance.UnitVillage})
+	o.Logger, o.Metrics = nil, nil // ignored: the console keeps its own
+	var calls countingBackend
+	calls.Backend = f.svc
+	f.web.Reload(&calls, f.svc, o)
+
+	if code, _ := f.browser(t).get("/"); code == http.StatusOK {
+		t.Error("anonymous read still allowed after a reload that turned it off")
+	}
+	code, page := clerk.get("/marks?unit=石桥村")
+	if code != 200 || !strings.Contains(page, "石桥村") || !strings.Contains(page, "金碧镇人民政府") {
+		t.Errorf("GET /marks?unit=石桥村 after the reload = %d, want the new unit and site:\n%s", code, page)
+	}
+	if calls.n.Load() == 0 {
+		t.Error("the page was not read through the reloaded backend")
+	}
+	payload := `{"id":"e9","rev":1,"kind":"late","site":"jinbi","user_id":"1001","name":"张三","date":"2026-03-10","slot":"am_in","minutes":7,"severity":"minor"}`
+	f.web.Publish("punchd/jinbi/events/late", []byte(strings.Replace(payload, "e9", "e8", 1))) // the old prefix: not ours now
+	f.web.Publish("punchd/other/events/late", []byte(payload))
+	_, page = clerk.get("/events")
+	if !strings.Contains(page, `data-key="e9/1"`) || strings.Contains(page, `data-key="e8/1"`) {
+		t.Error("the live feed does not follow the reloaded topic prefix")
+	}
+	if v := counter(t, f.reg, "punchd_web_logins_total", "result", "ok"); v != 1 {
+		t.Errorf("punchd_web_logins_total{result=ok} %v after the reload, want the 1 from before", v)
+	}
+}
+
+// countingBackend counts the calls that reach it.
+type countingBackend struct {
+	web.Backend
+	n atomic.Int64
+}
+
+func (b *countingBackend) Roster(ctx context.Context) ([]attendance.Person, error) {
+	b.n.Add(1)
+	return b.Backend.Roster(ctx)
 }
