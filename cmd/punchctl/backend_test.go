@@ -72,7 +72,7 @@ url = "zk+tcp://127.0.0.1:4370"
 	if err := db.PutRoster([]attendance.Person{
 		{UserID: "1001", Name: "张三", Post: "科员", Unit: "党政办", Tracking: attendance.TrackClock},
 		{UserID: "1002", Name: "李四", Post: "副镇长", Unit: "党政办", Tracking: attendance.TrackClock},
-	}); err != nil {
+	}, nil); err != nil {
 		t.Fatal(err)
 	}
 	cal, err := f.cfg.NewCalendar()

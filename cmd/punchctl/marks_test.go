@@ -70,7 +70,7 @@ secretary = "王支书"
 		t.Fatal(err)
 	}
 	defer db.Close()
-	if err := db.PutRoster(people); err != nil {
+	if err := db.PutRoster(people, nil); err != nil {
 		t.Fatal(err)
 	}
 	cal, err := f.cfg.NewCalendar()

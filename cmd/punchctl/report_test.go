@@ -159,7 +159,7 @@ func fillStore(t *testing.T, dir, cfgPath, punchesPath, rosterPath, regsPath str
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := db.PutRoster(people); err != nil {
+	if err := db.PutRoster(people, nil); err != nil {
 		t.Fatal(err)
 	}
 	rf, err := os.Open(regsPath)
@@ -173,7 +173,7 @@ func fillStore(t *testing.T, dir, cfgPath, punchesPath, rosterPath, regsPath str
 	}
 	for _, r := range regs {
 		r.ID = ""
-		if _, err := db.AddRegistration(r); err != nil {
+		if _, err := db.AddRegistration(r, nil); err != nil {
 			t.Fatal(err)
 		}
 	}

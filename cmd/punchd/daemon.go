@@ -280,7 +280,7 @@ func putRoster(db *store.DB, cfg config.Config, people []attendance.Person) erro
 	if people == nil {
 		return nil
 	}
-	if err := db.PutRoster(people); err != nil {
+	if err := db.PutRoster(people, nil); err != nil {
 		return fmt.Errorf("roster %s: store: %w", cfg.Site.Roster, err)
 	}
 	return nil

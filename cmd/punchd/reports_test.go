@@ -39,7 +39,7 @@ func TestMonthlyFilingOnTheFirst(t *testing.T) {
 	}
 	defer db.Close()
 	if err := db.PutRoster([]attendance.Person{{UserID: "1", Name: "王芳", Post: "科员", Unit: "党政办", Tracking: attendance.TrackClock},
-		{UserID: "2", Name: "李强", Post: "组员", Unit: "金碧村", Tracking: attendance.TrackVillage}}); err != nil {
+		{UserID: "2", Name: "李强", Post: "组员", Unit: "金碧村", Tracking: attendance.TrackVillage}}, nil); err != nil {
 		t.Fatal(err)
 	}
 	cfg := config.Default()

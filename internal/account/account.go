@@ -92,9 +92,9 @@ type Info = api.AccountInfo
 
 // Store is where accounts are kept (*store.DB).
 type Store interface {
-	AddAccount(a store.Account) error
-	UpdateAccount(a store.Account) error
-	RemoveAccount(name string) error
+	AddAccount(a store.Account, c *store.Change) error
+	UpdateAccount(a store.Account, c *store.Change) error
+	RemoveAccount(name string, c *store.Change) error
 	Account(name string) (store.Account, bool, error)
 	Accounts() ([]store.Account, error)
 	Audit(from, to time.Time, limit int) ([]audit.Entry, error)
@@ -167,11 +167,10 @@ func (s *Service) AddAccount(ctx context.Context, name, roleName, password strin
 	}
 	now := s.now().Truncate(time.Second)
 	a := store.Account{Name: name, Role: string(role), Hash: hash, Created: now, Changed: now}
-	if err := s.db.AddAccount(a); err != nil {
+	if err := s.audit.Change(ctx, audit.AccountAdd, name, "role "+string(role), func(n []audit.Note) error { return s.db.AddAccount(a, &store.Change{Audit: n}) }); err != nil {
 		return Info{}, err
 	}
-	_, err = s.audit.Record(ctx, audit.AccountAdd, name, "role "+string(role))
-	return info(a), err
+	return info(a), nil
 }
 
 // SetPassword sets an account's password; sessions opened before are ended.
@@ -190,20 +189,12 @@ func (s *Service) SetPassword(ctx context.Context, name, password string) error 
 		return fmt.Errorf("account %s: hash password: %w", name, err)
 	}
 	a.Changed = s.now().Truncate(time.Second)
-	if err := s.db.UpdateAccount(a); err != nil {
-		return err
-	}
-	_, err = s.audit.Record(ctx, audit.AccountPasswd, name, "password changed")
-	return err
+	return s.audit.Change(ctx, audit.AccountPasswd, name, "password changed", func(n []audit.Note) error { return s.db.UpdateAccount(a, &store.Change{Audit: n}) })
 }
 
 // RemoveAccount deletes an account; its sessions end with it.
 func (s *Service) RemoveAccount(ctx context.Context, name string) error {
-	if err := s.db.RemoveAccount(name); err != nil {
-		return err
-	}
-	_, err := s.audit.Record(ctx, audit.AccountRemove, name, "")
-	return err
+	return s.audit.Change(ctx, audit.AccountRemove, name, "", func(n []audit.Note) error { return s.db.RemoveAccount(name, &store.Change{Audit: n}) })
 }
 
 // Accounts returns the accounts by name.

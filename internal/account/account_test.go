@@ -19,7 +19,7 @@ func TestLoginAndRoles(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	s := account.New(db, audit.New(db, audit.Options{Prefix: "p"}), nil).WithCost(bcrypt.MinCost)
+	s := account.New(db, audit.New(audit.Options{Prefix: "p"}), nil).WithCost(bcrypt.MinCost)
 	ctx := context.Background()
 	if _, err := s.AddAccount(ctx, "wang", "clerk", "correct horse"); err != nil {
 		t.Fatal(err)

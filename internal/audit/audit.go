@@ -2,9 +2,10 @@
 // from where — kept in the store, listed by `punchctl audit` and published on {prefix}/audit.
 //
 // It owns the entry's shape and the actor carried in a request's context. Code that changes
-// something (the service behind the local API and the web console) calls Log.Record once the
-// change is stored; it takes the actor from the context the front end (web session, API socket,
-// punchctl) put there. It must not import the store: the store implements Appender.
+// something (the service behind the local API and the web console) makes the change's Note with
+// Log.Note, from the actor the front end (web session, API socket, punchctl) put in the context,
+// and hands it to the store with the change: both are written in one transaction. It must not
+// import the store.
 package audit
 
 import (
@@ -99,15 +100,16 @@ func (e Entry) EventID() string { return "audit/" + e.ID }
 // Topic is the MQTT topic audit entries are published on.
 func Topic(prefix string) string { return prefix + "/audit" }
 
-// Appender stores an entry, assigning its ID, and queues its MQTT message on topic in the same
-// transaction. *store.DB implements it.
-type Appender interface {
-	AppendAudit(e Entry, topic string) (Entry, error)
+// Note is an entry made for a change before the change is stored, with the topic its message is
+// published on. The store writes both in the change's own bbolt transaction (store.Change), so a
+// change is never stored without its entry, nor an entry without its change.
+type Note struct {
+	Entry Entry
+	Topic string
 }
 
-// Log records changes. It is safe for concurrent use.
+// Log makes the entries of changes and reports them once stored. It is safe for concurrent use.
 type Log struct {
-	db     Appender
 	topic  string
 	site   string
 	now    func() time.Time
@@ -125,8 +127,8 @@ type Options struct {
 	Logger   *slog.Logger     // nil: discard
 }
 
-// New returns a Log writing to db.
-func New(db Appender, o Options) *Log {
+// New returns a Log.
+func New(o Options) *Log {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -137,17 +139,16 @@ func New(db Appender, o Options) *Log {
 		now := o.Now
 		o.Now = func() time.Time { return now().In(o.Location) }
 	}
-	return &Log{db: db, topic: Topic(o.Prefix), site: o.Site, now: o.Now, notify: o.Notify, log: o.Logger}
+	return &Log{topic: Topic(o.Prefix), site: o.Site, now: o.Now, notify: o.Notify, log: o.Logger}
 }
 
 // Unknown is the actor recorded when a change arrives with none in its context: it is still
 // recorded, and the log says so.
 var Unknown = Actor{Name: "unknown", From: "unknown", Via: "unknown"}
 
-// Record writes one entry for the actor in ctx. Call it after the change is stored: an entry
-// says what happened, not what was attempted. A failed record is returned so the caller can say
-// the change stands but its audit entry is missing.
-func (l *Log) Record(ctx context.Context, action, target, detail string) (Entry, error) {
+// Note makes the entry of a change for the actor in ctx, to be stored with the change
+// (store.Change). An invalid entry (an actor without a name) is refused before anything is stored.
+func (l *Log) Note(ctx context.Context, action, target, detail string) (Note, error) {
 	a, ok := ActorFrom(ctx)
 	if !ok {
 		l.log.Warn("change without an actor in its context", "action", action, "target", target)
@@ -156,27 +157,45 @@ func (l *Log) Record(ctx context.Context, action, target, detail string) (Entry,
 	e := Entry{At: l.now().Truncate(time.Second), Who: a.Name, Role: a.Role, From: a.From, Via: a.Via,
 		Action: action, Target: target, Detail: detail, Site: l.site}
 	if err := e.Validate(); err != nil {
-		return e, err
+		return Note{}, fmt.Errorf("audit %s %s: %w", action, target, err)
 	}
-	saved, err := l.db.AppendAudit(e, l.topic)
-	if err != nil {
-		return e, fmt.Errorf("audit %s %s: %w", action, target, err)
-	}
-	l.log.Info("audit", "id", saved.ID, "who", saved.Who, "from", saved.From, "via", saved.Via, "action", action, "target", target)
-	if l.notify != nil {
-		l.notify()
-	}
-	return saved, nil
+	return Note{Entry: e, Topic: l.topic}, nil
 }
 
-// Registration records the adding (RegistrationAdd) or revoking (RegistrationRevoke) of r, with a
-// readable detail in loc.
-func (l *Log) Registration(ctx context.Context, action string, r attendance.Registration, loc *time.Location) error {
-	const layout = "2006-01-02 15:04"
-	detail := fmt.Sprintf("%s %s %s–%s %s", r.UserID, r.Kind, r.From.In(loc).Format(layout), r.To.In(loc).Format(layout), r.Reason)
-	if action == RegistrationRevoke {
-		detail = fmt.Sprintf("%s %s revoked: %s", r.UserID, r.Kind, r.RevokeReason)
+// Stored logs the entries the store wrote with their change (their IDs assigned) and wakes the
+// publisher for their messages.
+func (l *Log) Stored(notes ...Note) {
+	for _, n := range notes {
+		e := n.Entry
+		l.log.Info("audit", "id", e.ID, "who", e.Who, "from", e.From, "via", e.Via, "action", e.Action, "target", e.Target)
 	}
-	_, err := l.Record(ctx, action, r.ID, detail)
-	return err
+	if len(notes) > 0 && l.notify != nil {
+		l.notify()
+	}
+}
+
+// Change records one change: it makes the change's note for the actor in ctx, calls put to store
+// the change with it in one transaction (store.Change{Audit: notes}), and reports it stored. Nothing
+// is stored when the note cannot be made.
+func (l *Log) Change(ctx context.Context, action, target, detail string, put func(notes []Note) error) error {
+	n, err := l.Note(ctx, action, target, detail)
+	if err != nil {
+		return err
+	}
+	notes := []Note{n}
+	if err := put(notes); err != nil {
+		return err
+	}
+	l.Stored(notes...)
+	return nil
+}
+
+// RegistrationDetail is the readable detail of adding (RegistrationAdd) or revoking
+// (RegistrationRevoke) r, its times in loc.
+func RegistrationDetail(action string, r attendance.Registration, loc *time.Location) string {
+	const layout = "2006-01-02 15:04"
+	if action == RegistrationRevoke {
+		return fmt.Sprintf("%s %s revoked: %s", r.UserID, r.Kind, r.RevokeReason)
+	}
+	return fmt.Sprintf("%s %s %s–%s %s", r.UserID, r.Kind, r.From.In(loc).Format(layout), r.To.In(loc).Format(layout), r.Reason)
 }

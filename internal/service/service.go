@@ -24,6 +24,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jinbi/punchd/device"
@@ -56,6 +57,9 @@ type Service struct {
 	since attendance.Date
 	now   func() time.Time
 	audit *audit.Log
+	// units serialises the changes that queue the units' events (marks, returns): each reads the
+	// revisions published and queues the next in one step.
+	units sync.Mutex
 	// Service: the web console's accounts and the audit log's listing (api.Accounts).
 	*account.Service
 }
@@ -80,12 +84,12 @@ func New(cfg config.Config, db *store.DB, cal *calendar.Calendar, eng *ingest.En
 // stopped-store path leaves the entries in the outbox for the daemon's next start). Call it before
 // the service is used.
 func (s *Service) SetAuditNotify(notify func()) {
-	s.audit = audit.New(s.db, audit.Options{Prefix: s.cfg.MQTT.TopicPrefix, Site: s.cfg.Site.Name, Now: s.now,
+	s.audit = audit.New(audit.Options{Prefix: s.cfg.MQTT.TopicPrefix, Site: s.cfg.Site.Name, Now: s.now,
 		Location: s.cfg.Location(), Notify: notify})
 	s.Service = account.New(s.db, s.audit, s.now)
 }
 
-// AuditLog is the log the service writes every change to; other writers (the web console's own
+// AuditLog makes the audit entries of the service's changes; other writers (the web console's own
 // changes) record through it too.
 func (s *Service) AuditLog() *audit.Log { return s.audit }
 
@@ -115,10 +119,10 @@ func (s *Service) Roster(ctx context.Context) ([]attendance.Person, error) { ret
 
 // PutRoster stores the roster and re-judges the open days.
 func (s *Service) PutRoster(ctx context.Context, people []attendance.Person) error {
-	if err := s.db.PutRoster(people); err != nil {
-		return err
-	}
-	if _, err := s.audit.Record(ctx, audit.RosterPut, "roster", fmt.Sprintf("%d people", len(people))); err != nil {
+	err := s.audit.Change(ctx, audit.RosterPut, "roster", fmt.Sprintf("%d people", len(people)), func(n []audit.Note) error {
+		return s.db.PutRoster(people, &store.Change{Audit: n})
+	})
+	if err != nil {
 		return err
 	}
 	return s.eng.ReloadRoster(ctx)
@@ -150,6 +154,8 @@ func (s *Service) Registrations(ctx context.Context, from, to time.Time) ([]atte
 // AddRegistration checks r (its fields, how it was made, the person on the roster), stores it
 // with a new id and registered_at — the time it is recorded, in whole seconds, whatever the caller
 // sent: it decides whether the registration was late_registered — and re-judges the days it covers.
+// A return (of a person a village keeps) re-runs the cross-check of the days it covers instead:
+// the conflicts it clears are retracted in the transaction that stores it.
 func (s *Service) AddRegistration(ctx context.Context, r attendance.Registration) (attendance.Registration, error) {
 	via, err := attendance.ParseVia(string(r.Via))
 	if err != nil {
@@ -170,30 +176,61 @@ func (s *Service) AddRegistration(ctx context.Context, r attendance.Registration
 	}
 	r.ID = ""
 	r.RegisteredAt = s.stamp()
-	saved, err := s.db.AddRegistration(r)
+	saved, err := s.storeRegistration(ctx, audit.RegistrationAdd, r, marked, func(c *store.Change) (attendance.Registration, error) {
+		return s.db.AddRegistration(r, c)
+	})
 	if err != nil || marked {
 		return saved, err // a return is read by the cross-check; nothing the clock judges changes
-	}
-	if err := s.audit.Registration(ctx, audit.RegistrationAdd, saved, s.cfg.Location()); err != nil {
-		return saved, err
 	}
 	return saved, s.rejudge(ctx, saved)
 }
 
 // RevokeRegistration records who revoked registration id, why and when (whole seconds), and
-// re-judges the days it covered. by must name someone (blank is refused).
+// re-judges the days it covered (a return: re-runs their cross-check, queuing again in the same
+// transaction the conflicts it had cleared). by must name someone (blank is refused).
 func (s *Service) RevokeRegistration(ctx context.Context, id, by, reason string) (attendance.Registration, error) {
 	if strings.TrimSpace(by) == "" {
 		return attendance.Registration{}, ErrNoRevoker
 	}
-	r, err := s.db.RevokeRegistration(id, by, reason, s.stamp())
+	r, ok, err := s.db.Registration(id)
 	if err != nil {
 		return r, err
 	}
-	if err := s.audit.Registration(ctx, audit.RegistrationRevoke, r, s.cfg.Location()); err != nil {
+	marked := ok && r.Kind == attendance.KindReturn
+	at := s.stamp()
+	r.RevokedBy, r.RevokedAt, r.RevokeReason = by, at, reason
+	r, err = s.storeRegistration(ctx, audit.RegistrationRevoke, r, marked, func(c *store.Change) (attendance.Registration, error) {
+		return s.db.RevokeRegistration(id, by, reason, at, c)
+	})
+	if err != nil || marked {
 		return r, err
 	}
 	return r, s.rejudge(ctx, r)
+}
+
+// storeRegistration stores the adding or revoking of r (by put) with its audit entry and, for a
+// return (marked), the events of the cross-check run again with r as it will be stored, all in
+// one transaction.
+func (s *Service) storeRegistration(ctx context.Context, action string, r attendance.Registration, marked bool,
+	put func(c *store.Change) (attendance.Registration, error)) (attendance.Registration, error) {
+	if marked {
+		s.units.Lock()
+		defer s.units.Unlock()
+	}
+	var events []store.OutboxEntry
+	if marked {
+		var err error
+		if events, err = s.returnEvents(r); err != nil {
+			return r, fmt.Errorf("registration: cross-check: %w", err)
+		}
+	}
+	var saved attendance.Registration
+	err := s.audit.Change(ctx, action, r.ID, audit.RegistrationDetail(action, r, s.cfg.Location()), func(n []audit.Note) error {
+		var err error
+		saved, err = put(&store.Change{Audit: n, Outbox: events})
+		return err
+	})
+	return saved, err
 }
 
 // Days lists the stored judged days in [from, to].

@@ -39,7 +39,7 @@ func open(t *testing.T) *service.Service {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	if err := db.PutRoster([]attendance.Person{{UserID: "1001", Name: "张三", Tracking: attendance.TrackClock}}); err != nil {
+	if err := db.PutRoster([]attendance.Person{{UserID: "1001", Name: "张三", Tracking: attendance.TrackClock}}, nil); err != nil {
 		t.Fatal(err)
 	}
 	since := attendance.Date{Year: 2026, Month: 3, Day: 1}

@@ -36,8 +36,8 @@ func (s *Service) keptUnit(name string) (attendance.Unit, error) {
 // SetMarks stores a unit's marks, all or none: every mark's unit must be a [[unit]] kept by marks
 // and its person on the roster in that unit on that day; recorded_by is required and recorded_at is
 // the time it is stored (whole seconds). The events the marks raise — village_absent for a village's
-// ×, conflict for a √ the cross-check refutes, retractions of those no longer standing — are queued
-// in the same transaction.
+// ×, conflict for a √ the cross-check refutes, retractions of those no longer standing — and the
+// marks' audit entries are stored in the same transaction.
 func (s *Service) SetMarks(ctx context.Context, marks []attendance.DayMark) error {
 	people, err := s.db.Roster()
 	if err != nil {
@@ -63,18 +63,22 @@ func (s *Service) SetMarks(ctx context.Context, marks []attendance.DayMark) erro
 		}
 		m.RecordedAt = at
 	}
-	events, err := s.unitEvents(marks)
-	if err != nil {
-		return fmt.Errorf("marks: events: %w", err)
-	}
-	if _, err := s.db.Commit(ctx, store.Batch{Marks: marks, Outbox: events}); err != nil {
-		return err
-	}
-	for _, m := range marks {
-		if _, err := s.audit.Record(ctx, audit.MarkSet, m.Unit+" "+m.UserID+" "+m.Date.String(), string(m.Mark)+markSource(m)); err != nil {
+	notes := make([]audit.Note, len(marks))
+	for i, m := range marks {
+		if notes[i], err = s.audit.Note(ctx, audit.MarkSet, m.Unit+" "+m.UserID+" "+m.Date.String(), string(m.Mark)+markSource(m)); err != nil {
 			return err
 		}
 	}
+	s.units.Lock()
+	defer s.units.Unlock()
+	events, err := s.unitEvents(marks, attendance.Registration{})
+	if err != nil {
+		return fmt.Errorf("marks: events: %w", err)
+	}
+	if _, err := s.db.Commit(ctx, store.Batch{Marks: marks, Outbox: events, Audit: notes}); err != nil {
+		return err
+	}
+	s.audit.Stored(notes...)
 	return nil
 }
 
@@ -108,11 +112,12 @@ func (s *Service) AddFinding(ctx context.Context, f attendance.Finding) (attenda
 		}
 	}
 	f.ID, f.RecordedAt = "", s.stamp()
-	saved, err := s.db.AddFinding(f)
-	if err != nil {
-		return saved, err
-	}
-	_, err = s.audit.Record(ctx, audit.FindingAdd, saved.ID, fmt.Sprintf("%s %s %s %s: %s", saved.Date, saved.Unit, saved.UserID, saved.Kind, saved.Text))
+	var saved attendance.Finding
+	err := s.audit.Change(ctx, audit.FindingAdd, "", fmt.Sprintf("%s %s %s %s: %s", f.Date, f.Unit, f.UserID, f.Kind, f.Text), func(n []audit.Note) error {
+		var err error
+		saved, err = s.db.AddFinding(f, &store.Change{Audit: n})
+		return err
+	})
 	return saved, err
 }
 
@@ -126,11 +131,12 @@ func (s *Service) RevokeFinding(ctx context.Context, id, by, reason string) (att
 	if strings.TrimSpace(by) == "" {
 		return attendance.Finding{}, ErrNoRevoker
 	}
-	f, err := s.db.RevokeFinding(id, by, reason, s.stamp())
-	if err != nil {
-		return f, err
-	}
-	_, err = s.audit.Record(ctx, audit.FindingRevoke, f.ID, reason)
+	var f attendance.Finding
+	err := s.audit.Change(ctx, audit.FindingRevoke, id, reason, func(n []audit.Note) error {
+		var err error
+		f, err = s.db.RevokeFinding(id, by, reason, s.stamp(), &store.Change{Audit: n})
+		return err
+	})
 	return f, err
 }
 
@@ -221,11 +227,32 @@ func (s *Service) checkKeptByMarks(r attendance.Registration) (handled bool, err
 	return true, nil
 }
 
+// returnEvents are the events of the days a return registration r covers, the cross-check run
+// again with r as it is about to be stored (added, or revoked): a conflict it clears is retracted,
+// one it no longer clears raised again.
+func (s *Service) returnEvents(r attendance.Registration) ([]store.OutboxEntry, error) {
+	loc := s.cfg.Location()
+	to := r.To
+	if to.IsZero() {
+		to = r.From
+	}
+	all, err := s.db.Marks("", attendance.DateOf(r.From.In(loc)), attendance.DateOf(to.In(loc)))
+	if err != nil {
+		return nil, err
+	}
+	marks := slices.DeleteFunc(all, func(m attendance.DayMark) bool { return m.UserID != r.UserID })
+	if len(marks) == 0 {
+		return nil, nil
+	}
+	return s.unitEvents(marks, r)
+}
+
 // unitEvents are the events a batch of marks raises or retracts, for the days since events_since:
 // village_absent for a village's × day, conflict for a village's √ day the cross-check refutes.
 // An event already published with the same content is not sent again; one that no longer stands
-// is sent once more, retracted.
-func (s *Service) unitEvents(marks []attendance.DayMark) ([]store.OutboxEntry, error) {
+// is sent once more, retracted. pending, when it has a user id, is a registration about to be
+// stored: the cross-check counts it as stored (replacing the stored one with its id).
+func (s *Service) unitEvents(marks []attendance.DayMark, pending attendance.Registration) ([]store.OutboxEntry, error) {
 	loc := s.cfg.Location()
 	now := s.stamp().In(loc)
 	people, err := s.db.Roster()
@@ -303,6 +330,10 @@ func (s *Service) unitEvents(marks []attendance.DayMark) ([]store.OutboxEntry, e
 		regs, err := s.db.RegistrationsFor(k.user, start, end)
 		if err != nil {
 			return nil, err
+		}
+		if pending.UserID == k.user {
+			regs = slices.DeleteFunc(regs, func(r attendance.Registration) bool { return r.ID != "" && r.ID == pending.ID })
+			regs = append(regs, pending)
 		}
 		conflicts, err := rules.CrossCheck(u, k.user, ms, punches, regs, s.cal, loc)
 		if err != nil {

@@ -32,50 +32,52 @@ func checkAccount(a Account) error {
 	return nil
 }
 
-// AddAccount stores a new account; ErrExists when the name is taken.
-func (db *DB) AddAccount(a Account) error {
+// AddAccount stores a new account, and c with it; ErrExists when the name is taken.
+func (db *DB) AddAccount(a Account, c *Change) error {
 	if err := checkAccount(a); err != nil {
 		return fmt.Errorf("store %s: add account: %w", db.path, err)
 	}
-	return db.update("add account "+a.Name, func(tx *bolt.Tx) error {
+	return db.change("add account "+a.Name, c, func(tx *bolt.Tx) (string, error) {
 		b := tx.Bucket(bAccounts)
 		if b.Get([]byte(a.Name)) != nil {
-			return fmt.Errorf("account %q: %w", a.Name, ErrExists)
+			return "", fmt.Errorf("account %q: %w", a.Name, ErrExists)
 		}
-		v, err := json.Marshal(a)
-		if err != nil {
-			return err
-		}
-		return b.Put([]byte(a.Name), v)
+		return a.Name, putAccount(b, a)
 	})
 }
 
-// UpdateAccount replaces an existing account; ErrNotFound when there is none by that name.
-func (db *DB) UpdateAccount(a Account) error {
+// UpdateAccount replaces an existing account, and stores c with it; ErrNotFound when there is
+// none by that name.
+func (db *DB) UpdateAccount(a Account, c *Change) error {
 	if err := checkAccount(a); err != nil {
 		return fmt.Errorf("store %s: update account: %w", db.path, err)
 	}
-	return db.update("update account "+a.Name, func(tx *bolt.Tx) error {
+	return db.change("update account "+a.Name, c, func(tx *bolt.Tx) (string, error) {
 		b := tx.Bucket(bAccounts)
 		if b.Get([]byte(a.Name)) == nil {
-			return fmt.Errorf("account %q: %w", a.Name, ErrNotFound)
+			return "", fmt.Errorf("account %q: %w", a.Name, ErrNotFound)
 		}
-		v, err := json.Marshal(a)
-		if err != nil {
-			return err
-		}
-		return b.Put([]byte(a.Name), v)
+		return a.Name, putAccount(b, a)
 	})
 }
 
-// RemoveAccount deletes an account; ErrNotFound when there is none by that name.
-func (db *DB) RemoveAccount(name string) error {
-	return db.update("remove account "+name, func(tx *bolt.Tx) error {
+func putAccount(b *bolt.Bucket, a Account) error {
+	v, err := json.Marshal(a)
+	if err != nil {
+		return err
+	}
+	return b.Put([]byte(a.Name), v)
+}
+
+// RemoveAccount deletes an account, and stores c with it; ErrNotFound when there is none by that
+// name.
+func (db *DB) RemoveAccount(name string, c *Change) error {
+	return db.change("remove account "+name, c, func(tx *bolt.Tx) (string, error) {
 		b := tx.Bucket(bAccounts)
 		if b.Get([]byte(name)) == nil {
-			return fmt.Errorf("account %q: %w", name, ErrNotFound)
+			return "", fmt.Errorf("account %q: %w", name, ErrNotFound)
 		}
-		return b.Delete([]byte(name))
+		return name, b.Delete([]byte(name))
 	})
 }
 

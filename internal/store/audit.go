@@ -11,36 +11,89 @@ import (
 	"github.com/jinbi/punchd/internal/audit"
 )
 
-var _ audit.Appender = (*DB)(nil)
-
 // AuditID formats a sequence number as an audit entry id ("A00000042").
 func AuditID(seq uint64) string { return fmt.Sprintf("A%08d", seq) }
 
-// AppendAudit stores e with a new id and queues its message on topic (QoS 1, its own event id) in
-// the same transaction, so an entry is never recorded without being published or the reverse.
-func (db *DB) AppendAudit(e audit.Entry, topic string) (audit.Entry, error) {
-	if e.ID != "" {
-		return e, fmt.Errorf("store %s: append audit: %w: id %q given (ids are assigned by the store)", db.path, ErrInvalid, e.ID)
+// Change is what a person's change (a registration, a mark, a finding, an account, the roster) is
+// stored with, in the change's own transaction: the audit entries that record it and the events it
+// raises or retracts. Either the change, its entries, their messages and its events are all stored,
+// or none of them. Each entry gets its ID in place, and an entry without a Target the id of the
+// record the change creates; its message is queued on its Note's topic with its own event id.
+// A nil *Change stores the change alone (the daemon's own writes, tests).
+type Change struct {
+	Audit  []audit.Note
+	Outbox []OutboxEntry
+}
+
+func (c *Change) check() error {
+	if c == nil {
+		return nil
 	}
-	if err := e.Validate(); err != nil {
-		return e, fmt.Errorf("store %s: append audit: %w: %v", db.path, ErrInvalid, err)
+	for i, n := range c.Audit {
+		switch {
+		case n.Entry.ID != "":
+			return fmt.Errorf("audit entry %d: %w: id %q given (ids are assigned by the store)", i, ErrInvalid, n.Entry.ID)
+		case n.Topic == "":
+			return fmt.Errorf("audit entry %d (%s): %w: no topic", i, n.Entry.Action, ErrInvalid)
+		}
+		if err := n.Entry.Validate(); err != nil {
+			return fmt.Errorf("audit entry %d: %w: %v", i, ErrInvalid, err)
+		}
 	}
-	err := db.update("append audit", func(tx *bolt.Tx) error {
-		if _, err := appendRecord(tx.Bucket(bAudit), &e, func(seq uint64) { e.ID = AuditID(seq) }); err != nil {
+	for i, e := range c.Outbox {
+		if err := validateEntry(i, e); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// change runs fn, which stores a person's change and returns the id of the record it created (if
+// any), and stores c with it, in one transaction.
+func (db *DB) change(op string, c *Change, fn func(tx *bolt.Tx) (created string, err error)) error {
+	if err := c.check(); err != nil {
+		return fmt.Errorf("store %s: %s: %w", db.path, op, err)
+	}
+	now := db.opts.Now()
+	err := db.update(op, func(tx *bolt.Tx) error {
+		created, err := fn(tx)
+		if err != nil || c == nil {
+			return err
+		}
+		if err := putAudit(tx, c.Audit, created, now); err != nil {
+			return err
+		}
+		_, err = putOutbox(tx, c.Outbox, now)
+		return err
+	})
+	if err == nil && c != nil {
+		for i := range c.Audit {
+			c.Audit[i].Entry.At = db.in(c.Audit[i].Entry.At)
+		}
+	}
+	return err
+}
+
+// putAudit stores the entries, each with a new id (and created as its target when it has none),
+// and queues their messages (QoS 1, their own event ids).
+func putAudit(tx *bolt.Tx, notes []audit.Note, created string, now time.Time) error {
+	for i := range notes {
+		e := &notes[i].Entry
+		if e.Target == "" {
+			e.Target = created
+		}
+		if _, err := appendRecord(tx.Bucket(bAudit), e, func(seq uint64) { e.ID = AuditID(seq) }); err != nil {
 			return err
 		}
 		payload, err := e.Payload()
 		if err != nil {
 			return err
 		}
-		_, err = putOutbox(tx, []OutboxEntry{{Topic: topic, Payload: payload, EventID: e.EventID(), Rev: 1}}, db.opts.Now())
-		return err
-	})
-	if err != nil {
-		return audit.Entry{}, err
+		if _, err := putOutbox(tx, []OutboxEntry{{Topic: notes[i].Topic, Payload: payload, EventID: e.EventID(), Rev: 1}}, now); err != nil {
+			return err
+		}
 	}
-	e.At = db.in(e.At)
-	return e, nil
+	return nil
 }
 
 // Audit returns the entries recorded in [from, to) (a zero bound is open), oldest first, at most

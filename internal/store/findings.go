@@ -25,8 +25,9 @@ func parseFindingID(id string) (uint64, error) {
 }
 
 // AddFinding stores a finding of a check on site and returns it with its id. Date, unit, kind, text
-// and RecordedBy are required; a zero RecordedAt becomes Options.Now().
-func (db *DB) AddFinding(f attendance.Finding) (attendance.Finding, error) {
+// and RecordedBy are required; a zero RecordedAt becomes Options.Now(). c is stored with it (an
+// audit entry without a target gets its id).
+func (db *DB) AddFinding(f attendance.Finding, c *Change) (attendance.Finding, error) {
 	fail := func(format string, a ...any) (attendance.Finding, error) {
 		return f, fmt.Errorf("store %s: add finding: %w: %s", db.path, ErrInvalid, fmt.Sprintf(format, a...))
 	}
@@ -56,9 +57,9 @@ func (db *DB) AddFinding(f attendance.Finding) (attendance.Finding, error) {
 	if f.RecordedAt.IsZero() {
 		f.RecordedAt = db.opts.Now()
 	}
-	err := db.update("add finding", func(tx *bolt.Tx) error {
+	err := db.change("add finding", c, func(tx *bolt.Tx) (string, error) {
 		_, err := appendRecord(tx.Bucket(bFindings), &f, func(seq uint64) { f.ID = FindingID(seq) })
-		return err
+		return f.ID, err
 	})
 	if err != nil {
 		return attendance.Finding{}, err
@@ -67,8 +68,8 @@ func (db *DB) AddFinding(f attendance.Finding) (attendance.Finding, error) {
 }
 
 // RevokeFinding records who revoked a finding, when (at; zero: Options.Now()) and why; the finding
-// itself stays as it was recorded. Revoking twice is an error.
-func (db *DB) RevokeFinding(id, by, reason string, at time.Time) (attendance.Finding, error) {
+// itself stays as it was recorded. Revoking twice is an error. c is stored with the revocation.
+func (db *DB) RevokeFinding(id, by, reason string, at time.Time, c *Change) (attendance.Finding, error) {
 	seq, err := parseFindingID(id)
 	if err != nil {
 		return attendance.Finding{}, fmt.Errorf("store %s: revoke finding: %w", db.path, err)
@@ -77,17 +78,17 @@ func (db *DB) RevokeFinding(id, by, reason string, at time.Time) (attendance.Fin
 		return attendance.Finding{}, fmt.Errorf("store %s: revoke finding %s: %w: revoked_by is empty", db.path, id, ErrInvalid)
 	}
 	var f attendance.Finding
-	err = db.update("revoke finding "+id, func(tx *bolt.Tx) error {
+	err = db.change("revoke finding "+id, c, func(tx *bolt.Tx) (string, error) {
 		b := tx.Bucket(bFindings)
 		v := b.Get(be64(seq))
 		if v == nil {
-			return fmt.Errorf("%w: finding %s", ErrNotFound, id)
+			return "", fmt.Errorf("%w: finding %s", ErrNotFound, id)
 		}
 		if err := json.Unmarshal(v, &f); err != nil {
-			return fmt.Errorf("%w: finding %s: %v", ErrInconsistent, id, err)
+			return "", fmt.Errorf("%w: finding %s: %v", ErrInconsistent, id, err)
 		}
 		if f.Revoked() {
-			return fmt.Errorf("%w: finding %s was revoked by %s at %s", ErrInvalid, id, f.RevokedBy, f.RevokedAt.Format(time.RFC3339))
+			return "", fmt.Errorf("%w: finding %s was revoked by %s at %s", ErrInvalid, id, f.RevokedBy, f.RevokedAt.Format(time.RFC3339))
 		}
 		if at.IsZero() {
 			at = db.opts.Now()
@@ -95,9 +96,9 @@ func (db *DB) RevokeFinding(id, by, reason string, at time.Time) (attendance.Fin
 		f.RevokedBy, f.RevokedAt, f.RevokeReason = by, at, reason
 		nv, err := json.Marshal(f)
 		if err != nil {
-			return err
+			return "", err
 		}
-		return b.Put(be64(seq), nv)
+		return id, b.Put(be64(seq), nv)
 	})
 	return f, err
 }

@@ -323,7 +323,7 @@ func TestCheckFindsInconsistencies(t *testing.T) {
 	if _, err := db.Commit(context.Background(), store.Batch{Punches: officeLog(3, 2, created), Days: []attendance.Day{day}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.AddRegistration(attendance.Registration{UserID: "1001", Kind: attendance.KindLeave, From: created, To: created.Add(time.Hour), RegisteredBy: "办公室"}); err != nil {
+	if _, err := db.AddRegistration(attendance.Registration{UserID: "1001", Kind: attendance.KindLeave, From: created, To: created.Add(time.Hour), RegisteredBy: "办公室"}, nil); err != nil {
 		t.Fatal(err)
 	}
 	_ = db.Close()
@@ -366,7 +366,7 @@ func TestBackupRestore(t *testing.T) {
 		Watermark: &store.Watermark{Clock: "dzb", Serial: serial, Records: len(log)}}); err != nil {
 		t.Fatal(err)
 	}
-	reg, err := db.AddRegistration(attendance.Registration{UserID: "1001", Kind: attendance.KindTrip, From: created, To: created.AddDate(0, 0, 2), Reason: "县里开会", RegisteredBy: "办公室"})
+	reg, err := db.AddRegistration(attendance.Registration{UserID: "1001", Kind: attendance.KindTrip, From: created, To: created.AddDate(0, 0, 2), Reason: "县里开会", RegisteredBy: "办公室"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

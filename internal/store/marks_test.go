@@ -62,21 +62,21 @@ func TestFindingsRevoke(t *testing.T) {
 	now := time.Date(2021, 3, 20, 10, 0, 0, 0, shanghai)
 	db := mustOpen(t, "", store.Options{Location: shanghai, Now: fixedNow(now)})
 	f, err := db.AddFinding(attendance.Finding{Date: attendance.Date{Year: 2021, Month: 3, Day: 18}, Unit: "水务站", UserID: "3001",
-		Kind: attendance.FindingNegative, Text: "上班时间不在岗", RecordedBy: "督查室 刘"})
+		Kind: attendance.FindingNegative, Text: "上班时间不在岗", RecordedBy: "督查室 刘"}, nil)
 	if err != nil || f.ID != "F00000001" || !f.RecordedAt.Equal(now) {
 		t.Fatalf("add = %+v, %v", f, err)
 	}
-	if _, err := db.AddFinding(attendance.Finding{Date: f.Date, Unit: "水务站", Kind: "neutral", Text: "x", RecordedBy: "刘"}); !errors.Is(err, store.ErrInvalid) {
+	if _, err := db.AddFinding(attendance.Finding{Date: f.Date, Unit: "水务站", Kind: "neutral", Text: "x", RecordedBy: "刘"}, nil); !errors.Is(err, store.ErrInvalid) {
 		t.Fatalf("bad kind: %v", err)
 	}
-	r, err := db.RevokeFinding(f.ID, "督查室 刘", "记错了单位", time.Time{})
+	r, err := db.RevokeFinding(f.ID, "督查室 刘", "记错了单位", time.Time{}, nil)
 	if err != nil || !r.Revoked() || r.Text != f.Text {
 		t.Fatalf("revoke = %+v, %v", r, err)
 	}
-	if _, err := db.RevokeFinding(f.ID, "刘", "", time.Time{}); !errors.Is(err, store.ErrInvalid) {
+	if _, err := db.RevokeFinding(f.ID, "刘", "", time.Time{}, nil); !errors.Is(err, store.ErrInvalid) {
 		t.Fatalf("revoked twice: %v", err)
 	}
-	if _, err := db.RevokeFinding("F00000009", "刘", "", time.Time{}); !errors.Is(err, store.ErrNotFound) {
+	if _, err := db.RevokeFinding("F00000009", "刘", "", time.Time{}, nil); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("unknown: %v", err)
 	}
 	list, err := db.Findings(attendance.Date{Year: 2021, Month: 3, Day: 1}, attendance.Date{Year: 2021, Month: 3, Day: 31})

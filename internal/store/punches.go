@@ -14,6 +14,7 @@ import (
 
 	"github.com/jinbi/punchd/device"
 	"github.com/jinbi/punchd/internal/attendance"
+	"github.com/jinbi/punchd/internal/audit"
 )
 
 // Batch is everything one sync step commits together, in one transaction.
@@ -24,6 +25,7 @@ type Batch struct {
 	Watermark *Watermark           // a clock's sync state, replacing the stored one
 	Users     *ClockUsers          // a clock's user table, replacing the stored one
 	Marks     []attendance.DayMark // units' marks (see PutMarks), stored with the events they raise
+	Audit     []audit.Note         // the audit entries of a person's change (see Change); IDs set in place
 }
 
 // ClockUsers is one clock's user table as read, for a Batch.
@@ -157,6 +159,9 @@ func (db *DB) Commit(ctx context.Context, b Batch) (CommitResult, error) {
 	if err := db.checkMarks(b.Marks); err != nil {
 		return res, fmt.Errorf("store %s: commit: %w", db.path, err)
 	}
+	if err := (&Change{Audit: b.Audit}).check(); err != nil {
+		return res, fmt.Errorf("store %s: commit: %w", db.path, err)
+	}
 	if b.Watermark != nil && b.Watermark.Clock == "" {
 		return res, fmt.Errorf("store %s: commit: watermark: %w: empty clock name", db.path, ErrInvalid)
 	}
@@ -178,6 +183,9 @@ func (db *DB) Commit(ctx context.Context, b Batch) (CommitResult, error) {
 			return err
 		}
 		if err := putMarks(tx, b.Marks); err != nil {
+			return err
+		}
+		if err := putAudit(tx, b.Audit, "", now); err != nil {
 			return err
 		}
 		seqs, err := putOutbox(tx, b.Outbox, now)
@@ -203,6 +211,9 @@ func (db *DB) Commit(ctx context.Context, b Batch) (CommitResult, error) {
 	})
 	if err != nil {
 		return CommitResult{}, err
+	}
+	for i := range b.Audit {
+		b.Audit[i].Entry.At = db.in(b.Audit[i].Entry.At)
 	}
 	return res, nil
 }

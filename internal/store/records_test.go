@@ -16,12 +16,12 @@ func TestRegistrationsHistory(t *testing.T) {
 	db := mustOpen(t, "", store.Options{})
 	day := func(d, h int) time.Time { return time.Date(2021, 3, d, h, 0, 0, 0, shanghai) }
 	trip, err := db.AddRegistration(attendance.Registration{UserID: "1001", Kind: attendance.KindTrip, From: day(2, 8), To: day(3, 18),
-		Reason: "县里培训", RegisteredBy: "党政办 李", RegisteredAt: day(1, 17)})
+		Reason: "县里培训", RegisteredBy: "党政办 李", RegisteredAt: day(1, 17)}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	makeup, err := db.AddRegistration(attendance.Registration{UserID: "1002", Kind: attendance.KindMakeup, From: day(2, 8).Add(25 * time.Minute),
-		Reason: "指纹机未识别", RegisteredBy: "党政办 李"})
+		Reason: "指纹机未识别", RegisteredBy: "党政办 李"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,20 +31,20 @@ func TestRegistrationsHistory(t *testing.T) {
 	if !makeup.To.Equal(makeup.From) || !makeup.RegisteredAt.Equal(created) {
 		t.Fatalf("makeup To/RegisteredAt not defaulted: %+v", makeup)
 	}
-	rev, err := db.RevokeRegistration(trip.ID, "党政办 王", "培训取消", day(2, 7))
+	rev, err := db.RevokeRegistration(trip.ID, "党政办 王", "培训取消", day(2, 7), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !rev.Revoked() || rev.RevokedBy != "党政办 王" || rev.RevokeReason != "培训取消" || !rev.RevokedAt.Equal(day(2, 7)) {
 		t.Fatalf("revocation not recorded: %+v", rev)
 	}
-	if _, err := db.RevokeRegistration(trip.ID, "x", "again", time.Time{}); !errors.Is(err, store.ErrAlreadyRevoked) {
+	if _, err := db.RevokeRegistration(trip.ID, "x", "again", time.Time{}, nil); !errors.Is(err, store.ErrAlreadyRevoked) {
 		t.Fatalf("second revoke: %v, want ErrAlreadyRevoked", err)
 	}
-	if _, err := db.RevokeRegistration("R00000099", "x", "", time.Time{}); !errors.Is(err, store.ErrNotFound) {
+	if _, err := db.RevokeRegistration("R00000099", "x", "", time.Time{}, nil); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("unknown id: %v, want ErrNotFound", err)
 	}
-	if _, err := db.RevokeRegistration("42", "x", "", time.Time{}); !errors.Is(err, store.ErrInvalid) {
+	if _, err := db.RevokeRegistration("42", "x", "", time.Time{}, nil); !errors.Is(err, store.ErrInvalid) {
 		t.Fatalf("malformed id: %v, want ErrInvalid", err)
 	}
 	// History: the original is unchanged beside its revocation.
@@ -84,7 +84,7 @@ func TestRegistrationsHistory(t *testing.T) {
 		{UserID: "1", Kind: attendance.KindLeave, From: day(2, 8), To: day(3, 8), RegisteredBy: "x", RevokedAt: day(2, 9)},
 	}
 	for i, r := range bad {
-		if _, err := db.AddRegistration(r); !errors.Is(err, store.ErrInvalid) {
+		if _, err := db.AddRegistration(r, nil); !errors.Is(err, store.ErrInvalid) {
 			t.Errorf("bad registration %d: %v, want ErrInvalid", i, err)
 		}
 	}

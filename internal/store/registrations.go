@@ -35,8 +35,8 @@ func parseRegistrationID(id string) (uint64, error) {
 // AddRegistration stores a new registration and returns it with its id. RegisteredBy is
 // required; a zero RegisteredAt becomes Options.Now(); a makeup (补卡) with a zero To gets To =
 // From. Id and revocation fields must be empty: ids are assigned here and revocations recorded by
-// RevokeRegistration.
-func (db *DB) AddRegistration(r attendance.Registration) (attendance.Registration, error) {
+// RevokeRegistration. c is stored with it (an audit entry without a target gets its id).
+func (db *DB) AddRegistration(r attendance.Registration, c *Change) (attendance.Registration, error) {
 	if r.Kind == attendance.KindMakeup && r.To.IsZero() {
 		r.To = r.From
 	}
@@ -57,12 +57,12 @@ func (db *DB) AddRegistration(r attendance.Registration) (attendance.Registratio
 	if r.RegisteredAt.IsZero() {
 		r.RegisteredAt = db.opts.Now()
 	}
-	err := db.update("add registration", func(tx *bolt.Tx) error {
+	err := db.change("add registration", c, func(tx *bolt.Tx) (string, error) {
 		seq, err := appendRecord(tx.Bucket(bRegistrations), &r, func(seq uint64) { r.ID = RegistrationID(seq) })
 		if err != nil {
-			return err
+			return "", err
 		}
-		return tx.Bucket(bRegByUser).Put(binary.BigEndian.AppendUint64(userPrefix(r.UserID), seq), nil)
+		return r.ID, tx.Bucket(bRegByUser).Put(binary.BigEndian.AppendUint64(userPrefix(r.UserID), seq), nil)
 	})
 	if err != nil {
 		return attendance.Registration{}, err
@@ -72,8 +72,8 @@ func (db *DB) AddRegistration(r attendance.Registration) (attendance.Registratio
 
 // RevokeRegistration records the revocation of registration id by whom, why and when (zero at:
 // Options.Now()). The registration stays stored; revoking twice fails with ErrAlreadyRevoked, an
-// unknown id with ErrNotFound.
-func (db *DB) RevokeRegistration(id, by, reason string, at time.Time) (attendance.Registration, error) {
+// unknown id with ErrNotFound. c is stored with the revocation.
+func (db *DB) RevokeRegistration(id, by, reason string, at time.Time, c *Change) (attendance.Registration, error) {
 	var r attendance.Registration
 	seq, err := parseRegistrationID(id)
 	if err != nil {
@@ -85,29 +85,29 @@ func (db *DB) RevokeRegistration(id, by, reason string, at time.Time) (attendanc
 	if at.IsZero() {
 		at = db.opts.Now()
 	}
-	err = db.update("revoke "+id, func(tx *bolt.Tx) error {
+	err = db.change("revoke "+id, c, func(tx *bolt.Tx) (string, error) {
 		k := be64(seq)
 		v := tx.Bucket(bRegistrations).Get(k)
 		if v == nil {
-			return fmt.Errorf("registration %s: %w", id, ErrNotFound)
+			return "", fmt.Errorf("registration %s: %w", id, ErrNotFound)
 		}
 		revs := tx.Bucket(bRevocations)
 		var err error
 		if r, err = db.decodeReg(k, v, revs.Get(k)); err != nil {
-			return err
+			return "", err
 		}
 		if r.Revoked() {
-			return fmt.Errorf("registration %s (revoked by %s at %s): %w", id, r.RevokedBy, r.RevokedAt.Format(time.RFC3339), ErrAlreadyRevoked)
+			return "", fmt.Errorf("registration %s (revoked by %s at %s): %w", id, r.RevokedBy, r.RevokedAt.Format(time.RFC3339), ErrAlreadyRevoked)
 		}
 		rv, err := json.Marshal(revocation{By: by, At: at, Reason: reason})
 		if err != nil {
-			return err
+			return "", err
 		}
 		if err := revs.Put(k, rv); err != nil {
-			return err
+			return "", err
 		}
 		r.RevokedBy, r.RevokedAt, r.RevokeReason = by, db.in(at), reason
-		return nil
+		return id, nil
 	})
 	if err != nil {
 		return attendance.Registration{}, err

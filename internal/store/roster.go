@@ -13,8 +13,9 @@ import (
 	"github.com/jinbi/punchd/internal/attendance"
 )
 
-// PutRoster replaces the whole roster atomically. Every person needs a valid, unique user id.
-func (db *DB) PutRoster(people []attendance.Person) error {
+// PutRoster replaces the whole roster atomically, and stores c with it. Every person needs a
+// valid, unique user id.
+func (db *DB) PutRoster(people []attendance.Person, c *Change) error {
 	seen := make(map[string]int, len(people))
 	for i, p := range people {
 		if err := checkUserID(p.UserID); err != nil {
@@ -33,24 +34,24 @@ func (db *DB) PutRoster(people []attendance.Person) error {
 			}
 		}
 	}
-	return db.update("put roster", func(tx *bolt.Tx) error {
+	return db.change("put roster", c, func(tx *bolt.Tx) (string, error) {
 		if err := tx.DeleteBucket(bRoster); err != nil {
-			return err
+			return "", err
 		}
 		b, err := tx.CreateBucket(bRoster)
 		if err != nil {
-			return err
+			return "", err
 		}
 		for _, p := range people {
 			v, err := json.Marshal(p)
 			if err != nil {
-				return err
+				return "", err
 			}
 			if err := b.Put([]byte(p.UserID), v); err != nil {
-				return err
+				return "", err
 			}
 		}
-		return nil
+		return "", nil
 	})
 }
 

@@ -404,7 +404,7 @@ func TestRoster(t *testing.T) {
 		{UserID: "1002", Post: "站长", Unit: "农业站", Tracking: attendance.TrackStation},
 		{UserID: "A1003", Name: "王五", Tracking: attendance.TrackVillage, From: attendance.Date{Year: 2021, Month: 1, Day: 1}},
 	}
-	if err := db.PutRoster(people); err != nil {
+	if err := db.PutRoster(people, nil); err != nil {
 		t.Fatal(err)
 	}
 	users := []device.User{{UID: 1, UserID: "1001", Name: "张三"}, {UID: 2, UserID: "1002", Name: "李四"}, {UID: 9, UserID: "9999", Name: "赵六", Password: "secret"}}
@@ -440,7 +440,7 @@ func TestRoster(t *testing.T) {
 		t.Fatalf("Unknown = %+v", unk)
 	}
 	// Replacing the roster drops people no longer on it; replacing a clock's table too.
-	if err := db.PutRoster(people[:1]); err != nil {
+	if err := db.PutRoster(people[:1], nil); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := db.Roster(); len(got) != 1 {
@@ -453,15 +453,15 @@ func TestRoster(t *testing.T) {
 		t.Fatalf("clock users not replaced: %+v", cu)
 	}
 	// Bad rosters are refused whole.
-	err = db.PutRoster([]attendance.Person{{UserID: "1"}, {UserID: "1"}})
+	err = db.PutRoster([]attendance.Person{{UserID: "1"}, {UserID: "1"}}, nil)
 	if !errors.Is(err, store.ErrInvalid) || !strings.Contains(err.Error(), "duplicate user id") {
 		t.Fatalf("duplicate ids: %v", err)
 	}
-	if err := db.PutRoster([]attendance.Person{{UserID: "1", Tracking: "sometimes"}}); !errors.Is(err, store.ErrInvalid) {
+	if err := db.PutRoster([]attendance.Person{{UserID: "1", Tracking: "sometimes"}}, nil); !errors.Is(err, store.ErrInvalid) {
 		t.Fatalf("bad tracking: %v", err)
 	}
 	backwards := attendance.Person{UserID: "1", From: attendance.Date{Year: 2021, Month: 3, Day: 1}, To: attendance.Date{Year: 2021, Month: 2, Day: 1}}
-	if err := db.PutRoster([]attendance.Person{backwards}); !errors.Is(err, store.ErrInvalid) {
+	if err := db.PutRoster([]attendance.Person{backwards}, nil); !errors.Is(err, store.ErrInvalid) {
 		t.Fatalf("to before from: %v", err)
 	}
 	if got, _ := db.Roster(); len(got) != 1 {

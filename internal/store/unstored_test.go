@@ -47,7 +47,7 @@ func TestJudged(t *testing.T) {
 		t.Fatal("a stranger is judged")
 	}
 	// With a roster, only the roster counts.
-	if err := db.PutRoster([]attendance.Person{{UserID: "7", Name: "李娜", Tracking: attendance.TrackClock}}); err != nil {
+	if err := db.PutRoster([]attendance.Person{{UserID: "7", Name: "李娜", Tracking: attendance.TrackClock}}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if ok, _ := db.Judged("A1023"); ok {

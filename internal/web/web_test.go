@@ -70,7 +70,7 @@ func newFixture(t testing.TB, anonymousRead bool) *fixture {
 		{UserID: "1001", Name: "张三", Unit: "党政办", Post: "主任", Tracking: attendance.TrackClock},
 		{UserID: "1002", Name: "李四", Unit: "党政办", Tracking: attendance.TrackClock},
 		{UserID: "1003", Name: "王五", Unit: "金碧村", Tracking: attendance.TrackVillage},
-	}); err != nil {
+	}, nil); err != nil {
 		t.Fatal(err)
 	}
 	since := attendance.Date{Year: 2026, Month: 3, Day: 1}

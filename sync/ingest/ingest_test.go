@@ -57,7 +57,7 @@ func newFixture(t testing.TB) *fixture {
 	if err := db.PutRoster([]attendance.Person{
 		{UserID: "A1023", Name: "张伟", Post: "科员", Unit: "党政办", Tracking: attendance.TrackClock},
 		{UserID: "7", Name: "李娜", Post: "站长", Unit: "农技中心", Tracking: attendance.TrackStation},
-	}); err != nil {
+	}, nil); err != nil {
 		t.Fatal(err)
 	}
 	tod := func(s string) attendance.TimeOfDay { v, _ := attendance.ParseTimeOfDay(s); return v }
@@ -181,7 +181,7 @@ func TestRegistrationCorrectsPublishedEvent(t *testing.T) {
 		t.Fatal(err)
 	}
 	reg, err := f.db.AddRegistration(attendance.Registration{UserID: "A1023", Kind: attendance.KindOffsite,
-		From: at("2026-03-02", "08:00"), To: at("2026-03-02", "12:00"), Reason: "到村开展工作", RegisteredBy: "党政办"})
+		From: at("2026-03-02", "08:00"), To: at("2026-03-02", "12:00"), Reason: "到村开展工作", RegisteredBy: "党政办"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -316,7 +316,7 @@ func TestCorrectionsMeanOneThing(t *testing.T) {
 		{UserID: "A1023", Kind: attendance.KindMakeup, From: at("2026-03-02", "12:01"), Reason: "忘打卡", RegisteredBy: "党政办"},
 		{UserID: "A1023", Kind: attendance.KindLeave, From: at("2026-03-02", "08:00"), To: at("2026-03-02", "09:00"), Reason: "看病", RegisteredBy: "党政办"},
 	} {
-		if _, err := f.db.AddRegistration(r); err != nil {
+		if _, err := f.db.AddRegistration(r, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -434,7 +434,7 @@ func TestHistoryJudgedAcrossClocksAndRestarts(t *testing.T) {
 		{UserID: "A1023", Name: "张伟", Tracking: attendance.TrackClock},
 		{UserID: "B2", Name: "王芳", Tracking: attendance.TrackClock},
 		{UserID: "C3", Name: "赵强", Tracking: attendance.TrackClock, From: attendance.Date{Year: 2026, Month: 1, Day: 20}},
-	}); err != nil {
+	}, nil); err != nil {
 		t.Fatal(err)
 	}
 	now := at("2026-03-02", "07:00")
@@ -498,7 +498,7 @@ func TestHistoryJudgedAcrossClocksAndRestarts(t *testing.T) {
 // people it adds are judged over the whole history, not only from the next open day.
 func TestRosterAfterHistory(t *testing.T) {
 	f := newFixture(t)
-	if err := f.db.PutRoster(nil); err != nil {
+	if err := f.db.PutRoster(nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	if err := f.eng.ReloadRoster(t.Context()); err != nil {
@@ -510,7 +510,7 @@ func TestRosterAfterHistory(t *testing.T) {
 		{UserID: "A1023", Name: "张伟", Tracking: attendance.TrackClock},
 		{UserID: "C3", Name: "赵强", Tracking: attendance.TrackClock},
 		{UserID: "B2", Name: "王芳", Tracking: attendance.TrackVillage},
-	}); err != nil {
+	}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if err := f.eng.ReloadRoster(t.Context()); err != nil {
@@ -545,7 +545,7 @@ func BenchmarkFirstPullHistory(b *testing.B) {
 	for b.Loop() {
 		b.StopTimer()
 		f := newFixture(b)
-		if err := f.db.PutRoster(roster); err != nil {
+		if err := f.db.PutRoster(roster, nil); err != nil {
 			b.Fatal(err)
 		}
 		if err := f.eng.ReloadRoster(b.Context()); err != nil {
