@@ -1,7 +1,10 @@
 package main
 
 import (
+	"encoding/json"
+	"fmt"
 	"net/http"
+	"slices"
 	"testing"
 	"time"
 
@@ -60,6 +63,46 @@ func TestPushDevice(t *testing.T) {
 			t.Errorf("push clock status %+v: up, serial PUSH0001", c)
 		}
 	}
+	// Its operation log: the first table it states is the baseline (no alert); then a user enrolled,
+	// one removed and one made an administrator at its keypad reach the clock's alerts topic over
+	// the broker, as a polled clock's do, each once.
+	alerts := watch(t, r.broker.URL(), event.ClockAlertsTopic("punchd/jinbi", "tuishui")).sub
+	dev.SetUsers([]pushsim.User{{UserID: "P900", Name: "张三"}, {UserID: "P901", Name: "李四"}, {UserID: "P902", Name: "王五"}}, at(9, 0))
+	if _, err := dev.Sync(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	dev.SetUsers([]pushsim.User{{UserID: "P900", Name: "张三", Privilege: 14}, {UserID: "P902", Name: "王五"}, {UserID: "P903", Name: "赵六"}}, at(9, 30))
+	if _, err := dev.Sync(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"admin_changed P900 14 0", "user_enrolled P903 0 -", "user_removed P901 0 -"}
+	var got []string
+	waitFor(t, fmt.Sprintf("alerts %v", want), 10*time.Second, func() bool {
+		got = got[:0]
+		for _, m := range alerts.Messages() {
+			var a event.ClockAlert
+			if err := json.Unmarshal(m.Payload, &a); err != nil {
+				t.Fatalf("alert %s: %v", m.Payload, err)
+			}
+			was := "-"
+			if a.PrivilegeWas != nil {
+				was = fmt.Sprint(*a.PrivilegeWas)
+			}
+			got = append(got, fmt.Sprintf("%s %s %d %s", a.Kind, a.UserID, *a.Privilege, was))
+			if a.Clock != "tuishui" || a.Serial != "PUSH0001" || a.ID == "" {
+				t.Errorf("alert %s: clock, serial or id wrong", m.Payload)
+			}
+		}
+		slices.Sort(got)
+		return len(got) >= len(want)
+	})
+	if !slices.Equal(got, want) {
+		t.Errorf("alerts %v, want %v", got, want)
+	}
+	if n, err := dev.Sync(t.Context()); err != nil || n != 0 {
+		t.Fatalf("a sync with nothing new sent %d, %v", n, err)
+	}
+
 	// Its heartbeat is answered OK.
 	resp, err := http.Get("http://" + addr + "/iclock/getrequest?SN=PUSH0001")
 	if err != nil {

@@ -334,16 +334,22 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return first
 }
 
-// pushLoop hands the clock's records to the PUSH terminal and syncs it every interval, as a terminal
-// in ADMS mode does; a refused or failed sync is logged and retried at the next one.
+// pushLoop hands the clock's records and its user table (its changes become the terminal's
+// operation log) to the PUSH terminal and syncs it every interval, as a terminal in ADMS mode does;
+// a refused or failed sync is logged and retried at the next one.
 func pushLoop(ctx context.Context, sim *zksim.Sim, dev *pushsim.Device, every time.Duration, log *slog.Logger) error {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
-		records := sim.Data().Records
-		for _, r := range records[min(dev.Records(), len(records)):] {
+		data := sim.Data()
+		for _, r := range data.Records[min(dev.Records(), len(data.Records)):] {
 			dev.Punch(pushsim.Record{UserID: r.UserID, Time: r.Time, State: r.State, Verify: r.Verify, WorkCode: r.WorkCode})
 		}
+		users := make([]pushsim.User, len(data.Users))
+		for i, u := range data.Users {
+			users[i] = pushsim.User{UserID: u.UserID, Name: u.Name, Privilege: u.Privilege, Card: u.Card}
+		}
+		dev.SetUsers(users, sim.Now())
 		if n, err := dev.Sync(ctx); err != nil && ctx.Err() == nil {
 			log.Warn("push", "sent", n, "err", err)
 		} else if n > 0 {

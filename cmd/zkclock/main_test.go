@@ -251,9 +251,23 @@ func TestRunManyClocks(t *testing.T) {
 
 // pushSink counts what a zkpush server committed.
 type pushSink struct {
-	mu sync.Mutex
-	n  int
-	ch chan int
+	mu    sync.Mutex
+	n     int
+	ch    chan int
+	uch   chan int // users stated so far
+	users []zkpush.UserChange
+}
+
+func (s *pushSink) Users(ctx context.Context, clock, serial string, cs []zkpush.UserChange) error {
+	s.mu.Lock()
+	s.users = append(s.users, cs...)
+	n := len(s.users)
+	s.mu.Unlock()
+	select {
+	case s.uch <- n:
+	default:
+	}
+	return nil
 }
 
 func (s *pushSink) Upload(ctx context.Context, clock, serial string, ps []device.Punch, sk []device.Skipped) error {
@@ -289,7 +303,7 @@ func (m *memStamps) PutMeta(k string, v []byte) error {
 
 // --push makes the simulated clock a PUSH terminal: its whole log reaches the iclock server.
 func TestRunPush(t *testing.T) {
-	sink := &pushSink{ch: make(chan int, 16)}
+	sink := &pushSink{ch: make(chan int, 16), uch: make(chan int, 16)}
 	srv := httptest.NewServer(zkpush.Handler(zkpush.Config{Devices: map[string]string{"PUSH0001": "c"}}, sink, &memStamps{m: map[string][]byte{}}))
 	defer srv.Close()
 	eps, stop := start(t, "--tcp", "", "--udp", "", "--push", srv.URL, "--push-every", "1h", "--records", "250", "--serial-number", "PUSH0001")
@@ -301,7 +315,18 @@ func TestRunPush(t *testing.T) {
 			break
 		}
 	}
+	// The user table goes with the log, as the operation log states it: every user enrolled.
+	for n := range sink.uch {
+		if n == 60 {
+			break
+		}
+	}
 	if err := stop(); err != nil {
 		t.Fatal(err)
+	}
+	sink.mu.Lock()
+	defer sink.mu.Unlock()
+	if len(sink.users) != 60 || sink.users[0].Removed || sink.users[0].User.UserID == "" || sink.users[0].User.Name == "" {
+		t.Errorf("the terminal stated %d users (%+v...), want its 60 enrolled", len(sink.users), sink.users[:min(1, len(sink.users))])
 	}
 }

@@ -26,6 +26,8 @@ var (
 	ErrMalformed = errors.New("zkpush: malformed ATTLOG line")
 	// ErrBadDate: an ATTLOG line whose date-time has the right shape but names no real moment.
 	ErrBadDate = errors.New("zkpush: impossible date in ATTLOG line")
+	// ErrMalformedOperLog: an OPERLOG line that names an operation or a user but cannot be read.
+	ErrMalformedOperLog = errors.New("zkpush: malformed OPERLOG line")
 	// ErrBadURL: a zk+push URL that cannot be served.
 	ErrBadURL = errors.New("zkpush: bad zk+push URL")
 )

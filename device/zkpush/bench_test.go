@@ -26,6 +26,9 @@ func (nopSink) Upload(context.Context, string, string, []device.Punch, []device.
 	return nil
 }
 func (nopSink) Seen(context.Context, string, string) {}
+func (nopSink) Users(context.Context, string, string, []zkpush.UserChange) error {
+	return nil
+}
 
 // BenchmarkUpload1000 is one 1000-line ATTLOG upload through the handler (no store).
 func BenchmarkUpload1000(b *testing.B) {

@@ -42,3 +42,36 @@ func FuzzParseAttLog(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseOperLogLine: any line is a user change, nothing, or ErrMalformedOperLog, never a
+// panic; a change names a user, and only a removal or a user record is one.
+func FuzzParseOperLogLine(f *testing.F) {
+	for _, s := range []string{
+		"OPLOG 9\t0\t2026-03-02 09:01:00\t1003\t0\t0\t0",
+		"OPLOG 103\t0\t2026-03-02 09:01:00\t1003",
+		"OPLOG 4\t0\t2026-03-02 09:00:00\t0\t0\t0\t0",
+		"OPLOG x",
+		"USER PIN=1001\tName=张三\tPri=14\tPasswd=\tCard=77\tGrp=1\tTZ=0000000000000000",
+		"PIN=1005\tName=孙七\tPrivilege=14\tCard=",
+		"USER Name=nobody\tPri=0",
+		"FP PIN=1001\tFID=6\tSize=4\tValid=1\tTMP=QUJD",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, line string) {
+		c, ok, err := zkpush.ParseOperLogLine(line)
+		switch {
+		case err != nil:
+			if !errors.Is(err, zkpush.ErrMalformedOperLog) || ok {
+				t.Fatalf("%q: error %v (ok %v)", line, err, ok)
+			}
+		case ok:
+			if c.User.UserID == "" || !strings.Contains(line, c.User.UserID) {
+				t.Fatalf("%q: change %+v names no user of the line", line, c)
+			}
+			if c.Removed != strings.HasPrefix(line, "OPLOG ") {
+				t.Fatalf("%q: change %+v", line, c)
+			}
+		}
+	})
+}

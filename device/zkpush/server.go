@@ -22,6 +22,10 @@ type Sink interface {
 	// did not become punches (Index counts the lines of this upload from 0). It must have committed
 	// the punches durably before returning nil: only then is the upload acknowledged.
 	Upload(ctx context.Context, clock, serial string, ps []device.Punch, skipped []device.Skipped) error
+	// Users commits what one OPERLOG upload of a configured clock says about its user table
+	// (enrolments, changes, removals, in order). Like Upload, it must have committed before it
+	// returns nil: only then is the upload acknowledged.
+	Users(ctx context.Context, clock, serial string, changes []UserChange) error
 	// Seen says the device asked for commands: it is online and has sent what it held.
 	Seen(ctx context.Context, clock, serial string)
 }
@@ -36,7 +40,8 @@ type Stamps interface {
 // Observer counts requests; methods must be safe for concurrent use.
 type Observer interface {
 	// Request counts one request by endpoint (cdata, getrequest, devicecmd, other) and result
-	// (ok, or the reason it was refused: unknown_sn, too_large, bad_request, store).
+	// (ok; malformed_lines: accepted, but some lines could not be read; or the reason it was
+	// refused: unknown_sn, too_large, bad_request, store).
 	Request(serial, endpoint, result string)
 }
 
@@ -147,7 +152,7 @@ func (s *server) handshake(w io.Writer, q request) (int, string) {
 		"Delay=" + strconv.Itoa(int(s.cfg.Delay/time.Second)),
 		"TransTimes=00:00;14:05",
 		"TransInterval=1",
-		"TransFlag=TransData AttLog\tOpLog",
+		"TransFlag=TransData AttLog\tOpLog\tEnrollUser\tChgUser", // user records with the operations
 		"TimeZone=" + strconv.FormatFloat(float64(off)/3600, 'f', -1, 64),
 		"Realtime=1",
 		"Encrypt=0",
@@ -158,8 +163,9 @@ func (s *server) handshake(w io.Writer, q request) (int, string) {
 	return http.StatusOK, "ok"
 }
 
-// upload takes POST /iclock/cdata?SN=…&table=T&Stamp=N: ATTLOG lines become punches committed by
-// the Sink; the stamp is saved after the commit. Other tables are acknowledged and dropped.
+// upload takes POST /iclock/cdata?SN=…&table=T&Stamp=N: ATTLOG lines become punches and OPERLOG
+// lines changes of the user table, committed by the Sink; the stamp is saved after the commit.
+// Other tables are acknowledged and dropped.
 func (s *server) upload(w io.Writer, q request) (int, string) {
 	table := q.r.URL.Query().Get("table")
 	stamp := q.r.URL.Query().Get("Stamp")
@@ -173,12 +179,26 @@ func (s *server) upload(w io.Writer, q request) (int, string) {
 		io.WriteString(w, replyError)
 		return http.StatusBadRequest, "bad_request"
 	}
-	if table == "ATTLOG" {
+	result := "ok"
+	switch table {
+	case "ATTLOG":
 		ps, skipped := s.parse(q, body)
 		if err := s.sink.Upload(q.r.Context(), q.clock, q.serial, ps, skipped); err != nil {
 			s.cfg.Logger.Error("commit pushed punches: not acknowledged, the device sends them again", "clock", q.clock, "punches", len(ps), "err", err)
 			io.WriteString(w, replyError)
 			return http.StatusInternalServerError, "store"
+		}
+	case "OPERLOG":
+		changes, bad := s.operLog(q, body)
+		if bad > 0 {
+			result = "malformed_lines"
+		}
+		if len(changes) > 0 {
+			if err := s.sink.Users(q.r.Context(), q.clock, q.serial, changes); err != nil {
+				s.cfg.Logger.Error("commit pushed user changes: not acknowledged, the device sends them again", "clock", q.clock, "changes", len(changes), "err", err)
+				io.WriteString(w, replyError)
+				return http.StatusInternalServerError, "store"
+			}
 		}
 	}
 	if stamp != "" && !validStamp(stamp) {
@@ -192,7 +212,34 @@ func (s *server) upload(w io.Writer, q request) (int, string) {
 		}
 	}
 	io.WriteString(w, replyOK)
-	return http.StatusOK, "ok"
+	return http.StatusOK, result
+}
+
+// operLog reads an OPERLOG body's user records and removals, in order; a line that cannot be read
+// is logged and skipped (sending it again would not mend it), and counted in bad.
+func (s *server) operLog(q request, body []byte) (changes []UserChange, bad int) {
+	sc := bufio.NewScanner(bytes.NewReader(body))
+	sc.Buffer(make([]byte, 0, 4096), int(s.cfg.MaxBody)+1)
+	for i := 0; sc.Scan(); i++ {
+		c, ok, err := ParseOperLogLine(sc.Text())
+		if err != nil {
+			bad++
+			s.cfg.Logger.Warn("OPERLOG line skipped", "clock", q.clock, "line", i, "text", truncate(sc.Text(), 200), "err", err)
+			continue
+		}
+		if ok {
+			changes = append(changes, c)
+		}
+	}
+	return changes, bad
+}
+
+// truncate cuts s to at most n bytes for a log line (a fingerprint template is kilobytes).
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
 }
 
 // parse turns an ATTLOG body into punches and the lines skipped, by reason.

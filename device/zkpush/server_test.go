@@ -23,6 +23,7 @@ type sink struct {
 	mu       sync.Mutex
 	punches  []device.Punch
 	skipped  []device.Skipped
+	users    []zkpush.UserChange
 	seen     int
 	failNext bool
 }
@@ -39,6 +40,17 @@ func (s *sink) Upload(ctx context.Context, clock, serial string, ps []device.Pun
 	}
 	s.punches = append(s.punches, ps...)
 	s.skipped = append(s.skipped, sk...)
+	return nil
+}
+
+func (s *sink) Users(ctx context.Context, clock, serial string, cs []zkpush.UserChange) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.failNext {
+		s.failNext = false
+		return errors.New("disk full")
+	}
+	s.users = append(s.users, cs...)
 	return nil
 }
 
@@ -239,6 +251,85 @@ func TestPushBadBodies(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusNotFound || r.counts.get("other/bad_request") != 1 {
 		t.Errorf("unknown path: %d, counted %d", resp.StatusCode, r.counts.get("other/bad_request"))
+	}
+}
+
+// OPERLOG uploads: the terminal's user records and delete-user operations reach the Sink in the
+// terminal's order, whatever else the body holds (other operations, templates); a line that cannot
+// be read is skipped and the request counted as malformed_lines; a failed commit is not
+// acknowledged, so the terminal sends the lines again; the first table is stated whole.
+func TestPushOperLog(t *testing.T) {
+	r := newRig(t, nil)
+	dev, _ := pushsim.New("PUSH0001", r.url, 2)
+	at := time.Date(2026, 3, 2, 8, 0, 0, 0, cst)
+	dev.SetUsers([]pushsim.User{{UserID: "1001", Name: "张三"}, {UserID: "1002", Name: "李四", Privilege: 14, Card: 77}}, at)
+	if _, err := dev.Sync(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	// One enrolled, one made an administrator, one removed.
+	dev.SetUsers([]pushsim.User{{UserID: "1001", Name: "张三", Privilege: 14}, {UserID: "1003", Name: "王五"}}, at.Add(time.Hour))
+	r.sink.failNext = true
+	if _, err := dev.Sync(t.Context()); !errors.Is(err, pushsim.ErrRefused) {
+		t.Fatalf("sync with a failing store: %v, want refused", err)
+	}
+	if _, err := dev.Sync(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, c := range r.sink.users {
+		if c.Removed {
+			got = append(got, "-"+c.User.UserID)
+		} else {
+			got = append(got, fmt.Sprintf("%s:%s:%d:%d", c.User.UserID, c.User.Name, c.User.Privilege, c.User.Card))
+		}
+	}
+	if want := "1001:张三:0:0 1002:李四:14:77 -1002 1001:张三:14:0 1003:王五:0:0"; strings.Join(got, " ") != want {
+		t.Errorf("user changes %q, want %q", strings.Join(got, " "), want)
+	}
+	if opts, _ := dev.Handshake(t.Context()); opts["OPERLOGStamp"] != "8" || !strings.Contains(opts["TransFlag"], "EnrollUser") {
+		t.Errorf("options %v: want OPERLOGStamp 8 (every line acknowledged) and user records asked for", opts)
+	}
+	if r.counts.get("cdata/store") != 1 {
+		t.Errorf("the failed commit counted %d times, want 1", r.counts.get("cdata/store"))
+	}
+
+	r.sink.users = nil
+	body := strings.Join([]string{
+		"FP PIN=1001\tFID=6\tSize=4\tValid=1\tTMP=QUJD",    // a template: nothing about the table
+		"OPLOG 4\t0\t2026-03-02 09:00:00\t0\t0\t0\t0",      // menu entered
+		"OPLOG x\t0\t2026-03-02 09:00:00\t0",               // operation not a number
+		"OPLOG 103\t0\t2026-03-02 09:01:00\t1003\t0\t0\t0", // delete, newer firmware's code
+		"OPLOG 9\t0\t2026-03-02 09:01:00",                  // delete without the PIN
+		"USER Name=nobody\tPri=0",                          // user without a PIN
+		"USER PIN=1004\tName=赵六\tPri=x",                    // privilege not a number
+		"PIN=1005\tName=孙七\tPrivilege=14\tCard=",           // the USERINFO form
+	}, "\r\n")
+	if status, reply, err := dev.Post(t.Context(), "OPERLOG", "20", body); err != nil || status != http.StatusOK || reply != "OK" {
+		t.Fatalf("mixed OPERLOG upload: %d %q %v, want OK", status, reply, err)
+	}
+	if len(r.sink.users) != 2 || !r.sink.users[0].Removed || r.sink.users[0].User.UserID != "1003" ||
+		r.sink.users[1].User.UserID != "1005" || r.sink.users[1].User.Privilege != 14 {
+		t.Errorf("mixed upload gave %+v, want 1003 removed and 1005 an administrator", r.sink.users)
+	}
+	if r.counts.get("cdata/malformed_lines") != 1 {
+		t.Errorf("malformed_lines counted %d, want 1", r.counts.get("cdata/malformed_lines"))
+	}
+}
+
+// ApplyUserChanges: records replace or add, removals drop, the stored order is kept.
+func TestApplyUserChanges(t *testing.T) {
+	table := []device.User{{UserID: "1", Name: "a"}, {UserID: "2", Name: "b"}, {UserID: "3", Name: "c"}}
+	got := zkpush.ApplyUserChanges(table, []zkpush.UserChange{
+		{User: device.User{UserID: "2"}, Removed: true},
+		{User: device.User{UserID: "4", Name: "d"}},
+		{User: device.User{UserID: "1", Name: "a", Privilege: 14}},
+		{User: device.User{UserID: "9"}, Removed: true},
+	})
+	if fmt.Sprint(got) != fmt.Sprint([]device.User{{UserID: "1", Name: "a", Privilege: 14}, {UserID: "3", Name: "c"}, {UserID: "4", Name: "d"}}) {
+		t.Errorf("ApplyUserChanges = %+v", got)
+	}
+	if table[1].UserID != "2" {
+		t.Errorf("the stored table was changed in place: %+v", table)
 	}
 }
 

@@ -409,6 +409,16 @@ func (e *Engine) Pulled(ctx context.Context, r pull.Pull) error {
 	return nil
 }
 
+// ClockUsers is the user table stored for a clock by its last pull that read one (or a push
+// device's last statement of it); nil when none was.
+func (e *Engine) ClockUsers(clock string) ([]device.User, error) {
+	users, err := e.db.ClockUsers()
+	if err != nil {
+		return nil, fmt.Errorf("clock %s: read stored user table: %w", clock, err)
+	}
+	return users[clock], nil
+}
+
 // Mark implements pull.Sink: where the clock's last committed pull ended (its record count and
 // the bytes of its last record), or zero.
 func (e *Engine) Mark(clock string) device.Mark {

@@ -29,6 +29,8 @@ import (
 type Sink interface {
 	Pulled(ctx context.Context, r pull.Pull) error
 	Mark(clock string) device.Mark
+	// ClockUsers is the user table stored for a clock; nil when none was.
+	ClockUsers(clock string) ([]device.User, error)
 }
 
 // Clock is one configured push device.
@@ -81,7 +83,7 @@ func New(clocks []Clock, sink Sink, now func() time.Time, log *slog.Logger, obs 
 		lns: map[string]net.Listener{}, seen: map[string]time.Time{}, cfg: map[string]Clock{},
 		contact: map[string]time.Time{}, silent: map[string]bool{},
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "punchd_push_requests_total",
-			Help: "Requests from ZK PUSH devices, by clock (\"unknown\" for a serial number not configured), endpoint and result (ok, unknown_sn, too_large, bad_request, store)."},
+			Help: "Requests from ZK PUSH devices, by clock (\"unknown\" for a serial number not configured), endpoint and result (ok, malformed_lines, unknown_sn, too_large, bad_request, store)."},
 			[]string{"clock", "endpoint", "result"})}
 	taken := map[string]string{}
 	for _, c := range clocks {
@@ -197,6 +199,35 @@ func (s *Server) Upload(ctx context.Context, clock, serial string, ps []device.P
 	if s.obs != nil {
 		s.obs.ClockUp(clock, true)
 		s.obs.Pulled(clock, r)
+	}
+	return nil
+}
+
+// Users implements zkpush.Sink: the changes an OPERLOG upload states are applied to the clock's
+// stored user table, and the table that results goes through ingest like a polled clock's (the
+// same decision of user_enrolled, user_removed and admin_changed alerts against the stored one).
+// The first table a device states is the one later changes are compared with: it raises nothing.
+// The log's mark is left as it is, and the sync point is the last upload or heartbeat's (now only
+// when there was none since the start, as for a heartbeat): the operation log says nothing about
+// which punches were sent.
+func (s *Server) Users(ctx context.Context, clock, serial string, changes []zkpush.UserChange) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	stored, err := s.sink.ClockUsers(clock)
+	if err != nil {
+		return fmt.Errorf("clock %s: read the stored user table: %w", clock, err)
+	}
+	mark := s.sink.Mark(clock)
+	r := pull.Pull{Clock: clock, Info: device.Info{Serial: serial, Records: mark.Count}, From: mark.Count, New: mark.Count,
+		Mark: mark, Users: zkpush.ApplyUserChanges(stored, changes), At: s.now()}
+	if seen := s.seen[clock]; !seen.IsZero() {
+		r.Duration = r.At.Sub(seen)
+	}
+	if err := s.sink.Pulled(ctx, r); err != nil {
+		if s.obs != nil {
+			s.obs.ClockError(clock, "store")
+		}
+		return err
 	}
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/jinbi/punchd/device"
+	"github.com/jinbi/punchd/device/zkpush"
 	"github.com/jinbi/punchd/sync/pull"
 )
 
@@ -16,6 +17,7 @@ type fakeSink struct {
 	mu    sync.Mutex
 	pulls []pull.Pull
 	mark  device.Mark
+	users []device.User // the stored table
 }
 
 func (f *fakeSink) Pulled(ctx context.Context, r pull.Pull) error {
@@ -23,7 +25,16 @@ func (f *fakeSink) Pulled(ctx context.Context, r pull.Pull) error {
 	defer f.mu.Unlock()
 	f.pulls = append(f.pulls, r)
 	f.mark = r.Mark
+	if r.Users != nil {
+		f.users = r.Users
+	}
 	return nil
+}
+
+func (f *fakeSink) ClockUsers(string) ([]device.User, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.users, nil
 }
 
 func (f *fakeSink) Mark(string) device.Mark { f.mu.Lock(); defer f.mu.Unlock(); return f.mark }
@@ -85,5 +96,31 @@ func TestUploadsHeartbeatsAndSilence(t *testing.T) {
 	want := "up tuishui true; pulled tuishui 2; up tuishui true; pulled tuishui 1; up tuishui true; pulled tuishui 0; error tuishui timeout; up tuishui false; up tuishui true"
 	if got := obs.list(); got != want {
 		t.Errorf("observer saw\n%s\nwant\n%s", got, want)
+	}
+}
+
+// An OPERLOG upload's user changes are applied to the stored table and go to ingest as the clock's
+// whole table, without moving the log's mark or claiming the clock synced past its last upload.
+func TestUsersFromTheOperationLog(t *testing.T) {
+	now := time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC)
+	sink := &fakeSink{users: []device.User{{UserID: "1", Name: "a"}, {UserID: "2", Name: "b"}}}
+	s, err := New([]Clock{{Name: "tuishui", URL: "zk+push://127.0.0.1:0?sn=PUSH0001"}}, sink, func() time.Time { return now }, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := device.Punch{Clock: "PUSH0001", UserID: "1", Time: now, Raw: []byte("x")}
+	if err := s.Upload(t.Context(), "tuishui", "PUSH0001", []device.Punch{p}, nil); err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(10 * time.Minute)
+	changes := []zkpush.UserChange{{User: device.User{UserID: "2"}, Removed: true}, {User: device.User{UserID: "1", Name: "a", Privilege: 14}}}
+	if err := s.Users(t.Context(), "tuishui", "PUSH0001", changes); err != nil {
+		t.Fatal(err)
+	}
+	r := sink.pulls[1]
+	if fmt.Sprint(r.Users) != fmt.Sprint([]device.User{{UserID: "1", Name: "a", Privilege: 14}}) || len(r.Punches) != 0 ||
+		r.Mark.Count != 1 || string(r.Mark.Last) != "x" || r.From != 1 || r.New != 1 || r.Info.Serial != "PUSH0001" ||
+		!r.At.Add(-r.Duration).Equal(now.Add(-10*time.Minute)) {
+		t.Errorf("the user changes as a pull: %+v", r)
 	}
 }

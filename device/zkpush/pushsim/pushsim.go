@@ -1,6 +1,7 @@
 // Package pushsim is a simulated ZK PUSH terminal for tests and cmd/zkclock --push: it holds an
-// attendance log and, like a terminal in ADMS mode, asks the server for its options, uploads every
-// record after the ATTLOG stamp the server acknowledged, and asks for commands.
+// attendance log, a user table and an operation log and, like a terminal in ADMS mode, asks the
+// server for its options, uploads every record after the ATTLOG stamp and every operation log
+// line after the OPERLOG stamp the server acknowledged, and asks for commands.
 //
 // It talks to loopback servers only.
 package pushsim
@@ -41,6 +42,30 @@ func (r Record) Line() string {
 	return fmt.Sprintf("%s\t%s\t%d\t%d\t%d\t0\t0", r.UserID, r.Time.Format("2006-01-02 15:04:05"), r.State, r.Verify, r.WorkCode)
 }
 
+// User is one entry of the terminal's user table (privilege 14 is an administrator).
+type User struct {
+	UserID    string
+	Name      string
+	Privilege uint8
+	Card      uint32
+}
+
+// line is the user as an OPERLOG user record.
+func (u User) line() string {
+	return fmt.Sprintf("USER PIN=%s\tName=%s\tPri=%d\tPasswd=\tCard=%d\tGrp=1\tTZ=0000000000000000", u.UserID, u.Name, u.Privilege, u.Card)
+}
+
+// Operation log codes the terminal writes (device/zkpush/PROTOCOL.md, "Operation log").
+const (
+	opDeleteUser = 9
+	opEnrollUser = 30
+)
+
+// opLine is an operation record: code, the administrator (0: none), the time, the user concerned.
+func opLine(code int, at time.Time, pin string) string {
+	return fmt.Sprintf("OPLOG %d\t0\t%s\t%s\t0\t0\t0", code, at.Format("2006-01-02 15:04:05"), pin)
+}
+
 // Device is one simulated terminal. Its methods are safe for concurrent use.
 type Device struct {
 	serial string
@@ -50,6 +75,8 @@ type Device struct {
 
 	mu      sync.Mutex
 	records []Record
+	users   []User
+	opers   []string // the operation log: OPERLOG lines, uploaded after the OPERLOG stamp
 }
 
 // New returns a terminal with serial number serial that pushes to server (http://127.0.0.1:PORT),
@@ -82,41 +109,59 @@ func (d *Device) Records() int {
 	return len(d.records)
 }
 
-// Sync does what a terminal does on its schedule: the handshake, the upload of every record after
-// the acknowledged stamp (a stamp here is the count of records acknowledged), one request for
-// commands. It returns how many records it uploaded.
+// SetUsers makes the terminal's user table users, as enrolments, changes and removals at its
+// keypad would: each is written to its operation log (a new user: an enrol operation and the
+// user's record; a changed one: its record; a removed one: a delete-user operation), which the
+// next Sync uploads as OPERLOG. The first call states the whole table.
+func (d *Device) SetUsers(users []User, at time.Time) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	old := make(map[string]User, len(d.users))
+	for _, u := range d.users {
+		old[u.UserID] = u
+	}
+	kept := make(map[string]bool, len(users))
+	for _, u := range users {
+		kept[u.UserID] = true
+	}
+	for _, u := range d.users {
+		if !kept[u.UserID] {
+			d.opers = append(d.opers, opLine(opDeleteUser, at, u.UserID))
+		}
+	}
+	for _, u := range users {
+		was, ok := old[u.UserID]
+		switch {
+		case !ok:
+			d.opers = append(d.opers, opLine(opEnrollUser, at, u.UserID), u.line())
+		case was != u:
+			d.opers = append(d.opers, u.line())
+		}
+	}
+	d.users = append([]User(nil), users...)
+}
+
+// Sync does what a terminal does on its schedule: the handshake, the upload of every record and
+// then every operation log line after the stamps acknowledged (a stamp here is the count of lines
+// acknowledged), one request for commands. It returns how many attendance records it uploaded.
 func (d *Device) Sync(ctx context.Context) (int, error) {
 	opts, err := d.Handshake(ctx)
 	if err != nil {
 		return 0, err
 	}
-	stamp := opts["ATTLOGStamp"]
-	if stamp == "" {
-		stamp = opts["Stamp"]
-	}
-	from, err := strconv.Atoi(stamp)
-	if err != nil || from < 0 {
-		from = 0 // "None" or garbage: send everything
-	}
 	d.mu.Lock()
-	pending := append([]Record(nil), d.records[min(from, len(d.records)):]...)
+	records := make([]string, len(d.records))
+	for i, r := range d.records {
+		records[i] = r.Line()
+	}
+	opers := append([]string(nil), d.opers...)
 	d.mu.Unlock()
-	sent := 0
-	for len(pending) > 0 {
-		n := min(d.batch, len(pending))
-		lines := make([]string, n)
-		for i, r := range pending[:n] {
-			lines[i] = r.Line()
-		}
-		status, reply, err := d.Post(ctx, "ATTLOG", strconv.Itoa(from+sent+n), strings.Join(lines, "\n")+"\n")
-		if err != nil {
-			return sent, err
-		}
-		if status != http.StatusOK || !strings.HasPrefix(reply, "OK") {
-			return sent, fmt.Errorf("%w: upload of %d records: HTTP %d %q", ErrRefused, n, status, reply)
-		}
-		sent += n
-		pending = pending[n:]
+	sent, err := d.upload(ctx, "ATTLOG", stamp(opts, "ATTLOGStamp", "Stamp"), records)
+	if err != nil {
+		return sent, err
+	}
+	if _, err := d.upload(ctx, "OPERLOG", stamp(opts, "OPERLOGStamp", "OpStamp"), opers); err != nil {
+		return sent, err
 	}
 	status, reply, err := d.get(ctx, "/iclock/getrequest", url.Values{})
 	if err != nil {
@@ -124,6 +169,40 @@ func (d *Device) Sync(ctx context.Context) (int, error) {
 	}
 	if status != http.StatusOK {
 		return sent, fmt.Errorf("%w: getrequest: HTTP %d %q", ErrRefused, status, reply)
+	}
+	return sent, nil
+}
+
+// stamp is the count of lines the server acknowledged for a table, from the handshake's key (or
+// the older firmware's); 0 for "None" or garbage: send everything.
+func stamp(opts map[string]string, key, older string) int {
+	v := opts[key]
+	if v == "" {
+		v = opts[older]
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		return 0
+	}
+	return n
+}
+
+// upload sends the lines of a table after the first from, in batches, each with the stamp it
+// brings the table to. It returns how many it sent.
+func (d *Device) upload(ctx context.Context, table string, from int, lines []string) (int, error) {
+	pending := lines[min(from, len(lines)):]
+	sent := 0
+	for len(pending) > 0 {
+		n := min(d.batch, len(pending))
+		status, reply, err := d.Post(ctx, table, strconv.Itoa(from+sent+n), strings.Join(pending[:n], "\n")+"\n")
+		if err != nil {
+			return sent, err
+		}
+		if status != http.StatusOK || !strings.HasPrefix(reply, "OK") {
+			return sent, fmt.Errorf("%w: upload of %d %s lines: HTTP %d %q", ErrRefused, n, table, status, reply)
+		}
+		sent += n
+		pending = pending[n:]
 	}
 	return sent, nil
 }
