@@ -37,8 +37,9 @@ func init() {
 			"{prefix}/doctor/… is away, which must reach it when it comes back. Whether the broker keeps that message\n" +
 			"across its own restart is on its disk: --broker-conf checks a Mosquitto config (persistence, a\n" +
 			"persistence_location its user can write, autosave_interval, max_queued_messages, and its log for\n" +
-			"\"Error saving in-memory database\"); with a broker on this host /etc/mosquitto/mosquitto.conf is\n" +
-			"checked when it exists. See docs/operations.md, \"The broker\".",
+			"\"Error saving in-memory database\"); with a broker on this host, the config of the Mosquitto process\n" +
+			"listening on its port is checked (found in /proc), else /etc/mosquitto/mosquitto.conf when it exists.\n" +
+			"See docs/operations.md, \"The broker\".",
 		Run: runDoctor,
 	})
 }
@@ -66,7 +67,7 @@ func (d *doctor) report(verdict, name, format string, args ...any) {
 func runDoctor(ctx context.Context, e *env, args []string) error {
 	fs := e.newFlags("doctor")
 	e.configFlag(fs)
-	brokerConf := fs.String("broker-conf", "", "Mosquitto config `FILE` to check (default: /etc/mosquitto/mosquitto.conf when the broker is on this host)")
+	brokerConf := fs.String("broker-conf", "", "Mosquitto config `FILE` to check (default, with the broker on this host: the running Mosquitto's, else /etc/mosquitto/mosquitto.conf)")
 	timeout := fs.Duration("timeout", 10*time.Second, "how long each broker step may take")
 	pos, err := e.parseFlags(fs, "doctor", args)
 	if err != nil {
@@ -97,8 +98,10 @@ func runDoctor(ctx context.Context, e *env, args []string) error {
 	}
 	conf := *brokerConf
 	if conf == "" && localBroker(cfg.MQTT.Broker) {
-		if _, err := os.Stat(defaultMosquittoConf); err == nil {
-			conf = defaultMosquittoConf
+		if conf = runningMosquittoConf(brokerPort(cfg.MQTT.Broker)); conf == "" {
+			if _, err := os.Stat(defaultMosquittoConf); err == nil {
+				conf = defaultMosquittoConf
+			}
 		}
 	}
 	if conf != "" {
@@ -367,16 +370,80 @@ func localBroker(broker string) bool {
 	}
 }
 
+// brokerPort is the port of a broker URL, with MQTT's defaults (1883, and 8883 over TLS).
+func brokerPort(broker string) string {
+	u, err := url.Parse(broker)
+	if err != nil {
+		return ""
+	}
+	if p := u.Port(); p != "" {
+		return p
+	}
+	switch u.Scheme {
+	case "ssl", "tls", "mqtts", "tcps":
+		return "8883"
+	}
+	return "1883"
+}
+
+// runningMosquittoConf is the config file of the Mosquitto process on this host that listens on
+// port, found through /proc (Linux): what that broker really runs with, which need not be
+// /etc/mosquitto/mosquitto.conf. "" when none is found (another system, a broker started without -c,
+// a process we may not look at).
+func runningMosquittoConf(port string) string {
+	cmdlines, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, p := range cmdlines {
+		b, err := os.ReadFile(p)
+		if err != nil || len(b) == 0 {
+			continue
+		}
+		args := strings.Split(strings.TrimRight(string(b), "\x00"), "\x00")
+		if filepath.Base(args[0]) != "mosquitto" {
+			continue
+		}
+		var conf string
+		for i := 1; i+1 < len(args); i++ {
+			if args[i] == "-c" || args[i] == "--config-file" {
+				conf = args[i+1]
+			}
+		}
+		if conf == "" {
+			continue
+		}
+		if !filepath.IsAbs(conf) {
+			cwd, err := os.Readlink(filepath.Join(filepath.Dir(p), "cwd"))
+			if err != nil {
+				continue
+			}
+			conf = filepath.Join(cwd, conf)
+		}
+		if c, err := readMosquittoConf(conf); err == nil && slices.Contains(c.ports(), port) {
+			return conf
+		}
+	}
+	return ""
+}
+
 // mosquittoConf is what a Mosquitto config says about persistence (the last value of each key,
-// include_dir files read in order, as Mosquitto does).
+// include_dir files read in order, as Mosquitto does) and the ports it listens on.
 type mosquittoConf struct {
-	values map[string]string
-	files  []string
+	values    map[string]string
+	listeners []string // the ports of its listener and port lines
+	files     []string
+}
+
+// ports are the ports the broker listens on (1883 when the config names none).
+func (c mosquittoConf) ports() []string {
+	if len(c.listeners) == 0 {
+		return []string{"1883"}
+	}
+	return c.listeners
 }
 
 func readMosquittoConf(path string) (mosquittoConf, error) {
 	c := mosquittoConf{values: map[string]string{}}
-	return c, c.read(path, 0)
+	err := c.read(path, 0)
+	return c, err
 }
 
 func (c *mosquittoConf) read(path string, depth int) error {
@@ -409,6 +476,11 @@ func (c *mosquittoConf) read(path string, depth int) error {
 				}
 			}
 			continue
+		}
+		if key == "listener" || key == "port" {
+			if port, _, _ := strings.Cut(value, " "); port != "" {
+				c.listeners = append(c.listeners, port)
+			}
 		}
 		if key == "log_dest" && strings.HasPrefix(value, "file ") {
 			key, value = "log_file", strings.TrimSpace(strings.TrimPrefix(value, "file "))

@@ -166,3 +166,22 @@ func TestDoctorMosquittoConf(t *testing.T) {
 		})
 	}
 }
+
+// TestDoctorFindsTheRunningMosquitto: with no --broker-conf, the broker persistence checked is that
+// of the Mosquitto listening on the configured port — here one started without persistence, which
+// /etc/mosquitto/mosquitto.conf knows nothing about.
+func TestDoctorFindsTheRunningMosquitto(t *testing.T) {
+	b := mqtttest.StartWith(t, mqtttest.Config{NoPersistence: true})
+	if runningMosquittoConf("1") != "" {
+		t.Error("a Mosquitto config found for port 1")
+	}
+	if got := runningMosquittoConf(brokerPort(b.URL())); got != b.ConfigPath() {
+		t.Skipf("the running broker's config not found through /proc (%q): not Linux, or /proc hidden", got)
+	}
+	cfg, _ := doctorConfig(t, b.URL(), "")
+	code, out, _ := runDoctorCmd(t, "--config", cfg)
+	want := "FAIL  broker persistence: " + b.ConfigPath() + ": persistence is not true"
+	if code != 1 || !strings.Contains(out, want) {
+		t.Errorf("doctor against a broker without persistence = %d, want 1 and %q:\n%s", code, want, out)
+	}
+}

@@ -204,6 +204,9 @@ func (b *Broker) start() error {
 }
 
 // URL is the broker's address for an MQTT client: tcp://127.0.0.1:PORT or ssl://127.0.0.1:PORT.
+// ConfigPath is the broker's config file (what `mosquitto -c` was given).
+func (b *Broker) ConfigPath() string { return b.conf }
+
 func (b *Broker) URL() string { return fmt.Sprintf("%s://%s", b.scheme, b.Addr()) }
 
 // Addr is host:port.
