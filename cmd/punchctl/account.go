@@ -252,7 +252,7 @@ func runAudit(ctx context.Context, e *env, args []string) error {
 		} else if t, terr := time.ParseInLocation("2006-01-02", s, loc); terr == nil {
 			from = t
 		} else {
-			return fmt.Errorf("--since %q is neither a date 2006-01-02 nor a duration like 72h", s)
+			return usagef("--since %q is neither a date 2006-01-02 nor a duration like 72h", s)
 		}
 	}
 	a, closeA, err := e.accounts(ctx)

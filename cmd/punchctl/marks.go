@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"os/user"
@@ -67,7 +66,7 @@ func byFlag(fs *flag.FlagSet) *string {
 // configUnit checks --unit against [[unit]]: it must be configured and keep its people by marks.
 func configUnit(cfg config.Config, name string) (attendance.Unit, error) {
 	if name == "" {
-		return attendance.Unit{}, errors.New("--unit is required")
+		return attendance.Unit{}, usagef("--unit is required")
 	}
 	if len(cfg.Unit) == 0 {
 		return attendance.Unit{}, fmt.Errorf("--unit %q: no [[unit]] in %s: marks are kept for the units it names", name, configName(cfg))
@@ -101,17 +100,17 @@ func runMarksSet(ctx context.Context, e *env, args []string) error {
 	}
 	d, err := attendance.ParseDate(strings.TrimSpace(*date))
 	if err != nil {
-		return fmt.Errorf("--date %q is not a date YYYY-MM-DD", *date)
+		return usagef("--date %q is not a date YYYY-MM-DD", *date)
 	}
 	if today := attendance.DateOf(e.Now().In(cfg.Location())); d.After(today) {
 		return fmt.Errorf("--date %s is after today (%s)", d, today)
 	}
 	mk, err := attendance.ParseUnitMark(*mark)
 	if err != nil {
-		return fmt.Errorf("--mark %q is not one of √ × 假 差 休", *mark)
+		return usagef("--mark %q is not one of √ × 假 差 休", *mark)
 	}
 	if strings.TrimSpace(*id) == "" {
-		return errors.New("--user is required")
+		return usagef("--user is required")
 	}
 	b, closeB, err := e.backend(ctx, cfg)
 	if err != nil {
@@ -150,7 +149,7 @@ func runMarksImport(ctx context.Context, e *env, args []string) error {
 	}
 	m, err := report.ParseMonth(strings.TrimSpace(*month))
 	if err != nil {
-		return fmt.Errorf("--month %q is not a month YYYY-MM", *month)
+		return usagef("--month %q is not a month YYYY-MM", *month)
 	}
 	if today := attendance.DateOf(e.Now().In(cfg.Location())); m.After(report.MonthOf(today)) {
 		return fmt.Errorf("--month %s is in the future (today is %s)", m, today)
@@ -195,7 +194,7 @@ func runMarksList(ctx context.Context, e *env, args []string) error {
 	}
 	m, err := report.ParseMonth(strings.TrimSpace(*month))
 	if err != nil {
-		return fmt.Errorf("--month %q is not a month YYYY-MM", *month)
+		return usagef("--month %q is not a month YYYY-MM", *month)
 	}
 	if *unit != "" && len(cfg.Unit) > 0 {
 		if _, err := cfg.LookupUnit(*unit); err != nil {
@@ -268,7 +267,7 @@ func runFindingAdd(ctx context.Context, e *env, args []string) error {
 	}
 	finding, err := regform.ParseFinding(regform.FindingInput{Date: *date, Unit: *unit, User: *id, Kind: *kind, Text: *text, By: *by})
 	if err != nil {
-		return err
+		return usagef("%v", err) // the flags are wrong (exit 2), as for register add
 	}
 	if len(cfg.Unit) > 0 {
 		if _, err := cfg.LookupUnit(*unit); err != nil {
@@ -320,7 +319,7 @@ func runFindingList(ctx context.Context, e *env, args []string) error {
 	m := report.MonthOf(attendance.DateOf(e.Now().In(cfg.Location())))
 	if *month != "" {
 		if m, err = report.ParseMonth(strings.TrimSpace(*month)); err != nil {
-			return fmt.Errorf("--month %q is not a month YYYY-MM", *month)
+			return usagef("--month %q is not a month YYYY-MM", *month)
 		}
 	}
 	b, closeB, err := e.backend(ctx, cfg)
@@ -354,7 +353,7 @@ func runFindingRevoke(ctx context.Context, e *env, args []string) error {
 		return usagef("want one finding ID (F00000001)")
 	}
 	if strings.TrimSpace(*by) == "" {
-		return errors.New("--by is required: who revokes it")
+		return usagef("--by is required: who revokes it")
 	}
 	cfg, err := e.judgeConfig()
 	if err != nil {

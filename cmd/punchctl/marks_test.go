@@ -302,3 +302,26 @@ func TestUnitsEndToEnd(t *testing.T) {
 		t.Fatalf("report year = %d %s", code, errs)
 	}
 }
+
+// TestBadFlagValuesExit2: a flag value that cannot be what it names is a usage error, exit 2 with
+// the command's usage, whichever command took it (a bad --kind of finding add exited 1).
+func TestBadFlagValuesExit2(t *testing.T) {
+	f := newUnitsFixture(t)
+	for _, args := range [][]string{
+		{"finding", "add", "--date", "2026-03-09", "--unit", "金碧村", "--kind", "bogus", "--text", "x", "--by", "督查室"},
+		{"finding", "add", "--date", "2026-03-32", "--unit", "金碧村", "--kind", "positive", "--text", "x", "--by", "督查室"},
+		{"register", "add", "--user", "1001", "--kind", "bogus", "--from", "2026-03-09 09:00", "--reason", "x", "--by", "x"},
+		{"marks", "set", "--unit", "金碧村", "--user", "2001", "--date", "2026-3-9", "--mark", "√"},
+		{"marks", "set", "--unit", "金碧村", "--user", "2001", "--date", "2026-03-09", "--mark", "?"},
+		{"marks", "list", "--unit", "金碧村", "--month", "March"},
+		{"report", "table", "--month", "2026-13", "-o", filepath.Join(f.dir, "t.xlsx")},
+		{"report", "table", "--month", "2026-03", "--format", "pdf", "-o", filepath.Join(f.dir, "t.pdf")},
+		{"report", "bulletin", "--month", "2026-03", "--issue", "-1", "-o", filepath.Join(f.dir, "b.md")},
+		{"audit", "--since", "yesterday"},
+	} {
+		code, _, errs := runCmd(t, "", append(args, "--config", f.cfgPath)...)
+		if code != 2 || !strings.Contains(errs, "usage: punchctl "+args[0]) {
+			t.Errorf("punchctl %s = %d, want 2 with the usage:\n%s", strings.Join(args, " "), code, errs)
+		}
+	}
+}

@@ -127,7 +127,7 @@ func (f *reportFlags) open(ctx context.Context, e *env, name string, pos []strin
 	}
 	m, err := report.ParseMonth(f.month)
 	if err != nil {
-		return nil, fmt.Errorf("--month: %q is not a month YYYY-MM", f.month)
+		return nil, usagef("--month: %q is not a month YYYY-MM", f.month)
 	}
 	if f.format == "" {
 		f.format = formats[0]
@@ -136,7 +136,7 @@ func (f *reportFlags) open(ctx context.Context, e *env, name string, pos []strin
 		}
 	}
 	if !slices.Contains(formats, f.format) {
-		return nil, fmt.Errorf("--format: %q is not one of %s", f.format, strings.Join(formats, ", "))
+		return nil, usagef("--format: %q is not one of %s", f.format, strings.Join(formats, ", "))
 	}
 	if f.out == "-" && binaryFormat(f.format) && isTerminal(e.Stdout) {
 		return nil, usagef("-o -: %s is a binary file and stdout is a terminal; write it to a file (-o report.%s) or redirect stdout (-o - > report.%s)",
@@ -270,7 +270,7 @@ func runReportTable(ctx context.Context, e *env, args []string) (err error) {
 	warn := e.warner(name)
 	if f.unit == report.AllUnits {
 		if f.format == "csv" {
-			return fmt.Errorf("--format: csv holds one form; --unit all writes xlsx (a sheet per unit and the summary) or json")
+			return usagef("--format: csv holds one form; --unit all writes xlsx (a sheet per unit and the summary) or json")
 		}
 		set, err := r.tableSet(ctx, warn)
 		if err != nil {
@@ -367,10 +367,10 @@ func runReportBulletin(ctx context.Context, e *env, args []string) (err error) {
 		return err
 	}
 	if *endDay < 0 || *endDay > 28 {
-		return fmt.Errorf("--period-end-day: %d is not between 1 and 28 (0 = the calendar month)", *endDay)
+		return usagef("--period-end-day: %d is not between 1 and 28 (0 = the calendar month)", *endDay)
 	}
 	if *issue < 0 {
-		return fmt.Errorf("--issue: %d is not an issue number", *issue)
+		return usagef("--issue: %d is not an issue number", *issue)
 	}
 	problems, err := readNotes(*notesPath)
 	if err != nil {
