@@ -8,10 +8,8 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
-	"net"
 	"os"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/jinbi/punchd/internal/api"
@@ -57,12 +55,10 @@ func openBackendWith(ctx context.Context, cfg config.Config, stderr io.Writer, o
 			fmt.Fprintf(stderr, "punchctl: via daemon socket %s\n", sock)
 			return c, func() error { return nil }, nil
 		}
-		// api.Dial folds every failure into ErrNotRunning; a socket we may not open means a daemon
-		// that does run, and its store is locked: say so instead of trying the store.
-		if c, derr := net.DialTimeout("unix", sock, time.Second); derr == nil {
-			c.Close()
-		} else if errors.Is(derr, syscall.EACCES) || errors.Is(derr, fs.ErrPermission) {
-			return nil, nil, fmt.Errorf("daemon socket %s: permission denied: run punchctl as root or as the user punchd runs as", sock)
+		// A socket we may not open means a daemon that does run, and its store is locked: say so
+		// instead of trying the store.
+		if errors.Is(err, api.ErrDenied) {
+			return nil, nil, err
 		}
 	}
 	sb, err := openStoreBackend(ctx, cfg, o)

@@ -15,7 +15,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
@@ -120,8 +119,8 @@ func runDoctor(ctx context.Context, e *env, args []string) error {
 func (d *doctor) daemon(ctx context.Context, cfg config.Config) bool {
 	c, err := api.Dial(ctx, cfg.API.Socket)
 	if err != nil {
-		if cerr := dialUnix(cfg.API.Socket); errors.Is(cerr, syscall.EACCES) || errors.Is(cerr, fs.ErrPermission) {
-			d.report(checkFail, "daemon", "socket %s: permission denied: run as root or as the user punchd runs as", cfg.API.Socket)
+		if errors.Is(err, api.ErrDenied) {
+			d.report(checkFail, "daemon", "%s", oneLine(err))
 			return true
 		}
 		d.report(checkWarn, "daemon", "not running (no answer on %s)", cfg.API.Socket)
@@ -148,14 +147,6 @@ func (d *doctor) daemon(ctx context.Context, cfg config.Config) bool {
 	}
 	d.report(verdict, "daemon", "running (version %s) on %s: %d/%d clock(s) up, %s, %d in the outbox", st.Version, cfg.API.Socket, up, len(st.Clocks), mq, st.Outbox)
 	return true
-}
-
-func dialUnix(path string) error {
-	c, err := net.DialTimeout("unix", path, time.Second)
-	if err == nil {
-		c.Close()
-	}
-	return err
 }
 
 // store checks the store file; it opens it only when no daemon holds it.

@@ -123,7 +123,7 @@ func runDemo(ctx context.Context, o demoOptions, stdout, stderr io.Writer) error
 	go func() { defer wg.Done(); sim.ServeTCP(runCtx, ln) }()
 
 	cfg.Store.Path = filepath.Join(dir, "punchd.db")
-	cfg.API.Socket = filepath.Join(dir, "punchd.sock")
+	cfg.API.Socket = cfg.DefaultSocket() // beside the store; on Windows a pipe named after it
 	cfg.HTTP.Listen = "127.0.0.1:0"
 	cfg.Reports.Dir = filepath.Join(dir, "reports")
 	cfg.MQTT.Broker = "tcp://" + brokerAddr

@@ -1,9 +1,11 @@
-// Package api is the daemon's local API for punchctl: JSON over HTTP on a unix socket with
-// owner-only permissions. bbolt holds an exclusive lock while the daemon runs, so every command that
-// needs the store while the daemon is up goes through here.
+// Package api is the daemon's local API for punchctl: JSON over HTTP on a local socket only its
+// owner may open — a unix socket (mode 0600), or on Windows a named pipe whose DACL admits only
+// SYSTEM, the Administrators and the daemon's own account. bbolt holds an exclusive lock while the
+// daemon runs, so every command that needs the store while the daemon is up goes through here.
 //
-// It owns the wire format and the socket; the daemon supplies a Backend. It must not import the
-// store or bbolt: the Backend is the only way in.
+// It owns the wire format, the socket and its default address ([DefaultAddress]); the daemon
+// supplies a Backend. It must not import the store or bbolt: the Backend is the only way in. The
+// per-platform halves are listen_unix.go and listen_windows.go.
 package api
 
 import (
@@ -13,13 +15,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
-	"sync"
 	"time"
 
 	"github.com/jinbi/punchd/device"
@@ -96,61 +96,11 @@ type Error struct {
 var (
 	// ErrNotRunning: no daemon answers on the socket.
 	ErrNotRunning = errors.New("api: daemon not running")
+	// ErrDenied: a daemon listens on the socket, but this user may not open it.
+	ErrDenied = errors.New("permission denied")
 	// ErrRemote: the daemon answered with an error; the message is the daemon's.
 	ErrRemote = errors.New("api: daemon refused")
 )
-
-// Listen creates the unix socket at path with owner-only permissions, removing a stale one. The
-// socket is made in a fresh directory only the owner can enter, set to 0600 there and renamed into
-// place: it is never reachable with looser permissions, and no process-wide umask is changed under
-// the feet of other goroutines creating files.
-func Listen(path string) (net.Listener, error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
-		return nil, fmt.Errorf("api socket %s: %w", path, err)
-	}
-	if c, err := net.DialTimeout("unix", path, 200*time.Millisecond); err == nil {
-		c.Close()
-		return nil, fmt.Errorf("api socket %s: another daemon is listening", path)
-	}
-	_ = os.Remove(path)
-	dir, err := os.MkdirTemp(filepath.Dir(path), ".punchd-socket-*") // 0700
-	if err != nil {
-		return nil, fmt.Errorf("api socket %s: %w", path, err)
-	}
-	defer os.Remove(dir)
-	tmp := filepath.Join(dir, "s")
-	ln, err := net.Listen("unix", tmp)
-	if err != nil {
-		return nil, fmt.Errorf("api socket %s: %w", path, err)
-	}
-	if ul, ok := ln.(*net.UnixListener); ok {
-		ul.SetUnlinkOnClose(false) // it will not be at tmp; Close removes path
-	}
-	if err := os.Chmod(tmp, 0o600); err != nil {
-		ln.Close()
-		os.Remove(tmp)
-		return nil, fmt.Errorf("api socket %s: %w", path, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		ln.Close()
-		os.Remove(tmp)
-		return nil, fmt.Errorf("api socket %s: %w", path, err)
-	}
-	return &socketListener{Listener: ln, path: path}, nil
-}
-
-// socketListener removes its socket file when closed.
-type socketListener struct {
-	net.Listener
-	path string
-	once sync.Once
-}
-
-func (l *socketListener) Close() error {
-	err := l.Listener.Close()
-	l.once.Do(func() { os.Remove(l.path) })
-	return err
-}
 
 // Handler serves the API for b.
 func Handler(b Backend, log *slog.Logger) http.Handler {
@@ -303,16 +253,19 @@ type Client struct {
 
 var _ Backend = (*Client)(nil)
 
-// Dial returns a client for the socket at path if a daemon answers there, or ErrNotRunning.
+// Dial returns a client for the socket at path if a daemon answers there; else ErrDenied when the
+// socket refuses this user (its error says who may open it), or ErrNotRunning.
 func Dial(ctx context.Context, path string) (*Client, error) {
-	d := net.Dialer{Timeout: time.Second}
-	c, err := d.DialContext(ctx, "unix", path)
+	c, err := dial(ctx, path)
+	if errors.Is(err, fs.ErrPermission) {
+		return nil, fmt.Errorf("daemon socket %s: %w: run punchctl as %s", path, ErrDenied, mayOpen)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%w (socket %s: %v)", ErrNotRunning, path, err)
 	}
 	c.Close()
 	return &Client{Path: path, hc: &http.Client{Transport: &http.Transport{
-		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) { return d.DialContext(ctx, "unix", path) },
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) { return dial(ctx, path) },
 	}}}, nil
 }
 

@@ -5,10 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"slices"
 	"sync"
 	"testing"
@@ -116,19 +113,12 @@ func (m *memBackend) Conflicts(ctx context.Context, from, to attendance.Date) ([
 }
 
 func TestClientServerRoundTrip(t *testing.T) {
-	dir := t.TempDir()
-	sock := filepath.Join(dir, "run", "punchd.sock")
+	sock := testSocket(t)
 	ln, err := Listen(sock)
 	if err != nil {
 		t.Fatal(err)
 	}
-	fi, err := os.Stat(sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if perm := fi.Mode().Perm(); perm != 0o600 {
-		t.Fatalf("socket permissions %v, want 0600", perm)
-	}
+	checkOwnerOnly(t, sock)
 	srv := &http.Server{Handler: Handler(&memBackend{}, slog.New(slog.DiscardHandler))}
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close() })
@@ -198,43 +188,8 @@ func TestClientServerRoundTrip(t *testing.T) {
 }
 
 func TestDialNoDaemon(t *testing.T) {
-	_, err := Dial(t.Context(), filepath.Join(t.TempDir(), "none.sock"))
+	_, err := Dial(t.Context(), testSocket(t))
 	if !errors.Is(err, ErrNotRunning) {
 		t.Fatalf("err = %v, want ErrNotRunning", err)
-	}
-}
-
-// The socket is created owner-only without a looser moment, leaves no temporary directory
-// behind, and is removed when the listener closes.
-func TestListenSocketOwnerOnly(t *testing.T) {
-	dir := t.TempDir()
-	sock := filepath.Join(dir, "punchd.sock")
-	ln, err := Listen(sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fi, err := os.Stat(sock)
-	if err != nil || fi.Mode()&os.ModeSocket == 0 || fi.Mode().Perm() != 0o600 {
-		t.Fatalf("socket %v, %v: want a 0600 socket", fi, err)
-	}
-	entries, _ := os.ReadDir(dir)
-	if len(entries) != 1 {
-		t.Fatalf("directory holds %v, want the socket only", entries)
-	}
-	go func() {
-		if c, err := ln.Accept(); err == nil {
-			c.Close()
-		}
-	}()
-	c, err := net.Dial("unix", sock)
-	if err != nil {
-		t.Fatalf("dial the renamed socket: %v", err)
-	}
-	c.Close()
-	if err := ln.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(sock); !os.IsNotExist(err) {
-		t.Fatalf("socket left after Close: %v", err)
 	}
 }

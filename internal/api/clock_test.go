@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -63,12 +61,7 @@ func (b *clockBackend) Clock(ctx context.Context, name string) (device.Clock, er
 // The clock routes: what the daemon's clock returns crosses whole; an unknown clock and an ability
 // the driver lacks come back as the daemon's errors.
 func TestClockOwnerRoutes(t *testing.T) {
-	dir, err := os.MkdirTemp("", "api")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	sock := filepath.Join(dir, "punchd.sock")
+	sock := testSocket(t)
 	ln, err := Listen(sock)
 	if err != nil {
 		t.Fatal(err)

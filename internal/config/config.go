@@ -19,6 +19,7 @@ import (
 	_ "time/tzdata" // the office PC may lack a zoneinfo database; a validated timezone must always load
 
 	"github.com/jinbi/punchd/device"
+	"github.com/jinbi/punchd/internal/api"
 	"github.com/jinbi/punchd/internal/attendance"
 	"github.com/jinbi/punchd/internal/rules"
 )
@@ -162,7 +163,7 @@ type HTTP struct {
 	TLSKey  string `toml:"tls_key"`
 }
 
-// API is the local unix socket punchctl talks to.
+// API is the local socket punchctl talks to: a unix socket, on Windows a named pipe.
 type API struct {
 	Socket string `toml:"socket"`
 }
@@ -265,9 +266,10 @@ func hm(h, m int) attendance.TimeOfDay { return attendance.TimeOfDay(h*3600 + m*
 // Source is the file the config was read from ("" when not read from a file).
 func (c Config) Source() string { return c.source }
 
-// DefaultSocket is the API socket used when [api] socket is not set: punchd.sock beside the store.
+// DefaultSocket is the API socket used when [api] socket is not set: punchd.sock beside the store,
+// on Windows a named pipe named after the store's directory (api.DefaultAddress decides).
 func (c Config) DefaultSocket() string {
-	return filepath.Join(filepath.Dir(c.Store.Path), "punchd.sock")
+	return api.DefaultAddress(filepath.Dir(c.Store.Path))
 }
 
 // Location is the site's zone. Call it on a validated config; an unloadable zone gives UTC.
