@@ -15,8 +15,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/jinbi/punchd/internal/health"
-	"github.com/jinbi/punchd/internal/metrics"
 )
 
 const (
@@ -91,30 +92,38 @@ func TestEveryAlertFiresInATest(t *testing.T) {
 	}
 }
 
-// exported lists the metric families a running daemon exports: punchd's
-// own (built live, not from a copy), the liveness collector's, and the
+// exported lists the metric families a running daemon exports: punchd's own
+// (cmd/punchd/testdata/metrics.golden, which the daemon's test keeps equal to
+// the metrics it builds), the liveness collector's (built live), and the
 // standard ones the rules and dashboard may use.
 func exported(t *testing.T) map[string]bool {
 	t.Helper()
-	m := metrics.New(metrics.BuildInfo{}, metrics.WithoutRuntimeCollectors())
-	m.InitClock("c")
-	m.SetCalendarYears(map[int]bool{2026: true})
-	m.SetClockInfo("c", "serial", "firmware", "platform")
+	names := map[string]bool{"up": true, "process_start_time_seconds": true}
+	add := func(name, kind string) {
+		names[name] = true
+		if kind == "histogram" {
+			for _, s := range []string{"_bucket", "_sum", "_count"} {
+				names[name+s] = true
+			}
+		}
+	}
+	for _, line := range strings.Split(strings.TrimSpace(read(t, "../cmd/punchd/testdata/metrics.golden")), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 2 {
+			t.Fatalf("cmd/punchd/testdata/metrics.golden: line %q is not \"name kind [labels]\"", line)
+		}
+		add(f[0], f[1])
+	}
+	reg := prometheus.NewRegistry()
 	live := health.NewLiveness(time.Now, time.Minute)
 	live.Beat("loop")
-	m.Registry().MustRegister(live)
-	fams, err := m.Registry().Gather()
+	reg.MustRegister(live)
+	fams, err := reg.Gather()
 	if err != nil {
 		t.Fatal(err)
 	}
-	names := map[string]bool{"up": true, "process_start_time_seconds": true}
 	for _, f := range fams {
-		names[f.GetName()] = true
-		if f.GetType().String() == "HISTOGRAM" {
-			for _, s := range []string{"_bucket", "_sum", "_count"} {
-				names[f.GetName()+s] = true
-			}
-		}
+		add(f.GetName(), strings.ToLower(f.GetType().String()))
 	}
 	return names
 }

@@ -9,7 +9,6 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
-	"sync/atomic"
 	"time"
 
 	"github.com/jinbi/punchd/internal/api"
@@ -75,8 +74,8 @@ func openBackendWith(ctx context.Context, cfg config.Config, stderr io.Writer, o
 // commands tell their user: the events queued and the store's facts.
 type storeBackend struct {
 	*service.Service
-	db     *store.DB
-	queued *queuedCounter
+	db  *store.DB
+	eng *ingest.Engine
 }
 
 var (
@@ -84,16 +83,8 @@ var (
 	_ api.Accounts = (*storeBackend)(nil)
 )
 
-// queuedCounter counts the events the engine queued (corrections waiting for the daemon).
-type queuedCounter struct {
-	ingest.NopObserver
-	n atomic.Int64
-}
-
-func (c *queuedCounter) EventQueued(attendance.EventKind, bool) { c.n.Add(1) }
-
 // Queued is the number of events this backend's re-judging queued in the outbox.
-func (b *storeBackend) Queued() int { return int(b.queued.n.Load()) }
+func (b *storeBackend) Queued() int { return b.eng.Queued() }
 
 // errNoStore: neither a daemon nor a store file.
 var errNoStore = errors.New("no store")
@@ -132,14 +123,13 @@ func openStoreBackend(ctx context.Context, cfg config.Config, o backendOptions) 
 	for i, c := range cfg.Clock {
 		clocks[i] = c.Name
 	}
-	queued := &queuedCounter{}
 	eng := ingest.New(ingest.Config{Site: cfg.Site.Name, Prefix: cfg.MQTT.TopicPrefix, Location: cfg.Location(),
-		Params: cfg.RulesParams(), EventsSince: since, Clocks: clocks}, db, cal, o.Now, o.Logger, queued, nil)
+		Params: cfg.RulesParams(), EventsSince: since, Clocks: clocks}, db, cal, o.Now, o.Logger, nil, nil)
 	if err := eng.Load(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("store %s: %w", path, err)
 	}
-	return &storeBackend{Service: service.New(cfg, db, cal, eng, since, o.Now), db: db, queued: queued}, nil
+	return &storeBackend{Service: service.New(cfg, db, cal, eng, since, o.Now), db: db, eng: eng}, nil
 }
 
 func configName(cfg config.Config) string {

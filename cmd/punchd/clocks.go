@@ -6,8 +6,6 @@ import (
 	"time"
 
 	"github.com/jinbi/punchd/internal/config"
-	"github.com/jinbi/punchd/internal/metrics"
-	"github.com/jinbi/punchd/sync/ingest"
 	"github.com/jinbi/punchd/sync/pull"
 	"github.com/jinbi/punchd/sync/push"
 )
@@ -51,14 +49,13 @@ func (d *daemon) startClock(cfg config.Config, c config.Clock) {
 	}
 	lc := pull.Config{Name: c.Name, URL: c.URL, Options: cfg.DeviceOptions(c, d.log.With("clock", c.Name)),
 		PollInterval: c.PollInterval.Std(), FullPullInterval: c.FullPullInterval.Std(), Realtime: c.Realtime, MaxOffset: c.MaxOffset.Std(),
-		ClearLog: c.ClearLog, ClearOlderThan: c.ClearOlderThan.Std(), Reasons: zkReasons}
+		ClearLog: c.ClearLog, ClearOlderThan: c.ClearOlderThan.Std(), Metrics: d.m.clocks}
 	ctx, cancel := context.WithCancel(d.loopCtx)
 	st := &clockState{cfg: c, cancel: cancel, done: make(chan struct{})}
 	st.loop = pull.New(lc, d.eng, d.o.Opener, d.now, d.log, pullObserver{d})
 	d.mu.Lock()
 	d.clocks[c.Name] = st
 	d.mu.Unlock()
-	d.m.InitClock(c.Name)
 	d.spawn("pull/"+c.Name, max(2*lc.PollInterval, time.Minute), func(context.Context) {
 		defer close(st.done)
 		st.loop.Run(ctx)
@@ -112,7 +109,7 @@ func (d *daemon) applyClocks(next config.Config, old []config.Clock) (changed []
 	}
 	for name := range was {
 		d.stopClock(name)
-		d.m.RemoveClock(name)
+		d.m.clocks.Remove(name)
 		if err := d.eng.ClockDown(context.Background(), name, d.now(), clockStatusRemoved); err != nil {
 			d.log.Warn("queue clock status", "clock", name, "err", err)
 		}
@@ -133,7 +130,8 @@ func (d *daemon) clocksStopped() {
 	d.notify()
 }
 
-// pullObserver feeds metrics, liveness and the retained clock status from the pull loops.
+// pullObserver keeps the clocks' state (for Status), their liveness and their retained status from
+// what the pull loops and the push server tell it (they count it in the metrics themselves).
 type pullObserver struct{ d *daemon }
 
 // state runs f on the clock's state under the lock; a clock no longer in the set is ignored.
@@ -147,7 +145,6 @@ func (o pullObserver) state(clock string, f func(st *clockState)) {
 
 func (o pullObserver) ClockUp(clock string, up bool) {
 	d := o.d
-	d.m.ClockUp(clock, up)
 	var changed, retiring bool
 	var reason string
 	var since time.Time
@@ -166,7 +163,6 @@ func (o pullObserver) ClockUp(clock string, up bool) {
 }
 
 func (o pullObserver) ClockError(clock, reason string) {
-	o.d.m.ClockError(clock, reason)
 	up := true
 	o.state(clock, func(st *clockState) { st.lastErr, up = reason, st.up })
 	if !up {
@@ -175,17 +171,11 @@ func (o pullObserver) ClockError(clock, reason string) {
 }
 
 func (o pullObserver) PullFailed(clock, reason string, took time.Duration) {
-	o.d.m.PullFailed(clock, reason, took) // counts the error too
 	o.state(clock, func(st *clockState) { st.lastErr = reason })
 }
 
 func (o pullObserver) Pulled(clock string, r pull.Pull) {
 	d := o.d
-	d.m.PullSucceeded(clock, r.At, r.Duration)
-	d.m.SetClockInfo(clock, r.Info.Serial, r.Info.Firmware, r.Info.Platform)
-	d.m.SetClockLog(clock, r.Info.Records, r.Info.RecordCap)
-	d.m.SetClockOffset(clock, r.Offset)
-	d.m.ClockRead(clock, r.Bytes, r.Retries)
 	if r.From == 0 && len(r.Punches) >= releaseAfter {
 		// A whole log read (the first start against months of history, the daily full read): hand
 		// the memory of that one-off back now rather than carry it until the next forced GC, and
@@ -205,13 +195,9 @@ func (o pullObserver) Pulled(clock string, r pull.Pull) {
 }
 
 func (o pullObserver) RealtimeConnected(clock string, connected bool) {
-	o.d.m.SetRealtimeConnected(clock, connected)
 	o.state(clock, func(st *clockState) { st.realtime = connected })
 }
 
 func (o pullObserver) Beat(loop string) { o.d.live.Beat(loop) }
 
-func (o pullObserver) RealtimePunch(clock string) { o.d.m.RealtimeEvent(clock, true) }
-
-// The metrics observe the ingest engine directly, no adapter between them.
-var _ ingest.Observer = (*metrics.Metrics)(nil)
+var _ pull.Observer = pullObserver{}

@@ -22,7 +22,6 @@ import (
 	"github.com/jinbi/punchd/internal/calendar"
 	"github.com/jinbi/punchd/internal/config"
 	"github.com/jinbi/punchd/internal/health"
-	"github.com/jinbi/punchd/internal/metrics"
 	"github.com/jinbi/punchd/internal/roster"
 	"github.com/jinbi/punchd/internal/sdnotify"
 	"github.com/jinbi/punchd/internal/service"
@@ -35,19 +34,19 @@ import (
 // zkReasons are the ZK driver's errors by the reason punchd_clock_errors_total counts them
 // under, in the order they are tried: the first a failure matches is its one reason.
 var zkReasons = []pull.ErrorReason{
-	{Err: zk.ErrImplausibleDates, Reason: metrics.ReasonImplausibleDates},
-	{Err: zk.ErrTimeout, Reason: metrics.ReasonTimeout},
-	{Err: zk.ErrNoAnswer, Reason: metrics.ReasonBusy},
-	{Err: zk.ErrUnauthorized, Reason: metrics.ReasonAuth},
-	{Err: zk.ErrChecksum, Reason: metrics.ReasonChecksum},
-	{Err: zk.ErrTruncated, Reason: metrics.ReasonTruncated},
-	{Err: zk.ErrUnknownRecordSize, Reason: metrics.ReasonRecordSize},
-	{Err: zk.ErrUnknownEventLength, Reason: metrics.ReasonProtocol},
-	{Err: zk.ErrProtocol, Reason: metrics.ReasonProtocol},
-	{Err: zk.ErrBadMagic, Reason: metrics.ReasonProtocol},
-	{Err: zk.ErrOversize, Reason: metrics.ReasonProtocol},
-	{Err: zk.ErrClosed, Reason: metrics.ReasonClosed},
-	{Err: zk.ErrRefused, Reason: metrics.ReasonConnect},
+	{Err: zk.ErrImplausibleDates, Reason: "implausible_dates"}, // a whole read refused for its dates
+	{Err: zk.ErrTimeout, Reason: "timeout"},
+	{Err: zk.ErrNoAnswer, Reason: "busy"},     // the clock ignores CONNECT: another program holds it
+	{Err: zk.ErrUnauthorized, Reason: "auth"}, // the comm key was refused
+	{Err: zk.ErrChecksum, Reason: "checksum"},
+	{Err: zk.ErrTruncated, Reason: "truncated"},
+	{Err: zk.ErrUnknownRecordSize, Reason: "record_size"},
+	{Err: zk.ErrUnknownEventLength, Reason: "protocol"},
+	{Err: zk.ErrProtocol, Reason: "protocol"},
+	{Err: zk.ErrBadMagic, Reason: "protocol"},
+	{Err: zk.ErrOversize, Reason: "protocol"},
+	{Err: zk.ErrClosed, Reason: "closed"},
+	{Err: zk.ErrRefused, Reason: "connect"},
 }
 
 // Options are what the caller supplies beyond the config.
@@ -109,7 +108,7 @@ func runDaemon(ctx context.Context, cfg config.Config, o Options) error {
 type daemon struct {
 	o       Options
 	db      *store.DB
-	m       *metrics.Metrics
+	m       *metrics
 	log     *slog.Logger
 	level   *slog.LevelVar // the level of log, set again by a reload; nil when the caller gave the logger
 	now     func() time.Time
@@ -172,10 +171,10 @@ func open(ctx context.Context, cfg config.Config, o Options) (*daemon, error) {
 		d.log = slog.New(cfg.Log.HandlerAt(w, d.level))
 	}
 	build := buildinfo.Read()
-	d.m = metrics.New(metrics.BuildInfo{Version: build.Version, Revision: build.Revision, GoVersion: build.GoVersion}, metrics.WithNow(o.Now))
-	d.m.ConfigLoaded(true, o.Now())
+	d.m = newMetrics(build, o.Now)
+	d.m.configLoaded(true, o.Now())
 	d.live = health.NewLiveness(time.Now, 2*time.Minute)
-	d.m.Registry().MustRegister(d.live)
+	d.m.reg.MustRegister(d.live)
 
 	cal, err := cfg.NewCalendar()
 	if err != nil {
@@ -202,7 +201,7 @@ func open(ctx context.Context, cfg config.Config, o Options) (*daemon, error) {
 	}
 	d.pub.Store(pub)
 	since := d.eventsSince(cfg)
-	d.eng = ingest.New(ingestConfig(cfg, since), d.db, cal, o.Now, d.log.With("component", "ingest"), d.m, d.notify)
+	d.eng = ingest.New(ingestConfig(cfg, since), d.db, cal, o.Now, d.log.With("component", "ingest"), d.m.engine, d.notify)
 	if err := d.eng.Load(ctx); err != nil {
 		return fail(err)
 	}
@@ -211,13 +210,11 @@ func open(ctx context.Context, cfg config.Config, o Options) (*daemon, error) {
 		for _, c := range cfg.Clock {
 			if push.IsPush(c.URL) {
 				d.clocks[c.Name] = &clockState{cfg: c} // no loop: the device calls the push server
-				d.m.InitClock(c.Name)
 			}
 		}
-		if d.push, err = push.New(pc, d.eng, o.Now, d.log, pullObserver{d}); err != nil {
+		if d.push, err = push.New(pc, d.eng, o.Now, d.log, pullObserver{d}, d.m.clocks, d.m.reg); err != nil {
 			return fail(err)
 		}
-		d.m.Registry().MustRegister(d.push.Collectors()...)
 	}
 	return d, nil
 }
@@ -255,7 +252,7 @@ func ingestConfig(cfg config.Config, since attendance.Date) ingest.Config {
 // calendarChecked sets the gauges of the holiday years needed now (the engine warns, once, when
 // it judges a day of a year without data).
 func (d *daemon) calendarChecked(cfg config.Config, cal *calendar.Calendar) {
-	d.m.SetCalendarYears(cal.Needed(d.now().In(cfg.Location())))
+	d.m.calendarYears(cal.Needed(d.now().In(cfg.Location())))
 }
 
 // readRoster reads [site] roster; a missing file keeps the stored roster (nil people).
@@ -345,7 +342,7 @@ func (d *daemon) routes(ctx context.Context) (*http.ServeMux, error) {
 	ready.Set("store", func(context.Context) error { _, err := d.db.Size(); return err })
 	ready.Set("config", func(context.Context) error { return nil })
 	mux := http.NewServeMux()
-	mux.Handle("/metrics", d.m.Handler())
+	mux.Handle("/metrics", d.m.handler())
 	mux.Handle("/healthz", d.live.Handler())
 	mux.Handle("/readyz", ready.Handler(2*time.Second))
 	if err := d.mountConsole(ctx, mux, d.feed, d.log); err != nil {
@@ -476,11 +473,12 @@ func (d *daemon) housekeeping(ctx context.Context) {
 	for {
 		d.live.Beat("housekeeping")
 		if n, err := d.db.Size(); err == nil {
-			d.m.SetStoreSize(n)
+			d.m.storeSize.Set(float64(n))
 		}
 		if people, err := d.db.Roster(); err == nil {
 			unknown, _ := d.db.Unknown()
-			d.m.SetRoster(len(people), len(unknown))
+			d.m.people.Set(float64(len(people)))
+			d.m.unknown.Set(float64(len(unknown)))
 		}
 		select {
 		case <-ctx.Done():

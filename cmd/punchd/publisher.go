@@ -3,12 +3,10 @@ package main
 import (
 	"context"
 	"log/slog"
-	"strings"
 	"time"
 
 	"github.com/jinbi/punchd/internal/buildinfo"
 	"github.com/jinbi/punchd/internal/config"
-	"github.com/jinbi/punchd/internal/metrics"
 	"github.com/jinbi/punchd/sync/publish"
 )
 
@@ -27,20 +25,8 @@ func (d *daemon) newPublisher(cfg config.Config) (*runningPublisher, error) {
 	o.Version, o.Logger = buildinfo.Read().Version, d.log.With("component", "publish")
 	loc := cfg.Location()
 	o.Now = func() time.Time { return d.now().In(loc) } // status times carry the site's offset
-	m, prefix := d.m, cfg.MQTT.TopicPrefix
-	o.Hooks = publish.Hooks{
-		OnSend:       d.feed.send,
-		OnConnect:    func() { m.SetMQTTConnected(true) },
-		OnDisconnect: func(error) { m.SetMQTTConnected(false) },
-		OnReconnect:  m.MQTTReconnected,
-		OnPublish:    func(topic string, l time.Duration) { m.MQTTPublished(messageType(prefix, topic), l) },
-		OnError:      m.MQTTPublishFailed,
-		OnDrop:       func(reason string, n int) { m.OutboxDropped(reason, n) },
-		OnOutbox: func(n int, oldest time.Time) {
-			m.SetOutbox(n, oldest)
-			d.live.Beat("publish") // the publisher looks at the outbox every poll, connected or not
-		},
-	}
+	o.Metrics, o.OnSend = d.m.publish, d.feed.send
+	o.OnPoll = func() { d.live.Beat("publish") } // the publisher looks at the outbox every poll, connected or not
 	p, err := publish.New(publish.FromStore(d.db), o)
 	if err != nil {
 		return nil, err
@@ -78,26 +64,4 @@ func (d *daemon) notify() {
 	if p := d.pub.Load(); p != nil {
 		p.Notify()
 	}
-}
-
-// messageType classes a topic for punchd_mqtt_publishes_total.
-func messageType(prefix, topic string) string {
-	rest, ok := strings.CutPrefix(topic, prefix+"/")
-	switch {
-	case !ok:
-		return metrics.MessageOther
-	case strings.HasPrefix(rest, "events/"):
-		return metrics.MessageEvent
-	case rest == "days":
-		return metrics.MessageDay
-	case strings.HasPrefix(rest, "clocks/") && strings.HasSuffix(rest, "/alerts"):
-		return metrics.MessageClockAlert
-	case strings.HasPrefix(rest, "clocks/"):
-		return metrics.MessageClockStatus
-	case rest == "status":
-		return metrics.MessageStatus
-	case strings.HasPrefix(rest, "reports/"):
-		return metrics.MessageReport
-	}
-	return metrics.MessageOther
 }

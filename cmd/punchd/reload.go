@@ -63,7 +63,7 @@ func (d *daemon) reload(ctx context.Context) {
 		err = d.applyReload(ctx, old, p)
 	}
 	if err != nil {
-		d.m.ConfigLoaded(false, d.now())
+		d.m.configLoaded(false, d.now())
 		d.log.Error("reload refused: punchd goes on with the previous configuration", "config", path, "err", err)
 		return
 	}
@@ -130,7 +130,7 @@ func (d *daemon) applyReload(ctx context.Context, old *settings, p *reloadPlan) 
 		d.pub.Store(p.pub)
 		changed = append(changed, "mqtt: reconnected to "+p.cfg.MQTT.Broker)
 	}
-	d.m.ConfigLoaded(true, d.now())
+	d.m.configLoaded(true, d.now())
 	if len(changed) == 0 {
 		changed = []string{"nothing"}
 	}

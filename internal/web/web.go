@@ -290,5 +290,5 @@ func (s *Server) headers(h http.Handler) http.Handler {
 	})
 }
 
-// Publish passes a message the publisher sent to the live feed (publish.Hooks.OnSend).
+// Publish passes a message the publisher sent to the live feed (publish.Options.OnSend).
 func (s *Server) Publish(topic string, payload []byte) { s.feed.publish(topic, payload) }

@@ -19,7 +19,10 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/jinbi/punchd/device"
 	"github.com/jinbi/punchd/internal/attendance"
@@ -46,18 +49,6 @@ type Store interface {
 	PutMeta(key string, v []byte) error
 }
 
-// Observer is told what the engine did, for metrics (*metrics.Metrics is one). Methods must be
-// safe for concurrent use.
-type Observer interface {
-	PunchesIngested(clock, path string, n int)
-	PunchesRejected(clock, reason string, n int)
-	PunchesDuplicate(clock, path string, n int)
-	LogShrunk(clock string)
-	EventQueued(kind attendance.EventKind, correction bool)
-	AlertQueued(clock string, kind event.AlertKind)
-	Committed(d time.Duration)
-}
-
 // Config is the engine's settings.
 type Config struct {
 	Site        string
@@ -80,8 +71,9 @@ type Engine struct {
 	cal    rules.Calendar
 	now    func() time.Time
 	log    *slog.Logger
-	obs    Observer
+	met    *Metrics
 	notify func()
+	queued atomic.Int64 // events and corrections queued since New
 
 	mu          sync.Mutex
 	roster      map[string]attendance.Person
@@ -99,7 +91,8 @@ type Engine struct {
 }
 
 // New builds an engine; call Load before use. notify is called after a commit that queued messages.
-func New(cfg Config, db Store, cal rules.Calendar, now func() time.Time, log *slog.Logger, obs Observer, notify func()) *Engine {
+// met nil: the metrics are kept on a registry of their own that nobody serves.
+func New(cfg Config, db Store, cal rules.Calendar, now func() time.Time, log *slog.Logger, met *Metrics, notify func()) *Engine {
 	if cfg.Location == nil {
 		cfg.Location = time.Local
 	}
@@ -115,13 +108,14 @@ func New(cfg Config, db Store, cal rules.Calendar, now func() time.Time, log *sl
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	if obs == nil {
-		obs = NopObserver{}
+	if met == nil {
+		met = NewMetrics(prometheus.NewRegistry())
 	}
+	met.setClocks(cfg.Clocks)
 	if notify == nil {
 		notify = func() {}
 	}
-	return &Engine{cfg: cfg, db: db, cal: cal, now: now, log: log, obs: obs, notify: notify,
+	return &Engine{cfg: cfg, db: db, cal: cal, now: now, log: log, met: met, notify: notify,
 		roster: map[string]attendance.Person{}, names: map[string]string{}, serials: map[string]string{}, noData: map[int]bool{}}
 }
 
@@ -241,6 +235,7 @@ func (e *Engine) Reconfigure(ctx context.Context, cfg Config, cal rules.Calendar
 		cfg.MaxBackfill = e.cfg.MaxBackfill
 	}
 	e.cfg, e.cal = cfg, cal
+	e.met.setClocks(cfg.Clocks) // a clock taken out of the configuration takes its series with it
 	e.mu.Unlock()
 	if err := e.ReloadRoster(ctx); err != nil { // the people the roster changed, over the whole span
 		return err
@@ -303,7 +298,7 @@ func (e *Engine) Pulled(ctx context.Context, r pull.Pull) error {
 	if had && count < prev.LastCount {
 		e.log.Warn("clock log shrank since the last pull (cleared on the keypad or cyclic delete); stored punches are kept",
 			"clock", r.Clock, "was", prev.LastCount, "now", count)
-		e.obs.LogShrunk(r.Clock)
+		e.met.shrunk.WithLabelValues(r.Clock).Inc()
 	}
 	e.skippedLocked(r)
 	state := pullState{had: had, count: prev.LastCount, records: prev.Records, offset: prev.Offset}
@@ -402,10 +397,10 @@ func (e *Engine) Pulled(ctx context.Context, r pull.Pull) error {
 	}
 	for _, a := range alerts {
 		e.log.Warn("clock alert", "clock", r.Clock, "kind", a.Kind, "detail", a.Detail)
-		e.obs.AlertQueued(r.Clock, a.Kind)
+		e.met.alerts.WithLabelValues(r.Clock, string(a.Kind)).Inc()
 	}
-	e.obs.PunchesIngested(r.Clock, "pull", total)
-	e.obs.PunchesDuplicate(r.Clock, "pull", len(valid)-total)
+	e.met.ingested.WithLabelValues(r.Clock, pathPull).Add(float64(total))
+	e.met.duplicate.WithLabelValues(r.Clock, pathPull).Add(float64(len(valid) - total))
 	return nil
 }
 
@@ -452,7 +447,7 @@ func (e *Engine) skippedLocked(r pull.Pull) {
 		by[s.Reason]++
 	}
 	for reason, n := range by {
-		e.obs.PunchesRejected(r.Clock, reason, n)
+		e.met.reject(r.Clock, reason, n)
 	}
 	e.log.Warn("clock records skipped: impossible dates or fields; every other punch is stored",
 		"clock", r.Clock, "count", len(news), "records", device.SkippedSummary(news, 20))
@@ -468,7 +463,7 @@ func (e *Engine) Realtime(ctx context.Context, clock string, p device.Punch) err
 		return err
 	}
 	if len(fresh) == 0 {
-		e.obs.PunchesDuplicate(clock, "realtime", len(valid))
+		e.met.duplicate.WithLabelValues(clock, pathRealtime).Add(float64(len(valid)))
 		return nil
 	}
 	wms, err := e.db.Watermarks()
@@ -488,7 +483,7 @@ func (e *Engine) Realtime(ctx context.Context, clock string, p device.Punch) err
 	if err := e.commitLocked(ctx, b); err != nil {
 		return fmt.Errorf("clock %s: commit realtime punch of %s at %s: %w", clock, p.UserID, p.Time.Format(time.RFC3339), err)
 	}
-	e.obs.PunchesIngested(clock, "realtime", len(fresh))
+	e.met.ingested.WithLabelValues(clock, pathRealtime).Add(float64(len(fresh)))
 	return nil
 }
 
@@ -554,9 +549,9 @@ func (e *Engine) screen(clock string, ps []device.Punch) []device.Punch {
 	reason := func(p device.Punch) string {
 		switch {
 		case p.UserID == "" || p.Time.IsZero() || p.Clock == "":
-			return "malformed"
+			return device.SkipMalformed
 		case p.Time.Year() < 2001 || p.Time.After(limit):
-			return "bad_date"
+			return device.SkipBadDate
 		}
 		return ""
 	}
@@ -573,7 +568,7 @@ func (e *Engine) screen(clock string, ps []device.Punch) []device.Punch {
 		out = append(out, p)
 	}
 	for r, n := range bad {
-		e.obs.PunchesRejected(clock, r, n)
+		e.met.reject(clock, r, n)
 		e.log.Warn("punches rejected", "clock", clock, "reason", r, "count", n)
 	}
 	return out
@@ -836,7 +831,12 @@ func (e *Engine) eventsLocked(b *store.Batch, person attendance.Person, before, 
 			}
 			b.Outbox = append(b.Outbox, store.OutboxEntry{Topic: event.Topic(e.cfg.Prefix, kind), Payload: payload,
 				EnqueuedAt: now, EventID: id, Rev: ev.Rev, Hash: h})
-			e.obs.EventQueued(kind, ev.Rev > 1)
+			if ev.Rev > 1 {
+				e.met.corrections.WithLabelValues(string(kind)).Inc()
+			} else {
+				e.met.events.WithLabelValues(string(kind)).Inc()
+			}
+			e.queued.Add(1)
 		}
 	}
 	if !day.Final || day.Status == rules.StatusNotJudged {
@@ -944,7 +944,7 @@ func (e *Engine) commitLocked(ctx context.Context, b store.Batch) error {
 		if _, err := e.db.Commit(ctx, b); err != nil {
 			return err
 		}
-		e.obs.Committed(time.Since(start))
+		e.met.commit.Observe(time.Since(start).Seconds())
 	}
 	if e.final == nil {
 		e.final = map[dayKey]bool{}
@@ -1001,15 +1001,8 @@ func syncedUntil(clocks []string, wms map[string]store.Watermark) time.Time {
 	return min
 }
 
-// NopObserver observes nothing; embed it to observe a few things.
-type NopObserver struct{}
-
-func (NopObserver) PunchesIngested(string, string, int)    {}
-func (NopObserver) PunchesRejected(string, string, int)    {}
-func (NopObserver) EventQueued(attendance.EventKind, bool) {}
-func (NopObserver) PunchesDuplicate(string, string, int)   {}
-func (NopObserver) LogShrunk(string)                       {}
-func (NopObserver) AlertQueued(string, event.AlertKind)    {}
-func (NopObserver) Committed(time.Duration)                {}
+// Queued is how many events and corrections the engine has queued in the outbox since New
+// (punchctl says so after re-judging the stopped store).
+func (e *Engine) Queued() int { return int(e.queued.Load()) }
 
 var _ pull.Sink = (*Engine)(nil)

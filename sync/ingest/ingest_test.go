@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	"github.com/jinbi/punchd/device"
 	"github.com/jinbi/punchd/internal/attendance"
 	"github.com/jinbi/punchd/internal/calendar"
@@ -272,17 +274,17 @@ func TestPullsOfAGrowingClearedAndRegrownLog(t *testing.T) {
 	}
 }
 
-type countingObserver struct {
-	NopObserver
-	rejected map[string]int
+// rejected is what punchd_punches_rejected_total says of the office clock, by reason.
+func (f *fixture) rejected() map[string]float64 {
+	out := map[string]float64{}
+	for _, r := range rejectReasons {
+		out[r] = testutil.ToFloat64(f.eng.met.rejected.WithLabelValues("dangzhengban", r))
+	}
+	return out
 }
-
-func (c *countingObserver) PunchesRejected(clock, reason string, n int) { c.rejected[reason] += n }
 
 func TestRealtimePunchWithImpossibleDateIsRejected(t *testing.T) {
 	f := newFixture(t)
-	obs := &countingObserver{rejected: map[string]int{}}
-	f.eng.obs = obs
 	bad := punch("A1023", time.Date(2000, 1, 1, 8, 0, 0, 0, cst)) // a clock whose battery died
 	if err := f.eng.Realtime(t.Context(), "dangzhengban", bad); err != nil {
 		t.Fatal(err)
@@ -294,8 +296,8 @@ func TestRealtimePunchWithImpossibleDateIsRejected(t *testing.T) {
 	if n, _ := f.db.CountPunches(); n != 0 {
 		t.Fatalf("%d impossible punches stored", n)
 	}
-	if obs.rejected["bad_date"] != 2 {
-		t.Fatalf("rejected = %v, want 2 bad_date", obs.rejected)
+	if got := f.rejected(); got["bad_date"] != 2 {
+		t.Fatalf("rejected = %v, want 2 bad_date", got)
 	}
 }
 
@@ -340,8 +342,6 @@ func TestCorrectionsMeanOneThing(t *testing.T) {
 // (before its New index) does not count them twice. The mark is kept for the next pull.
 func TestSkippedRecordsCountedOnce(t *testing.T) {
 	f := newFixture(t)
-	obs := &countingObserver{rejected: map[string]int{}}
-	f.eng.obs = obs
 	good := []device.Punch{punch("A1023", at("2026-02-27", "08:20")), punch("A1023", at("2026-02-27", "12:05"))}
 	skipped := []device.Skipped{{Index: 1, Reason: device.SkipBadDate, Detail: "year 2000"}, {Index: 3, Reason: device.SkipMalformed, Detail: "no user id"}}
 	now := f.now.Now()
@@ -351,8 +351,8 @@ func TestSkippedRecordsCountedOnce(t *testing.T) {
 	if err := f.eng.Pulled(t.Context(), r); err != nil {
 		t.Fatal(err)
 	}
-	if obs.rejected["bad_date"] != 1 || obs.rejected["malformed"] != 1 {
-		t.Fatalf("rejected = %v after the first pull", obs.rejected)
+	if got := f.rejected(); got["bad_date"] != 1 || got["malformed"] != 1 {
+		t.Fatalf("rejected = %v after the first pull", got)
 	}
 	if n, _ := f.db.CountPunches(); n != 2 {
 		t.Fatalf("%d punches stored, want the 2 good ones", n)
@@ -365,8 +365,8 @@ func TestSkippedRecordsCountedOnce(t *testing.T) {
 	if err := f.eng.Pulled(t.Context(), r); err != nil {
 		t.Fatal(err)
 	}
-	if obs.rejected["bad_date"] != 1 || obs.rejected["malformed"] != 1 {
-		t.Fatalf("rejected = %v: counted again", obs.rejected)
+	if got := f.rejected(); got["bad_date"] != 1 || got["malformed"] != 1 {
+		t.Fatalf("rejected = %v: counted again", got)
 	}
 }
 

@@ -1,7 +1,11 @@
 package ingest
 
 import (
+	"fmt"
+	"strings"
 	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/jinbi/punchd/internal/attendance"
 	"github.com/jinbi/punchd/internal/calendar"
@@ -34,5 +38,46 @@ func TestReconfigureRejudgesOpenDays(t *testing.T) {
 	}
 	if day, _, err := f.db.Day("A1023", d); err != nil || day.Slots[attendance.AmIn].Result != attendance.ResultOK {
 		t.Errorf("am_in after the reload = %+v (%v), want ok under the 08:45 schedule", day.Slots[attendance.AmIn], err)
+	}
+}
+
+// TestReconfigureMovesClockSeries: every configured clock's paths and rejection reasons exist at
+// zero; a clock a reload adds gets them, a clock it removes loses them (no alert on a clock punchd
+// no longer reads).
+func TestReconfigureMovesClockSeries(t *testing.T) {
+	f := newFixture(t)
+	reg := prometheus.NewRegistry()
+	f.eng.met = NewMetrics(reg)
+	f.eng.met.setClocks(f.eng.cfg.Clocks)
+	series := func() string {
+		var b strings.Builder
+		fams, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, fam := range fams {
+			for _, m := range fam.GetMetric() {
+				for _, l := range m.GetLabel() {
+					if l.GetName() == "clock" {
+						fmt.Fprintf(&b, "%s %s\n", fam.GetName(), l.GetValue())
+					}
+				}
+			}
+		}
+		return b.String()
+	}
+	before := series()
+	for _, want := range []string{"punchd_punches_rejected_total dangzhengban", "punchd_punches_ingested_total dangzhengban", "punchd_clock_log_shrunk_total dangzhengban"} {
+		if !strings.Contains(before, want) {
+			t.Errorf("at start: no %q in\n%s", want, before)
+		}
+	}
+	if err := f.eng.Reconfigure(t.Context(), Config{Site: "jinbi", Prefix: "punchd/jinbi", Params: rules.DefaultParams(),
+		EventsSince: f.eng.cfg.EventsSince, Clocks: []string{"station"}}, f.eng.cal); err != nil {
+		t.Fatal(err)
+	}
+	after := series()
+	if strings.Contains(after, "dangzhengban") || strings.Count(after, "station") != strings.Count(before, "dangzhengban") {
+		t.Errorf("after the reload replaced the clock:\n%s\nwant the station's series where the office's were:\n%s", after, before)
 	}
 }

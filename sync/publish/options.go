@@ -52,9 +52,17 @@ type Options struct {
 
 	Version string // reported in the status payload
 
-	Logger *slog.Logger     // nil: discard
-	Now    func() time.Time // nil: time.Now
-	Hooks  Hooks
+	Logger  *slog.Logger     // nil: discard
+	Now     func() time.Time // nil: time.Now
+	Metrics *Metrics         // shared by the publishers a reload replaces; nil: a registry nobody serves
+
+	// OnSend, when set, is called as an entry is handed to the connection (before its
+	// acknowledgement; an entry sent again after a lost connection is passed again): the web
+	// console's live feed. OnPoll, when set, is called each time the publisher has looked at the
+	// outbox, every PollInterval, connected or not: its liveness. Both run on the publisher's
+	// goroutines and must not block.
+	OnSend func(topic string, payload []byte)
+	OnPoll func()
 }
 
 // DefaultOptions returns the defaults; Broker, ClientID and Prefix still have to be set.
@@ -73,40 +81,6 @@ func DefaultOptions() Options {
 		MaxAge:         30 * 24 * time.Hour,
 	}
 }
-
-// Why entries were dropped from the outbox unsent (OnDrop).
-const (
-	DropSize = "size" // over MaxEntries
-	DropAge  = "age"  // older than MaxAge
-)
-
-// Hooks let the daemon count what the publisher does without this package importing metrics.
-// Each may be nil. They are called from the publisher's goroutines and must not block.
-type Hooks struct {
-	OnConnect    func()                                    // a connection is up and "online" acknowledged
-	OnDisconnect func(err error)                           // a connection ended (err nil on shutdown)
-	OnReconnect  func()                                    // a connection is up after an earlier one ended or failed
-	OnPublish    func(topic string, latency time.Duration) // an entry was acknowledged, latency since it was sent
-	OnError      func(reason string)                       // one of the Reason* constants
-	OnDrop       func(reason string, n int)                // n entries were trimmed unsent; reason DropSize or DropAge
-	OnOutbox     func(count int, oldest time.Time)         // outbox depth after each poll; oldest zero when empty
-	// OnSend: an entry was handed to the connection (before its acknowledgement; an entry sent
-	// again after a lost connection is passed again). The web console's live feed listens here.
-	OnSend func(topic string, payload []byte)
-}
-
-// Error reasons passed to Hooks.OnError.
-const (
-	ReasonConnect    = "connect"     // a connection attempt failed
-	ReasonLost       = "lost"        // an established connection was lost
-	ReasonPublish    = "publish"     // a publish was refused or failed on the connection
-	ReasonAckTimeout = "ack_timeout" // no acknowledgement within AckTimeout
-	ReasonOutbox     = "outbox"      // reading, deleting or trimming the outbox failed
-	ReasonStatus     = "status"      // the retained online/offline status was not acknowledged
-)
-
-// Reasons lists every reason, for initialising counters to zero.
-var Reasons = []string{ReasonConnect, ReasonLost, ReasonPublish, ReasonAckTimeout, ReasonOutbox, ReasonStatus}
 
 // Sentinel errors of configuration.
 var (

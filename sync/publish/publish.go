@@ -6,8 +6,8 @@
 // clean shutdown) and bounds the outbox by size and age.
 //
 // It owns the MQTT connection and nothing else: it never writes the outbox except to delete
-// acknowledged entries and to trim it, it never builds payloads (internal/event does) and it does
-// not import the metrics package (Hooks are wired by the daemon).
+// acknowledged entries and to trim it, and it never builds payloads (internal/event does). It
+// counts what it does in its own Metrics.
 //
 // # Why its own reconnect loop
 //
@@ -28,6 +28,7 @@ import (
 	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/jinbi/punchd/internal/backoff"
 	"github.com/jinbi/punchd/internal/event"
@@ -79,6 +80,9 @@ func New(ob Outbox, o Options) (*Publisher, error) {
 	if err := o.Check(); err != nil {
 		return nil, err
 	}
+	if o.Metrics == nil {
+		o.Metrics = NewMetrics(prometheus.NewRegistry(), o.Now)
+	}
 	return &Publisher{
 		ob: ob, o: o,
 		log:  o.Logger.With("broker", o.Broker, "client_id", o.ClientID),
@@ -109,7 +113,7 @@ const (
 // back-off, until ctx is done. Then it goes on draining briefly (what is in flight and what is
 // still queued), publishes "offline" (retained) and disconnects; it returns nil within about 1 s plus WriteTimeout
 // (a publish being handed to a stalled socket) plus one outbox delete.
-// Outbox and broker failures are logged and reported through Hooks, never returned.
+// Outbox and broker failures are logged and counted, never returned.
 func (p *Publisher) Run(ctx context.Context) error {
 	housekeeping := make(chan struct{})
 	go func() { defer close(housekeeping); p.housekeep(ctx) }()
@@ -137,23 +141,19 @@ func (p *Publisher) Run(ctx context.Context) error {
 				break
 			}
 			failures++
-			p.hookErr(ReasonConnect)
+			p.o.Metrics.errors.WithLabelValues(errOther).Inc()
 			d := bo.Next()
 			down("mqtt broker unreachable", err, d)
 			backoff.Sleep(ctx, d)
 			continue
 		}
 		if everUp || failures > 0 {
-			if h := p.o.Hooks.OnReconnect; h != nil {
-				h()
-			}
+			p.o.Metrics.reconnects.Inc()
 		}
 		everUp, failures = true, 0
 		bo.Reset()
 		p.connected.Store(true)
-		if h := p.o.Hooks.OnConnect; h != nil {
-			h()
-		}
+		p.o.Metrics.connected.Set(1)
 		if downSince.IsZero() {
 			p.log.Info("mqtt connected")
 		} else {
@@ -163,9 +163,7 @@ func (p *Publisher) Run(ctx context.Context) error {
 
 		err = p.session(ctx, c, lost)
 		p.connected.Store(false)
-		if h := p.o.Hooks.OnDisconnect; h != nil {
-			h(err)
-		}
+		p.o.Metrics.connected.Set(0)
 		if err == nil || ctx.Err() != nil {
 			break
 		}
@@ -219,7 +217,7 @@ func (p *Publisher) connect(ctx context.Context) (mqtt.Client, <-chan struct{}, 
 	}
 	if err := p.publishStatus(ctx, c, event.StateOnline, "", p.o.AckTimeout); err != nil {
 		c.Disconnect(0)
-		p.hookErr(ReasonStatus)
+		p.o.Metrics.errors.WithLabelValues(errOther).Inc()
 		return nil, nil, fmt.Errorf("mqtt %s: publish online status: %w", p.o.Broker, err)
 	}
 	p.connGen.Add(1)
@@ -339,7 +337,7 @@ func (p *Publisher) session(ctx context.Context, c mqtt.Client, lost <-chan stru
 		case <-poll.C:
 		case <-lost:
 			s.drainResults() // none of these count: see handle
-			p.hookErr(ReasonLost)
+			p.o.Metrics.errors.WithLabelValues(errDisconnected).Inc()
 			return fmt.Errorf("mqtt %s: connection lost with %d publishes unacknowledged", p.o.Broker, len(s.inflight))
 		case <-ctx.Done():
 			s.shutdown()
@@ -357,7 +355,7 @@ func (s *session) fill() {
 		if len(s.queue) == 0 {
 			entries, err := p.ob.Peek(len(s.inflight) + len(s.held) + max(4*window, 64))
 			if err != nil {
-				p.hookErr(ReasonOutbox)
+				p.o.Metrics.errors.WithLabelValues(errOther).Inc()
 				p.log.Error("outbox peek failed", "err", err)
 				return
 			}
@@ -379,7 +377,7 @@ func (s *session) fill() {
 		tok := s.c.Publish(e.Topic, p.o.QoS, e.Retained, e.Payload)
 		s.inflight[e.Seq] = struct{}{}
 		p.log.Debug("mqtt publish", "seq", e.Seq, "topic", e.Topic, "key", e.Key)
-		if h := p.o.Hooks.OnSend; h != nil {
+		if h := p.o.OnSend; h != nil {
 			h(e.Topic, e.Payload)
 		}
 		go func(seq uint64, gen uint64, topic string) {
@@ -412,16 +410,20 @@ func (s *session) handle(r result) {
 	case r.err == nil:
 		s.acked = append(s.acked, r.seq)
 		s.held[r.seq] = struct{}{}
-		if h := p.o.Hooks.OnPublish; h != nil {
-			h(r.topic, time.Since(r.sent))
-		}
+		p.o.Metrics.published(p.o.Prefix, r.topic, time.Since(r.sent))
 	case errors.Is(r.err, errAckTimeout):
-		p.hookErr(ReasonAckTimeout)
+		p.o.Metrics.errors.WithLabelValues(errTimeout).Inc()
 		if s.failure == nil {
 			s.failure = fmt.Errorf("mqtt %s: entry %d: %w (%s)", p.o.Broker, r.seq, r.err, p.o.AckTimeout)
 		}
 	default:
-		p.hookErr(ReasonPublish)
+		// paho fails the publishes of a connection it is tearing down ("connection lost before
+		// Publish completed") after it marked the connection closed: those are not refusals.
+		reason := errRejected
+		if errors.Is(r.err, mqtt.ErrNotConnected) || !s.c.IsConnectionOpen() {
+			reason = errDisconnected
+		}
+		p.o.Metrics.errors.WithLabelValues(reason).Inc()
 		if s.failure == nil {
 			s.failure = fmt.Errorf("mqtt %s: publish entry %d: %w", p.o.Broker, r.seq, r.err)
 		}
@@ -455,7 +457,7 @@ func (s *session) deleteDone(d deleteResult) {
 	if d.err != nil {
 		// The broker has them; keep them held and retry with the next batch. If the daemon stops
 		// first they are published again (same id) after the restart.
-		s.p.hookErr(ReasonOutbox)
+		s.p.o.Metrics.errors.WithLabelValues(errOther).Inc()
 		s.p.log.Error("outbox delete failed", "err", d.err, "entries", len(d.seqs))
 		s.acked = append(s.acked, d.seqs...)
 		return
@@ -505,7 +507,7 @@ wait:
 	default:
 	}
 	if err := p.publishStatus(context.Background(), s.c, event.StateOffline, "shutdown", offlineOnShutdown); err != nil {
-		p.hookErr(ReasonStatus)
+		p.o.Metrics.errors.WithLabelValues(errOther).Inc()
 		p.log.Warn("mqtt offline status not acknowledged", "err", err)
 	}
 	s.c.Disconnect(quiesceOnShutdown)
@@ -529,7 +531,7 @@ func (p *Publisher) housekeep(ctx context.Context) {
 func (p *Publisher) trim() {
 	count, oldest, err := p.ob.Stats()
 	if err != nil {
-		p.hookErr(ReasonOutbox)
+		p.o.Metrics.errors.WithLabelValues(errOther).Inc()
 		p.log.Error("outbox stats failed", "err", err)
 		return
 	}
@@ -537,35 +539,28 @@ func (p *Publisher) trim() {
 	over := (p.o.MaxEntries > 0 && count > p.o.MaxEntries) ||
 		(p.o.MaxAge > 0 && !oldest.IsZero() && now.Sub(oldest) > p.o.MaxAge)
 	if over {
-		reason := DropSize
+		reason := dropSize
 		if p.o.MaxEntries <= 0 || count <= p.o.MaxEntries {
-			reason = DropAge
+			reason = dropAge
 		}
 		// Only then: a trim is a write transaction (an fsync), not something to do every poll.
 		n, err := p.ob.Trim(p.o.MaxEntries, p.o.MaxAge, now)
 		if err != nil {
-			p.hookErr(ReasonOutbox)
+			p.o.Metrics.errors.WithLabelValues(errOther).Inc()
 			p.log.Error("outbox trim failed", "err", err)
 		} else if n > 0 {
 			p.log.Warn("outbox over its bounds: dropped unsent entries", "dropped", n,
 				"max_entries", p.o.MaxEntries, "max_age", p.o.MaxAge)
-			if h := p.o.Hooks.OnDrop; h != nil {
-				h(reason, n)
-			}
+			p.o.Metrics.dropped.WithLabelValues(reason).Add(float64(n))
 		}
 		if count, oldest, err = p.ob.Stats(); err != nil {
-			p.hookErr(ReasonOutbox)
+			p.o.Metrics.errors.WithLabelValues(errOther).Inc()
 			p.log.Error("outbox stats failed", "err", err)
 			return
 		}
 	}
-	if h := p.o.Hooks.OnOutbox; h != nil {
-		h(count, oldest)
-	}
-}
-
-func (p *Publisher) hookErr(reason string) {
-	if h := p.o.Hooks.OnError; h != nil {
-		h(reason)
+	p.o.Metrics.outbox(count, oldest)
+	if h := p.o.OnPoll; h != nil {
+		h()
 	}
 }

@@ -11,11 +11,12 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/jinbi/punchd/internal/attendance"
 	"github.com/jinbi/punchd/internal/config"
@@ -188,6 +189,46 @@ func fastOptions(t testing.TB, url string) publish.Options {
 	return o
 }
 
+// metrics is the registry a test's publisher counts on.
+type metrics struct{ reg *prometheus.Registry }
+
+// withMetrics gives o metrics on a registry of the test's own.
+func withMetrics(o publish.Options) (publish.Options, metrics) {
+	reg := prometheus.NewRegistry()
+	o.Metrics = publish.NewMetrics(reg, o.Now)
+	return o, metrics{reg}
+}
+
+// get is the value of metric name's series whose label is value (label "": its one series; a
+// histogram's value is its count).
+func (m metrics) get(t testing.TB, name, label, value string) float64 {
+	t.Helper()
+	fams, err := m.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range fams {
+		if f.GetName() != name {
+			continue
+		}
+		for _, s := range f.GetMetric() {
+			if label != "" && !slices.ContainsFunc(s.GetLabel(), func(l *dto.LabelPair) bool { return l.GetName() == label && l.GetValue() == value }) {
+				continue
+			}
+			switch {
+			case s.Counter != nil:
+				return s.GetCounter().GetValue()
+			case s.Gauge != nil:
+				return s.GetGauge().GetValue()
+			case s.Histogram != nil:
+				return float64(s.GetHistogram().GetSampleCount())
+			}
+		}
+	}
+	t.Fatalf("no series %s{%s=%q}", name, label, value)
+	return 0
+}
+
 // run starts p.Run in the background; the returned func cancels it and waits for Run to return.
 func run(t testing.TB, p *publish.Publisher) (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
@@ -243,12 +284,7 @@ func TestEventsArriveWithAllFields(t *testing.T) {
 	ob := newMemOutbox()
 	ids := enqueueEvents(t, ob, 0, 40)
 
-	var connects, publishes atomic.Int64
-	o := fastOptions(t, b.URL())
-	o.Hooks = publish.Hooks{
-		OnConnect: func() { connects.Add(1) },
-		OnPublish: func(string, time.Duration) { publishes.Add(1) },
-	}
+	o, m := withMetrics(fastOptions(t, b.URL()))
 	p, err := publish.New(ob, o)
 	if err != nil {
 		t.Fatal(err)
@@ -289,11 +325,14 @@ func TestEventsArriveWithAllFields(t *testing.T) {
 			t.Errorf("id %s received %d times on a clean run", id, n)
 		}
 	}
-	if publishes.Load() != int64(len(ids)) {
-		t.Errorf("OnPublish called %d times, want %d", publishes.Load(), len(ids))
+	if n := m.get(t, "punchd_mqtt_publishes_total", "type", "event"); n != float64(len(ids)) {
+		t.Errorf("%v events counted published, want %d", n, len(ids))
 	}
-	if connects.Load() != 1 {
-		t.Errorf("OnConnect called %d times, want 1", connects.Load())
+	if n := m.get(t, "punchd_mqtt_ack_latency_seconds", "", ""); n != float64(len(ids)) {
+		t.Errorf("%v acknowledgement latencies observed, want %d", n, len(ids))
+	}
+	if m.get(t, "punchd_mqtt_connected", "", "") != 1 || m.get(t, "punchd_mqtt_reconnects_total", "", "") != 0 {
+		t.Errorf("connected %v, reconnects %v; want 1 and 0", m.get(t, "punchd_mqtt_connected", "", ""), m.get(t, "punchd_mqtt_reconnects_total", "", ""))
 	}
 
 	var st event.Status
@@ -323,17 +362,10 @@ func TestBrokerOutage(t *testing.T) {
 	ob := newMemOutbox()
 	want := enqueueEvents(t, ob, 0, 1500)
 
-	var reconnects, refused atomic.Int64
-	o := fastOptions(t, b.URL())
+	o, m := withMetrics(fastOptions(t, b.URL()))
 	logs := &logRecorder{Handler: o.Logger.Handler(), mu: new(sync.Mutex), recs: new([]slog.Record)}
 	o.Logger = slog.New(logs)
 	o.Inflight = 4 // slow the drain so the outage lands in the middle of it
-	o.Hooks.OnReconnect = func() { reconnects.Add(1) }
-	o.Hooks.OnError = func(reason string) {
-		if reason == publish.ReasonConnect {
-			refused.Add(1)
-		}
-	}
 	p, err := publish.New(ob, o)
 	if err != nil {
 		t.Fatal(err)
@@ -348,7 +380,7 @@ func TestBrokerOutage(t *testing.T) {
 	}
 	p.Notify()
 	// Stay down for a while: several reconnect attempts fail.
-	waitFor(t, "reconnect attempts refused", 10*time.Second, func() bool { return refused.Load() >= 3 })
+	waitFor(t, "reconnect attempts refused", 10*time.Second, func() bool { return m.get(t, "punchd_mqtt_publish_errors_total", "reason", "other") >= 3 })
 	left := ob.count()
 	if left == 0 {
 		t.Fatalf("outbox empty while the broker is down: entries were deleted without an acknowledgement")
@@ -370,10 +402,13 @@ func TestBrokerOutage(t *testing.T) {
 			t.Errorf("id %s lost", id)
 		}
 	}
-	if reconnects.Load() < 1 {
-		t.Errorf("OnReconnect never called")
+	if m.get(t, "punchd_mqtt_reconnects_total", "", "") < 1 {
+		t.Errorf("no reconnect counted")
 	}
-	t.Logf("outage: %d entries left when the broker stopped, %d duplicates (same id) after, %d reconnects", left, dups, reconnects.Load())
+	if m.get(t, "punchd_mqtt_publish_errors_total", "reason", "disconnected") < 1 {
+		t.Errorf("the lost connection not counted")
+	}
+	t.Logf("outage: %d entries left when the broker stopped, %d duplicates (same id) after, %v reconnects", left, dups, m.get(t, "punchd_mqtt_reconnects_total", "", ""))
 
 	// The logs: the outage once at WARN, the refused attempts at DEBUG, the recovery once at INFO
 	// with how long the broker was away.
@@ -392,7 +427,7 @@ func TestBrokerOutage(t *testing.T) {
 		t.Errorf("WARN lines for one outage: %v, want one \"mqtt connection lost\" with its err", warns)
 	}
 	if len(retries) < 2 {
-		t.Errorf("%d DEBUG \"mqtt still down\" lines for %d refused attempts", len(retries), refused.Load())
+		t.Errorf("%d DEBUG \"mqtt still down\" lines for %v refused attempts", len(retries), m.get(t, "punchd_mqtt_publish_errors_total", "reason", "other"))
 	}
 	if len(connected) != 2 || connected[0].Level != slog.LevelInfo || hasAttr(connected[0], "down_for") || !hasAttr(connected[1], "down_for") {
 		t.Errorf("\"mqtt connected\" lines: %v, want the first connect and the recovery with down_for", connected)
@@ -493,10 +528,8 @@ func TestLastWill(t *testing.T) {
 	b := mqtttest.Start(t)
 	px := mqtttest.NewProxy(t, b.Addr())
 	ob := newMemOutbox()
-	o := fastOptions(t, "tcp://"+px.Addr())
+	o, m := withMetrics(fastOptions(t, "tcp://"+px.Addr()))
 	o.KeepAlive = 2 * time.Second
-	var connects atomic.Int64
-	o.Hooks.OnConnect = func() { connects.Add(1) }
 	p, err := publish.New(ob, o)
 	if err != nil {
 		t.Fatal(err)
@@ -518,7 +551,7 @@ func TestLastWill(t *testing.T) {
 	px.Resume()
 	enqueueEvents(t, ob, 0, 10)
 	p.Notify()
-	waitFor(t, "reconnected and drained", 20*time.Second, func() bool { return ob.count() == 0 && connects.Load() >= 2 }, ob.changed)
+	waitFor(t, "reconnected and drained", 20*time.Second, func() bool { return ob.count() == 0 && m.get(t, "punchd_mqtt_reconnects_total", "", "") >= 1 }, ob.changed)
 }
 
 func TestTLSAndPassword(t *testing.T) {
@@ -545,19 +578,14 @@ func TestTLSAndPassword(t *testing.T) {
 	}
 	ob2 := newMemOutbox()
 	enqueueEvents(t, ob2, 0, 5)
-	var connectErrors atomic.Int64
 	o.ClientID = "punchd-test-wrong"
-	o.Hooks.OnError = func(reason string) {
-		if reason == publish.ReasonConnect {
-			connectErrors.Add(1)
-		}
-	}
+	o, m := withMetrics(o)
 	p2, err := publish.New(ob2, o)
 	if err != nil {
 		t.Fatal(err)
 	}
 	run(t, p2)
-	waitFor(t, "connect refused twice", 10*time.Second, func() bool { return connectErrors.Load() >= 2 })
+	waitFor(t, "connect refused twice", 10*time.Second, func() bool { return m.get(t, "punchd_mqtt_publish_errors_total", "reason", "other") >= 2 })
 	if ob2.count() != 5 {
 		t.Errorf("outbox has %d entries after refused connects, want 5", ob2.count())
 	}
@@ -569,27 +597,32 @@ func TestTrimCountsDrops(t *testing.T) {
 	for i := range 30 {
 		ob.add(event.Topic(prefix, "late"), []byte("{}"), false, now.Add(-time.Duration(30-i)*time.Hour))
 	}
-	var dropped atomic.Int64
-	var depth atomic.Int64
 	o := publish.DefaultOptions()
 	o.Broker = "tcp://127.0.0.1:1" // nothing listens: the trim must run while disconnected
 	o.ClientID, o.Prefix = "trim", prefix
 	o.BackoffMin, o.BackoffMax = 20*time.Millisecond, 50*time.Millisecond
 	o.MaxEntries, o.MaxAge = 20, 24*time.Hour
 	o.Now = func() time.Time { return now }
-	o.Hooks.OnDrop = func(_ string, n int) { dropped.Add(int64(n)) }
-	o.Hooks.OnOutbox = func(n int, _ time.Time) { depth.Store(int64(n)) }
 	o.Logger = testLogger(t)
+	o, m := withMetrics(o)
 	p, err := publish.New(ob, o)
 	if err != nil {
 		t.Fatal(err)
 	}
 	stop := run(t, p)
-	waitFor(t, "trim", 5*time.Second, func() bool { return dropped.Load() > 0 && depth.Load() > 0 })
+	dropped := func() float64 {
+		return m.get(t, "punchd_outbox_dropped_total", "reason", "size") + m.get(t, "punchd_outbox_dropped_total", "reason", "age")
+	}
+	waitFor(t, "trim", 5*time.Second, func() bool { return dropped() > 0 && m.get(t, "punchd_outbox_entries", "", "") > 0 })
 	stop()
-	// 30 entries 30h..1h old: 6 are older than 24h, and the 24 left are cut to 20.
-	if dropped.Load() != 10 || ob.count() != 20 || depth.Load() != 20 {
-		t.Errorf("dropped %d, left %d, reported depth %d; want 10, 20, 20", dropped.Load(), ob.count(), depth.Load())
+	// 30 entries 30h..1h old: 6 are older than 24h, and the 24 left are cut to 20 (one trim, by
+	// size: it cuts the old ones too).
+	if dropped() != 10 || ob.count() != 20 || m.get(t, "punchd_outbox_entries", "", "") != 20 {
+		t.Errorf("dropped %v, left %d, reported depth %v; want 10, 20, 20", dropped(), ob.count(), m.get(t, "punchd_outbox_entries", "", ""))
+	}
+	// The oldest left is 20h old, its age told at scrape time.
+	if age := m.get(t, "punchd_outbox_oldest_age_seconds", "", ""); age != 20*3600 {
+		t.Errorf("oldest age %vs, want %v", age, 20*3600)
 	}
 }
 
@@ -731,15 +764,9 @@ func TestAckTimeoutResends(t *testing.T) {
 	px := mqtttest.NewProxy(t, b.Addr())
 	sub := subscribe(t, b.URL(), "sub-ack", event.EventsFilter(prefix), false)
 	ob := newMemOutbox()
-	o := fastOptions(t, "tcp://"+px.Addr())
+	o, m := withMetrics(fastOptions(t, "tcp://"+px.Addr()))
 	o.AckTimeout = 300 * time.Millisecond
 	o.ConnectTimeout = 300 * time.Millisecond
-	var ackTimeouts atomic.Int64
-	o.Hooks.OnError = func(reason string) {
-		if reason == publish.ReasonAckTimeout {
-			ackTimeouts.Add(1)
-		}
-	}
 	p, err := publish.New(ob, o)
 	if err != nil {
 		t.Fatal(err)
@@ -750,7 +777,7 @@ func TestAckTimeoutResends(t *testing.T) {
 	px.Blackhole(true)
 	want := enqueueEvents(t, ob, 0, 20)
 	p.Notify()
-	waitFor(t, "an ack timeout", 10*time.Second, func() bool { return ackTimeouts.Load() >= 1 })
+	waitFor(t, "an ack timeout", 10*time.Second, func() bool { return m.get(t, "punchd_mqtt_publish_errors_total", "reason", "timeout") >= 1 })
 	if n := ob.count(); n != 20 {
 		t.Fatalf("outbox has %d entries after acks were lost, want all 20", n)
 	}
@@ -766,14 +793,8 @@ func TestNotifyWakesAndRetainedFlows(t *testing.T) {
 	b := mqtttest.Start(t)
 	sub := subscribe(t, b.URL(), "sub-notify", event.EventsFilter(prefix), false)
 	ob := newMemOutbox()
-	o := fastOptions(t, b.URL())
+	o, m := withMetrics(fastOptions(t, b.URL()))
 	o.PollInterval = time.Hour
-	var outboxErrors atomic.Int64
-	o.Hooks.OnError = func(reason string) {
-		if reason == publish.ReasonOutbox {
-			outboxErrors.Add(1)
-		}
-	}
 	p, err := publish.New(ob, o)
 	if err != nil {
 		t.Fatal(err)
@@ -809,7 +830,7 @@ func TestNotifyWakesAndRetainedFlows(t *testing.T) {
 	ob.mu.Unlock()
 	ids := enqueueEvents(t, ob, 100, 5)
 	p.Notify()
-	waitFor(t, "outbox error reported", 10*time.Second, func() bool { return outboxErrors.Load() >= 1 })
+	waitFor(t, "outbox error reported", 10*time.Second, func() bool { return m.get(t, "punchd_mqtt_publish_errors_total", "reason", "other") >= 1 })
 	ob.mu.Lock()
 	ob.failPeek = nil
 	ob.mu.Unlock()

@@ -18,6 +18,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/jinbi/punchd/device"
 	"github.com/jinbi/punchd/internal/backoff"
 )
@@ -59,14 +61,15 @@ type Pull struct {
 	TimeSet bool
 }
 
-// Observer is told what happens, for metrics. All methods must be safe for concurrent use.
+// Observer is told what happens to the clock, for the daemon's view of it (its status, the
+// liveness of the loop); the loop counts it in its Metrics first. All methods must be safe for
+// concurrent use.
 type Observer interface {
 	ClockUp(clock string, up bool)
 	ClockError(clock, reason string)
 	PullFailed(clock, reason string, took time.Duration)
 	Pulled(clock string, r Pull)
 	RealtimeConnected(clock string, connected bool)
-	RealtimePunch(clock string)
 	Beat(loop string)
 }
 
@@ -85,8 +88,8 @@ type Config struct {
 	ClearOlderThan   time.Duration // only when every punch on the clock is older than this
 	MinBackoff       time.Duration // default 1s
 	MaxBackoff       time.Duration // default 2m
-	// Reasons classifies the driver's errors for the metrics, first match wins (see Reason).
-	Reasons []ErrorReason
+	// Metrics are shared by every loop; nil: kept on a registry of their own that nobody serves.
+	Metrics *Metrics
 }
 
 // DefaultFullPullInterval is how often a loop reads a clock's whole log when nothing else asks for it.
@@ -103,6 +106,7 @@ type Loop struct {
 	now  func() time.Time
 	log  *slog.Logger
 	obs  Observer
+	met  *Metrics
 	kick chan struct{}
 	ops  chan op // clock commands to run between pulls (Do)
 	// conn, while a session is up, holds a channel closed when it ends: Do has a connection to run on.
@@ -152,7 +156,12 @@ func New(cfg Config, sink Sink, open Opener, now func() time.Time, log *slog.Log
 	if obs == nil {
 		obs = nopObserver{}
 	}
-	return &Loop{cfg: cfg, sink: sink, open: open, now: now, log: log.With("clock", cfg.Name), obs: obs, kick: make(chan struct{}, 1), ops: make(chan op)}
+	met := cfg.Metrics
+	if met == nil {
+		met = NewMetrics(prometheus.NewRegistry(), nil)
+	}
+	met.Init(cfg.Name)
+	return &Loop{cfg: cfg, sink: sink, open: open, now: now, log: log.With("clock", cfg.Name), obs: obs, met: met, kick: make(chan struct{}, 1), ops: make(chan op)}
 }
 
 // Kick asks for a pull as soon as possible (used after a SIGHUP or from the API).
@@ -173,7 +182,7 @@ func (l *Loop) Run(ctx context.Context) error {
 			if ctx.Err() != nil {
 				break
 			}
-			l.obs.ClockError(l.cfg.Name, Reason(err, l.cfg.Reasons))
+			l.clockError(l.met.Reason(err))
 			wait := bo.Next()
 			l.down("connect", err, wait)
 			if !l.sleep(ctx, wait) {
@@ -185,15 +194,15 @@ func (l *Loop) Run(ctx context.Context) error {
 		if cerr := clk.Close(); cerr != nil && ctx.Err() == nil {
 			l.log.Debug("close clock", "err", cerr)
 		}
-		l.obs.ClockUp(l.cfg.Name, false)
-		l.obs.RealtimeConnected(l.cfg.Name, false)
+		l.clockUp(false)
+		l.realtimeConnected(false)
 		if ctx.Err() != nil {
 			break
 		}
 		step := "pull"
 		if !errors.As(err, new(counted)) {
 			step = "session"
-			l.obs.ClockError(l.cfg.Name, Reason(err, l.cfg.Reasons))
+			l.clockError(l.met.Reason(err))
 		}
 		wait := bo.Next()
 		l.down(step, err, wait)
@@ -247,16 +256,16 @@ func (l *Loop) session(ctx context.Context, clk device.Clock, bo *backoff.Backof
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			l.obs.RealtimeConnected(l.cfg.Name, true)
+			l.realtimeConnected(true)
 			err := lst.Listen(sctx, func(p device.Punch) {
-				l.obs.RealtimePunch(l.cfg.Name)
+				l.met.realtimeEvents.WithLabelValues(l.cfg.Name, "understood").Inc()
 				if err := l.sink.Realtime(sctx, l.cfg.Name, p); err != nil {
 					l.log.Error("commit realtime punch", "user", p.UserID, "time", p.Time, "err", err)
-					l.obs.ClockError(l.cfg.Name, "store")
+					l.clockError("store")
 					l.Kick() // the next pull reads it again
 				}
 			})
-			l.obs.RealtimeConnected(l.cfg.Name, false)
+			l.realtimeConnected(false)
 			if err == nil {
 				err = errors.New("realtime listener ended")
 			}
@@ -302,7 +311,9 @@ func (l *Loop) pullOnce(ctx context.Context, clk device.Clock, withUsers bool) (
 	start := l.now()
 	defer func() {
 		if err != nil && ctx.Err() == nil {
-			l.obs.PullFailed(l.cfg.Name, Reason(err, l.cfg.Reasons), l.now().Sub(start))
+			reason, took := l.met.Reason(err), l.now().Sub(start)
+			l.met.pullFailed(l.cfg.Name, reason, took)
+			l.obs.PullFailed(l.cfg.Name, reason, took)
 			err = counted{err}
 		}
 	}()
@@ -315,7 +326,7 @@ func (l *Loop) pullOnce(ctx context.Context, clk device.Clock, withUsers bool) (
 	if !info.Time.IsZero() {
 		offset = info.Time.Sub(hostAt).Round(time.Second)
 	}
-	l.obs.ClockUp(l.cfg.Name, true)
+	l.clockUp(true)
 	l.up(info)
 	// Correct a drifting clock before reading its log: a clock whose battery died and holds
 	// impossible dates is set right even when the read that follows is refused.
@@ -331,7 +342,7 @@ func (l *Loop) pullOnce(ctx context.Context, clk device.Clock, withUsers bool) (
 		// Names only: a failed user read does not stop the punches from being committed.
 		if users, err = ur.Users(ctx); err != nil {
 			l.log.Warn("read user table", "err", err)
-			l.obs.ClockError(l.cfg.Name, Reason(err, l.cfg.Reasons))
+			l.clockError(l.met.Reason(err))
 			users = nil
 		} else {
 			l.users, l.usersRead = counts, l.now()
@@ -342,7 +353,7 @@ func (l *Loop) pullOnce(ctx context.Context, clk device.Clock, withUsers bool) (
 		Cleared: l.cleared, TimeSet: timeSet}
 	r.Duration = r.At.Sub(start)
 	if err := l.sink.Pulled(ctx, r); err != nil {
-		l.obs.ClockError(l.cfg.Name, "store")
+		l.clockError("store")
 		l.doubt = true
 		return fmt.Errorf("clock %s: commit %d punches: %w", l.cfg.Name, len(r.Punches), err)
 	}
@@ -351,6 +362,7 @@ func (l *Loop) pullOnce(ctx context.Context, clk device.Clock, withUsers bool) (
 		l.lastFull = start
 	}
 	l.cleared = false
+	l.met.Pulled(l.cfg.Name, r)
 	l.obs.Pulled(l.cfg.Name, r)
 	l.log.Debug("pulled", "records", len(r.Punches), "from", r.From, "full", full, "bytes", r.Bytes, "retries", r.Retries, "offset", offset, "took", r.Duration)
 	if l.cfg.ClearLog && full {
@@ -396,7 +408,7 @@ func (l *Loop) correctTime(ctx context.Context, clk device.Clock, offset time.Du
 	}
 	if err := ts.SetTime(ctx, l.now().In(loc)); err != nil {
 		l.log.Warn("correct clock time", "offset", offset, "err", err)
-		l.obs.ClockError(l.cfg.Name, "protocol")
+		l.clockError(reasonProtocol)
 		return false
 	}
 	l.log.Info("corrected clock time", "offset_was", offset)
@@ -433,7 +445,7 @@ func (l *Loop) maybeClear(ctx context.Context, clk device.Clock, r Pull) {
 	}
 	if err := cl.ClearLog(ctx); err != nil {
 		l.log.Error("clear clock log", "err", err)
-		l.obs.ClockError(l.cfg.Name, "clear")
+		l.clockError("clear")
 		return
 	}
 	l.cleared = true
@@ -443,7 +455,7 @@ func (l *Loop) maybeClear(ctx context.Context, clk device.Clock, r Pull) {
 // down logs a failed attempt to reach the clock: WARN when it was up (or never reached yet), DEBUG
 // while it stays down.
 func (l *Loop) down(step string, err error, retryIn time.Duration) {
-	reason := Reason(err, l.cfg.Reasons)
+	reason := l.met.Reason(err)
 	if l.downSince.IsZero() {
 		l.downSince = l.now()
 		l.log.Warn("clock down", "step", step, "reason", reason, "err", err, "retry_in", retryIn.Round(time.Millisecond))
@@ -468,6 +480,23 @@ func (l *Loop) up(info device.Info) {
 	l.everUp, l.downSince = true, time.Time{}
 }
 
+// clockUp, clockError and realtimeConnected count what happened to the clock and tell the
+// observer.
+func (l *Loop) clockUp(up bool) {
+	l.met.Up(l.cfg.Name, up)
+	l.obs.ClockUp(l.cfg.Name, up)
+}
+
+func (l *Loop) clockError(reason string) {
+	l.met.Error(l.cfg.Name, reason)
+	l.obs.ClockError(l.cfg.Name, reason)
+}
+
+func (l *Loop) realtimeConnected(connected bool) {
+	l.met.realtimeConnected(l.cfg.Name, connected)
+	l.obs.RealtimeConnected(l.cfg.Name, connected)
+}
+
 type nopObserver struct{}
 
 func (nopObserver) ClockUp(string, bool)                     {}
@@ -476,4 +505,3 @@ func (nopObserver) PullFailed(string, string, time.Duration) {}
 func (nopObserver) Pulled(string, Pull)                      {}
 func (nopObserver) RealtimeConnected(string, bool)           {}
 func (nopObserver) Beat(string)                              {}
-func (nopObserver) RealtimePunch(string)                     {}

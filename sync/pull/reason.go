@@ -7,6 +7,15 @@ import (
 	"os"
 )
 
+// The reasons Reason gives of its own.
+const (
+	reasonTimeout = "timeout" // a deadline passed
+	reasonConnect = "connect" // any other network failure
+	reasonOther   = "other"   // anything else
+
+	reasonProtocol = "protocol" // the clock refused to have its time set
+)
+
 // ErrorReason is one rule of a classification of errors for the errors-by-reason metrics: an
 // error that is (errors.Is) Err counts under Reason.
 type ErrorReason struct {
@@ -15,7 +24,7 @@ type ErrorReason struct {
 }
 
 // Reason classifies err: the first rule of reasons it matches, in order (a driver's sentinels, as
-// Config.Reasons lists them), then timeouts, then network failures, else "other". One error gets
+// NewMetrics is given them), then timeouts, then network failures, else "other". One error gets
 // one reason, the same every time.
 func Reason(err error, reasons []ErrorReason) string {
 	if err == nil {
@@ -29,11 +38,11 @@ func Reason(err error, reasons []ErrorReason) string {
 	var ne net.Error
 	switch {
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded):
-		return "timeout"
+		return reasonTimeout
 	case errors.As(err, &ne) && ne.Timeout():
-		return "timeout"
+		return reasonTimeout
 	case errors.As(err, &ne):
-		return "connect"
+		return reasonConnect
 	}
-	return "other"
+	return reasonOther
 }

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
 
 	"github.com/jinbi/punchd/device"
 	"github.com/jinbi/punchd/device/zkpush"
@@ -52,6 +53,7 @@ type Server struct {
 	now      func() time.Time
 	sink     Sink
 	obs      pull.Observer
+	met      *pull.Metrics // the clocks' metrics: a push device is a clock
 	requests *prometheus.CounterVec
 
 	byAddr map[string][]Clock
@@ -71,18 +73,19 @@ type Server struct {
 // asks for commands every Delay (10 s) when it is on and reachable.
 const SilentAfter = 2 * time.Minute
 
-// New checks the clocks' URLs and builds a server; obs is told what a pull loop would tell it.
-func New(clocks []Clock, sink Sink, now func() time.Time, log *slog.Logger, obs pull.Observer) (*Server, error) {
+// New checks the clocks' URLs and builds a server; obs is told what a pull loop would tell it, met
+// count it as a pull loop's would, and the server's own metric is registered on reg.
+func New(clocks []Clock, sink Sink, now func() time.Time, log *slog.Logger, obs pull.Observer, met *pull.Metrics, reg prometheus.Registerer) (*Server, error) {
 	if now == nil {
 		now = time.Now
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{log: log, now: now, sink: sink, obs: obs, byAddr: map[string][]Clock{}, serial: map[string]string{},
+	s := &Server{log: log, now: now, sink: sink, obs: obs, met: met, byAddr: map[string][]Clock{}, serial: map[string]string{},
 		lns: map[string]net.Listener{}, seen: map[string]time.Time{}, cfg: map[string]Clock{},
 		contact: map[string]time.Time{}, silent: map[string]bool{},
-		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "punchd_push_requests_total",
+		requests: promauto.With(reg).NewCounterVec(prometheus.CounterOpts{Name: "punchd_push_requests_total",
 			Help: "Requests from ZK PUSH devices, by clock (\"unknown\" for a serial number not configured), endpoint and result (ok, malformed_lines, unknown_sn, too_large, bad_request, store)."},
 			[]string{"clock", "endpoint", "result"})}
 	taken := map[string]string{}
@@ -101,15 +104,13 @@ func New(clocks []Clock, sink Sink, now func() time.Time, log *slog.Logger, obs 
 		s.byAddr[addr] = append(s.byAddr[addr], c)
 		s.serial[c.Name] = sn
 		s.cfg[c.Name] = c
+		met.Init(c.Name)
 		for _, ep := range []string{"cdata", "getrequest"} {
 			s.requests.WithLabelValues(c.Name, ep, "ok")
 		}
 	}
 	return s, nil
 }
-
-// Collectors are the server's metrics, for the daemon's registry.
-func (s *Server) Collectors() []prometheus.Collector { return []prometheus.Collector{s.requests} }
 
 // Listen binds every address; it returns each clock's bound host:port (useful with port 0).
 func (s *Server) Listen() (map[string]string, error) {
@@ -190,12 +191,11 @@ func (s *Server) Upload(ctx context.Context, clock, serial string, ps []device.P
 		From: mark.Count, New: mark.Count, Mark: device.Mark{Count: mark.Count + n, Last: last}, At: s.now()}
 	r.Duration = r.At.Sub(start)
 	if err := s.sink.Pulled(ctx, r); err != nil {
-		if s.obs != nil {
-			s.obs.ClockError(clock, "store")
-		}
+		s.clockError(clock, "store")
 		return err
 	}
 	s.seen[clock] = r.At
+	s.met.Pulled(clock, r)
 	if s.obs != nil {
 		s.obs.ClockUp(clock, true)
 		s.obs.Pulled(clock, r)
@@ -224,9 +224,7 @@ func (s *Server) Users(ctx context.Context, clock, serial string, changes []zkpu
 		r.Duration = r.At.Sub(seen)
 	}
 	if err := s.sink.Pulled(ctx, r); err != nil {
-		if s.obs != nil {
-			s.obs.ClockError(clock, "store")
-		}
+		s.clockError(clock, "store")
 		return err
 	}
 	return nil
@@ -253,8 +251,8 @@ func (s *Server) contacted(clock string) {
 	back := s.silent[clock]
 	delete(s.silent, clock)
 	s.cmu.Unlock()
-	if back && s.obs != nil {
-		s.obs.ClockUp(clock, true)
+	if back {
+		s.clockUp(clock, true)
 	}
 }
 
@@ -272,10 +270,24 @@ func (s *Server) checkSilent() {
 	s.cmu.Unlock()
 	for _, clock := range gone {
 		s.log.Warn("push device silent: no request for a while (off, unplugged or its server setting changed)", "clock", clock, "after", SilentAfter)
-		if s.obs != nil {
-			s.obs.ClockError(clock, "timeout")
-			s.obs.ClockUp(clock, false)
-		}
+		s.clockError(clock, "timeout")
+		s.clockUp(clock, false)
+	}
+}
+
+// clockUp and clockError count what happened to a device's clock and tell the observer, as a
+// pull loop does.
+func (s *Server) clockUp(clock string, up bool) {
+	s.met.Up(clock, up)
+	if s.obs != nil {
+		s.obs.ClockUp(clock, up)
+	}
+}
+
+func (s *Server) clockError(clock, reason string) {
+	s.met.Error(clock, reason)
+	if s.obs != nil {
+		s.obs.ClockError(clock, reason)
 	}
 }
 

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/jinbi/punchd/device"
 	"github.com/jinbi/punchd/device/zkpush"
 	"github.com/jinbi/punchd/sync/pull"
@@ -52,7 +54,6 @@ func (e *events) Pulled(clock string, r pull.Pull) {
 	e.add(fmt.Sprintf("pulled %s %d", clock, len(r.Punches)))
 }
 func (e *events) RealtimeConnected(string, bool) {}
-func (e *events) RealtimePunch(string)           {}
 func (e *events) Beat(string)                    {}
 func (e *events) list() string                   { e.mu.Lock(); defer e.mu.Unlock(); return strings.Join(e.got, "; ") }
 
@@ -63,7 +64,7 @@ func TestUploadsHeartbeatsAndSilence(t *testing.T) {
 	now := time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC)
 	clock := func() time.Time { return now }
 	sink, obs := &fakeSink{}, &events{}
-	s, err := New([]Clock{{Name: "tuishui", URL: "zk+push://127.0.0.1:0?sn=PUSH0001"}}, sink, clock, nil, obs)
+	s, err := New([]Clock{{Name: "tuishui", URL: "zk+push://127.0.0.1:0?sn=PUSH0001"}}, sink, clock, nil, obs, pull.NewMetrics(prometheus.NewRegistry(), nil), prometheus.NewRegistry())
 	if err != nil {
 		t.Fatal(err)
 	}
