@@ -74,13 +74,17 @@ type Server struct {
 const SilentAfter = 2 * time.Minute
 
 // New checks the clocks' URLs and builds a server; obs is told what a pull loop would tell it, met
-// count it as a pull loop's would, and the server's own metric is registered on reg.
+// count it as a pull loop's would, and the server's own metric is registered on reg (nil, nil: on
+// registries nobody serves).
 func New(clocks []Clock, sink Sink, now func() time.Time, log *slog.Logger, obs pull.Observer, met *pull.Metrics, reg prometheus.Registerer) (*Server, error) {
 	if now == nil {
 		now = time.Now
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
+	}
+	if met == nil {
+		met = pull.NewMetrics(prometheus.NewRegistry(), nil)
 	}
 	s := &Server{log: log, now: now, sink: sink, obs: obs, met: met, byAddr: map[string][]Clock{}, serial: map[string]string{},
 		lns: map[string]net.Listener{}, seen: map[string]time.Time{}, cfg: map[string]Clock{},

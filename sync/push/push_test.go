@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/jinbi/punchd/device"
 	"github.com/jinbi/punchd/device/zkpush"
 	"github.com/jinbi/punchd/sync/pull"
@@ -64,7 +62,7 @@ func TestUploadsHeartbeatsAndSilence(t *testing.T) {
 	now := time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC)
 	clock := func() time.Time { return now }
 	sink, obs := &fakeSink{}, &events{}
-	s, err := New([]Clock{{Name: "tuishui", URL: "zk+push://127.0.0.1:0?sn=PUSH0001"}}, sink, clock, nil, obs, pull.NewMetrics(prometheus.NewRegistry(), nil), prometheus.NewRegistry())
+	s, err := New([]Clock{{Name: "tuishui", URL: "zk+push://127.0.0.1:0?sn=PUSH0001"}}, sink, clock, nil, obs, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,7 +103,7 @@ func TestUploadsHeartbeatsAndSilence(t *testing.T) {
 func TestUsersFromTheOperationLog(t *testing.T) {
 	now := time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC)
 	sink := &fakeSink{users: []device.User{{UserID: "1", Name: "a"}, {UserID: "2", Name: "b"}}}
-	s, err := New([]Clock{{Name: "tuishui", URL: "zk+push://127.0.0.1:0?sn=PUSH0001"}}, sink, func() time.Time { return now }, nil, nil)
+	s, err := New([]Clock{{Name: "tuishui", URL: "zk+push://127.0.0.1:0?sn=PUSH0001"}}, sink, func() time.Time { return now }, nil, nil, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
