@@ -54,6 +54,8 @@ roster = ""
 path = %q
 [api]
 socket = %q
+[http]
+listen = "127.0.0.1:0"
 [mqtt]
 broker = "tcp://127.0.0.1:1"
 topic_prefix = "punchd/jinbi"
