@@ -33,11 +33,7 @@ func TestKillMidPullAndMidPublish(t *testing.T) {
 		t.Skip("builds and runs the daemon binary")
 	}
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "punchd")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildCommand(t, dir, "punchd")
 	loc, err := time.LoadLocation("Asia/Shanghai")
 	if err != nil {
 		loc = time.FixedZone("CST", 8*3600)

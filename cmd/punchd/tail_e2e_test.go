@@ -39,13 +39,7 @@ func TestTailReadsExactRealBinaries(t *testing.T) {
 		t.Skip("builds and runs the daemon and the simulated clock")
 	}
 	dir := t.TempDir()
-	bins := map[string]string{}
-	for _, name := range []string{"punchd", "zkclock"} {
-		bins[name] = filepath.Join(dir, name)
-		if out, err := exec.Command("go", "build", "-o", bins[name], "github.com/jinbi/punchd/cmd/"+name).CombinedOutput(); err != nil {
-			t.Fatalf("go build %s: %v\n%s", name, err, out)
-		}
-	}
+	bins := map[string]string{"punchd": buildCommand(t, dir, "punchd"), "zkclock": buildCommand(t, dir, "zkclock")}
 	for _, transport := range []string{"tcp", "udp"} {
 		t.Run(transport, func(t *testing.T) {
 			t.Parallel() // most of the time is waiting on the clock's restarts
@@ -253,7 +247,7 @@ func tailAcceptance(t *testing.T, bins map[string]string, transport string) {
 	tail("after growth of the refilled log", 10)
 }
 
-// scrapeMetrics is a daemon's /metrics as series -> value.
+// scrapeMetrics is the /metrics of the daemon whose http address is addr, as series → value.
 func scrapeMetrics(t *testing.T, addr string) map[string]float64 {
 	t.Helper()
 	resp, err := http.Get("http://" + addr + "/metrics")
@@ -266,15 +260,33 @@ func scrapeMetrics(t *testing.T, addr string) map[string]float64 {
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
 		line := sc.Text()
-		i := strings.LastIndexByte(line, ' ')
-		if line == "" || line[0] == '#' || i < 0 {
+		if line == "" || line[0] == '#' {
 			continue
 		}
-		if v, err := strconv.ParseFloat(line[i+1:], 64); err == nil {
-			out[line[:i]] = v
+		i := strings.LastIndexByte(line, ' ')
+		if i < 0 {
+			continue
 		}
+		v, err := strconv.ParseFloat(line[i+1:], 64)
+		if err != nil {
+			t.Fatalf("metrics line %q: %v", line, err)
+		}
+		out[line[:i]] = v
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatalf("scrape: %v", err)
 	}
 	return out
+}
+
+// buildCommand builds cmd/name into dir and returns the binary's path.
+func buildCommand(t *testing.T, dir, name string) string {
+	t.Helper()
+	bin := filepath.Join(dir, name)
+	if out, err := exec.Command("go", "build", "-o", bin, "github.com/jinbi/punchd/cmd/"+name).CombinedOutput(); err != nil {
+		t.Fatalf("go build %s: %v\n%s", name, err, out)
+	}
+	return bin
 }
 
 // freeAddr is a loopback address with a port free for the transport now.
