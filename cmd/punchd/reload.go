@@ -107,11 +107,16 @@ func (d *daemon) prepareReload(old config.Config, path string) (*reloadPlan, err
 // applyReload makes p the running configuration. Only storing the roster can fail it, and that
 // comes first, before anything changed.
 func (d *daemon) applyReload(ctx context.Context, old *settings, p *reloadPlan) error {
+	rosterChanged := false
+	if p.people != nil {
+		stored, err := d.db.Roster()
+		rosterChanged = err != nil || !sameRoster(stored, p.people)
+	}
 	if err := putRoster(d.db, p.cfg, p.people); err != nil {
 		return err
 	}
 	changed := changedSections(old.cfg, p.cfg)
-	if p.people != nil {
+	if rosterChanged {
 		changed = append(changed, "roster")
 	}
 	since := d.eventsSince(p.cfg)
@@ -168,3 +173,25 @@ func changedSections(a, b config.Config) []string {
 
 // equal compares two config values (sections hold slices and maps: reflect.DeepEqual).
 func equal(a, b any) bool { return reflect.DeepEqual(a, b) }
+
+// sameRoster says whether the roster file read holds what the store holds (in any order; a row
+// without a name stands for the name the store fills in from the clocks).
+func sameRoster(stored, read []attendance.Person) bool {
+	if len(stored) != len(read) {
+		return false
+	}
+	byID := make(map[string]attendance.Person, len(stored))
+	for _, p := range stored {
+		byID[p.UserID] = p
+	}
+	for _, p := range read {
+		q, ok := byID[p.UserID]
+		if p.Name == "" {
+			p.Name = q.Name
+		}
+		if !ok || p != q {
+			return false
+		}
+	}
+	return true
+}

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -172,6 +173,26 @@ func TestReload(t *testing.T) {
 		}
 		return false
 	})
+
+	// 4. A roster file: the reload that brings it names the roster, the next one with the same
+	// file names nothing.
+	fourth := third
+	fourth.Site.Roster = filepath.Join(filepath.Dir(r.cfgPath), "roster.csv")
+	fourth.Unit = append(append([]config.Unit(nil), third.Unit...), config.Unit{Name: "党政办", Kind: attendance.UnitOffice})
+	if err := os.WriteFile(fourth.Site.Roster, []byte("user_id,name,post,unit,tracking\n"+user+",,科员,党政办,clock\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r.reloadWith(t, reload, fourth, 4)
+	r.reloadWith(t, reload, fourth, 5)
+	var verdicts []string
+	for _, l := range strings.Split(r.logs.String(), "\n") {
+		if strings.Contains(l, `msg="configuration reloaded"`) {
+			verdicts = append(verdicts, l)
+		}
+	}
+	if n := len(verdicts); n < 4 || !strings.Contains(verdicts[n-2], "roster") || !strings.Contains(verdicts[n-1], `changed=nothing`) {
+		t.Errorf("the roster's reloads, want it named once then nothing changed:\n%s", strings.Join(verdicts, "\n"))
+	}
 }
 
 // TestRegistrationThroughTheDaemon: a registration through the running daemon's API re-judges the
