@@ -89,6 +89,9 @@ func (b *storeBackend) Queued() int { return b.eng.Queued() }
 // errNoStore: neither a daemon nor a store file.
 var errNoStore = errors.New("no store")
 
+// daemonNotRunning begins the errors of a stopped daemon's store that cannot be opened.
+const daemonNotRunning = "daemon not running"
+
 func openStoreBackend(ctx context.Context, cfg config.Config, o backendOptions) (*storeBackend, error) {
 	if o.Now == nil {
 		o.Now = time.Now
@@ -97,7 +100,7 @@ func openStoreBackend(ctx context.Context, cfg config.Config, o backendOptions) 
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	path := cfg.Store.Path
-	notRunning := fmt.Sprintf("daemon not running (no answer on socket %s)", cfg.API.Socket)
+	notRunning := fmt.Sprintf("%s (no answer on socket %s)", daemonNotRunning, cfg.API.Socket)
 	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
 		// Creating a store here would fix its creation day (the default events_since) by accident.
 		return nil, fmt.Errorf("%s and %w at %s: check [store] path in %s, or start punchd once to create it",

@@ -67,7 +67,7 @@ func runStatus(ctx context.Context, e *env, args []string) error {
 	}
 	b, closeB, err := e.backend(ctx, cfg)
 	if errors.Is(err, errNoStore) {
-		fmt.Fprintf(e.Stdout, "status: daemon NOT RUNNING (%s)\n", oneLine(err))
+		fmt.Fprintf(e.Stdout, "status: daemon NOT RUNNING %s\n", strings.TrimPrefix(oneLine(err), daemonNotRunning+" "))
 		return exitStatus(exitNotRunning)
 	}
 	if err != nil {

@@ -201,7 +201,7 @@ func TestStatusExitCodes(t *testing.T) {
 		t.Fatal(err)
 	}
 	code, out, errs = g.ctl(t, bkNow, "status")
-	if code != 3 || strings.Count(out, "\n") != 1 || !strings.HasPrefix(out, "status: daemon NOT RUNNING (daemon not running (no answer on socket "+g.sock+") and no store at "+g.dbPath) || errs != "" {
+	if code != 3 || strings.Count(out, "\n") != 1 || !strings.HasPrefix(out, "status: daemon NOT RUNNING (no answer on socket "+g.sock+") and no store at "+g.dbPath) || errs != "" {
 		t.Errorf("no daemon, no store: status = %d\n%q\n%q", code, out, errs)
 	}
 }
