@@ -6,8 +6,8 @@
 // It owns the decision of what to publish and when: a late arrival at once (the first "in" punch
 // decides it), an early departure or a missing punch only when the slot's window has closed and every
 // clock has synced past it, a correction (same id, higher rev) when a registration or a late log
-// changes a published judgement. It never talks to a clock or a broker: the publisher drains the
-// outbox it fills.
+// changes a published judgement, and counts what it did (Metrics). It never talks to a clock or a
+// broker: the publisher drains the outbox it fills.
 package ingest
 
 import (

@@ -4,8 +4,9 @@
 // and on any doubt, listen for realtime punches in between, measure the clock's time offset on
 // every pull and hand everything read to a Sink that commits it.
 //
-// It owns the connection to one clock and nothing else: it never judges, stores or publishes. It never
-// clears a clock's log unless configured, and then only after the Sink has committed every punch.
+// It owns the connection to one clock, and the clocks' metrics (Metrics), and nothing else: it never
+// judges, stores or publishes. It never clears a clock's log unless configured, and then only after
+// the Sink has committed every punch.
 package pull
 
 import (
