@@ -591,3 +591,24 @@ func TestPulledInBoundedBatches(t *testing.T) {
 		t.Fatalf("one transaction: %d punches, %d events; batches of 7: %d punches, %d events; days equal: %v", n1, e1, n2, e2, d1 == d2)
 	}
 }
+
+// A record repeated within one read (a clock that wrote it twice) is stored once and counted as a
+// duplicate, not as a rejection: there is no "duplicate_in_batch" reason.
+func TestRepeatWithinOneReadCountedAsDuplicate(t *testing.T) {
+	f := newFixture(t)
+	p := punch("A1023", at("2026-02-27", "08:20"))
+	f.pull(t, p, p, punch("A1023", at("2026-02-27", "12:05")))
+	if n, _ := f.db.CountPunches(); n != 2 {
+		t.Fatalf("%d punches stored, want 2", n)
+	}
+	ingested := testutil.ToFloat64(f.eng.met.ingested.WithLabelValues("dangzhengban", pathPull))
+	dup := testutil.ToFloat64(f.eng.met.duplicate.WithLabelValues("dangzhengban", pathPull))
+	if ingested != 2 || dup != 1 {
+		t.Errorf("ingested %v, duplicate %v; want 2 and 1", ingested, dup)
+	}
+	for r, n := range f.rejected() {
+		if n != 0 {
+			t.Errorf("rejected %s = %v, want 0", r, n)
+		}
+	}
+}
