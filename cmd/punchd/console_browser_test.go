@@ -109,7 +109,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	logs := &lockedBuffer{}
 	dctx, stop := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- run(dctx, []string{"--config", cfgPath}, &bytes.Buffer{}, logs, nil) }()
+	go func() { done <- run(dctx, []string{"--config", cfgPath}, &bytes.Buffer{}, Options{Stderr: logs}) }()
 	defer func() {
 		stop()
 		if err := <-done; err != nil {

@@ -64,6 +64,9 @@ type Options struct {
 	// Reload: every value received makes the daemon read its configuration file again (main
 	// sends SIGHUP here). nil: no reloads.
 	Reload <-chan os.Signal
+	// LogAlso, with Logger nil, gets every record too, at its own level (the Windows service's
+	// event log takes the warnings and errors).
+	LogAlso slog.Handler
 }
 
 // Addrs are the listeners a running daemon bound.
@@ -168,7 +171,11 @@ func open(ctx context.Context, cfg config.Config, o Options) (*daemon, error) {
 		}
 		d.level = new(slog.LevelVar)
 		d.level.Set(cfg.Log.SlogLevel())
-		d.log = slog.New(cfg.Log.HandlerAt(w, d.level))
+		h := cfg.Log.HandlerAt(w, d.level)
+		if o.LogAlso != nil {
+			h = slog.NewMultiHandler(h, o.LogAlso)
+		}
+		d.log = slog.New(h)
 	}
 	build := buildinfo.Read()
 	d.m = newMetrics(build, o.Now)

@@ -68,7 +68,8 @@ The configuration is a TOML file (see FILES); ` + "`punchctl config check`" + ` 
 					"the publisher, which drains briefly; what is left stays in the outbox for the next start."},
 			}},
 			{Title: "Exit status", Body: "0 after a clean stop (or --help, --version); 1 when it cannot start, with " +
-				"one line on stderr naming what and where (a configuration error names the key)."},
+				"one line on stderr naming what and where (a configuration error names the key); 2 for a mistake in " +
+				"the command line (an unknown flag or argument, or punchd service off Windows)."},
 			{Title: "Environment", Items: []manpage.Item{
 				{Tag: "GOMEMLIMIT", Text: "the Go runtime's soft memory limit; the unit sets 64MiB."},
 			}},

@@ -17,7 +17,7 @@ import (
 func TestGenMan(t *testing.T) {
 	dir := t.TempDir()
 	var out bytes.Buffer
-	if err := run(t.Context(), []string{"gen-man", dir}, &out, io.Discard, nil); err != nil {
+	if err := run(t.Context(), []string{"gen-man", dir}, &out, Options{Stderr: io.Discard}); err != nil {
 		t.Fatal(err)
 	}
 	path := filepath.Join(dir, "punchd.8")
@@ -45,7 +45,7 @@ func TestGenMan(t *testing.T) {
 			t.Errorf("the page has no %q", want)
 		}
 	}
-	if err := run(t.Context(), []string{"gen-man"}, io.Discard, io.Discard, nil); err == nil {
+	if err := run(t.Context(), []string{"gen-man"}, io.Discard, Options{Stderr: io.Discard}); err == nil {
 		t.Error("gen-man without DIR: no error")
 	}
 	if groff, err := exec.LookPath("groff"); err == nil {

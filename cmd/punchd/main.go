@@ -2,7 +2,9 @@
 // them, and publishes anomalies over MQTT. See README.md; `punchd --demo` runs it with no set-up.
 //
 // main owns the process: the signals (SIGINT and SIGTERM stop, SIGHUP reloads the configuration)
-// and the exit status. run reads the flags and the config; daemon.go composes punchd from its
+// and the exit status (0, 1 on failure, 2 for a mistake in the command line). On Windows the
+// service control manager takes the signals' place (service_windows.go); `punchd service …`
+// installs and controls that service. run reads the flags and the config; daemon.go composes punchd from its
 // packages, top-down: config → clock loops → ingest (store, rules) → outbox → MQTT, with metrics,
 // health, the local API and the monthly reports.
 package main
@@ -23,32 +25,60 @@ import (
 )
 
 func main() {
+	if code, ok := serviceMain(os.Args[1:]); ok { // Windows, started by the service control manager
+		os.Exit(code)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
-	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr, hup); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			os.Exit(0)
-		}
+	err := run(ctx, os.Args[1:], os.Stdout, Options{Stderr: os.Stderr, Reload: hup})
+	var ue *usageError
+	switch {
+	case err == nil || errors.Is(err, flag.ErrHelp):
+		return
+	case errors.As(err, &ue):
 		fmt.Fprintln(os.Stderr, "punchd:", err)
-		os.Exit(1)
+		os.Exit(2)
 	}
+	fmt.Fprintln(os.Stderr, "punchd:", err)
+	os.Exit(1)
 }
 
-// run is main without the process: every value on reload (SIGHUP, from main) makes the daemon read
-// its configuration again.
-func run(ctx context.Context, args []string, stdout, stderr io.Writer, reload <-chan os.Signal) error {
-	if len(args) > 0 && args[0] == "gen-man" { // for packaging (scripts/dist.sh); not in --help
-		return genMan(args[1:], stdout)
+// usageError is a mistake in the command line: exit status 2.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error { return &usageError{fmt.Sprintf(format, args...)} }
+
+// run is main without the process. o carries where the logs go (o.Stderr, also the flags' usage)
+// and o.Reload, on which every value makes the daemon read its configuration again (SIGHUP from
+// main; the service control manager's ParamChange on Windows).
+func run(ctx context.Context, args []string, stdout io.Writer, o Options) error {
+	stderr := o.Stderr
+	if len(args) > 0 {
+		switch args[0] {
+		case "gen-man": // for packaging (scripts/dist.sh); not in --help
+			return genMan(args[1:], stdout)
+		case "service":
+			return serviceCommand(ctx, args[1:], stdout, stderr)
+		}
 	}
 	fs, f := newFlags(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "usage: punchd [--config FILE] | --demo | --version\n       %s\n", serviceUsage)
+		fs.PrintDefaults()
+	}
 	if err := fs.Parse(args); err != nil {
-		return err
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usagef("%v", err)
 	}
 	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected argument %q (flags: --config, --demo)", fs.Arg(0))
+		return usagef("unexpected argument %q (flags: --config, --demo; or punchd service ...)", fs.Arg(0))
 	}
 	switch {
 	case f.version:
@@ -61,7 +91,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, reload <-
 	if err != nil {
 		return err
 	}
-	return runDaemon(ctx, cfg, Options{Stderr: stderr, Reload: reload})
+	return runDaemon(ctx, cfg, o)
 }
 
 // flags are punchd's command line.

@@ -24,9 +24,6 @@ import (
 	"github.com/jinbi/punchd/internal/rules"
 )
 
-// DefaultPath is where punchd and punchctl look for the config when --config is not given.
-const DefaultPath = "/etc/punchd/punchd.toml"
-
 // Config is the whole file. Field names follow the TOML keys; see testdata/punchd.example.toml.
 type Config struct {
 	Site     Site       `toml:"site"`
@@ -188,9 +185,13 @@ type Log struct {
 	Format string `toml:"format"` // text or json
 }
 
-// Default is the configuration before any file is read. It validates.
+// Default is the configuration before any file is read, with this platform's Paths. It validates.
 func Default() Config {
-	return Config{
+	return defaultFor(platform)
+}
+
+func defaultFor(p Paths) Config {
+	c := Config{
 		Site: Site{
 			Name:     "jinbi",
 			Timezone: "Asia/Shanghai",
@@ -212,7 +213,7 @@ func Default() Config {
 			RepeatWindow:     Duration(2 * time.Minute),
 			RegisterWithin:   Duration(24 * time.Hour),
 		},
-		Store: Store{Path: "/var/lib/punchd/punchd.db"},
+		Store: Store{Path: p.Store},
 		MQTT: MQTT{
 			Broker:           "tcp://127.0.0.1:1883",
 			ClientID:         "punchd-jinbi",
@@ -224,9 +225,8 @@ func Default() Config {
 			Keepalive:        Duration(30 * time.Second),
 		},
 		HTTP: HTTP{Listen: "127.0.0.1:9810", Console: true},
-		API:  API{Socket: "/var/lib/punchd/punchd.sock"},
 		Reports: Reports{
-			Dir:            "/var/lib/punchd/reports",
+			Dir:            p.Reports,
 			FileDay:        1,
 			FileTime:       hm(8, 0),
 			Title:          "{site} {year}年{month}月考勤表",
@@ -236,6 +236,8 @@ func Default() Config {
 		Points: DefaultPoints(),
 		Log:    Log{Level: "info", Format: "text"},
 	}
+	c.API.Socket = c.DefaultSocket()
+	return c
 }
 
 // DefaultClock is a [[clock]] entry before its keys are read.

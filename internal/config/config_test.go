@@ -43,6 +43,22 @@ func TestExampleParsesAndValidates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	cfg, err = Parse(uncommentClock(data), "uncommented")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	want := DefaultClock()
+	want.Name, want.URL = "dangzhengban", "zk+tcp://192.168.1.201:4370"
+	if len(cfg.Clock) != 1 || cfg.Clock[0] != want {
+		t.Errorf("clocks = %+v, want [%+v]", cfg.Clock, want)
+	}
+}
+
+// uncommentClock switches on the example's commented [[clock]] section.
+func uncommentClock(data []byte) []byte {
 	var b strings.Builder
 	in := false
 	for _, line := range strings.Split(string(data), "\n") {
@@ -57,18 +73,7 @@ func TestExampleParsesAndValidates(t *testing.T) {
 		}
 		b.WriteString(line + "\n")
 	}
-	cfg, err = Parse([]byte(b.String()), "uncommented")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	want := DefaultClock()
-	want.Name, want.URL = "dangzhengban", "zk+tcp://192.168.1.201:4370"
-	if len(cfg.Clock) != 1 || cfg.Clock[0] != want {
-		t.Errorf("clocks = %+v, want [%+v]", cfg.Clock, want)
-	}
+	return []byte(b.String())
 }
 
 func TestParseValues(t *testing.T) {
