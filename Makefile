@@ -10,7 +10,7 @@ build:
 test:
 	bash scripts/test.sh
 
-# .deb and .rpm for amd64, arm64 and loong64 in dist/ (VERSION=… to set the version).
+# .deb and .rpm for amd64, arm64 and loong64, and the Windows amd64 zip, in dist/ (VERSION=… to set the version).
 dist:
 	bash scripts/dist.sh
 

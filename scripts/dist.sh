@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Build punchd's packages: .deb and .rpm for each architecture, with nfpm.
+# Build punchd's packages: .deb and .rpm for each Linux architecture, with nfpm, and the Windows zip.
 #
-#   scripts/dist.sh                 # amd64 arm64 loong64, both formats
+#   scripts/dist.sh                 # amd64 arm64 loong64, both formats, and windows-amd64
 #   scripts/dist.sh amd64           # one architecture
+#   scripts/dist.sh windows-amd64   # only the Windows zip
 #   FORMATS=deb scripts/dist.sh amd64
 #
 # Environment:
@@ -17,6 +18,11 @@
 # (punchd --version, punchctl version, punchd_build_info). nfpm is built once from the Go
 # module proxy at a pinned version (for the host, whatever the target) into
 # $DIST/tools: nothing is downloaded but Go modules.
+#
+# The Windows zip, punchd_<version>_windows_amd64.zip, holds one folder punchd-<version>-windows-amd64
+# with punchd.exe, punchctl.exe, zkclock.exe, punchd.example.toml (the example with Windows paths,
+# the file `punchd service install` writes), README.md, COPYRIGHT.txt and docs\ (windows.md first:
+# install, config, start, check, logs, uninstall). Needs zip.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,7 +30,7 @@ NFPM_MODULE=github.com/goreleaser/nfpm/v2/cmd/nfpm@v2.45.2
 DIST=${DIST:-dist}
 FORMATS=${FORMATS:-deb rpm}
 ARCHES=("$@")
-[ ${#ARCHES[@]} -gt 0 ] || ARCHES=(amd64 arm64 loong64)
+[ ${#ARCHES[@]} -gt 0 ] || ARCHES=(amd64 arm64 loong64 windows-amd64)
 
 die() { echo "dist: $*" >&2; exit 1; }
 
@@ -71,8 +77,44 @@ done
 gzip -9nf "$GENDIR/punchctl.1" "$GENDIR/punchd.8"
 go run ./cmd/punchctl completion bash > "$GENDIR/punchctl.bash" || die "punchctl completion bash failed"
 
+# windows_zip ARCH: the Windows programs, the example config with Windows paths and the docs, zipped.
+windows_zip() {
+  local arch=$1 bindir="$DIST/bin/windows-$1" name="punchd-$VERSION-windows-$1"
+  command -v zip >/dev/null || die "zip not found (apt-get install zip)"
+  [ -f docs/windows.md ] || die "docs/windows.md not found"
+  if [ "${SKIP_BUILD:-}" != 1 ]; then
+    mkdir -p "$bindir"
+    for cmd in punchd punchctl zkclock; do
+      echo "build $cmd windows/$arch"
+      CGO_ENABLED=0 GOOS=windows GOARCH=$arch \
+        go build -trimpath -buildvcs=true -ldflags "-s -w -X github.com/jinbi/punchd/internal/buildinfo.Version=$VERSION" -o "$bindir/$cmd.exe" "./cmd/$cmd" \
+        || die "building cmd/$cmd for windows/$arch failed"
+    done
+  fi
+  local stage="$DIST/stage/$name"
+  rm -rf "$DIST/stage"
+  mkdir -p "$stage/docs"
+  for cmd in punchd punchctl zkclock; do
+    [ -f "$bindir/$cmd.exe" ] || die "$bindir/$cmd.exe missing"
+    cp "$bindir/$cmd.exe" "$stage/"
+  done
+  go run ./scripts/example-config windows > "$stage/punchd.example.toml" || die "example config for windows"
+  cp README.md "$stage/README.md"
+  cp packaging/copyright "$stage/COPYRIGHT.txt"
+  cp docs/*.md docs/*.json "$stage/docs/"
+  local zipfile="punchd_${VERSION}_windows_$arch.zip"
+  echo "package zip windows/$arch $VERSION"
+  rm -f "$DIST/$zipfile"
+  ( cd "$DIST/stage" && zip -qrX "../$zipfile" "$name" ) || die "zip for windows/$arch failed"
+  rm -rf "$DIST/stage"
+}
+
 for arch in "${ARCHES[@]}"; do
-  case "$arch" in amd64|arm64|loong64) ;; *) die "unsupported architecture $arch (amd64, arm64, loong64)";; esac
+  case "$arch" in
+    amd64|arm64|loong64) ;;
+    windows-amd64|windows-arm64) windows_zip "${arch#windows-}"; continue ;;
+    *) die "unsupported architecture $arch (amd64, arm64, loong64, windows-amd64, windows-arm64)";;
+  esac
   bindir="$DIST/bin/$arch"
   if [ "${SKIP_BUILD:-}" != 1 ]; then
     mkdir -p "$bindir"
@@ -96,6 +138,6 @@ for arch in "${ARCHES[@]}"; do
 done
 
 # Checksums of this run's packages only (older versions may lie beside them).
-( cd "$DIST" && sha256sum -- punchd[_-]"$VERSION"-* > SHA256SUMS )
+( cd "$DIST" && sha256sum -- punchd[_-]"$VERSION"[-_]* > SHA256SUMS )
 echo "packages in $DIST/:"
 cat "$DIST/SHA256SUMS"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Build the amd64 .deb (and .rpm) with scripts/dist.sh, inspect them, and install the .deb into a
 # throwaway root with the real dpkg, maintainer scripts included, then run the installed binaries.
+# The Windows zip is built too and its entries checked (step 8).
 #
 #   scripts/test-packages.sh            # build, then test
 #   SKIP_DIST=1 scripts/test-packages.sh   # test the newest packages already in $DIST
@@ -26,7 +27,7 @@ ok() { echo "ok   $*"; }
 command -v dpkg-deb >/dev/null || fail "dpkg-deb not found"
 
 if [ "${SKIP_DIST:-}" != 1 ]; then
-  bash scripts/dist.sh amd64 || fail "scripts/dist.sh amd64 failed"
+  bash scripts/dist.sh amd64 windows-amd64 || fail "scripts/dist.sh amd64 windows-amd64 failed"
 fi
 deb=$(ls -t "$DIST"/punchd_*_amd64.deb 2>/dev/null | head -1)
 [ -n "$deb" ] || fail "no amd64 .deb in $DIST"
@@ -266,5 +267,31 @@ fi
 dpkg_root --force-depends -P punchd > /dev/null 2>&1 || fail "purge"
 [ ! -e "$root/usr/bin/punchd" ] && [ ! -e "$root/etc/punchd/punchd.toml" ] || fail "purge left the program or the configuration"
 ok "purge"
+
+# 8. The Windows zip: its entries, 64-bit Windows programs, and the example config with Windows paths
+#    that the (Linux) punchctl accepts as it is.
+zipfile=$(ls -t "$DIST"/punchd_*_windows_amd64.zip 2>/dev/null | head -1)
+[ -n "$zipfile" ] || fail "no windows_amd64 zip in $DIST"
+v=${zipfile##*/punchd_}; v=${v%_windows_amd64.zip}
+top="punchd-$v-windows-amd64"
+unzip -Z1 "$zipfile" > "$work/zip.list" || fail "unzip -Z1 $zipfile"
+for f in punchd.exe punchctl.exe zkclock.exe punchd.example.toml README.md COPYRIGHT.txt \
+         docs/windows.md docs/operations.md docs/events.md docs/rules.md docs/events.schema.json docs/alerts.schema.json; do
+  grep -qx "$top/$f" "$work/zip.list" || fail "$f missing from the zip (want it under $top/)"
+done
+if grep -v "^$top/" "$work/zip.list"; then fail "entries outside $top/ in the zip"; fi
+mkdir -p "$work/zip"
+unzip -q "$zipfile" -d "$work/zip" || fail "unzip $zipfile"
+for b in punchd punchctl zkclock; do
+  exe="$work/zip/$top/$b.exe"
+  [ "$(head -c 2 "$exe")" = MZ ] || fail "$b.exe is not a Windows program"
+  pe=$(od -An -tu4 -j 60 -N 4 "$exe" | tr -d ' ')
+  [ "$(od -An -tx1 -j "$pe" -N 6 "$exe" | tr -d ' \n')" = 504500006486 ] || fail "$b.exe is not a PE for x86-64"
+done
+ex="$work/zip/$top/punchd.example.toml"
+grep -qxF "path = 'C:\\ProgramData\\punchd\\punchd.db'" "$ex" || fail "the zip's example config does not keep the store in C:\\ProgramData\\punchd"
+if grep -n '/var/lib\|/etc/punchd' "$ex"; then fail "the zip's example config has Linux paths"; fi
+go run ./cmd/punchctl config check --config "$ex" > "$work/check.out" 2>&1 || fail "punchctl config check of the zip's example: $(cat "$work/check.out")"
+ok "windows zip: $(wc -l < "$work/zip.list") entries under $top/, PE x86-64 programs, example config with Windows paths checks"
 
 echo "test-packages: all checks passed"

@@ -17,6 +17,8 @@ command -v dpkg-deb >/dev/null 2>&1 || need+=(dpkg)
 command -v curl >/dev/null 2>&1 || need+=(curl)
 # The man pages are rendered with man -l (cmd/punchd TestGenMan, scripts/test-packages.sh).
 command -v man >/dev/null 2>&1 || need+=(man-db)
+command -v zip >/dev/null 2>&1 || need+=(zip)     # the Windows zip of scripts/dist.sh
+command -v unzip >/dev/null 2>&1 || need+=(unzip) # and its check in scripts/test-packages.sh
 # The web console's browser test (cmd/punchd TestConsoleInBrowser): headless Chromium, and CJK fonts
 # so that its screenshots show Chinese.
 command -v chromium >/dev/null 2>&1 || need+=(chromium)

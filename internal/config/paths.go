@@ -60,6 +60,9 @@ var example []byte
 // (in a comment).
 var linuxPath = regexp.MustCompile(`"(/etc/punchd|/var/lib/punchd)((?:/[\w.-]+)*)"|(/etc/punchd|/var/lib/punchd)((?:/[\w.-]+)*)`)
 
+// unixSocketNote is the [api] comment's Linux default, which Windows does not have (api.DefaultAddress).
+var unixSocketNote = regexp.MustCompile(`punchd\.sock beside the store \(here [^)]*\); on Windows a named pipe\n# named after`)
+
 // Example is the commented example configuration with p's paths: the one the packages install on
 // Linux, and the one `punchd service install` writes on Windows when there is none. On Windows
 // paths are written as TOML literal strings ('C:\ProgramData\punchd\punchd.db'), where a
@@ -85,6 +88,7 @@ func Example(p Paths) []byte {
 		return w
 	})
 	out = strings.ReplaceAll(out, "zk+serial:///dev/ttyUSB0", "zk+serial://COM3")
+	out = unixSocketNote.ReplaceAllString(out, "a named pipe named after")
 	first, rest, _ := strings.Cut(out, "\n")
 	return []byte(first + "\n" +
 		"#\n" +
