@@ -376,6 +376,49 @@ func Judge(in Input) attendance.Day {
 	return day
 }
 
+// WindowCloses lists, earliest first, the instants at which the judgement of in's day can change
+// with time alone: a slot waiting for its window to close turns final once Now and SyncedUntil
+// have both passed it. With the same punches and registrations, Judge returns the same Day for
+// any two (Now, SyncedUntil) whose earlier instant (Passed) has passed the same number of them;
+// a caller that re-judges open days as time goes by can skip a day until that number changes.
+func WindowCloses(in Input) []time.Time {
+	loc := in.Loc
+	if loc == nil {
+		loc = time.UTC
+	}
+	prm := in.Params
+	if prm == (Params{}) {
+		prm = DefaultParams()
+	}
+	b, _ := prm.bounds(in.Schedule)
+	out := []time.Time{in.Date.At(b.Noon, loc)}
+	if prm.UseStateKey {
+		if pmIn := in.Date.At(in.Schedule.Expected()[2], loc); pmIn.After(out[0]) {
+			out = append(out, pmIn)
+		}
+	}
+	return append(out, in.Date.At(b.Close, loc))
+}
+
+// Passed is how many of closes (earliest first, from WindowCloses) Now and SyncedUntil have
+// both passed: the part of the time that Judge looks at.
+func Passed(closes []time.Time, syncedUntil, now time.Time) int {
+	if syncedUntil.IsZero() {
+		return 0
+	}
+	at := syncedUntil
+	if now.Before(at) {
+		at = now
+	}
+	n := 0
+	for _, c := range closes {
+		if !at.Before(c) {
+			n++
+		}
+	}
+	return n
+}
+
 // judgeMinutes judges slot s whose punch is at t: the minutes late (an arrival) or early (a
 // departure) are those between the punch's displayed minute and the expected time that no
 // registration covers, and the thresholds apply to them. When registrations cover all of them

@@ -709,3 +709,28 @@ func TestPropertyRetractionNeverExcused(t *testing.T) {
 		}
 	})
 }
+
+// Time alone changes a day only where WindowCloses says: two judging instants that have passed
+// the same number of closes give the same Day (what lets the daemon skip unchanged open days).
+func TestPropertyWindowClosesBoundTimeChanges(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		in := genInput(t)
+		closes := WindowCloses(in)
+		if !slices.IsSortedFunc(closes, func(a, b time.Time) int { return a.Compare(b) }) {
+			t.Fatalf("closes not in order: %v", closes)
+		}
+		in2 := in
+		in2.Now = in.Now.Add(time.Duration(rapid.IntRange(-30*3600, 30*3600).Draw(t, "now2")) * time.Second)
+		in2.SyncedUntil = in.SyncedUntil.Add(time.Duration(rapid.IntRange(-30*3600, 30*3600).Draw(t, "synced2")) * time.Second)
+		if rapid.Bool().Draw(t, "unsynced") {
+			in.SyncedUntil, in2.SyncedUntil = time.Time{}, time.Time{}
+		}
+		if Passed(closes, in.SyncedUntil, in.Now) != Passed(closes, in2.SyncedUntil, in2.Now) {
+			t.Skip("a close passed between the two instants")
+		}
+		if d1, d2 := Judge(in), Judge(in2); !reflect.DeepEqual(d1, d2) {
+			t.Fatalf("same closes passed (%v), different days:\n at %s/%s: %+v\n at %s/%s: %+v", closes,
+				in.Now, in.SyncedUntil, d1, in2.Now, in2.SyncedUntil, d2)
+		}
+	})
+}

@@ -87,6 +87,8 @@ type Engine struct {
 	up          map[string]time.Time // clock name -> up since
 	final       map[dayKey]bool      // days known final in the store: the open-day sweep skips them
 	newFinal    []dayKey             // days judged final in the batch being built
+	open        map[dayKey]openDay   // open days as last judged: the sweep skips them until a window closes
+	newOpen     []openDay            // days judged open in the batch being built
 	noData      map[int]bool         // years without holiday data already warned about
 }
 
@@ -248,7 +250,7 @@ func (e *Engine) loadRosterLocked() error {
 	if err != nil {
 		return fmt.Errorf("load roster: %w", err)
 	}
-	e.final = nil // who is judged may have changed
+	e.final, e.open = nil, nil // who is judged, and how, may have changed
 	e.roster = make(map[string]attendance.Person, len(people))
 	for _, p := range people {
 		e.roster[p.UserID] = p
@@ -579,6 +581,15 @@ type dayKey struct {
 	date attendance.Date
 }
 
+// openDay is a day judged not final yet: its window closes and how many of them had passed
+// (rules.Passed) when it was judged. Until that number changes, or a punch or registration
+// comes, judging it again gives the same day.
+type openDay struct {
+	key    dayKey
+	closes []time.Time
+	passed int
+}
+
 // judgeLocked adds to b the days touched by fresh punches (and the touched keys given), every
 // open day up to today and every day of the history the clocks hold that is not judged for
 // everyone yet, with their events; and moves the judged span's marks over the dates now final for
@@ -695,10 +706,26 @@ func (e *Engine) personLocked(id string) attendance.Person {
 }
 
 // judgeDaysLocked judges each touched person-day, adds the changed ones and their events to b, and
-// reports per date whether every judged day is final.
+// reports per date whether every judged day is final. Sweep keys (touched false) are skipped when
+// the day is known final, or open and nothing it depends on moved: no punch or registration came
+// (those arrive as explicit keys) and time passed none of its window closes since it was judged.
+//
+// The days are judged date by date (judgeSpan dates at a time, each person's run of dates in one
+// rules.JudgeRange over one read of the store) and committed as they go whenever b has grown past
+// dayBatch days and messages: a first start judging a year of history for everyone stays in
+// bounded memory and transactions. b's watermark and user table wait for the caller's commit.
 func (e *Engine) judgeDaysLocked(ctx context.Context, b *store.Batch, touched map[dayKey]bool, fresh []device.Punch, synced time.Time) (map[attendance.Date]bool, error) {
+	now := e.now().In(e.cfg.Location)
+	final := map[attendance.Date]bool{}
 	keys := make([]dayKey, 0, len(touched))
-	for k := range touched {
+	for k, explicit := range touched {
+		if !explicit && e.final[k] {
+			continue // final days do not change with time; new punches and registrations come as explicit keys
+		}
+		if o, ok := e.open[k]; ok && !explicit && o.passed == rules.Passed(o.closes, synced, now) {
+			final[k.date] = false // still open, judged as it stands
+			continue
+		}
 		keys = append(keys, k)
 	}
 	slices.SortFunc(keys, func(a, b dayKey) int {
@@ -713,67 +740,148 @@ func (e *Engine) judgeDaysLocked(ctx context.Context, b *store.Batch, touched ma
 		k := dayKey{p.UserID, attendance.DateOf(p.Time.In(e.cfg.Location))}
 		byDay[k] = append(byDay[k], p)
 	}
-	now := e.now().In(e.cfg.Location)
-	final := map[attendance.Date]bool{}
-	for i, k := range keys {
-		if i%256 == 255 {
-			if err := ctx.Err(); err != nil {
+	for len(keys) > 0 {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		n := 0
+		for n < len(keys) && keys[n].date.Before(keys[0].date.AddDays(judgeSpan)) {
+			n++
+		}
+		group := keys[:n]
+		keys = keys[n:]
+		judged, err := e.judgeGroupLocked(group, byDay, synced, now)
+		if err != nil {
+			return nil, err
+		}
+		for _, k := range group {
+			if err := e.recordDayLocked(b, k, judged[k], final, synced, now); err != nil {
 				return nil, err
 			}
 		}
-		if !touched[k] && e.final[k] {
-			continue // final days do not change with time; new punches and registrations come as explicit keys
-		}
-		dt, err := e.cal.DayType(k.date)
-		if err != nil && !e.noData[k.date.Year] {
-			// Once a year for the life of the engine (the finaliser re-judges open days every 30s).
-			e.noData[k.date.Year] = true
-			e.log.Warn("no holiday data for the year: judging by the Monday–Friday week", "year", k.date.Year, "err", err)
-		}
-		sched, err := e.cal.Schedule(k.date)
-		if err != nil {
-			return nil, fmt.Errorf("judge %s: %w", k.date, err)
-		}
-		from, to := k.date.Start(e.cfg.Location), k.date.AddDays(1).Start(e.cfg.Location)
-		punches, err := e.db.PunchesFor(k.user, from, to)
-		if err != nil {
-			return nil, fmt.Errorf("judge %s of %s: read punches: %w", k.date, k.user, err)
-		}
-		punches = append(punches, byDay[k]...)
-		regs, err := e.db.RegistrationsFor(k.user, from, to)
-		if err != nil {
-			return nil, fmt.Errorf("judge %s of %s: read registrations: %w", k.date, k.user, err)
-		}
-		person := e.personLocked(k.user)
-		day := rules.Judge(rules.Input{Person: person, Date: k.date, DayType: dt, Schedule: sched, Loc: e.cfg.Location,
-			Params: e.cfg.Params, Punches: punches, Registrations: regs, SyncedUntil: synced, Now: now})
-		if f, ok := final[k.date]; !ok || f {
-			final[k.date] = day.Final
-		}
-		if day.Final {
-			e.newFinal = append(e.newFinal, k)
-		}
-		if !day.DayType.IsWorking() && len(punches) == 0 {
-			continue
-		}
-		old, had, err := e.db.Day(k.user, k.date)
-		if err != nil {
-			return nil, fmt.Errorf("judge %s of %s: read stored day: %w", k.date, k.user, err)
-		}
-		if day.Status == rules.StatusNotJudged && len(punches) == 0 && !had {
-			continue // nothing to record; a stored judgement (the roster changed) is replaced below
-		}
-		if had && sameDay(old, day) {
-			continue
-		}
-		b.Days = append(b.Days, day)
-		if !k.date.Before(e.cfg.EventsSince) {
-			if err := e.eventsLocked(b, person, old, day, now); err != nil {
-				return nil, err
+		if len(b.Days)+len(b.Outbox) >= dayBatch && len(keys) > 0 {
+			part := store.Batch{Punches: b.Punches, Days: b.Days, Outbox: b.Outbox}
+			if err := e.commitLocked(ctx, part); err != nil {
+				return nil, fmt.Errorf("commit %d judged days: %w", len(part.Days), err)
 			}
+			b.Punches, b.Days, b.Outbox = nil, nil, nil
 		}
 	}
 	return final, nil
+}
+
+const (
+	// judgeSpan is how many dates are judged together: each person's punches over them are read
+	// from the store at once.
+	judgeSpan = 31
+	// dayBatch is how many judged days and messages one transaction takes at most while a long
+	// span is judged (a batch's punches, the pull's watermark and alerts come with the last).
+	dayBatch = 2000
+)
+
+// judgedDay is one person-day as the rules judged it, with how many punches it had.
+type judgedDay struct {
+	day     attendance.Day
+	punches int
+	closes  []time.Time // the window closes of the day (rules.WindowCloses), for the open-day skip
+}
+
+// judgeGroupLocked judges the keys (sorted by date, then user): each person's run of consecutive
+// dates with one rules.JudgeRange over the punches and registrations the store holds for them,
+// and the fresh ones.
+func (e *Engine) judgeGroupLocked(keys []dayKey, byDay map[dayKey][]device.Punch, synced, now time.Time) (map[dayKey]judgedDay, error) {
+	dates := map[string][]attendance.Date{}
+	var users []string
+	for _, k := range keys {
+		if _, ok := dates[k.user]; !ok {
+			users = append(users, k.user)
+		}
+		dates[k.user] = append(dates[k.user], k.date)
+	}
+	out := make(map[dayKey]judgedDay, len(keys))
+	loc := e.cfg.Location
+	for _, user := range users {
+		ds := dates[user]
+		for len(ds) > 0 {
+			n := 1
+			for n < len(ds) && ds[n] == ds[n-1].AddDays(1) {
+				n++
+			}
+			from, to := ds[0], ds[n-1]
+			ds = ds[n:]
+			start, end := from.Start(loc), to.AddDays(1).Start(loc)
+			punches, err := e.db.PunchesFor(user, start, end)
+			if err != nil {
+				return nil, fmt.Errorf("judge %s..%s of %s: read punches: %w", from, to, user, err)
+			}
+			for d := from; !d.After(to); d = d.AddDays(1) {
+				punches = append(punches, byDay[dayKey{user, d}]...)
+			}
+			regs, err := e.db.RegistrationsFor(user, start, end)
+			if err != nil {
+				return nil, fmt.Errorf("judge %s..%s of %s: read registrations: %w", from, to, user, err)
+			}
+			days, err := rules.JudgeRange(e.cal, rules.Range{Person: e.personLocked(user), From: from, To: to, Loc: loc,
+				Params: e.cfg.Params, Punches: punches, Registrations: regs, SyncedUntil: synced, Now: now})
+			if days == nil {
+				return nil, fmt.Errorf("judge %s..%s of %s: %w", from, to, user, err)
+			}
+			if err != nil && !(e.noData[from.Year] && e.noData[to.Year]) {
+				// Once a year for the life of the engine (the finaliser re-judges open days every 30s);
+				// the calendar's error names the year.
+				e.noData[from.Year], e.noData[to.Year] = true, true
+				e.log.Warn("no holiday data for the year: judging by the Monday–Friday week", "year", to.Year, "err", err)
+			}
+			count := map[attendance.Date]int{}
+			for _, p := range punches {
+				count[attendance.DateOf(p.Time.In(loc))]++
+			}
+			for _, day := range days {
+				j := judgedDay{day: day, punches: count[day.Date]}
+				if !day.Final {
+					sched, err := e.cal.Schedule(day.Date)
+					if err != nil {
+						return nil, fmt.Errorf("judge %s of %s: %w", day.Date, user, err)
+					}
+					j.closes = rules.WindowCloses(rules.Input{Date: day.Date, Schedule: sched, Loc: loc, Params: e.cfg.Params})
+				}
+				out[dayKey{user, day.Date}] = j
+			}
+		}
+	}
+	return out, nil
+}
+
+// recordDayLocked adds a judged day to b when it differs from the stored one, with its events, and
+// notes whether it is final.
+func (e *Engine) recordDayLocked(b *store.Batch, k dayKey, j judgedDay, final map[attendance.Date]bool, synced, now time.Time) error {
+	day := j.day
+	if f, ok := final[k.date]; !ok || f {
+		final[k.date] = day.Final
+	}
+	if day.Final {
+		e.newFinal = append(e.newFinal, k)
+	} else {
+		e.newOpen = append(e.newOpen, openDay{key: k, closes: j.closes, passed: rules.Passed(j.closes, synced, now)})
+	}
+	if !day.DayType.IsWorking() && j.punches == 0 {
+		return nil
+	}
+	old, had, err := e.db.Day(k.user, k.date)
+	if err != nil {
+		return fmt.Errorf("judge %s of %s: read stored day: %w", k.date, k.user, err)
+	}
+	if day.Status == rules.StatusNotJudged && j.punches == 0 && !had {
+		return nil // nothing to record; a stored judgement (the roster changed) is replaced below
+	}
+	if had && sameDay(old, day) {
+		return nil
+	}
+	b.Days = append(b.Days, day)
+	if !k.date.Before(e.cfg.EventsSince) {
+		return e.eventsLocked(b, e.personLocked(k.user), old, day, now)
+	}
+	return nil
 }
 
 func cmpString(a, b string) int {
@@ -938,7 +1046,7 @@ func (e *Engine) upSince(clock string, at time.Time) time.Time {
 
 // commitLocked commits b, then moves the judged-through mark (a lagging mark only costs re-judging).
 func (e *Engine) commitLocked(ctx context.Context, b store.Batch) error {
-	defer func() { e.newFinal = e.newFinal[:0] }()
+	defer func() { e.newFinal, e.newOpen = e.newFinal[:0], e.newOpen[:0] }()
 	if len(b.Days) > 0 || len(b.Outbox) > 0 || len(b.Punches) > 0 || b.Watermark != nil {
 		start := time.Now()
 		if _, err := e.db.Commit(ctx, b); err != nil {
@@ -949,8 +1057,15 @@ func (e *Engine) commitLocked(ctx context.Context, b store.Batch) error {
 	if e.final == nil {
 		e.final = map[dayKey]bool{}
 	}
+	if e.open == nil {
+		e.open = map[dayKey]openDay{}
+	}
 	for _, k := range e.newFinal {
 		e.final[k] = true
+		delete(e.open, k)
+	}
+	for _, o := range e.newOpen {
+		e.open[o.key] = o
 	}
 	if e.nextFrom.Before(e.from) {
 		if err := e.db.PutMeta(metaFrom, []byte(e.nextFrom.String())); err != nil {
@@ -963,6 +1078,11 @@ func (e *Engine) commitLocked(ctx context.Context, b store.Batch) error {
 		for k := range e.final {
 			if !k.date.Before(e.from) && !k.date.After(e.nextThrough) {
 				delete(e.final, k) // inside the judged span: no sweep asks for it again
+			}
+		}
+		for k := range e.open {
+			if !k.date.Before(e.from) && !k.date.After(e.nextThrough) {
+				delete(e.open, k) // not swept any more; an explicit key judges it afresh
 			}
 		}
 		if err := e.db.PutMeta(metaThrough, []byte(e.nextThrough.String())); err != nil {
