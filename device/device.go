@@ -232,6 +232,24 @@ type ProgressSetter interface {
 	SetProgress(fn func(done, total int))
 }
 
+// LogStreamer is a LogReader that can hand a whole log over in batches as it is read: the punches
+// decoded from the chunks that arrived go to fn, in the clock's order, at most about StreamBatch
+// at a time, before the next chunk is asked for. A never-cleared clock's log (tens of thousands
+// of records) is then never held whole. fn must not keep the slice past its return; an error
+// from it ends the read with that error. The Log returned has everything but the punches: the
+// skipped records, From, New, the mark and the byte counts. A tail read (the mark still in its
+// place, and full not set) moves little and comes as one batch.
+//
+// The layout is judged on the first batch (when most of its records are implausible the read
+// fails before fn is called); a whole log most of whose records prove implausible fails at the
+// end, after the plausible ones were handed to fn.
+type LogStreamer interface {
+	StreamLog(ctx context.Context, since Mark, full bool, fn func([]Punch) error) (Log, error)
+}
+
+// StreamBatch is about how many punches a LogStreamer hands over at once.
+const StreamBatch = 4096
+
 // UserReader is a clock that can list its users.
 type UserReader interface {
 	Users(ctx context.Context) ([]User, error)

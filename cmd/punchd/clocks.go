@@ -176,11 +176,11 @@ func (o pullObserver) PullFailed(clock, reason string, took time.Duration) {
 
 func (o pullObserver) Pulled(clock string, r pull.Pull) {
 	d := o.d
-	if r.From == 0 && len(r.Punches) >= releaseAfter {
+	if read := len(r.Punches) + r.Staged; r.From == 0 && read >= releaseAfter {
 		// A whole log read (the first start against months of history, the daily full read): hand
 		// the memory of that one-off back now rather than carry it until the next forced GC, and
 		// the store's mapped pages it compared against (they stay in the page cache).
-		big := len(r.Punches) >= bigPull
+		big := read >= bigPull
 		go func() {
 			if big {
 				debug.FreeOSMemory()

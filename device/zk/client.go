@@ -22,13 +22,14 @@ import (
 )
 
 var (
-	_ device.Clock      = (*Client)(nil)
-	_ device.UserReader = (*Client)(nil)
-	_ device.TimeGetter = (*Client)(nil)
-	_ device.TimeSetter = (*Client)(nil)
-	_ device.Listener   = (*Client)(nil)
-	_ device.LogClearer = (*Client)(nil)
-	_ device.LogReader  = (*Client)(nil)
+	_ device.Clock       = (*Client)(nil)
+	_ device.UserReader  = (*Client)(nil)
+	_ device.TimeGetter  = (*Client)(nil)
+	_ device.TimeSetter  = (*Client)(nil)
+	_ device.Listener    = (*Client)(nil)
+	_ device.LogClearer  = (*Client)(nil)
+	_ device.LogReader   = (*Client)(nil)
+	_ device.LogStreamer = (*Client)(nil)
 )
 
 func init() {

@@ -93,36 +93,48 @@ func (c *Client) readBuffered(ctx context.Context, what string, cmd uint16, fct 
 // readStats counts what the chunked reads of one operation moved and retried.
 type readStats struct{ bytes, retries int }
 
-// readRange appends bytes off..off+n of the prepared buffer to dst, in READ_BUFFER chunks. A
-// chunk that fails (a lost or corrupted packet, a timeout) keeps the packets that arrived whole
-// and in order, and the read goes on from there with half the chunk, down to one packet
-// (MinChunk); each success doubles it again, up to the transport's chunk. It gives up after
-// chunkGiveUp failures in a row that moved nothing, or two timeouts in a row.
+// readRange appends bytes off..off+n of the prepared buffer to dst (see readRangeTo).
 func (c *Client) readRange(ctx context.Context, what string, off, n int, dst []byte, rs *readStats) ([]byte, error) {
+	err := c.readRangeTo(ctx, what, off, n, rs, func(b []byte) error { dst = append(dst, b...); return nil })
+	return dst, err
+}
+
+// readRangeTo hands bytes off..off+n of the prepared buffer to emit as they arrive, in READ_BUFFER
+// chunks; emit must not keep the slice, and an error from it ends the read. A chunk that fails (a
+// lost or corrupted packet, a timeout) keeps the packets that arrived whole and in order, and the
+// read goes on from there with half the chunk, down to one packet (MinChunk); each success
+// doubles it again, up to the transport's chunk. It gives up after chunkGiveUp failures in a row
+// that moved nothing, or two timeouts in a row.
+func (c *Client) readRangeTo(ctx context.Context, what string, off, n int, rs *readStats, emit func([]byte) error) error {
 	maxChunk := c.t.chunkSize()
 	chunk := maxChunk
 	end := off + n
-	start := len(dst)
-	idle, timeouts, req := 0, 0, 0
+	buf := make([]byte, 0, min(maxChunk, n))
+	done, idle, timeouts, req := 0, 0, 0, 0
 	for off < end {
 		ask := min(chunk, end-off)
 		req++
-		before := len(dst)
 		var err error
-		dst, err = c.readChunk(ctx, off, ask, dst)
-		got := len(dst) - before
+		buf, err = c.readChunk(ctx, off, ask, buf[:0])
+		got := len(buf)
 		off += got
+		done += got
 		rs.bytes += got
+		if got > 0 {
+			if eerr := emit(buf); eerr != nil {
+				return eerr
+			}
+		}
 		if err == nil {
 			idle, timeouts = 0, 0
 			if chunk < maxChunk {
 				chunk = min(2*chunk, maxChunk)
 			}
-			c.logProgress(what, len(dst)-start, n, ask, req)
+			c.logProgress(what, done, n, ask, req)
 			continue
 		}
 		if ctx.Err() != nil || errors.Is(err, ErrClosed) || errors.Is(err, ErrUnauthorized) || errors.Is(err, ErrRefused) || errors.Is(err, ErrProtocol) {
-			return dst, fmt.Errorf("read %s at byte %d of %d: %w", what, len(dst)-start, n, err)
+			return fmt.Errorf("read %s at byte %d of %d: %w", what, done, n, err)
 		}
 		if got > 0 {
 			idle = 0
@@ -135,7 +147,7 @@ func (c *Client) readRange(ctx context.Context, what string, off, n int, dst []b
 			timeouts = 0
 		}
 		if idle >= chunkGiveUp || timeouts >= 2 {
-			return dst, fmt.Errorf("read %s at byte %d of %d (%d requests failed in a row): %w", what, len(dst)-start, n, idle, err)
+			return fmt.Errorf("read %s at byte %d of %d (%d requests failed in a row): %w", what, done, n, idle, err)
 		}
 		rs.retries++
 		c.st.chunkRetries.Add(1)
@@ -143,7 +155,7 @@ func (c *Client) readRange(ctx context.Context, what string, off, n int, dst []b
 		c.log.Debug("chunk failed; asking again from the last good byte with a smaller chunk",
 			"what", what, "offset", off, "got", got, "asked", ask, "next_chunk", chunk, "err", err)
 	}
-	return dst, nil
+	return nil
 }
 
 // logProgress logs a finished chunk at Debug and tells the progress hook how many attendance
@@ -310,6 +322,134 @@ func (c *Client) ReadLog(ctx context.Context, since device.Mark, full bool) (dev
 	return out, nil
 }
 
+// StreamLog implements device.LogStreamer. A read from a mark goes as ReadLog does (the records
+// after a mark still in its place are few, and a log found rewritten is read whole there) and is
+// handed to fn at once. A whole read — full set, or no mark — decodes the records as the
+// READ_BUFFER chunks arrive and hands them to fn every device.StreamBatch records, holding at
+// most one batch, a chunk and a partial record. A clock that sends its log in one piece (inline
+// or by the legacy command) or in 8-byte records (read with the user table, which needs the
+// clock's buffer) is read whole as ReadLog does and handed over in batches.
+func (c *Client) StreamLog(ctx context.Context, since device.Mark, full bool, fn func([]device.Punch) error) (device.Log, error) {
+	unlock, err := c.lock(ctx)
+	if err != nil {
+		return device.Log{}, c.wrap("read attendance", err)
+	}
+	defer unlock()
+	var out device.Log
+	err = c.resumable(ctx, "attendance", func() (err error) { out, err = c.streamLog(ctx, since, full, fn); return })
+	if err != nil {
+		return device.Log{}, fmt.Errorf("clock %s: %w", c.t.name(), err)
+	}
+	return out, nil
+}
+
+func (c *Client) streamLog(ctx context.Context, since device.Mark, full bool, fn func([]device.Punch) error) (device.Log, error) {
+	whole := func() (device.Log, error) {
+		l, err := c.readLog(ctx, since, full)
+		if err != nil {
+			return device.Log{}, err
+		}
+		for ps := l.Punches; len(ps) > 0; {
+			n := min(len(ps), device.StreamBatch)
+			if err := fn(ps[:n]); err != nil {
+				return device.Log{}, err
+			}
+			ps = ps[n:]
+		}
+		l.Punches = nil
+		return l, nil
+	}
+	if !full && since.Count > 0 {
+		return whole()
+	}
+	sn, err := c.serialNumber(ctx)
+	if err != nil {
+		return device.Log{}, fmt.Errorf("read option ~SerialNumber: %w", err)
+	}
+	clockNow, _, err := c.getTime(ctx)
+	if err != nil {
+		return device.Log{}, fmt.Errorf("read time: %w", err)
+	}
+	p, err := c.prepareAttLog(ctx)
+	if err != nil || p.count == 0 {
+		return device.Log{}, err
+	}
+	if p.blob != nil || p.recSize == AttRecord8 {
+		if p.blob == nil {
+			if err := c.freeData(ctx, "attendance"); err != nil {
+				return device.Log{}, err
+			}
+		}
+		return whole()
+	}
+	var (
+		out  device.Log
+		rs   readStats
+		size = p.recSize
+		dec  = c.newLogDecoder(sn, size, clockNow)
+		head = make([]byte, 0, 4) // the buffer's u32 length
+		pend []byte               // records not handed over yet, and a partial one
+		idx  int                  // the index of pend's first record in the log
+		last []byte               // the last record handed over
+		bad  int
+	)
+	hand := func(final bool) error {
+		for {
+			k := len(pend) / size
+			if k == 0 || (!final && k < device.StreamBatch) {
+				return nil
+			}
+			k = min(k, device.StreamBatch)
+			recs := pend[:k*size]
+			sk := dec.check(recs, idx)
+			if idx == 0 && len(sk)*2 > k {
+				return fmt.Errorf("check attendance (%d records of %d bytes; the first %d): %w: %d of them, first is %s",
+					p.count, size, k, ErrImplausibleDates, len(sk), device.SkippedSummary(sk[:1], 1))
+			}
+			for i := range sk {
+				sk[i].Raw = bytes.Clone(sk[i].Raw) // not the batch's buffer, which goes with the batch
+			}
+			if since.Count > idx && since.Count <= idx+k && bytes.Equal(recs[(since.Count-1-idx)*size:(since.Count-idx)*size], since.Last) {
+				out.New = since.Count
+			}
+			ps := dec.punches(recs, idx, sk)
+			out.Skipped = append(out.Skipped, sk...)
+			bad, idx, last = bad+len(sk), idx+k, recs[(k-1)*size:]
+			pend = append(make([]byte, 0, cap(pend)), pend[k*size:]...) // the punches' Raw keep the old one
+			if err := fn(ps); err != nil {
+				return err
+			}
+		}
+	}
+	err = c.readRangeTo(ctx, "attendance", 0, p.size, &rs, func(b []byte) error {
+		if n := min(cap(head)-len(head), len(b)); n > 0 {
+			head, b = append(head, b[:n]...), b[n:]
+			if len(head) == cap(head) && int64(binary.LittleEndian.Uint32(head)) != int64(p.size-4) {
+				return fmt.Errorf("split attendance log: %w: data blob announces %d bytes, holds %d", ErrTruncated, binary.LittleEndian.Uint32(head), p.size-4)
+			}
+		}
+		pend = append(pend, b...)
+		return hand(false)
+	})
+	if err == nil {
+		err = hand(true)
+	}
+	if err != nil {
+		return device.Log{}, err
+	}
+	if err := c.freeData(ctx, "attendance"); err != nil {
+		return device.Log{}, err
+	}
+	c.st.unmappedID.Add(uint64(dec.unmapped))
+	if bad*2 > p.count {
+		return device.Log{}, fmt.Errorf("check attendance (%d records of %d bytes): %w: %d of %d records, first is %s (the plausible ones were handed over)",
+			p.count, size, ErrImplausibleDates, bad, p.count, device.SkippedSummary(out.Skipped[:1], 1))
+	}
+	out.Bytes, out.Retries = rs.bytes, rs.retries
+	out.Mark = device.Mark{Count: p.count, Last: bytes.Clone(last)}
+	return out, nil
+}
+
 // resumable runs a whole read; on a datagram link (UDP, serial) whose clock stopped answering
 // mid-read — it restarted, or forgot the session — it connects again and reads once more from
 // the start. A TCP connection that dies is reported instead: the caller dials again.
@@ -377,14 +517,73 @@ func (a attRead) record(i int) []byte { return a.records[(i-a.from)*a.size : (i-
 // and PREPARE_BUFFER (someone punched), the size does not split; it asks again (twice at most).
 // A nil records means an empty log.
 func (c *Client) attLog(ctx context.Context, since device.Mark, full bool) (attRead, error) {
+	p, err := c.prepareAttLog(ctx)
+	if err != nil || p.count == 0 {
+		return attRead{}, err
+	}
+	a := attRead{count: p.count, size: p.recSize}
+	blob := p.blob
+	if blob == nil {
+		recSize, size := p.recSize, p.size
+		if !full && since.Count > 0 && since.Count <= p.count && len(since.Last) == recSize {
+			a.from = since.Count - 1
+		}
+		off := 0
+		if a.from > 0 {
+			off = 4 + a.from*recSize
+		}
+		body, err := c.readRange(ctx, "attendance", off, size-off, make([]byte, 0, size-off), &a.stats)
+		if err != nil {
+			return attRead{}, err
+		}
+		switch {
+		case a.from == 0:
+			blob = body
+		case bytes.Equal(body[:recSize], since.Last):
+			a.records, a.tail = body, true
+		default:
+			c.log.Info("the clock's log changed since the last read (cleared, shrunk or rewritten): reading it whole",
+				"was", since.Count, "now", p.count)
+			head, err := c.readRange(ctx, "attendance", 0, off, make([]byte, 0, size), &a.stats)
+			if err != nil {
+				return attRead{}, err
+			}
+			blob, a.from = append(head, body...), 0
+		}
+		if err := c.freeData(ctx, "attendance"); err != nil {
+			return attRead{}, err
+		}
+	}
+	if !a.tail {
+		_, body, err := splitBlob(blob)
+		if err != nil {
+			return attRead{}, fmt.Errorf("split attendance log: %w", err)
+		}
+		a.records = body
+	}
+	return a, nil
+}
+
+// preparedLog is the clock's attendance log made ready to read: count records of recSize bytes
+// in a buffer of size bytes (the u32 length and the records), or the whole blob when the clock
+// sent it at once (inline, or the legacy command). A zero count is an empty log.
+type preparedLog struct {
+	count, size, recSize int
+	blob                 []byte
+}
+
+// prepareAttLog asks the clock to buffer its attendance log and learns the record size. When the
+// count changes between GET_FREE_SIZES and PREPARE_BUFFER (someone punched), the size does not
+// split; it asks again (twice at most).
+func (c *Client) prepareAttLog(ctx context.Context) (preparedLog, error) {
 	var lastErr error
 	for attempt := 0; attempt < 3; attempt++ {
 		fs, err := c.freeSizes(ctx)
 		if err != nil {
-			return attRead{}, fmt.Errorf("read free sizes: %w", err)
+			return preparedLog{}, fmt.Errorf("read free sizes: %w", err)
 		}
 		if fs.Records == 0 {
-			return attRead{}, nil
+			return preparedLog{}, nil
 		}
 		size, blob, err := c.prepare(ctx, "attendance", CmdAttLogRRQ, 0)
 		if isPrepareRefusal(err) {
@@ -393,60 +592,22 @@ func (c *Client) attLog(ctx context.Context, since device.Mark, full bool) (attR
 			size = len(blob)
 		}
 		if err != nil {
-			return attRead{}, err
+			return preparedLog{}, err
 		}
 		recSize, err := recordSizeOf(size-4, fs.Records)
 		if err != nil {
 			lastErr = fmt.Errorf("split attendance log: %w", err)
 			fs2, ferr := c.freeSizes(ctx)
 			if ferr != nil || fs2.Records == fs.Records {
-				return attRead{}, lastErr
+				return preparedLog{}, lastErr
 			}
 			c.log.Info("record count changed during the read, reading again", "before", fs.Records, "after", fs2.Records)
 			continue
 		}
 		c.recordSize = recSize
-		a := attRead{count: fs.Records, size: recSize}
-		if blob == nil {
-			if !full && since.Count > 0 && since.Count <= fs.Records && len(since.Last) == recSize {
-				a.from = since.Count - 1
-			}
-			off := 0
-			if a.from > 0 {
-				off = 4 + a.from*recSize
-			}
-			body, err := c.readRange(ctx, "attendance", off, size-off, make([]byte, 0, size-off), &a.stats)
-			if err != nil {
-				return attRead{}, err
-			}
-			switch {
-			case a.from == 0:
-				blob = body
-			case bytes.Equal(body[:recSize], since.Last):
-				a.records, a.tail = body, true
-			default:
-				c.log.Info("the clock's log changed since the last read (cleared, shrunk or rewritten): reading it whole",
-					"was", since.Count, "now", fs.Records)
-				head, err := c.readRange(ctx, "attendance", 0, off, make([]byte, 0, size), &a.stats)
-				if err != nil {
-					return attRead{}, err
-				}
-				blob, a.from = append(head, body...), 0
-			}
-			if err := c.freeData(ctx, "attendance"); err != nil {
-				return attRead{}, err
-			}
-		}
-		if !a.tail {
-			_, body, err := splitBlob(blob)
-			if err != nil {
-				return attRead{}, fmt.Errorf("split attendance log: %w", err)
-			}
-			a.records = body
-		}
-		return a, nil
+		return preparedLog{count: fs.Records, size: size, recSize: recSize, blob: blob}, nil
 	}
-	return attRead{}, lastErr
+	return preparedLog{}, lastErr
 }
 
 // recordSizeOf is the record size a log of n bytes and count records has, if it is a known one.
@@ -497,24 +658,10 @@ func (c *Client) readLog(ctx context.Context, since device.Mark, full bool) (dev
 	case since.Count > 0 && since.Count <= a.count && bytes.Equal(a.record(since.Count-1), since.Last):
 		out.New = since.Count
 	}
-	// The later of the clock's time and ours: a clock set behind its own records (or a host whose
-	// clock runs ahead) must not turn every pull into a rejected one.
-	limitNow := clockNow
-	if host := time.Now().In(c.opts.Location); host.After(limitNow) {
-		limitNow = time.Date(host.Year(), host.Month(), host.Day(), host.Hour(), host.Minute(), host.Second(), 0, c.opts.Location)
-	}
-	chk := newRecordCheck(a.size, limitNow)
-	ids := &idCache{}
-	judge := func(from int) (bad int, skipped []device.Skipped) {
-		for i := from; i < a.count; i++ {
-			r, _ := decodeAttRecord(a.record(i), ids)
-			if reason, detail := chk.implausible(r); reason != "" {
-				skipped = append(skipped, device.Skipped{Index: i, Reason: reason, Detail: detail, Raw: r.Raw})
-			}
-		}
-		return len(skipped), skipped
-	}
-	bad, skipped := judge(out.From)
+	dec := c.newLogDecoder(sn, a.size, clockNow)
+	recs := a.records[(out.From-a.from)*a.size:]
+	skipped := dec.check(recs, out.From)
+	bad := len(skipped)
 	if n := a.count - out.From; bad*2 > n && a.tail {
 		// Mostly implausible new records after a good mark: judge the whole log before refusing it.
 		c.log.Info("most new records are implausible; reading the whole log to judge it", "bad", bad, "of", n)
@@ -524,47 +671,94 @@ func (c *Client) readLog(ctx context.Context, since device.Mark, full bool) (dev
 		return device.Log{}, fmt.Errorf("check attendance (%d records of %d bytes): %w: %d of %d records, first is %s",
 			a.count, a.size, ErrImplausibleDates, bad, n, device.SkippedSummary(skipped[:1], 1))
 	}
-	var byUID map[uint16]string
 	if a.size == AttRecord8 {
-		users, err := c.readUsers(ctx)
-		if err != nil {
-			return device.Log{}, fmt.Errorf("read users to map 8-byte records: %w", err)
-		}
-		byUID = make(map[uint16]string, len(users))
-		for _, u := range users {
-			byUID[u.UID] = u.UserID
+		if err := dec.mapUIDs(ctx); err != nil {
+			return device.Log{}, err
 		}
 	}
-	td := timeDecoder{loc: c.opts.Location}
-	unmapped := 0
-	ps := make([]device.Punch, 0, a.count-out.From-bad)
+	out.Punches, out.Skipped = dec.punches(recs, out.From, skipped), skipped
+	c.st.unmappedID.Add(uint64(dec.unmapped))
+	return out, nil
+}
+
+// logDecoder turns a clock's attendance records into punches, a batch at a time: it judges each
+// record (recordCheck) and decodes the plausible ones.
+type logDecoder struct {
+	c        *Client
+	sn       string
+	size     int
+	chk      recordCheck
+	ids      *idCache
+	td       timeDecoder
+	byUID    map[uint16]string // 8-byte records: the user table's uid -> user id
+	unmapped int               // 8-byte records whose uid the user table lacks
+}
+
+func (c *Client) newLogDecoder(sn string, size int, clockNow time.Time) *logDecoder {
+	// The later of the clock's time and ours: a clock set behind its own records (or a host whose
+	// clock runs ahead) must not turn every pull into a rejected one.
+	limitNow := clockNow
+	if host := time.Now().In(c.opts.Location); host.After(limitNow) {
+		limitNow = time.Date(host.Year(), host.Month(), host.Day(), host.Hour(), host.Minute(), host.Second(), 0, c.opts.Location)
+	}
+	return &logDecoder{c: c, sn: sn, size: size, chk: newRecordCheck(size, limitNow), ids: &idCache{}, td: timeDecoder{loc: c.opts.Location}}
+}
+
+// mapUIDs reads the user table that 8-byte records (a uid, no user id) are read with.
+func (d *logDecoder) mapUIDs(ctx context.Context) error {
+	users, err := d.c.readUsers(ctx)
+	if err != nil {
+		return fmt.Errorf("read users to map 8-byte records: %w", err)
+	}
+	d.byUID = make(map[uint16]string, len(users))
+	for _, u := range users {
+		d.byUID[u.UID] = u.UserID
+	}
+	return nil
+}
+
+// check lists the implausible records of recs, the records from index from of the log on.
+func (d *logDecoder) check(recs []byte, from int) []device.Skipped {
+	var skipped []device.Skipped
+	for i := 0; i*d.size < len(recs); i++ {
+		r, _ := decodeAttRecord(recs[i*d.size:(i+1)*d.size], d.ids)
+		if reason, detail := d.chk.implausible(r); reason != "" {
+			skipped = append(skipped, device.Skipped{Index: from + i, Reason: reason, Detail: detail, Raw: r.Raw})
+		}
+	}
+	return skipped
+}
+
+// punches decodes recs, the records from index from on, but the skipped ones (check's list).
+// The punches' Raw points into recs.
+func (d *logDecoder) punches(recs []byte, from int, skipped []device.Skipped) []device.Punch {
+	n := len(recs) / d.size
+	ps := make([]device.Punch, 0, n-len(skipped))
 	next := 0 // into skipped
-	for i := out.From; i < a.count; i++ {
-		if next < len(skipped) && skipped[next].Index == i {
+	for i := range n {
+		if next < len(skipped) && skipped[next].Index == from+i {
 			next++
 			continue
 		}
-		r, _ := decodeAttRecord(a.record(i), ids)
+		r, _ := decodeAttRecord(recs[i*d.size:(i+1)*d.size], d.ids)
 		id := r.UserID
-		if a.size == AttRecord8 {
+		if d.size == AttRecord8 {
 			var ok bool
-			if id, ok = byUID[r.UID]; !ok {
+			if id, ok = d.byUID[r.UID]; !ok {
 				// A punch by a user since deleted: keep it under the internal index rather
 				// than lose it, and say so.
 				id = strconv.Itoa(int(r.UID))
-				if unmapped++; unmapped <= 10 {
-					c.log.Warn("8-byte record with a uid not in the user table; using the uid as user id", "uid", r.UID, "record", i)
+				if d.unmapped++; d.unmapped <= 10 {
+					d.c.log.Warn("8-byte record with a uid not in the user table; using the uid as user id", "uid", r.UID, "record", from+i)
 				}
 			}
 		}
 		ps = append(ps, device.Punch{
-			Clock: sn, UserID: id, Time: td.decode(r.Time),
+			Clock: d.sn, UserID: id, Time: d.td.decode(r.Time),
 			State: r.State, Verify: r.Verify, WorkCode: r.WorkCode, Raw: r.Raw,
 		})
 	}
-	c.st.unmappedID.Add(uint64(unmapped))
-	out.Punches, out.Skipped = ps, skipped
-	return out, nil
+	return ps
 }
 
 // recordCheck judges one record: a day that does not exist, a year before 2001 (what zeros and

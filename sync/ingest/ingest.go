@@ -77,19 +77,28 @@ type Engine struct {
 
 	mu          sync.Mutex
 	roster      map[string]attendance.Person
-	names       map[string]string    // user id -> name from the clocks' user tables
-	serials     map[string]string    // clock serial -> configured clock name
-	through     attendance.Date      // every day from `from` up to this one is final for everyone
-	nextThrough attendance.Date      // where the mark moves once the batch being built commits
-	from        attendance.Date      // the first day of the span judged for everyone
-	nextFrom    attendance.Date      // where it moves once the batch being built commits
-	first       attendance.Date      // the date of the earliest punch stored (zero: none)
-	up          map[string]time.Time // clock name -> up since
-	final       map[dayKey]bool      // days known final in the store: the open-day sweep skips them
-	newFinal    []dayKey             // days judged final in the batch being built
-	open        map[dayKey]openDay   // open days as last judged: the sweep skips them until a window closes
-	newOpen     []openDay            // days judged open in the batch being built
-	noData      map[int]bool         // years without holiday data already warned about
+	names       map[string]string      // user id -> name from the clocks' user tables
+	serials     map[string]string      // clock serial -> configured clock name
+	through     attendance.Date        // every day from `from` up to this one is final for everyone
+	nextThrough attendance.Date        // where the mark moves once the batch being built commits
+	from        attendance.Date        // the first day of the span judged for everyone
+	nextFrom    attendance.Date        // where it moves once the batch being built commits
+	first       attendance.Date        // the date of the earliest punch stored (zero: none)
+	up          map[string]time.Time   // clock name -> up since
+	final       map[dayKey]bool        // days known final in the store: the open-day sweep skips them
+	newFinal    []dayKey               // days judged final in the batch being built
+	open        map[dayKey]openDay     // open days as last judged: the sweep skips them until a window closes
+	newOpen     []openDay              // days judged open in the batch being built
+	noData      map[int]bool           // years without holiday data already warned about
+	staged      map[string]*stagedRead // clock name -> what Stage committed ahead of its Pulled
+}
+
+// stagedRead is what Stage committed of a clock's read ahead of the Pulled that ends it: the days
+// the new punches fall on (judged with that Pulled), the newest punch, and the counts.
+type stagedRead struct {
+	touched      map[dayKey]bool
+	last         time.Time
+	valid, fresh int
 }
 
 // New builds an engine; call Load before use. notify is called after a commit that queued messages.
@@ -118,7 +127,8 @@ func New(cfg Config, db Store, cal rules.Calendar, now func() time.Time, log *sl
 		notify = func() {}
 	}
 	return &Engine{cfg: cfg, db: db, cal: cal, now: now, log: log, met: met, notify: notify,
-		roster: map[string]attendance.Person{}, names: map[string]string{}, serials: map[string]string{}, noData: map[int]bool{}}
+		roster: map[string]attendance.Person{}, names: map[string]string{}, serials: map[string]string{}, noData: map[int]bool{},
+		staged: map[string]*stagedRead{}}
 }
 
 const (
@@ -352,6 +362,17 @@ func (e *Engine) Pulled(ctx context.Context, r pull.Pull) error {
 		fresh = fresh[e.cfg.Batch:]
 	}
 
+	staged := e.staged[r.Clock]
+	if staged == nil {
+		staged = &stagedRead{}
+	}
+	if len(staged.touched) > 0 && touched == nil {
+		touched = map[dayKey]bool{}
+	}
+	for k := range staged.touched {
+		touched[k] = true
+	}
+
 	wm := store.Watermark{Clock: r.Clock, Serial: r.Info.Serial, Records: r.Info.Records, LastPull: r.At,
 		LastCount: count, LastPunch: prev.LastPunch, Offset: prev.Offset}
 	if !r.Info.Time.IsZero() {
@@ -373,6 +394,9 @@ func (e *Engine) Pulled(ctx context.Context, r pull.Pull) error {
 		if p.Time.After(wm.LastPunch) {
 			wm.LastPunch = p.Time
 		}
+	}
+	if staged.last.After(wm.LastPunch) {
+		wm.LastPunch = staged.last
 	}
 	wms[r.Clock] = wm
 
@@ -401,8 +425,49 @@ func (e *Engine) Pulled(ctx context.Context, r pull.Pull) error {
 		e.log.Warn("clock alert", "clock", r.Clock, "kind", a.Kind, "detail", a.Detail)
 		e.met.alerts.WithLabelValues(r.Clock, string(a.Kind)).Inc()
 	}
-	e.met.ingested.WithLabelValues(r.Clock, pathPull).Add(float64(total))
-	e.met.duplicate.WithLabelValues(r.Clock, pathPull).Add(float64(len(valid) - total))
+	delete(e.staged, r.Clock)
+	e.met.ingested.WithLabelValues(r.Clock, pathPull).Add(float64(total + staged.fresh))
+	e.met.duplicate.WithLabelValues(r.Clock, pathPull).Add(float64(len(valid) - total + staged.valid - staged.fresh))
+	return nil
+}
+
+// Stage implements pull.Stager: a batch of a clock's log read whole, committed as it arrives
+// (the punches alone, in transactions of at most Config.Batch); the days they fall on are
+// judged with the clock's next Pulled, which also counts them.
+func (e *Engine) Stage(ctx context.Context, clock string, ps []device.Punch) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	valid := e.screen(clock, ps)
+	fresh, err := e.db.Unstored(ctx, valid)
+	if err != nil {
+		return fmt.Errorf("clock %s: compare %d punches with the store: %w", clock, len(valid), err)
+	}
+	st := e.staged[clock]
+	if st == nil {
+		st = &stagedRead{touched: map[dayKey]bool{}}
+		e.staged[clock] = st
+	}
+	for _, p := range valid {
+		if p.Time.After(st.last) {
+			st.last = p.Time
+		}
+	}
+	st.valid += len(valid)
+	for len(fresh) > 0 {
+		chunk := fresh[:min(len(fresh), e.cfg.Batch)]
+		for _, p := range chunk {
+			d := attendance.DateOf(p.Time.In(e.cfg.Location))
+			st.touched[dayKey{p.UserID, d}] = true
+			if e.first.IsZero() || d.Before(e.first) {
+				e.first = d
+			}
+		}
+		if err := e.commitLocked(ctx, store.Batch{Punches: chunk}); err != nil {
+			return fmt.Errorf("clock %s: commit %d punches of a read in progress: %w", clock, len(chunk), err)
+		}
+		st.fresh += len(chunk)
+		fresh = fresh[len(chunk):]
+	}
 	return nil
 }
 
@@ -1125,4 +1190,7 @@ func syncedUntil(clocks []string, wms map[string]store.Watermark) time.Time {
 // (punchctl says so after re-judging the stopped store).
 func (e *Engine) Queued() int { return int(e.queued.Load()) }
 
-var _ pull.Sink = (*Engine)(nil)
+var (
+	_ pull.Sink   = (*Engine)(nil)
+	_ pull.Stager = (*Engine)(nil)
+)

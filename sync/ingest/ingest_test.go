@@ -557,9 +557,8 @@ func BenchmarkFirstPullHistory(b *testing.B) {
 	b.ReportMetric(float64(len(ps)), "punches/op")
 }
 
-// A whole log with more new punches than a batch is stored in bounded transactions, then judged:
-// the store ends up exactly as with one transaction (punches, days, events).
-func TestPulledInBoundedBatches(t *testing.T) {
+// twelveDays is a log of twelve days of four punches for two people.
+func twelveDays() []device.Punch {
 	var log []device.Punch
 	for d := 0; d < 12; d++ {
 		day := at("2026-02-16", "08:20").AddDate(0, 0, d)
@@ -568,25 +567,35 @@ func TestPulledInBoundedBatches(t *testing.T) {
 				punch(u, day.Add(6*time.Hour)), punch(u, day.Add(9*time.Hour+50*time.Minute)))
 		}
 	}
-	state := func(f *fixture) (int, string, int) {
-		n, err := f.db.CountPunches()
-		if err != nil {
-			t.Fatal(err)
-		}
-		days, err := f.db.Days(attendance.Date{Year: 2026, Month: 1, Day: 1}, attendance.Date{Year: 2026, Month: 3, Day: 31})
-		if err != nil {
-			t.Fatal(err)
-		}
-		j, _ := json.Marshal(days)
-		return n, string(j), len(f.events(t))
+	return log
+}
+
+// storeState is what a fixture's store holds: punches, the days judged (as JSON) and events.
+func storeState(t *testing.T, f *fixture) (int, string, int) {
+	t.Helper()
+	n, err := f.db.CountPunches()
+	if err != nil {
+		t.Fatal(err)
 	}
+	days, err := f.db.Days(attendance.Date{Year: 2026, Month: 1, Day: 1}, attendance.Date{Year: 2026, Month: 3, Day: 31})
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, _ := json.Marshal(days)
+	return n, string(j), len(f.events(t))
+}
+
+// A whole log with more new punches than a batch is stored in bounded transactions, then judged:
+// the store ends up exactly as with one transaction (punches, days, events).
+func TestPulledInBoundedBatches(t *testing.T) {
+	log := twelveDays()
 	one := newFixture(t)
 	one.pull(t, log...)
 	batched := newFixture(t)
 	batched.eng.cfg.Batch = 7
 	batched.pull(t, log...)
-	n1, d1, e1 := state(one)
-	n2, d2, e2 := state(batched)
+	n1, d1, e1 := storeState(t, one)
+	n2, d2, e2 := storeState(t, batched)
 	if n1 != len(log) || n2 != n1 || d1 != d2 || e1 != e2 || len(d1) < 100 {
 		t.Fatalf("one transaction: %d punches, %d events; batches of 7: %d punches, %d events; days equal: %v", n1, e1, n2, e2, d1 == d2)
 	}
@@ -610,5 +619,41 @@ func TestRepeatWithinOneReadCountedAsDuplicate(t *testing.T) {
 		if n != 0 {
 			t.Errorf("rejected %s = %v, want 0", r, n)
 		}
+	}
+}
+
+// A whole log streamed by the driver and staged batch by batch (pull.Stager), then ended by a
+// Pulled that holds no punches, stores and judges exactly what one Pulled with the log does; a
+// read that fails after some batches leaves them to be judged with the next Pulled.
+func TestStagedReadSameAsOnePull(t *testing.T) {
+	log := twelveDays()
+	one := newFixture(t)
+	one.pull(t, log...)
+	staged := newFixture(t)
+	stage := func(ps []device.Punch) {
+		for i := 0; i < len(ps); i += 7 {
+			if err := staged.eng.Stage(t.Context(), "dangzhengban", ps[i:min(i+7, len(ps))]); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	stage(log[:30]) // a read that failed after 30 punches
+	stage(log)      // the next read, whole
+	now := staged.now.Now()
+	if err := staged.eng.Pulled(t.Context(), pull.Pull{Clock: "dangzhengban",
+		Info: device.Info{Serial: "SN0001", Records: len(log), RecordCap: 100000, Time: now}, Staged: len(log), At: now}); err != nil {
+		t.Fatal(err)
+	}
+	n1, d1, e1 := storeState(t, one)
+	n2, d2, e2 := storeState(t, staged)
+	if n1 != len(log) || n2 != n1 || d1 != d2 || e1 != e2 || len(d1) < 100 {
+		t.Fatalf("one pull: %d punches, %d events; staged: %d punches, %d events; days equal: %v", n1, e1, n2, e2, d1 == d2)
+	}
+	wms, err := staged.db.Watermarks()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := log[len(log)-1].Time; !wms["dangzhengban"].LastPunch.Equal(want) {
+		t.Errorf("last punch %s, want %s", wms["dangzhengban"].LastPunch, want)
 	}
 }

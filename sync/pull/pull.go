@@ -37,11 +37,25 @@ type Sink interface {
 	Mark(clock string) device.Mark
 }
 
+// Stager is a Sink that can commit the punches of a long read as they arrive, ahead of the Pulled
+// that ends it: a loop whose clock streams its log (device.LogStreamer) hands a whole read over
+// in batches, and no process holds a never-cleared clock's log whole.
+type Stager interface {
+	// Stage durably commits punches read from the clock's log before returning nil; their days
+	// are judged with the clock's next Pulled (which holds the rest of the read: the skipped
+	// records, the mark, the counts). A read that fails after some batches leaves them stored,
+	// to be judged with the next Pulled that succeeds.
+	Stage(ctx context.Context, clock string, ps []device.Punch) error
+}
+
 // Pull is the result of one read of a clock's log: the whole log, or what followed the mark.
 type Pull struct {
-	Clock   string           // the configured clock name
-	Info    device.Info      // identity, counts and capacities at the time of the read
-	Punches []device.Punch   // the good records read, in the clock's order
+	Clock   string         // the configured clock name
+	Info    device.Info    // identity, counts and capacities at the time of the read
+	Punches []device.Punch // the good records read, in the clock's order (none when Staged)
+	// Staged is how many punches of this read went to the Sink's Stage ahead of Pulled (a whole
+	// log streamed in batches); Punches is then empty.
+	Staged  int
 	Skipped []device.Skipped // the records read that did not become punches (impossible dates, malformed)
 	// From is the index in the clock's log of the first record read (0: the whole log); New the
 	// index of the first record the previous mark did not cover: records before it were committed
@@ -333,7 +347,7 @@ func (l *Loop) pullOnce(ctx context.Context, clk device.Clock, withUsers bool) (
 	// impossible dates is set right even when the read that follows is refused.
 	timeSet := l.correctTime(ctx, clk, offset)
 
-	lg, full, err := l.readLog(ctx, clk)
+	lg, full, staged, err := l.readLog(ctx, clk)
 	if err != nil {
 		return fmt.Errorf("clock %s: read attendance: %w", l.cfg.Name, err)
 	}
@@ -351,12 +365,12 @@ func (l *Loop) pullOnce(ctx context.Context, clk device.Clock, withUsers bool) (
 	}
 	r := Pull{Clock: l.cfg.Name, Info: info, Punches: lg.Punches, Skipped: lg.Skipped, From: lg.From, New: lg.New, Full: full,
 		Mark: lg.Mark, Users: users, At: l.now(), Offset: offset, Bytes: lg.Bytes, Retries: lg.Retries,
-		Cleared: l.cleared, TimeSet: timeSet}
+		Cleared: l.cleared, TimeSet: timeSet, Staged: staged.n}
 	r.Duration = r.At.Sub(start)
 	if err := l.sink.Pulled(ctx, r); err != nil {
 		l.clockError("store")
 		l.doubt = true
-		return fmt.Errorf("clock %s: commit %d punches: %w", l.cfg.Name, len(r.Punches), err)
+		return fmt.Errorf("clock %s: commit %d punches: %w", l.cfg.Name, len(r.Punches)+r.Staged, err)
 	}
 	l.doubt = false
 	if full {
@@ -365,32 +379,63 @@ func (l *Loop) pullOnce(ctx context.Context, clk device.Clock, withUsers bool) (
 	l.cleared = false
 	l.met.Pulled(l.cfg.Name, r)
 	l.obs.Pulled(l.cfg.Name, r)
-	l.log.Debug("pulled", "records", len(r.Punches), "from", r.From, "full", full, "bytes", r.Bytes, "retries", r.Retries, "offset", offset, "took", r.Duration)
+	l.log.Debug("pulled", "records", len(r.Punches)+r.Staged, "from", r.From, "full", full, "bytes", r.Bytes, "retries", r.Retries, "offset", offset, "took", r.Duration)
 	if l.cfg.ClearLog && full {
-		l.maybeClear(ctx, clk, r)
+		for _, p := range r.Punches {
+			if p.Time.After(staged.newest) {
+				staged.newest = p.Time
+			}
+		}
+		l.maybeClear(ctx, clk, r, staged.newest)
 	}
 	return nil
 }
 
 // readLog reads what is new on the clock since the Sink's mark, or the whole log when it is time
 // for the periodic full read (FullPullInterval), on doubt (no mark, a failed commit, the first
-// read of this process) or when the driver cannot read from a mark. full says which it was.
-func (l *Loop) readLog(ctx context.Context, clk device.Clock) (device.Log, bool, error) {
+// read of this process) or when the driver cannot read from a mark. full says which it was. A
+// whole read goes to the Sink in batches as it arrives when the driver streams and the Sink
+// stages (staged: how many, and the newest punch among them).
+func (l *Loop) readLog(ctx context.Context, clk device.Clock) (device.Log, bool, staged, error) {
 	mark := l.sink.Mark(l.cfg.Name)
 	full := l.doubt || mark.Count == 0 || l.lastFull.IsZero() || l.now().Sub(l.lastFull) >= l.cfg.FullPullInterval
+	ls, streams := clk.(device.LogStreamer)
+	st, stages := l.sink.(Stager)
+	if streams && stages && full {
+		var s staged
+		lg, err := ls.StreamLog(ctx, mark, true, func(ps []device.Punch) error {
+			if err := st.Stage(ctx, l.cfg.Name, ps); err != nil {
+				return fmt.Errorf("commit %d punches as they were read (%d before them): %w", len(ps), s.n, err)
+			}
+			s.n += len(ps)
+			for _, p := range ps {
+				if p.Time.After(s.newest) {
+					s.newest = p.Time
+				}
+			}
+			return nil
+		})
+		return lg, true, s, err
+	}
 	if lr, ok := clk.(device.LogReader); ok {
 		lg, err := lr.ReadLog(ctx, mark, full)
-		return lg, full || lg.From == 0, err
+		return lg, full || lg.From == 0, staged{}, err
 	}
 	ps, err := clk.Punches(ctx)
 	if err != nil {
-		return device.Log{}, true, err
+		return device.Log{}, true, staged{}, err
 	}
 	lg := device.Log{Punches: ps, Mark: device.Mark{Count: len(ps)}}
 	if mark.Count > 0 && mark.Count <= len(ps) {
 		lg.New = mark.Count // the driver cannot say whether the log was rewritten; ingest compares
 	}
-	return lg, true, nil
+	return lg, true, staged{}, nil
+}
+
+// staged counts the punches of a streamed read that went to the Sink's Stage.
+type staged struct {
+	n      int
+	newest time.Time
 }
 
 // correctTime sets the clock's time from ours when it drifted past MaxOffset (if configured),
@@ -422,18 +467,12 @@ type counted struct{ error }
 func (c counted) Unwrap() error { return c.error }
 
 // maybeClear clears the clock's log only after a whole read whose every punch was just committed
-// and is older than ClearOlderThan, and when the record count did not change since the read (no
-// punch slipped in between).
-func (l *Loop) maybeClear(ctx context.Context, clk device.Clock, r Pull) {
+// and is older than ClearOlderThan (newest is the read's newest punch), and when the record count
+// did not change since the read (no punch slipped in between).
+func (l *Loop) maybeClear(ctx context.Context, clk device.Clock, r Pull, newest time.Time) {
 	cl, ok := clk.(device.LogClearer)
-	if !ok || len(r.Punches) == 0 {
+	if !ok || len(r.Punches)+r.Staged == 0 {
 		return
-	}
-	newest := r.Punches[0].Time
-	for _, p := range r.Punches {
-		if p.Time.After(newest) {
-			newest = p.Time
-		}
 	}
 	clockNow := r.At.Add(r.Offset)
 	if clockNow.Sub(newest) < l.cfg.ClearOlderThan {

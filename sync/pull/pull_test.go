@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -419,6 +420,68 @@ func TestLoopDo(t *testing.T) {
 		<-done
 		if _, err := clk.Info(t.Context()); !errors.Is(err, ErrNotConnected) {
 			t.Fatalf("Info after the loop stopped: %v, want ErrNotConnected", err)
+		}
+	})
+}
+
+// streamClock is a markClock that streams whole reads in batches of two punches.
+type streamClock struct{ markClock }
+
+func (c *streamClock) StreamLog(ctx context.Context, since device.Mark, full bool, fn func([]device.Punch) error) (device.Log, error) {
+	l, err := c.ReadLog(ctx, since, full)
+	if err != nil {
+		return device.Log{}, err
+	}
+	for ps := l.Punches; len(ps) > 0; ps = ps[min(2, len(ps)):] {
+		if err := fn(ps[:min(2, len(ps))]); err != nil {
+			return device.Log{}, err
+		}
+	}
+	l.Punches = nil
+	return l, nil
+}
+
+// stageSink is a markSink that stages.
+type stageSink struct {
+	markSink
+	batches [][]device.Punch
+}
+
+func (s *stageSink) Stage(ctx context.Context, clock string, ps []device.Punch) error {
+	s.batches = append(s.batches, slices.Clone(ps))
+	return nil
+}
+
+// A whole read of a clock that streams goes to a Sink that stages batch by batch, and the Pulled
+// that ends it says how many; a read from the mark comes in Pulled as before.
+func TestWholeReadStaged(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var mu sync.Mutex
+		base := time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC)
+		var log []device.Punch
+		for i := range 5 {
+			log = append(log, device.Punch{Clock: "S", UserID: strconv.Itoa(i), Time: base.Add(time.Duration(i) * time.Minute)})
+		}
+		failOn, calls, cleared := 0, 0, 0
+		clk := &streamClock{markClock{fakeClock: fakeClock{mu: &mu, punches: &log, failOn: &failOn, calls: &calls, cleared: &cleared}}}
+		sink := &stageSink{}
+		l := New(Config{Name: "c1"}, sink, nil, nil, nil, nil)
+		if err := l.pullOnce(t.Context(), clk, false); err != nil {
+			t.Fatal(err)
+		}
+		r := sink.pulls[0]
+		if len(sink.batches) != 3 || len(r.Punches) != 0 || r.Staged != 5 || !r.Full || r.Mark.Count != 5 {
+			t.Fatalf("whole read: %d batches staged, pull with %d punches, staged %d, full %v, mark %d",
+				len(sink.batches), len(r.Punches), r.Staged, r.Full, r.Mark.Count)
+		}
+		mu.Lock()
+		log = append(log, device.Punch{Clock: "S", UserID: "9", Time: base.Add(time.Hour)})
+		mu.Unlock()
+		if err := l.pullOnce(t.Context(), clk, false); err != nil {
+			t.Fatal(err)
+		}
+		if r := sink.pulls[1]; len(sink.batches) != 3 || len(r.Punches) != 1 || r.Staged != 0 || r.Full {
+			t.Fatalf("tail read: %d batches staged, pull with %d punches, staged %d, full %v", len(sink.batches), len(r.Punches), r.Staged, r.Full)
 		}
 	})
 }
