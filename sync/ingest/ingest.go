@@ -49,6 +49,22 @@ type Store interface {
 	PutMeta(key string, v []byte) error
 }
 
+// mapReleaser is a Store that can give back the resident pages of its memory map (*store.DB): a
+// long ingest (a first start reading years of punches) touches the whole store, page by page.
+type mapReleaser interface {
+	ReleaseMapped() error
+}
+
+// releaseMapped gives back the store's mapped pages between the transactions of a long ingest, so
+// that they do not add up to the whole store's size in the process's memory.
+func (e *Engine) releaseMapped() {
+	if r, ok := e.db.(mapReleaser); ok {
+		if err := r.ReleaseMapped(); err != nil {
+			e.log.Debug("release the store's mapped pages", "err", err)
+		}
+	}
+}
+
 // Config is the engine's settings.
 type Config struct {
 	Site        string
@@ -360,6 +376,7 @@ func (e *Engine) Pulled(ctx context.Context, r pull.Pull) error {
 			return fmt.Errorf("clock %s: commit %d new punches (%d of %d stored): %w", r.Clock, len(chunk), total-len(fresh), total, err)
 		}
 		fresh = fresh[e.cfg.Batch:]
+		e.releaseMapped()
 	}
 
 	staged := e.staged[r.Clock]
@@ -468,6 +485,7 @@ func (e *Engine) Stage(ctx context.Context, clock string, ps []device.Punch) err
 		st.fresh += len(chunk)
 		fresh = fresh[len(chunk):]
 	}
+	e.releaseMapped()
 	return nil
 }
 
@@ -830,6 +848,7 @@ func (e *Engine) judgeDaysLocked(ctx context.Context, b *store.Batch, touched ma
 				return nil, fmt.Errorf("commit %d judged days: %w", len(part.Days), err)
 			}
 			b.Punches, b.Days, b.Outbox = nil, nil, nil
+			e.releaseMapped()
 		}
 	}
 	return final, nil
