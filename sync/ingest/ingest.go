@@ -435,8 +435,11 @@ func (e *Engine) Pulled(ctx context.Context, r pull.Pull) error {
 		return fmt.Errorf("clock %s: commit %d new punches: %w", r.Clock, len(fresh), err)
 	}
 	// After the commit: a lost mark only costs one whole read at the next pull.
-	if err := e.db.PutMeta(metaLogMark+r.Clock, r.Mark.Last); err != nil {
-		e.log.Warn("save the clock log's mark", "clock", r.Clock, "err", err)
+	// An idle clock's mark stays the same pull after pull: no write (and no fsync) for it then.
+	if last, err := e.db.GetMeta(metaLogMark + r.Clock); err != nil || !bytes.Equal(last, r.Mark.Last) {
+		if err := e.db.PutMeta(metaLogMark+r.Clock, r.Mark.Last); err != nil {
+			e.log.Warn("save the clock log's mark", "clock", r.Clock, "err", err)
+		}
 	}
 	for _, a := range alerts {
 		e.log.Warn("clock alert", "clock", r.Clock, "kind", a.Kind, "detail", a.Detail)
