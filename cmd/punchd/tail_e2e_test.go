@@ -195,14 +195,16 @@ func tailAcceptance(t *testing.T, bins map[string]string, transport string) {
 	moved()
 
 	// tail checks that the pulls of a phase moved the new records and the one before them (the
-	// check that the log is the one read before), not the whole log.
+	// check that the log is the one read before), and far less than the whole log (a chunk asked
+	// for again on a busy machine may add some).
 	tail := func(what string, added int) {
 		t.Helper()
 		b := moved()
-		if b < float64((added+1)*recordSize) || b > float64((added+1)*recordSize+20*recordSize) {
-			t.Errorf("%s: the pulls moved %.0f bytes of records, want a tail read of %d records (and the one checked)", what, b, added)
+		if b < float64((added+1)*recordSize) || b >= float64(len(records)*recordSize/2) {
+			t.Errorf("%s: the pulls moved %.0f bytes of records, want a tail read of %d records (and the one checked), not the log's %d",
+				what, b, added, len(records)*recordSize)
 		}
-		t.Logf("%s: %.0f bytes of records moved", what, b)
+		t.Logf("%s: %.0f bytes of records moved (the log holds %d)", what, b, len(records)*recordSize)
 	}
 
 	// The log grows.
@@ -218,11 +220,16 @@ func tailAcceptance(t *testing.T, bins map[string]string, transport string) {
 	logged := len(logsBuf.String())
 	serve(records, "--drop-after", "3", "--fault-once")
 	settled("after a connection dropped mid-tail", len(records))
-	failed := regexp.MustCompile(`read attendance[^\n]*at byte (\d+) of (\d+)`).FindStringSubmatch(logsBuf.String()[logged:])
-	if failed == nil || failed[1] == "0" || failed[1] == failed[2] {
-		t.Errorf("the daemon logged no attendance read that failed part way (%v): the connection was not dropped mid-tail", failed)
+	var midway []string
+	for _, m := range regexp.MustCompile(`read attendance[^\n]*at byte (\d+) of (\d+)`).FindAllStringSubmatch(logsBuf.String()[logged:], -1) {
+		if m[1] != "0" && m[1] != m[2] {
+			midway = m
+		}
+	}
+	if midway == nil {
+		t.Errorf("the daemon logged no attendance read that failed part way: the connection was not dropped mid-tail")
 	} else {
-		t.Logf("the tail read failed at byte %s of %s and was done again", failed[1], failed[2])
+		t.Logf("the tail read failed at byte %s of %s and was done again", midway[1], midway[2])
 	}
 	tail("after a connection dropped mid-tail", 900)
 
