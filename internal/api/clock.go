@@ -67,12 +67,14 @@ type logRequest struct {
 	Full  bool        `json:"full"`
 }
 
-// logLine is one line of the reply to POST /v1/clocks/{name}/log (JSON lines, each flushed as it
-// is written): a progress line once a chunk, then the log or the error.
+// logLine is one line of the reply to POST /v1/clocks/{name}/log (JSON lines): a progress line
+// once a chunk (flushed as it is written), then the punches one a line, then the rest of the log
+// (or the error): neither side holds the whole log as one JSON text.
 type logLine struct {
-	Progress *logProgress `json:"progress,omitempty"`
-	Log      *device.Log  `json:"log,omitempty"`
-	Error    string       `json:"error,omitempty"`
+	Progress *logProgress  `json:"progress,omitempty"`
+	Punch    *device.Punch `json:"punch,omitempty"`
+	Log      *device.Log   `json:"log,omitempty"` // without its punches
+	Error    string        `json:"error,omitempty"`
 }
 
 type logProgress struct {
@@ -100,7 +102,7 @@ func logHandler(co ClockOwner, h func(func(*http.Request) (any, error)) http.Han
 		enc := json.NewEncoder(w)
 		send := func(l logLine) {
 			// A client gone is seen by the read through the request's context.
-			if enc.Encode(l) == nil {
+			if enc.Encode(l) == nil && l.Punch == nil {
 				rc.Flush()
 			}
 		}
@@ -117,6 +119,10 @@ func logHandler(co ClockOwner, h func(func(*http.Request) (any, error)) http.Han
 			send(logLine{Error: err.Error()})
 			return
 		}
+		for i := range l.Punches {
+			send(logLine{Punch: &l.Punches[i]})
+		}
+		l.Punches = nil
 		send(logLine{Log: &l})
 	}
 }
@@ -159,6 +165,7 @@ func (r *remoteClock) ReadLog(ctx context.Context, since device.Mark, full bool)
 	}
 	defer body.Close()
 	dec := json.NewDecoder(body)
+	var punches []device.Punch
 	for {
 		var l logLine
 		if err := dec.Decode(&l); err != nil {
@@ -167,7 +174,10 @@ func (r *remoteClock) ReadLog(ctx context.Context, since device.Mark, full bool)
 		switch {
 		case l.Error != "":
 			return device.Log{}, fmt.Errorf("%w: %s", ErrRemote, l.Error)
+		case l.Punch != nil:
+			punches = append(punches, *l.Punch)
 		case l.Log != nil:
+			l.Log.Punches = punches
 			return *l.Log, nil
 		case l.Progress != nil && r.progress != nil:
 			r.progress(l.Progress.Done, l.Progress.Total)
