@@ -257,7 +257,7 @@ func printRegistration(w io.Writer, r attendance.Registration, name string, cfg 
 		within := strings.TrimSuffix(strings.TrimSuffix(cfg.Rules.RegisterWithin.String(), "0s"), "0m") // 24h0m0s -> 24h
 		lateNote = fmt.Sprintf("  LATE: more than %s after it began (late_registered)", within)
 	}
-	_, err := fmt.Fprintf(w, "%s  %s  %s %s  %s  %q%s  registered by %s at %s%s\n", r.ID, who, r.Kind, kindLabel(r.Kind), span,
+	_, err := fmt.Fprintf(w, "%s  %s  %s %s  %s  %q%s  registered by %s at %s%s\n", r.ID, who, r.Kind, r.Kind.Label(), span,
 		r.Reason, how, r.RegisteredBy, r.RegisteredAt.In(loc).Format(regTimeLayout), lateNote)
 	if err == nil && r.Revoked() {
 		_, err = fmt.Fprintf(w, "    REVOKED by %s at %s: %q\n", r.RevokedBy, r.RevokedAt.In(loc).Format(regTimeLayout), r.RevokeReason)
@@ -271,8 +271,6 @@ func inLoc(t time.Time, loc *time.Location) time.Time {
 	}
 	return t.In(loc)
 }
-
-func kindLabel(k attendance.Kind) string { return regform.KindLabel(k) }
 
 // daemonErr drops the API's prefix from the daemon's own message.
 func daemonErr(err error) error {

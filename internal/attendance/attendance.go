@@ -253,6 +253,24 @@ const (
 	KindReturn Kind = "return"
 )
 
+// Label is the kind's name in Chinese, as forms, pages and reports show it ("外出"); "" for a
+// kind that has none (return).
+func (k Kind) Label() string {
+	switch k {
+	case KindOffsite:
+		return "外出"
+	case KindTrip:
+		return "出差"
+	case KindLeave:
+		return "请假"
+	case KindMeeting:
+		return "会议"
+	case KindMakeup:
+		return "补卡"
+	}
+	return ""
+}
+
 // ParseKind checks a registration kind.
 func ParseKind(s string) (Kind, error) {
 	switch k := Kind(s); k {

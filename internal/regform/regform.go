@@ -160,23 +160,6 @@ func Revocable(all []attendance.Registration, id string, loc *time.Location) (at
 	return attendance.Registration{}, fmt.Errorf("registration %s: no such registration (see punchctl register list)", id)
 }
 
-// KindLabel is the kind's name in Chinese.
-func KindLabel(k attendance.Kind) string {
-	switch k {
-	case attendance.KindOffsite:
-		return "外出"
-	case attendance.KindTrip:
-		return "出差"
-	case attendance.KindLeave:
-		return "请假"
-	case attendance.KindMeeting:
-		return "会议"
-	case attendance.KindMakeup:
-		return "补卡"
-	}
-	return ""
-}
-
 // Kinds lists the kinds in the order a form offers them.
 var Kinds = []attendance.Kind{attendance.KindOffsite, attendance.KindTrip, attendance.KindLeave, attendance.KindMeeting, attendance.KindMakeup}
 

@@ -346,16 +346,11 @@ func describeLateRegs(lrs []LateRegistration) []string {
 	return parts
 }
 
+// kindCN names a late registration's kind; one the report could not find is named 外出, the
+// commonest.
 func kindCN(k attendance.Kind) string {
-	switch k {
-	case attendance.KindTrip:
-		return "出差"
-	case attendance.KindLeave:
-		return "请假"
-	case attendance.KindMeeting:
-		return "会议"
-	case attendance.KindMakeup:
-		return "补卡"
+	if l := k.Label(); l != "" {
+		return l
 	}
 	return "外出"
 }

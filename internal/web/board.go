@@ -79,7 +79,7 @@ func slotText(s attendance.Slot, excuse attendance.Kind) (text, class string) {
 		if s.Manual {
 			return "补卡", "excused"
 		}
-		if l := regform.KindLabel(excuse); l != "" {
+		if l := excuse.Label(); l != "" {
 			return l, "excused"
 		}
 		return "已登记", "excused"
@@ -128,7 +128,7 @@ func BuildBoard(people []attendance.Person, days []attendance.Day, regs []attend
 			continue
 		}
 		excuse[r.UserID] = r.Kind
-		b.Regs = append(b.Regs, BoardReg{ID: r.ID, UserID: r.UserID, Name: names[r.UserID], Kind: regform.KindLabel(r.Kind),
+		b.Regs = append(b.Regs, BoardReg{ID: r.ID, UserID: r.UserID, Name: names[r.UserID], Kind: r.Kind.Label(),
 			Span: regform.Span(r, loc), Reason: r.Reason, By: r.RegisteredBy})
 	}
 	unitIndex := map[string]int{}
@@ -148,7 +148,7 @@ func BuildBoard(people []attendance.Person, days []attendance.Day, regs []attend
 		}
 		bp := BoardPerson{UserID: p.UserID, Name: p.Name, Post: p.Post, Unit: unit}
 		if k, ok := excuse[p.UserID]; ok {
-			bp.Excuse = regform.KindLabel(k)
+			bp.Excuse = k.Label()
 			b.Excused++
 		}
 		b.People++

@@ -21,7 +21,7 @@ import (
 )
 
 var funcs = template.FuncMap{
-	"kindLabel": func(k attendance.Kind) string { return regform.KindLabel(k) },
+	"kindLabel": attendance.Kind.Label,
 	"roleLabel": func(r account.Role) string { return r.Label() },
 	"inc":       func(i int) int { return i + 1 },
 	"dateCN":    report.DateCN,
