@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,30 +18,14 @@ import (
 	"github.com/jinbi/punchd/internal/event"
 	"github.com/jinbi/punchd/internal/feed"
 	"github.com/jinbi/punchd/internal/mqtttest"
+	"github.com/jinbi/punchd/internal/testlog"
 )
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // TestFeedCommand runs "punchctl feed" against a real Mosquitto and publishes one late event.
 func TestFeedCommand(t *testing.T) {
 	b := mqtttest.Start(t)
 	const prefix = "punchd/jinbi"
-	var stdout, stderr lockedBuffer
+	var stdout, stderr testlog.Buffer
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
 	go func() {
@@ -150,7 +133,7 @@ func TestFeedCommandTLSAuthFromConfig(t *testing.T) {
 	cfg := writeFile(t, dir, "punchd.toml", fmt.Sprintf("[mqtt]\nbroker = %q\ntopic_prefix = %q\nusername = \"office\"\npassword_file = %q\nca_file = %q\ncert_file = %q\nkey_file = %q\n",
 		"ssl://127.0.0.1:1", prefix, pw, b.CAFile, b.CertFile, b.KeyFile))
 
-	var stdout, stderr lockedBuffer
+	var stdout, stderr testlog.Buffer
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
 	go func() {

@@ -24,6 +24,7 @@ import (
 	"github.com/jinbi/punchd/internal/audit"
 	"github.com/jinbi/punchd/internal/config"
 	"github.com/jinbi/punchd/internal/mqtttest"
+	"github.com/jinbi/punchd/internal/testlog"
 )
 
 // chromium finds Debian's headless browser. Without it the test is skipped, except in CI, where
@@ -106,7 +107,7 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	logs := &lockedBuffer{}
+	logs := &testlog.Buffer{}
 	dctx, stop := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- run(dctx, []string{"--config", cfgPath}, &bytes.Buffer{}, Options{Stderr: logs}) }()
@@ -305,7 +306,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	t.Logf("screenshots in %s", shots)
 }
 
-func waitUntil(t *testing.T, what string, d time.Duration, cond func() bool, logs *lockedBuffer) {
+func waitUntil(t *testing.T, what string, d time.Duration, cond func() bool, logs *testlog.Buffer) {
 	t.Helper()
 	deadline := time.Now().Add(d)
 	for !cond() {

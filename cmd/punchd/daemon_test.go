@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -11,7 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -23,6 +21,7 @@ import (
 	"github.com/jinbi/punchd/internal/event"
 	"github.com/jinbi/punchd/internal/mqtttest"
 	"github.com/jinbi/punchd/internal/store"
+	"github.com/jinbi/punchd/internal/testlog"
 )
 
 var cst = time.FixedZone("CST", 8*3600)
@@ -39,24 +38,6 @@ func (c *shiftedClock) Now() time.Time { return time.Now().Add(time.Duration(c.o
 
 // advance moves the wall clock (the daemon's and the simulated clock's) forward by d.
 func (c *shiftedClock) advance(d time.Duration) { c.offset.Add(int64(d)) }
-
-// lockedBuffer collects the daemon's log lines for tests that check what it said.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // subscriber records every message under a filter; snapshot decodes the events among them.
 type subscriber struct {
@@ -111,7 +92,7 @@ type rig struct {
 	sim     *zksim.Sim
 	broker  *mqtttest.Broker
 	proxy   *mqtttest.Proxy // between the daemon and the clock, when rigOptions.clockProxy
-	logs    *lockedBuffer   // the daemon's log (text, info and above)
+	logs    *testlog.Buffer // the daemon's log (text, info and above)
 	cfg     config.Config
 	cfgPath string // the config file, when rigOptions.reload
 	clock   *shiftedClock
@@ -179,7 +160,7 @@ func startRigWith(t *testing.T, o rigOptions) *rig {
 		o.configure(&cfg)
 	}
 
-	r := &rig{sim: sim, broker: broker, proxy: proxy, logs: &lockedBuffer{}, cfg: cfg, clock: clock, cancel: cancel, done: make(chan error, 1)}
+	r := &rig{sim: sim, broker: broker, proxy: proxy, logs: &testlog.Buffer{}, cfg: cfg, clock: clock, cancel: cancel, done: make(chan error, 1)}
 	opts := Options{Logger: slog.New(slog.NewTextHandler(r.logs, nil)), Now: clock.Now,
 		FinaliseEvery: 200 * time.Millisecond}
 	if o.reload != nil {

@@ -26,6 +26,7 @@ import (
 	"github.com/jinbi/punchd/internal/attendance"
 	"github.com/jinbi/punchd/internal/config"
 	"github.com/jinbi/punchd/internal/store"
+	"github.com/jinbi/punchd/internal/testlog"
 )
 
 // TestTailReadsExactRealBinaries is issue 12's acceptance of the tail reads, from outside: the
@@ -128,7 +129,7 @@ func tailAcceptance(t *testing.T, bins map[string]string, transport string) {
 	if err := os.WriteFile(cfgPath, b.Bytes(), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	var logsBuf lockedBuffer
+	var logsBuf testlog.Buffer
 	daemon := exec.Command(bins["punchd"], "--config", cfgPath)
 	daemon.Stdout, daemon.Stderr = &logsBuf, &logsBuf
 	daemon.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
@@ -323,7 +324,7 @@ func startZkclock(t *testing.T, bin string, args []string) *exec.Cmd {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var stderr lockedBuffer
+	var stderr testlog.Buffer
 	cmd.Stderr = &stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,6 +17,7 @@ import (
 	"github.com/jinbi/punchd/internal/event"
 	"github.com/jinbi/punchd/internal/feed"
 	"github.com/jinbi/punchd/internal/mqtttest"
+	"github.com/jinbi/punchd/internal/testlog"
 )
 
 func ptr[T any](v T) *T { return &v }
@@ -92,38 +92,16 @@ func TestPrinterDedupesAndOrdersRevisions(t *testing.T) {
 	}
 }
 
-// syncBuffer collects output written from paho's goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) lines() []string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	s := strings.TrimSpace(b.buf.String())
-	if s == "" {
-		return nil
-	}
-	return strings.Split(s, "\n")
-}
-
-func waitLines(t *testing.T, b *syncBuffer, n int) []string {
+func waitLines(t *testing.T, b *testlog.Buffer, n int) []string {
 	t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
-	for len(b.lines()) < n {
+	for len(b.Lines()) < n {
 		if time.Now().After(deadline) {
-			t.Fatalf("got %d lines, want %d: %q", len(b.lines()), n, b.lines())
+			t.Fatalf("got %d lines, want %d: %q", len(b.Lines()), n, b.Lines())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	return b.lines()
+	return b.Lines()
 }
 
 func publisher(t *testing.T, url string) mqtt.Client {
@@ -146,7 +124,7 @@ func publish(t *testing.T, c mqtt.Client, topic string, v any, retained bool) {
 
 // startFeed runs feed.Run and returns once it has subscribed (a probe report notice, retained,
 // has come through).
-func startFeed(t *testing.T, o feed.Options, out *syncBuffer) (stop func()) {
+func startFeed(t *testing.T, o feed.Options, out *testlog.Buffer) (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- feed.Run(ctx, o, out) }()
@@ -178,7 +156,7 @@ func TestFeedAgainstMosquitto(t *testing.T) {
 	notice := event.ReportNotice{Site: "jinbi", Month: "2021-02", People: 23, Workdays: 18, Counts: event.ReportCounts{Late: 4}}
 	publish(t, pub, event.ReportTopic(prefix, 2021, time.February), notice, true)
 
-	var out syncBuffer
+	var out testlog.Buffer
 	logger := slog.New(slog.NewTextHandler(&testLog{t}, nil))
 	startFeed(t, feed.Options{Broker: b.URL(), Prefix: prefix, Logger: logger}, &out)
 	lines := waitLines(t, &out, 1) // the retained notice: the subscription is in place
@@ -203,9 +181,9 @@ func TestFeedAgainstMosquitto(t *testing.T) {
 	// Until the feed has resubscribed, events would go nowhere (clean session): keep publishing
 	// the correction until it shows.
 	deadline := time.Now().Add(15 * time.Second)
-	for !strings.Contains(strings.Join(out.lines(), "\n"), "更正 correction rev 2") {
+	for !strings.Contains(strings.Join(out.Lines(), "\n"), "更正 correction rev 2") {
 		if time.Now().After(deadline) {
-			t.Fatalf("no correction line after the broker restart: %q", out.lines())
+			t.Fatalf("no correction line after the broker restart: %q", out.Lines())
 		}
 		publish(t, pub2, event.Topic(prefix, corr.Kind), corr, false)
 		time.Sleep(100 * time.Millisecond)
@@ -238,7 +216,7 @@ func TestFeedJSON(t *testing.T) {
 	const prefix = "punchd/jinbi"
 	pub := publisher(t, b.URL())
 	publish(t, pub, event.ReportTopic(prefix, 2021, time.February), event.ReportNotice{Month: "2021-02"}, true)
-	var out syncBuffer
+	var out testlog.Buffer
 	startFeed(t, feed.Options{Broker: b.URL(), Prefix: prefix, JSON: true}, &out)
 	waitLines(t, &out, 1)
 	late := lateEvent()

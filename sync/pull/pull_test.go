@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/jinbi/punchd/device"
+	"github.com/jinbi/punchd/internal/testlog"
 )
 
 // fakeClock is an in-process clock holding a log; it can be made to fail.
@@ -135,7 +136,7 @@ func TestLoopLogsTransitions(t *testing.T) {
 			}
 			return &fakeClock{mu: &mu, punches: &log, failOn: &failOn, calls: &calls, cleared: &cleared}, nil
 		}
-		var buf syncBuffer
+		var buf testlog.Buffer
 		logger := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
 		l := New(Config{Name: "c1", PollInterval: time.Minute}, &recSink{}, open, nil, logger, nil)
 		ctx, cancel := context.WithCancel(t.Context())
@@ -187,23 +188,6 @@ func field(line, key string) string {
 	}
 	v, _, _ := strings.Cut(strings.TrimRight(rest, "\n"), " ")
 	return v
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func TestLoopClearsOnlyOldCommittedLogs(t *testing.T) {
