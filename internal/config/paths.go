@@ -2,7 +2,6 @@ package config
 
 import (
 	_ "embed"
-	"os"
 	"regexp"
 	"runtime"
 	"strings"
@@ -42,7 +41,7 @@ func PathsFor(goos, programData string) Paths {
 }
 
 // platform are this machine's paths, read once (%ProgramData% does not change under a process).
-var platform = PathsFor(runtime.GOOS, os.Getenv("ProgramData"))
+var platform = PathsFor(runtime.GOOS, programData())
 
 // Platform is PathsFor this platform.
 func Platform() Paths { return platform }

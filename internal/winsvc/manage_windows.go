@@ -67,25 +67,37 @@ func Install(exe, configPath string, p config.Paths, example []byte, out io.Writ
 		return fmt.Errorf("install: create service %s: %w", Name, err)
 	}
 	defer s.Close()
+	if err := configure(s, out); err != nil {
+		s.Delete() // all or nothing: a service without its recovery actions is not the one documented
+		return fmt.Errorf("install: service %s: %w", Name, err)
+	}
+	fmt.Fprintf(out, "service %s: %s %s, automatic start, restarted on failure\n", Name, exe, strings.Join(Args(configPath), " "))
+	if err := eventlog.InstallAsEventCreate(Name, eventlog.Error|eventlog.Warning|eventlog.Info); err != nil {
+		// Left by an earlier install: the source is there, which is what is wanted.
+		if !isKeyExists(err) {
+			s.Delete()
+			return fmt.Errorf("install: event log source %s: %w", Name, err)
+		}
+	}
+	fmt.Fprintf(out, "event log source %s (Windows Logs > Application)\n", Name)
+	return nil
+}
+
+// configure sets the service's recovery actions: a restart after each failure, Restarts apart.
+func configure(s *mgr.Service, out io.Writer) error {
 	actions := make([]mgr.RecoveryAction, len(Restarts))
 	for i, d := range Restarts {
 		actions[i] = mgr.RecoveryAction{Type: mgr.ServiceRestart, Delay: d}
 	}
 	if err := s.SetRecoveryActions(actions, uint32(RestartReset/time.Second)); err != nil {
-		return fmt.Errorf("install: service %s: recovery actions: %w", Name, err)
+		return fmt.Errorf("recovery actions: %w", err)
 	}
 	// An exit with an error (a config that does not load) is a failure too, not only a crash.
+	// Windows has had the setting since Vista; a service manager without it (Wine's) still
+	// restarts after a crash, and the operator is told.
 	if err := s.SetRecoveryActionsOnNonCrashFailures(true); err != nil {
-		return fmt.Errorf("install: service %s: recovery on non-crash failures: %w", Name, err)
+		fmt.Fprintf(out, "warning: the service manager refused restarts after an exit with an error (%v): only a crash restarts punchd\n", err)
 	}
-	fmt.Fprintf(out, "service %s: %s %s, automatic start, restarted on failure\n", Name, exe, Args(configPath))
-	if err := eventlog.InstallAsEventCreate(Name, eventlog.Error|eventlog.Warning|eventlog.Info); err != nil {
-		// Left by an earlier install: the source is there, which is what is wanted.
-		if !isKeyExists(err) {
-			return fmt.Errorf("install: event log source %s: %w", Name, err)
-		}
-	}
-	fmt.Fprintf(out, "event log source %s (Windows Logs > Application)\n", Name)
 	return nil
 }
 
@@ -148,7 +160,10 @@ func Start(ctx context.Context, p config.Paths, out io.Writer) error {
 	}
 	defer m.Disconnect()
 	defer s.Close()
-	if err := s.Start(); err != nil {
+	if err := s.Start(); errors.Is(err, windows.ERROR_SERVICE_ALREADY_RUNNING) {
+		fmt.Fprintf(out, "service %s already running\n", Name)
+		return nil
+	} else if err != nil {
 		return fmt.Errorf("start: service %s: %w", Name, err)
 	}
 	st, err := wait(ctx, s, svc.Running, svc.Stopped)

@@ -2,14 +2,43 @@ package winsvc
 
 import (
 	"fmt"
+	"strings"
 	"time"
+	"unsafe"
 
+	"golang.org/x/sys/windows"
 	"golang.org/x/sys/windows/svc"
 	"golang.org/x/sys/windows/svc/eventlog"
 )
 
 // IsService says whether this process was started by the service control manager.
-func IsService() (bool, error) { return svc.IsWindowsService() }
+func IsService() (bool, error) {
+	if is, err := svc.IsWindowsService(); is || err != nil {
+		return is, err
+	}
+	return parentIsServices()
+}
+
+// parentIsServices says whether the parent process is services.exe, in whatever session:
+// svc.IsWindowsService also wants session 0, and Wine runs its services in session 1.
+func parentIsServices() (bool, error) {
+	snap, err := windows.CreateToolhelp32Snapshot(windows.TH32CS_SNAPPROCESS, 0)
+	if err != nil {
+		return false, fmt.Errorf("process list: %w", err)
+	}
+	defer windows.CloseHandle(snap)
+	self := windows.GetCurrentProcessId()
+	var parent uint32
+	names := map[uint32]string{}
+	e := windows.ProcessEntry32{Size: uint32(unsafe.Sizeof(windows.ProcessEntry32{}))}
+	for err = windows.Process32First(snap, &e); err == nil; err = windows.Process32Next(snap, &e) {
+		names[e.ProcessID] = windows.UTF16ToString(e.ExeFile[:])
+		if e.ProcessID == self {
+			parent = e.ParentProcessID
+		}
+	}
+	return parent != 0 && strings.EqualFold(names[parent], "services.exe"), nil
+}
 
 // OpenEventLog opens the service's event source (registered by Install).
 func OpenEventLog() (*eventlog.Log, error) {
