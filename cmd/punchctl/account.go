@@ -53,21 +53,20 @@ func init() {
 
 // accounts opens the backend (the daemon's socket, or the store when it is stopped) for the
 // account and audit commands.
-func (e *env) accounts(ctx context.Context) (api.Accounts, func() error, error) {
+func (e *env) accounts(ctx context.Context) (api.Accounts, error) {
 	cfg, err := e.judgeConfig()
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	b, closeB, err := e.backend(ctx, cfg)
+	b, err := e.backend(ctx, cfg)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	a, ok := b.(api.Accounts)
 	if !ok {
-		closeB()
-		return nil, nil, errors.New("the daemon does not serve accounts (is it older than this punchctl?)")
+		return nil, errors.New("the daemon does not serve accounts (is it older than this punchctl?)")
 	}
-	return a, closeB, nil
+	return a, nil
 }
 
 // oneName wants exactly one positional NAME.
@@ -121,11 +120,10 @@ func runAccountAdd(ctx context.Context, e *env, args []string) error {
 	if *role == "" {
 		return usagef("--role is required: clerk, supervisor or viewer")
 	}
-	a, closeA, err := e.accounts(ctx)
+	a, err := e.accounts(ctx)
 	if err != nil {
 		return err
 	}
-	defer closeA()
 	pw, err := e.readPassword(acct)
 	if err != nil {
 		return err
@@ -143,18 +141,13 @@ func runAccountList(ctx context.Context, e *env, args []string) error {
 	fs := e.newFlags(name)
 	e.configFlag(fs)
 	asJSON := fs.Bool("json", false, "one JSON object a line")
-	pos, err := e.parseFlags(fs, name, args)
+	if err := e.parseNoArgs(fs, name, args); err != nil {
+		return err
+	}
+	a, err := e.accounts(ctx)
 	if err != nil {
 		return err
 	}
-	if len(pos) > 0 {
-		return usagef("unexpected argument %q", pos[0])
-	}
-	a, closeA, err := e.accounts(ctx)
-	if err != nil {
-		return err
-	}
-	defer closeA()
 	list, err := a.Accounts(ctx)
 	if err != nil {
 		return daemonErr(err)
@@ -179,27 +172,26 @@ func runAccountList(ctx context.Context, e *env, args []string) error {
 
 // oneAccount is the prelude of the commands on one account NAME: its flags, the name, and the
 // backend (the daemon's socket, or the store when it is stopped).
-func (e *env) oneAccount(ctx context.Context, name string, args []string) (string, api.Accounts, func() error, error) {
+func (e *env) oneAccount(ctx context.Context, name string, args []string) (string, api.Accounts, error) {
 	fs := e.newFlags(name)
 	e.configFlag(fs)
 	pos, err := e.parseFlags(fs, name, args)
 	if err != nil {
-		return "", nil, nil, err
+		return "", nil, err
 	}
 	acct, err := oneName(pos)
 	if err != nil {
-		return "", nil, nil, err
+		return "", nil, err
 	}
-	a, closeA, err := e.accounts(ctx)
-	return acct, a, closeA, err
+	a, err := e.accounts(ctx)
+	return acct, a, err
 }
 
 func runAccountPasswd(ctx context.Context, e *env, args []string) error {
-	acct, a, closeA, err := e.oneAccount(ctx, "account passwd", args)
+	acct, a, err := e.oneAccount(ctx, "account passwd", args)
 	if err != nil {
 		return err
 	}
-	defer closeA()
 	pw, err := e.readPassword(acct)
 	if err != nil {
 		return err
@@ -212,11 +204,10 @@ func runAccountPasswd(ctx context.Context, e *env, args []string) error {
 }
 
 func runAccountRemove(ctx context.Context, e *env, args []string) error {
-	acct, a, closeA, err := e.oneAccount(ctx, "account remove", args)
+	acct, a, err := e.oneAccount(ctx, "account remove", args)
 	if err != nil {
 		return err
 	}
-	defer closeA()
 	if err := a.RemoveAccount(ctx, acct); err != nil {
 		return daemonErr(err)
 	}
@@ -230,12 +221,8 @@ func runAudit(ctx context.Context, e *env, args []string) error {
 	since := fs.String("since", "", "only entries from this `DATE` (2006-01-02) or this long ago (72h)")
 	limit := fs.Int("limit", 0, "only the newest `N` entries (0: all)")
 	asJSON := fs.Bool("json", false, "one JSON object a line (the payload published on {prefix}/audit)")
-	pos, err := e.parseFlags(fs, name, args)
-	if err != nil {
+	if err := e.parseNoArgs(fs, name, args); err != nil {
 		return err
-	}
-	if len(pos) > 0 {
-		return usagef("unexpected argument %q", pos[0])
 	}
 	if *limit < 0 {
 		return usagef("--limit %d is negative", *limit)
@@ -255,11 +242,10 @@ func runAudit(ctx context.Context, e *env, args []string) error {
 			return usagef("--since %q is neither a date 2006-01-02 nor a duration like 72h", s)
 		}
 	}
-	a, closeA, err := e.accounts(ctx)
+	a, err := e.accounts(ctx)
 	if err != nil {
 		return err
 	}
-	defer closeA()
 	entries, err := a.Audit(ctx, from, time.Time{}, *limit)
 	if err != nil {
 		return daemonErr(err)

@@ -41,9 +41,15 @@ type backendOptions struct {
 // storeLockWait is how long the commands wait for another process to release the store.
 var storeLockWait = 2 * time.Second
 
-// backend is openBackend with the command's clock and logger.
-func (e *env) backend(ctx context.Context, cfg config.Config) (api.Backend, func() error, error) {
-	return openBackendWith(ctx, cfg, e.Stderr, backendOptions{Now: e.Now, Logger: e.Logger, LockTimeout: storeLockWait})
+// backend is openBackend with the command's clock and logger; the command's end closes it
+// (runCommand).
+func (e *env) backend(ctx context.Context, cfg config.Config) (api.Backend, error) {
+	b, closeB, err := openBackendWith(ctx, cfg, e.Stderr, backendOptions{Now: e.Now, Logger: e.Logger, LockTimeout: storeLockWait})
+	if err != nil {
+		return nil, err
+	}
+	e.atEnd(closeB)
+	return b, nil
 }
 
 func openBackendWith(ctx context.Context, cfg config.Config, stderr io.Writer, o backendOptions) (api.Backend, func() error, error) {
@@ -169,12 +175,8 @@ func (b *storeBackend) facts() (storeFacts, error) {
 // flagsAndConfig parses a command's flags, refuses positional arguments and loads the config
 // (the defaults when --config was not given and none exists).
 func (e *env) flagsAndConfig(fs *flag.FlagSet, name string, args []string) (config.Config, error) {
-	pos, err := e.parseFlags(fs, name, args)
-	if err != nil {
+	if err := e.parseNoArgs(fs, name, args); err != nil {
 		return config.Config{}, err
-	}
-	if len(pos) > 0 {
-		return config.Config{}, usagef("unexpected argument %q", pos[0])
 	}
 	return e.judgeConfig()
 }

@@ -126,7 +126,7 @@ func (f *bkFixture) ctl(t *testing.T, now time.Time, args ...string) (int, strin
 	if !ok {
 		t.Fatalf("no command %q", args)
 	}
-	code := exitCode(c, c.Run(context.Background(), e, rest), &errb)
+	code := exitCode(c, e.runCommand(context.Background(), c, rest), &errb)
 	return code, out.String(), errb.String()
 }
 

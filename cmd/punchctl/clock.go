@@ -77,12 +77,8 @@ func (e *env) clockFlagSet(name string, f *clockFlags) *flag.FlagSet {
 }
 
 func (e *env) parseClockFlags(fs *flag.FlagSet, name string, f *clockFlags, args []string) (*time.Location, error) {
-	pos, err := e.parseFlags(fs, name, args)
-	if err != nil {
+	if err := e.parseNoArgs(fs, name, args); err != nil {
 		return nil, err
-	}
-	if len(pos) > 0 {
-		return nil, usagef("unexpected argument %q", pos[0])
 	}
 	if f.url == "" {
 		return nil, usagef("--clock URL is required")

@@ -92,7 +92,7 @@ realtime = false
 			t.Fatalf("no command %q", args)
 		}
 		var errb bytes.Buffer
-		code := exitCode(c, c.Run(context.Background(), e, rest), &errb)
+		code := exitCode(c, e.runCommand(context.Background(), c, rest), &errb)
 		pts.Close()
 		stderr := string(<-got) + errb.String()
 		if code != 0 {

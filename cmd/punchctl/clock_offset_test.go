@@ -76,7 +76,7 @@ func runWithNow(t *testing.T, now func() time.Time, args ...string) (int, string
 	if !ok {
 		t.Fatalf("no command %q", args)
 	}
-	if err := c.Run(context.Background(), e, rest); err != nil {
+	if err := e.runCommand(context.Background(), c, rest); err != nil {
 		return 1, out.String(), err.Error()
 	}
 	return 0, out.String(), errb.String()

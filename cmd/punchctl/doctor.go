@@ -68,12 +68,8 @@ func runDoctor(ctx context.Context, e *env, args []string) error {
 	e.configFlag(fs)
 	brokerConf := fs.String("broker-conf", "", "Mosquitto config `FILE` to check (default, with the broker on this host: the running Mosquitto's, else /etc/mosquitto/mosquitto.conf)")
 	timeout := fs.Duration("timeout", 10*time.Second, "how long each broker step may take")
-	pos, err := e.parseFlags(fs, "doctor", args)
-	if err != nil {
+	if err := e.parseNoArgs(fs, "doctor", args); err != nil {
 		return err
-	}
-	if len(pos) > 0 {
-		return usagef("unexpected argument %q", pos[0])
 	}
 	d := &doctor{w: e.Stdout}
 	cfg, err := e.loadConfig()

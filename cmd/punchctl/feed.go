@@ -55,12 +55,8 @@ func (e *env) feedOptions(args []string) (feed.Options, error) {
 	fs.StringVar(&o.CAFile, "ca-file", "", "CA `FILE` for an ssl:// broker (default: [mqtt] ca_file of the config)")
 	fs.StringVar(&o.CertFile, "cert-file", "", "client certificate `FILE` for an ssl:// broker (default: [mqtt] cert_file of the config)")
 	fs.StringVar(&o.KeyFile, "key-file", "", "client key `FILE` for an ssl:// broker (default: [mqtt] key_file of the config)")
-	pos, err := e.parseFlags(fs, "feed", args)
-	if err != nil {
+	if err := e.parseNoArgs(fs, "feed", args); err != nil {
 		return o, err
-	}
-	if len(pos) > 0 {
-		return o, usagef("unexpected argument %q", pos[0])
 	}
 	if !e.ConfigSet && o.Broker != "" && o.Prefix != "" {
 		return o, nil // everything needed is on the command line; no config read

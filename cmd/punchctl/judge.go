@@ -359,12 +359,8 @@ func runJudge(ctx context.Context, e *env, args []string) error {
 	fs.StringVar(&f.From, "from", "", "first `DATE` judged (default: first day with a punch)")
 	fs.StringVar(&f.To, "to", "", "last `DATE` judged (default: last day with a punch)")
 	fs.BoolVar(&asJSON, "json", false, "one JSON object per person and day (default: a line for reading)")
-	pos, err := e.parseFlags(fs, "judge", args)
-	if err != nil {
+	if err := e.parseNoArgs(fs, "judge", args); err != nil {
 		return err
-	}
-	if len(pos) > 0 {
-		return usagef("unexpected argument %q", pos[0])
 	}
 	if f.Punches == "" {
 		return usagef("--punches FILE is required")

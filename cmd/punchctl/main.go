@@ -57,6 +57,24 @@ type env struct {
 	// flags is the flag set the command made last (newFlags): the man page and the shell
 	// completion read each command's flags from it.
 	flags *flag.FlagSet
+	// closers release what the command opened (its backend), last first, when it ends.
+	closers []func() error
+}
+
+// atEnd has runCommand call close when the command ends; its error is the command's when the
+// command itself succeeded.
+func (e *env) atEnd(close func() error) { e.closers = append(e.closers, close) }
+
+// runCommand runs c with args and then closes what it opened (atEnd).
+func (e *env) runCommand(ctx context.Context, c command, args []string) error {
+	err := c.Run(ctx, e, args)
+	for i := len(e.closers) - 1; i >= 0; i-- {
+		if cerr := e.closers[i](); err == nil {
+			err = cerr
+		}
+	}
+	e.closers = nil
+	return err
 }
 
 // verboseFlags adds -v and --verbose to fs: they lower the logger's level to Debug.
@@ -190,7 +208,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	// A change made on the store directly is recorded as this local user's (through the daemon's
 	// socket, the client names the user in a header and the daemon records it).
 	ctx = audit.WithActor(ctx, audit.Actor{Name: api.LocalUser(), From: "local", Via: audit.ViaCLI})
-	return exitCode(c, c.Run(ctx, e, rest), stderr)
+	return exitCode(c, e.runCommand(ctx, c, rest), stderr)
 }
 
 // exitStatus ends a command with this exit status after the command said all it had to say
@@ -325,6 +343,18 @@ func (e *env) parseFlags(fs *flag.FlagSet, name string, args []string) ([]string
 	}
 }
 
+// parseNoArgs is parseFlags for a command that takes no positional argument.
+func (e *env) parseNoArgs(fs *flag.FlagSet, name string, args []string) error {
+	pos, err := e.parseFlags(fs, name, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usagef("unexpected argument %q", pos[0])
+	}
+	return nil
+}
+
 // loadConfig reads and validates --config.
 func (e *env) loadConfig() (config.Config, error) {
 	return config.Load(e.ConfigPath)
@@ -342,12 +372,8 @@ func init() {
 func runConfigCheck(ctx context.Context, e *env, args []string) error {
 	fs := e.newFlags("config check")
 	e.configFlag(fs)
-	pos, err := e.parseFlags(fs, "config check", args)
-	if err != nil {
+	if err := e.parseNoArgs(fs, "config check", args); err != nil {
 		return err
-	}
-	if len(pos) > 0 {
-		return usagef("unexpected argument %q", pos[0])
 	}
 	// The checks punchd makes at start, with its messages: the file (an empty one is refused),
 	// the broker's options with the password and TLS files read, the holiday files, the roster.

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -146,5 +147,36 @@ func TestConfigCheckAsStartup(t *testing.T) {
 				t.Errorf("punchd at start: %v %s, want %q", err, said, tc.want)
 			}
 		})
+	}
+}
+
+// TestRunCommandClosesAtEnd: what a command opened is closed when it ends, last opened first,
+// whether it failed or not; a close that fails is the error of a command that did not.
+func TestRunCommandClosesAtEnd(t *testing.T) {
+	errClose := errors.New("close failed")
+	errRun := errors.New("run failed")
+	for _, tc := range []struct {
+		run, close, want error
+	}{
+		{nil, nil, nil},
+		{nil, errClose, errClose},
+		{errRun, errClose, errRun},
+	} {
+		var closed []string
+		c := command{Name: "x", Run: func(ctx context.Context, e *env, args []string) error {
+			e.atEnd(func() error { closed = append(closed, "first"); return tc.close })
+			e.atEnd(func() error { closed = append(closed, "second"); return nil })
+			return tc.run
+		}}
+		e := &env{}
+		if err := e.runCommand(context.Background(), c, nil); !errors.Is(err, tc.want) || (tc.want == nil && err != nil) {
+			t.Errorf("run %v, close %v: got %v, want %v", tc.run, tc.close, err, tc.want)
+		}
+		if strings.Join(closed, " ") != "second first" {
+			t.Errorf("closed %q, want second then first", closed)
+		}
+		if len(e.closers) != 0 {
+			t.Errorf("%d closer(s) left after the command", len(e.closers))
+		}
 	}
 }

@@ -112,11 +112,10 @@ func runMarksSet(ctx context.Context, e *env, args []string) error {
 	if strings.TrimSpace(*id) == "" {
 		return usagef("--user is required")
 	}
-	b, closeB, err := e.backend(ctx, cfg)
+	b, err := e.backend(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	defer closeB()
 	m := attendance.DayMark{Unit: u.Name, UserID: strings.TrimSpace(*id), Date: d, Mark: mk, RecordedBy: strings.TrimSpace(*by)}
 	if err := b.SetMarks(ctx, []attendance.DayMark{m}); err != nil {
 		return daemonErr(err)
@@ -154,11 +153,10 @@ func runMarksImport(ctx context.Context, e *env, args []string) error {
 	if today := attendance.DateOf(e.Now().In(cfg.Location())); m.After(report.MonthOf(today)) {
 		return fmt.Errorf("--month %s is in the future (today is %s)", m, today)
 	}
-	b, closeB, err := e.backend(ctx, cfg)
+	b, err := e.backend(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	defer closeB()
 	people, err := b.Roster(ctx)
 	if err != nil {
 		return fmt.Errorf("read roster: %w", daemonErr(err))
@@ -201,11 +199,10 @@ func runMarksList(ctx context.Context, e *env, args []string) error {
 			return fmt.Errorf("--unit: %w", err)
 		}
 	}
-	b, closeB, err := e.backend(ctx, cfg)
+	b, err := e.backend(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	defer closeB()
 	ms, err := b.Marks(ctx, *unit, m.First(), m.Last())
 	if err != nil {
 		return daemonErr(err)
@@ -274,11 +271,10 @@ func runFindingAdd(ctx context.Context, e *env, args []string) error {
 			return fmt.Errorf("--unit: %w", err)
 		}
 	}
-	b, closeB, err := e.backend(ctx, cfg)
+	b, err := e.backend(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	defer closeB()
 	f, err := b.AddFinding(ctx, finding)
 	if err != nil {
 		return daemonErr(err)
@@ -322,11 +318,10 @@ func runFindingList(ctx context.Context, e *env, args []string) error {
 			return usagef("--month %q is not a month YYYY-MM", *month)
 		}
 	}
-	b, closeB, err := e.backend(ctx, cfg)
+	b, err := e.backend(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	defer closeB()
 	fs2, err := b.Findings(ctx, m.First(), m.Last())
 	if err != nil {
 		return daemonErr(err)
@@ -359,11 +354,10 @@ func runFindingRevoke(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	b, closeB, err := e.backend(ctx, cfg)
+	b, err := e.backend(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	defer closeB()
 	f, err := b.RevokeFinding(ctx, pos[0], strings.TrimSpace(*by), strings.TrimSpace(*reason))
 	if err != nil {
 		return daemonErr(err)

@@ -65,11 +65,10 @@ func runRegisterAdd(ctx context.Context, e *env, args []string) error {
 		return usagef("%v", err) // the flags are wrong (exit 2), whatever the data says
 	}
 
-	b, closeB, err := e.backend(ctx, cfg)
+	b, err := e.backend(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	defer closeB()
 	people, err := b.Roster(ctx)
 	if err != nil {
 		return fmt.Errorf("read roster: %w", err)
@@ -115,11 +114,10 @@ func runRegisterList(ctx context.Context, e *env, args []string) error {
 	}
 	end := start.AddDate(0, 1, 0)
 
-	b, closeB, err := e.backend(ctx, cfg)
+	b, err := e.backend(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	defer closeB()
 	regs, err := b.Registrations(ctx, start, end)
 	if err != nil {
 		return daemonErr(err)
@@ -176,11 +174,10 @@ func runRegisterRevoke(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	loc := cfg.Location()
-	b, closeB, err := e.backend(ctx, cfg)
+	b, err := e.backend(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	defer closeB()
 	// Look first, to say plainly what is wrong; the backend checks again when it writes.
 	all, err := b.Registrations(ctx, time.Time{}, time.Time{})
 	if err != nil {

@@ -106,16 +106,12 @@ type reportRun struct {
 	src   report.Source
 	today attendance.Date
 	blank bool // report table --blank
-	close func() error
 }
 
 // open checks the flags and opens the source. formats lists the accepted --format values; the
 // first is the default when -o has no known extension.
 // A table's month must not be after today's; a bulletin checks its period's start itself.
-func (f *reportFlags) open(ctx context.Context, e *env, name string, pos []string, formats []string, checkMonth bool) (*reportRun, error) {
-	if len(pos) > 0 {
-		return nil, usagef("unexpected argument %q", pos[0])
-	}
+func (f *reportFlags) open(ctx context.Context, e *env, name string, formats []string, checkMonth bool) (*reportRun, error) {
 	if f.month == "" && f.year == 0 {
 		return nil, usagef("--month YYYY-MM is required")
 	}
@@ -152,7 +148,7 @@ func (f *reportFlags) open(ctx context.Context, e *env, name string, pos []strin
 	if err != nil {
 		return nil, err
 	}
-	r := &reportRun{month: m, cfg: cfg, loc: cfg.Location(), close: func() error { return nil }}
+	r := &reportRun{month: m, cfg: cfg, loc: cfg.Location()}
 	r.today = attendance.DateOf(e.Now().In(r.loc))
 	if checkMonth && m.After(report.MonthOf(r.today)) {
 		return nil, fmt.Errorf("--month: %s is in the future (today is %s)", m, r.today)
@@ -181,11 +177,9 @@ func (f *reportFlags) open(ctx context.Context, e *env, name string, pos []strin
 		// This store and no other: not the daemon's socket, which serves the daemon's own store.
 		cfg.Store.Path, cfg.API.Socket = f.storePath, ""
 	}
-	src, closeSrc, err := e.backend(ctx, cfg)
-	if err != nil {
+	if r.src, err = e.backend(ctx, cfg); err != nil {
 		return nil, err
 	}
-	r.src, r.close = src, closeSrc
 	return r, nil
 }
 
@@ -247,25 +241,19 @@ func unitError(err error) error {
 	return err
 }
 
-func runReportTable(ctx context.Context, e *env, args []string) (err error) {
+func runReportTable(ctx context.Context, e *env, args []string) error {
 	const name = "report table"
 	var f reportFlags
 	fs := e.newFlags(name)
 	f.define(e, fs, "xlsx, csv or json")
 	blank := fs.Bool("blank", false, "the empty form with the names filled in, for filling in by hand")
-	pos, err := e.parseFlags(fs, name, args)
+	if err := e.parseNoArgs(fs, name, args); err != nil {
+		return err
+	}
+	r, err := f.open(ctx, e, name, []string{"xlsx", "csv", "json"}, true)
 	if err != nil {
 		return err
 	}
-	r, err := f.open(ctx, e, name, pos, []string{"xlsx", "csv", "json"}, true)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if cerr := r.close(); err == nil {
-			err = cerr
-		}
-	}()
 	r.blank = *blank
 	warn := e.warner(name)
 	if f.unit == report.AllUnits {
@@ -354,7 +342,7 @@ func (r *reportRun) tableSet(ctx context.Context, warn func(string)) (report.Tab
 	return report.UnitForms(in, r.cfg.Units(), ur.marks, ur.conflicts, r.cfg.SiteTitle())
 }
 
-func runReportBulletin(ctx context.Context, e *env, args []string) (err error) {
+func runReportBulletin(ctx context.Context, e *env, args []string) error {
 	const name = "report bulletin"
 	var f reportFlags
 	fs := e.newFlags(name)
@@ -362,8 +350,7 @@ func runReportBulletin(ctx context.Context, e *env, args []string) (err error) {
 	endDay := fs.Int("period-end-day", 0, "the period ends on this `DAY` of the month and starts the day after it in the month before (default: the calendar month)")
 	issue := fs.Int("issue", 0, "the issue number `N` printed as 第N期 (default: none)")
 	notesPath := fs.String("notes", "", "`FILE` of problems and suggestions (存在问题及意见建议): a paragraph per block of lines or list item")
-	pos, err := e.parseFlags(fs, name, args)
-	if err != nil {
+	if err := e.parseNoArgs(fs, name, args); err != nil {
 		return err
 	}
 	if *endDay < 0 || *endDay > 28 {
@@ -376,15 +363,10 @@ func runReportBulletin(ctx context.Context, e *env, args []string) (err error) {
 	if err != nil {
 		return err
 	}
-	r, err := f.open(ctx, e, name, pos, []string{"md", "docx", "xlsx"}, false)
+	r, err := f.open(ctx, e, name, []string{"md", "docx", "xlsx"}, false)
 	if err != nil {
 		return err
 	}
-	defer func() {
-		if cerr := r.close(); err == nil {
-			err = cerr
-		}
-	}()
 	if f.unit != "" && len(r.cfg.Unit) > 0 {
 		if _, err := r.cfg.LookupUnit(f.unit); err != nil {
 			return fmt.Errorf("--unit: %w", err)

@@ -53,7 +53,7 @@ func runAt(t *testing.T, now time.Time, args ...string) (int, string, string) {
 	if !ok {
 		t.Fatalf("no command %q", args)
 	}
-	err := c.Run(context.Background(), e, rest)
+	err := e.runCommand(context.Background(), c, rest)
 	switch {
 	case err == nil:
 		return 0, out.String(), errb.String()
@@ -495,7 +495,7 @@ func BenchmarkReportCommands200(b *testing.B) {
 			e := &env{Stdout: &out, Stderr: &errb, ConfigPath: cfg, ConfigSet: true, Now: func() time.Time { return now },
 				Logger: slog.New(slog.DiscardHandler)}
 			c, rest, _ := lookup(args)
-			if err := c.Run(context.Background(), e, rest); err != nil {
+			if err := e.runCommand(context.Background(), c, rest); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -36,15 +36,15 @@ func init() {
 
 // rosterBackend opens the daemon's API, or the store when the daemon is stopped (--store: that store
 // directly).
-func (e *env) rosterBackend(ctx context.Context, storePath string) (api.Backend, func() error, error) {
+func (e *env) rosterBackend(ctx context.Context, storePath string) (api.Backend, error) {
 	cfg, err := e.judgeConfig()
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	return e.rosterBackendFor(ctx, cfg, storePath)
 }
 
-func (e *env) rosterBackendFor(ctx context.Context, cfg config.Config, storePath string) (api.Backend, func() error, error) {
+func (e *env) rosterBackendFor(ctx context.Context, cfg config.Config, storePath string) (api.Backend, error) {
 	if storePath != "" {
 		cfg.Store.Path, cfg.API.Socket = storePath, ""
 	}
@@ -109,7 +109,7 @@ func unknownUsers(ctx context.Context, b api.Backend, people []attendance.Person
 	return out, nil
 }
 
-func runRosterImport(ctx context.Context, e *env, args []string) (err error) {
+func runRosterImport(ctx context.Context, e *env, args []string) error {
 	const name = "roster import"
 	fs := e.newFlags(name)
 	e.configFlag(fs)
@@ -150,15 +150,10 @@ func runRosterImport(ctx context.Context, e *env, args []string) (err error) {
 		fmt.Fprintf(e.Stdout, "roster %s: %s; dry run, nothing stored\n", pos[0], summary)
 		return writeRosterText(e.Stdout, people, nil)
 	}
-	b, closeB, err := e.rosterBackendFor(ctx, cfg, *storePath)
+	b, err := e.rosterBackendFor(ctx, cfg, *storePath)
 	if err != nil {
 		return err
 	}
-	defer func() {
-		if cerr := closeB(); err == nil {
-			err = cerr
-		}
-	}()
 	if err := b.PutRoster(ctx, people); err != nil {
 		return err
 	}
@@ -177,29 +172,20 @@ func runRosterImport(ctx context.Context, e *env, args []string) (err error) {
 	return nil
 }
 
-func runRosterList(ctx context.Context, e *env, args []string) (err error) {
+func runRosterList(ctx context.Context, e *env, args []string) error {
 	const name = "roster list"
 	fs := e.newFlags(name)
 	e.configFlag(fs)
 	storePath := fs.String("store", "", "use this store `PATH` directly (default: the daemon's API, or [store] path when it is stopped)")
 	unit := fs.String("unit", "", "only the people of `UNIT`")
 	asJSON := fs.Bool("json", false, "one JSON object a line; people not on the roster have \"unknown\":true")
-	pos, err := e.parseFlags(fs, name, args)
+	if err := e.parseNoArgs(fs, name, args); err != nil {
+		return err
+	}
+	b, err := e.rosterBackend(ctx, *storePath)
 	if err != nil {
 		return err
 	}
-	if len(pos) > 0 {
-		return usagef("unexpected argument %q", pos[0])
-	}
-	b, closeB, err := e.rosterBackend(ctx, *storePath)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if cerr := closeB(); err == nil {
-			err = cerr
-		}
-	}()
 	people, err := b.Roster(ctx)
 	if err != nil {
 		return err

@@ -65,7 +65,7 @@ func runStatus(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	b, closeB, err := e.backend(ctx, cfg)
+	b, err := e.backend(ctx, cfg)
 	if errors.Is(err, errNoStore) {
 		fmt.Fprintf(e.Stdout, "status: daemon NOT RUNNING %s\n", strings.TrimPrefix(oneLine(err), daemonNotRunning+" "))
 		return exitStatus(exitNotRunning)
@@ -73,7 +73,6 @@ func runStatus(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer closeB()
 	st, err := b.Status(ctx)
 	if err != nil {
 		return daemonErr(err)

@@ -177,29 +177,39 @@ func (r *reportRun) pointsInputs(ctx context.Context, year int, warn func(string
 	return out, nil
 }
 
-func runReportPoints(ctx context.Context, e *env, args []string) (err error) {
-	const name = "report points"
-	var f reportFlags
+// pointsRun is the opening report points and report year share: their flags (yearHelp says what
+// --year means), check (the usage rule on --month and --year), the source, and the points of each
+// month the command covers.
+func (e *env) pointsRun(ctx context.Context, name, yearHelp string, args []string, check func(f *reportFlags) error) (*reportFlags, *reportRun, []report.PointsInput, error) {
+	f := new(reportFlags)
 	fs := e.newFlags(name)
 	f.define(e, fs, "xlsx, csv or json")
-	fs.IntVar(&f.year, "year", 0, "every month of `YYYY` (up to this month), one row per person")
-	pos, err := e.parseFlags(fs, name, args)
+	fs.IntVar(&f.year, "year", 0, yearHelp)
+	if err := e.parseNoArgs(fs, name, args); err != nil {
+		return nil, nil, nil, err
+	}
+	if err := check(f); err != nil {
+		return nil, nil, nil, err
+	}
+	r, err := f.open(ctx, e, name, []string{"xlsx", "csv", "json"}, false)
 	if err != nil {
-		return err
+		return nil, nil, nil, err
 	}
-	if (f.month == "") == (f.year == 0) {
-		return usagef("give --month YYYY-MM or --year YYYY")
-	}
-	r, err := f.open(ctx, e, name, pos, []string{"xlsx", "csv", "json"}, false)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if cerr := r.close(); err == nil {
-			err = cerr
-		}
-	}()
 	ins, err := r.pointsInputs(ctx, f.year, e.warner(name))
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return f, r, ins, nil
+}
+
+func runReportPoints(ctx context.Context, e *env, args []string) error {
+	const name = "report points"
+	f, r, ins, err := e.pointsRun(ctx, name, "every month of `YYYY` (up to this month), one row per person", args, func(f *reportFlags) error {
+		if (f.month == "") == (f.year == 0) {
+			return usagef("give --month YYYY-MM or --year YYYY")
+		}
+		return nil
+	})
 	if err != nil {
 		return err
 	}
@@ -226,29 +236,14 @@ func (f *reportFlags) write(e *env, name string, writers map[string]func(io.Writ
 	return nil
 }
 
-func runReportYear(ctx context.Context, e *env, args []string) (err error) {
+func runReportYear(ctx context.Context, e *env, args []string) error {
 	const name = "report year"
-	var f reportFlags
-	fs := e.newFlags(name)
-	f.define(e, fs, "xlsx, csv or json")
-	fs.IntVar(&f.year, "year", 0, "the year `YYYY`")
-	pos, err := e.parseFlags(fs, name, args)
-	if err != nil {
-		return err
-	}
-	if f.year == 0 || f.month != "" {
-		return usagef("--year YYYY is required (and --month does not apply)")
-	}
-	r, err := f.open(ctx, e, name, pos, []string{"xlsx", "csv", "json"}, false)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if cerr := r.close(); err == nil {
-			err = cerr
+	f, r, ins, err := e.pointsRun(ctx, name, "the year `YYYY`", args, func(f *reportFlags) error {
+		if f.year == 0 || f.month != "" {
+			return usagef("--year YYYY is required (and --month does not apply)")
 		}
-	}()
-	ins, err := r.pointsInputs(ctx, f.year, e.warner(name))
+		return nil
+	})
 	if err != nil {
 		return err
 	}

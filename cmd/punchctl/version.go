@@ -16,12 +16,8 @@ func init() {
 }
 
 func runVersion(ctx context.Context, e *env, args []string) error {
-	pos, err := e.parseFlags(e.newFlags("version"), "version", args)
-	if err != nil {
+	if err := e.parseNoArgs(e.newFlags("version"), "version", args); err != nil {
 		return err
-	}
-	if len(pos) > 0 {
-		return usagef("unexpected argument %q", pos[0])
 	}
 	fmt.Fprintln(e.Stdout, "punchctl", buildinfo.Read())
 	return nil
