@@ -78,9 +78,10 @@ func runStatus(ctx context.Context, e *env, args []string) error {
 		return daemonErr(err)
 	}
 	loc := cfg.Location()
+	st = st.In(loc)
 	now := e.Now().In(loc)
-	out := statusJSON{Daemon: "running", Via: cfg.API.Socket, Version: st.Version, Started: inLoc(st.Started, loc),
-		Site: st.Site, Store: st.Store, EventsSince: st.EventsSince, Outbox: st.Outbox, OutboxOldest: inLoc(st.OutboxOldest, loc),
+	out := statusJSON{Daemon: "running", Via: cfg.API.Socket, Version: st.Version, Started: st.Started,
+		Site: st.Site, Store: st.Store, EventsSince: st.EventsSince, Outbox: st.Outbox, OutboxOldest: st.OutboxOldest,
 		MQTT: st.MQTT, MissingYears: st.MissingYears}
 	if out.MissingYears == nil {
 		out.MissingYears = []int{}
@@ -89,7 +90,6 @@ func runStatus(ctx context.Context, e *env, args []string) error {
 		out.OutboxAgeSec = max(0, now.Sub(st.OutboxOldest).Seconds())
 	}
 	for _, c := range st.Clocks {
-		c.LastPull = inLoc(c.LastPull, loc)
 		out.Clocks = append(out.Clocks, clockStatusJSON{ClockStatus: c})
 	}
 	if out.Clocks == nil {

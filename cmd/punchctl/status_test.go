@@ -187,6 +187,42 @@ func (b upBackend) Status(ctx context.Context) (api.Status, error) {
 	return s, err
 }
 
+// hostZoneBackend is a daemon whose clock times come in another zone than the site's (the
+// daemon's host zone, UTC): when the clock went down, its last pull and its start.
+type hostZoneBackend struct{ *storeBackend }
+
+func (b hostZoneBackend) Status(ctx context.Context) (api.Status, error) {
+	s, err := b.storeBackend.Status(ctx)
+	s.Started = time.Date(2026, 3, 10, 1, 0, 0, 0, time.UTC)
+	for i := range s.Clocks {
+		s.Clocks[i].Since = time.Date(2026, 3, 10, 2, 30, 0, 0, time.UTC)
+		s.Clocks[i].LastPull = s.Clocks[i].LastPull.UTC()
+	}
+	return s, err
+}
+
+// TestStatusTimesInSiteZone: status --json shows every time of the daemon in the site's zone,
+// whatever zone the daemon's host reads them in.
+func TestStatusTimesInSiteZone(t *testing.T) {
+	f := newBkFixture(t)
+	f.serveAs(t, func(sb *storeBackend) api.Backend { return hostZoneBackend{sb} })
+	_, out, errs := f.ctl(t, bkNow, "status", "--json")
+	var s struct {
+		Started string `json:"started"`
+		Clocks  []struct {
+			Since    string `json:"since"`
+			LastPull string `json:"last_pull"`
+		} `json:"clocks"`
+	}
+	if err := json.Unmarshal([]byte(out), &s); err != nil {
+		t.Fatalf("%v\n%s%s", err, out, errs)
+	}
+	if len(s.Clocks) != 1 || s.Clocks[0].Since != "2026-03-10T10:30:00+08:00" || s.Clocks[0].LastPull != "2026-03-10T10:00:00+08:00" ||
+		s.Started != "2026-03-10T09:00:00+08:00" {
+		t.Errorf("times not in the site's zone: %s", out)
+	}
+}
+
 // TestStatusExitCodes: 0 all well, 1 degraded, 3 not running, with no store either.
 func TestStatusExitCodes(t *testing.T) {
 	f := newBkFixture(t)

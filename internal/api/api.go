@@ -20,6 +20,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"time"
 
 	"github.com/jinbi/punchd/device"
@@ -86,6 +87,23 @@ type ClockStatus struct {
 	OffsetSec float64   `json:"offset_seconds"`
 	Realtime  bool      `json:"realtime"`
 	LastError string    `json:"last_error,omitempty"`
+}
+
+// In is s with every time in loc (the site's zone, as `punchctl status` shows them): the daemon
+// sends instants, in whatever zone its clock reads them.
+func (s Status) In(loc *time.Location) Status {
+	in := func(t time.Time) time.Time {
+		if t.IsZero() {
+			return t
+		}
+		return t.In(loc)
+	}
+	s.Started, s.OutboxOldest = in(s.Started), in(s.OutboxOldest)
+	s.Clocks = slices.Clone(s.Clocks)
+	for i, c := range s.Clocks {
+		s.Clocks[i].Since, s.Clocks[i].LastPull = in(c.Since), in(c.LastPull)
+	}
+	return s
 }
 
 // Error is the body of every non-2xx reply.
