@@ -98,7 +98,7 @@ for pkg in "${packages[@]}"; do
 done
 
 # End to end: punchd.exe --demo serves its API on a named pipe; punchctl.exe status finds it there
-# through the demo's config (exit 0), and says "daemon not running" (exit 3) for a config whose
+# through the demo's config (exit 0, or 1 while the demo's clock is not up yet), and says "daemon not running" (exit 3) for a config whose
 # daemon and store are not there.
 t0=$SECONDS
 go build -o "$work/bin/" ./cmd/punchd ./cmd/punchctl
@@ -118,7 +118,9 @@ if [ -z "$conf" ]; then
 else
   code=0
   "$wine" "$work/bin/punchctl.exe" --config "$conf" status >"$work/status.out" 2>&1 || code=$?
-  if [ $code != 0 ] || ! grep -q '^daemon: running.*socket \\\\.\\pipe\\punchd-' "$work/status.out"; then
+  status_code=$code
+  # 0 all well, 1 degraded (the demo's clock or broker not up yet): either way the daemon answered.
+  if [ $code -gt 1 ] || ! grep -q '^daemon: running' "$work/status.out" || ! grep -qF '\\.\pipe\punchd-' "$work/status.out"; then
     cat "$work/status.out"
     e2e="punchctl.exe status with punchd.exe running: exit $code"
   fi
@@ -128,12 +130,12 @@ wait $demo 2>/dev/null || true
 printf "[store]\npath = 'C:\\\\punchd-nowhere\\\\punchd.db'\n" >"$WINEPREFIX/drive_c/none.toml"
 code=0
 "$wine" "$work/bin/punchctl.exe" --config 'C:\none.toml' status >"$work/status.out" 2>&1 || code=$?
-if [ $code != 3 ] || ! grep -q '^status: daemon NOT RUNNING (daemon not running (no answer on socket \\\\.\\pipe\\punchd-' "$work/status.out"; then
+if [ $code != 3 ] || ! grep -q '^status: daemon NOT RUNNING' "$work/status.out" || ! grep -qF '\\.\pipe\punchd-' "$work/status.out"; then
   cat "$work/status.out"
   e2e="punchctl.exe status without a daemon: exit $code, want 3"
 fi
 if [ "$e2e" = ok ]; then
-  echo "ok    punchd.exe --demo + punchctl.exe status over the named pipe (exit 0), and without a daemon (exit 3) ($((SECONDS - t0))s with the build)"
+  echo "ok    punchd.exe --demo + punchctl.exe status over the named pipe (exit $status_code), and without a daemon (exit 3) ($((SECONDS - t0))s with the build)"
 else
   echo "FAIL  $e2e"
   failed+=(e2e)
