@@ -237,8 +237,8 @@ func TestShutdownSetsClockStatus(t *testing.T) {
 	r.stop(t)
 	after := mqtttest.Subscribe(t, r.broker.URL(), topic) // a newcomer gets the retained one
 	waitFor(t, "the retained clock status", 10*time.Second, func() bool { return state(after).Clock != "" })
-	if cs := state(after); cs.State != event.ClockDown || cs.Error != "punchd stopped" || cs.LastPull == nil || cs.Serial != "SIM0001" {
-		t.Errorf("retained clock status after shutdown = %+v, want down with error \"punchd stopped\" and the last pull", cs)
+	if cs := state(after); cs.State != event.ClockDown || cs.Error != "punchd stopped" || cs.LastPull == nil || cs.Serial != "SIM0001" || cs.Capacity == 0 {
+		t.Errorf("retained clock status after shutdown = %+v, want down with error \"punchd stopped\" and the last pull's facts (capacity)", cs)
 	}
 	if strings.Contains(r.logs.String(), "queue clock status") {
 		t.Errorf("log:\n%s", r.logs.String())

@@ -93,20 +93,21 @@ type Engine struct {
 
 	mu          sync.Mutex
 	roster      map[string]attendance.Person
-	names       map[string]string      // user id -> name from the clocks' user tables
-	serials     map[string]string      // clock serial -> configured clock name
-	through     attendance.Date        // every day from `from` up to this one is final for everyone
-	nextThrough attendance.Date        // where the mark moves once the batch being built commits
-	from        attendance.Date        // the first day of the span judged for everyone
-	nextFrom    attendance.Date        // where it moves once the batch being built commits
-	first       attendance.Date        // the date of the earliest punch stored (zero: none)
-	up          map[string]time.Time   // clock name -> up since
-	final       map[dayKey]bool        // days known final in the store: the open-day sweep skips them
-	newFinal    []dayKey               // days judged final in the batch being built
-	open        map[dayKey]openDay     // open days as last judged: the sweep skips them until a window closes
-	newOpen     []openDay              // days judged open in the batch being built
-	noData      map[int]bool           // years without holiday data already warned about
-	staged      map[string]*stagedRead // clock name -> what Stage committed ahead of its Pulled
+	names       map[string]string            // user id -> name from the clocks' user tables
+	serials     map[string]string            // clock serial -> configured clock name
+	through     attendance.Date              // every day from `from` up to this one is final for everyone
+	nextThrough attendance.Date              // where the mark moves once the batch being built commits
+	from        attendance.Date              // the first day of the span judged for everyone
+	nextFrom    attendance.Date              // where it moves once the batch being built commits
+	first       attendance.Date              // the date of the earliest punch stored (zero: none)
+	up          map[string]time.Time         // clock name -> up since
+	lastUp      map[string]event.ClockStatus // clock name -> its last up status: a down status keeps its facts
+	final       map[dayKey]bool              // days known final in the store: the open-day sweep skips them
+	newFinal    []dayKey                     // days judged final in the batch being built
+	open        map[dayKey]openDay           // open days as last judged: the sweep skips them until a window closes
+	newOpen     []openDay                    // days judged open in the batch being built
+	noData      map[int]bool                 // years without holiday data already warned about
+	staged      map[string]*stagedRead       // clock name -> what Stage committed ahead of its Pulled
 }
 
 // stagedRead is what Stage committed of a clock's read ahead of the Pulled that ends it: the days
@@ -1096,25 +1097,37 @@ func (e *Engine) clockStatus(r pull.Pull, wm store.Watermark) store.OutboxEntry 
 	last := r.At.In(e.cfg.Location).Format(time.RFC3339)
 	cs := event.ClockStatus{Clock: r.Clock, State: event.ClockUp, Since: e.upSince(r.Clock, r.At).In(e.cfg.Location).Format(time.RFC3339),
 		LastPull: &last, Records: r.Info.Records, Capacity: r.Info.RecordCap, OffsetSeconds: r.Offset.Seconds(), Serial: r.Info.Serial}
+	if e.lastUp == nil {
+		e.lastUp = map[string]event.ClockStatus{}
+	}
+	e.lastUp[r.Clock] = cs
 	payload, _ := json.Marshal(cs)
 	return store.OutboxEntry{Topic: event.ClockStatusTopic(e.cfg.Prefix, r.Clock), Payload: payload, Retained: true,
 		Key: "clock-status/" + r.Clock, EnqueuedAt: r.At}
 }
 
-// ClockDown queues the retained status of a clock that cannot be reached.
+// ClockDown queues the retained status of a clock that cannot be reached (or is no longer polled):
+// what its last pull said (records, capacity, offset), else what the store knows of it.
 func (e *Engine) ClockDown(ctx context.Context, clock string, since time.Time, reason string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	delete(e.up, clock)
-	wms, err := e.db.Watermarks()
-	if err != nil {
-		return fmt.Errorf("read watermarks: %w", err)
+	cs, ok := e.lastUp[clock]
+	if !ok {
+		wms, err := e.db.Watermarks()
+		if err != nil {
+			return fmt.Errorf("read watermarks: %w", err)
+		}
+		cs = event.ClockStatus{Clock: clock}
+		if wm, ok := wms[clock]; ok {
+			last := wm.LastPull.In(e.cfg.Location).Format(time.RFC3339)
+			cs.LastPull, cs.Records, cs.Serial = &last, wm.Records, wm.Serial
+			if wm.Offset != nil {
+				cs.OffsetSeconds = wm.Offset.Seconds()
+			}
+		}
 	}
-	cs := event.ClockStatus{Clock: clock, State: event.ClockDown, Since: since.In(e.cfg.Location).Format(time.RFC3339), Error: reason}
-	if wm, ok := wms[clock]; ok {
-		last := wm.LastPull.In(e.cfg.Location).Format(time.RFC3339)
-		cs.LastPull, cs.Records, cs.Serial = &last, wm.Records, wm.Serial
-	}
+	cs.State, cs.Since, cs.Error = event.ClockDown, since.In(e.cfg.Location).Format(time.RFC3339), reason
 	payload, _ := json.Marshal(cs)
 	return e.commitLocked(ctx, store.Batch{Outbox: []store.OutboxEntry{{Topic: event.ClockStatusTopic(e.cfg.Prefix, clock),
 		Payload: payload, Retained: true, Key: "clock-status/" + clock, EnqueuedAt: e.now()}}})
