@@ -128,99 +128,87 @@ func restrict(dir string) error {
 // Uninstall stops the service if it runs, removes it and its event log source. The data
 // directory (config, store, reports, logs) stays: removing it is the administrator's decision.
 func Uninstall(ctx context.Context, p config.Paths, out io.Writer) error {
-	m, s, err := open()
-	if err != nil {
-		return fmt.Errorf("uninstall: %w", err)
-	}
-	defer m.Disconnect()
-	defer s.Close()
-	if st, err := s.Query(); err == nil && st.State != svc.Stopped {
-		if err := stop(ctx, s); err != nil {
-			return fmt.Errorf("uninstall: %w", err)
+	return withService("uninstall", func(s *mgr.Service) error {
+		if st, err := s.Query(); err == nil && st.State != svc.Stopped {
+			if err := stop(ctx, s); err != nil {
+				return err
+			}
+			fmt.Fprintf(out, "service %s stopped\n", Name)
 		}
-		fmt.Fprintf(out, "service %s stopped\n", Name)
-	}
-	if err := s.Delete(); err != nil {
-		return fmt.Errorf("uninstall: delete service %s: %w", Name, err)
-	}
-	fmt.Fprintf(out, "service %s removed\n", Name)
-	if err := eventlog.Remove(Name); err != nil {
-		fmt.Fprintf(out, "event log source %s not removed: %v\n", Name, err)
-	}
-	fmt.Fprintf(out, "kept %s (config, store, reports, logs): delete it by hand to remove the data\n", p.Dir)
-	return nil
+		if err := s.Delete(); err != nil {
+			return fmt.Errorf("delete service %s: %w", Name, err)
+		}
+		fmt.Fprintf(out, "service %s removed\n", Name)
+		if err := eventlog.Remove(Name); err != nil {
+			fmt.Fprintf(out, "event log source %s not removed: %v\n", Name, err)
+		}
+		fmt.Fprintf(out, "kept %s (config, store, reports, logs): delete it by hand to remove the data\n", p.Dir)
+		return nil
+	})
 }
 
 // Start starts the service and waits until it runs, or reports that it stopped again (a config
 // that does not load, say: the log file and the event log say why).
 func Start(ctx context.Context, p config.Paths, out io.Writer) error {
-	m, s, err := open()
-	if err != nil {
-		return fmt.Errorf("start: %w", err)
-	}
-	defer m.Disconnect()
-	defer s.Close()
-	if err := s.Start(); errors.Is(err, windows.ERROR_SERVICE_ALREADY_RUNNING) {
-		fmt.Fprintf(out, "service %s already running\n", Name)
+	return withService("start", func(s *mgr.Service) error {
+		if err := s.Start(); errors.Is(err, windows.ERROR_SERVICE_ALREADY_RUNNING) {
+			fmt.Fprintf(out, "service %s already running\n", Name)
+			return nil
+		} else if err != nil {
+			return fmt.Errorf("service %s: %w", Name, err)
+		}
+		st, err := wait(ctx, s, svc.Running, svc.Stopped)
+		if err != nil {
+			return err
+		}
+		if st != svc.Running {
+			return fmt.Errorf("%w: see %s and the event log", ErrStartFailed, filepath.Join(p.Logs, LogName))
+		}
+		fmt.Fprintf(out, "service %s running\n", Name)
 		return nil
-	} else if err != nil {
-		return fmt.Errorf("start: service %s: %w", Name, err)
-	}
-	st, err := wait(ctx, s, svc.Running, svc.Stopped)
-	if err != nil {
-		return fmt.Errorf("start: %w", err)
-	}
-	if st != svc.Running {
-		return fmt.Errorf("start: %w: see %s and the event log", ErrStartFailed, filepath.Join(p.Logs, LogName))
-	}
-	fmt.Fprintf(out, "service %s running\n", Name)
-	return nil
+	})
 }
 
 // Stop stops the service and waits until it has.
 func Stop(ctx context.Context, out io.Writer) error {
-	m, s, err := open()
-	if err != nil {
-		return fmt.Errorf("stop: %w", err)
-	}
-	defer m.Disconnect()
-	defer s.Close()
-	if err := stop(ctx, s); err != nil {
-		return fmt.Errorf("stop: %w", err)
-	}
-	fmt.Fprintf(out, "service %s stopped\n", Name)
-	return nil
+	return withService("stop", func(s *mgr.Service) error {
+		if err := stop(ctx, s); err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "service %s stopped\n", Name)
+		return nil
+	})
 }
 
 // Reload asks the running service to read its configuration again (what SIGHUP does on Linux).
 func Reload(out io.Writer) error {
-	m, s, err := open()
-	if err != nil {
-		return fmt.Errorf("reload: %w", err)
-	}
-	defer m.Disconnect()
-	defer s.Close()
-	if _, err := s.Control(svc.ParamChange); err != nil {
-		return fmt.Errorf("reload: service %s: %w", Name, err)
-	}
-	fmt.Fprintf(out, "service %s asked to reload its configuration (the log says how it went)\n", Name)
-	return nil
+	return withService("reload", func(s *mgr.Service) error {
+		if _, err := s.Control(svc.ParamChange); err != nil {
+			return fmt.Errorf("service %s: %w", Name, err)
+		}
+		fmt.Fprintf(out, "service %s asked to reload its configuration (the log says how it went)\n", Name)
+		return nil
+	})
 }
 
-func open() (*mgr.Mgr, *mgr.Service, error) {
+// withService runs fn on the installed service; its error is named after action.
+func withService(action string, fn func(*mgr.Service) error) error {
 	m, err := mgr.Connect()
 	if err != nil {
-		return nil, nil, fmt.Errorf("service manager (run as administrator): %w", err)
+		return fmt.Errorf("%s: service manager (run as administrator): %w", action, err)
 	}
+	defer m.Disconnect()
 	s, err := m.OpenService(Name)
-	if err != nil {
-		m.Disconnect()
-		if errors.Is(err, windows.ERROR_SERVICE_DOES_NOT_EXIST) {
-			return nil, nil, fmt.Errorf("%w: %s (punchd service install)", ErrNotInstalled, Name)
-		}
-		return nil, nil, fmt.Errorf("service %s: %w", Name, err)
+	if errors.Is(err, windows.ERROR_SERVICE_DOES_NOT_EXIST) {
+		return fmt.Errorf("%s: %w: %s (punchd service install)", action, ErrNotInstalled, Name)
+	} else if err != nil {
+		return fmt.Errorf("%s: service %s: %w", action, Name, err)
 	}
-	return m, s, nil
+	defer s.Close()
+	if err := fn(s); err != nil {
+		return fmt.Errorf("%s: %w", action, err)
+	}
+	return nil
 }
 
 func stop(ctx context.Context, s *mgr.Service) error {
