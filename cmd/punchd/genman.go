@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -18,7 +17,7 @@ import (
 // so the page says what the binary does.
 func genMan(args []string, stdout io.Writer) error {
 	if len(args) != 1 {
-		return errors.New("gen-man: want one DIR")
+		return usagef("gen-man: want one DIR")
 	}
 	if err := os.MkdirAll(args[0], 0o755); err != nil {
 		return fmt.Errorf("gen-man: %w", err)

@@ -57,9 +57,9 @@ func TestServiceElsewhere(t *testing.T) {
 	}
 }
 
-// TestUsageErrors: a wrong flag or argument of the daemon is a usage error (exit 2) too.
+// TestUsageErrors: a wrong flag or argument of the daemon, or of gen-man, is a usage error (exit 2) too.
 func TestUsageErrors(t *testing.T) {
-	for _, args := range [][]string{{"--no-such-flag"}, {"stray"}} {
+	for _, args := range [][]string{{"--no-such-flag"}, {"stray"}, {"gen-man"}, {"gen-man", "a", "b"}} {
 		err := run(context.Background(), args, &bytes.Buffer{}, Options{Stderr: &bytes.Buffer{}})
 		var ue *usageError
 		if !errors.As(err, &ue) {
