@@ -56,6 +56,6 @@ func (d *daemon) consoleOptions(s *settings, log *slog.Logger) web.Options {
 	cfg := s.cfg
 	return web.Options{Site: cfg.SiteTitle(), Location: cfg.Location(), Now: d.now, Calendar: s.cal,
 		Report: report.Options{Title: cfg.Reports.Title, Signatures: cfg.Reports.Signatures}, Units: cfg.Units(), Issuer: cfg.Reports.BulletinIssuer,
-		Prefix: cfg.MQTT.TopicPrefix, Logger: log.With("component", "web"), Metrics: d.m.reg,
+		Prefix: cfg.MQTT.TopicPrefix, Logger: log.With("component", "web"), Metrics: d.m.reg, Sessions: d.db,
 		AnonymousRead: d.consoleLoopback && !cfg.HTTP.ReadLogin}
 }

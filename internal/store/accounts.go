@@ -46,8 +46,8 @@ func (db *DB) AddAccount(a Account, c *Change) error {
 	})
 }
 
-// UpdateAccount replaces an existing account, and stores c with it; ErrNotFound when there is
-// none by that name.
+// UpdateAccount replaces an existing account (its password or role changed: its web sessions end
+// with the change), and stores c with it; ErrNotFound when there is none by that name.
 func (db *DB) UpdateAccount(a Account, c *Change) error {
 	if err := checkAccount(a); err != nil {
 		return fmt.Errorf("store %s: update account: %w", db.path, err)
@@ -56,6 +56,9 @@ func (db *DB) UpdateAccount(a Account, c *Change) error {
 		b := tx.Bucket(bAccounts)
 		if b.Get([]byte(a.Name)) == nil {
 			return "", fmt.Errorf("account %q: %w", a.Name, ErrNotFound)
+		}
+		if err := endSessions(tx, a.Name); err != nil {
+			return "", err
 		}
 		return a.Name, putAccount(b, a)
 	})
@@ -69,13 +72,16 @@ func putAccount(b *bolt.Bucket, a Account) error {
 	return b.Put([]byte(a.Name), v)
 }
 
-// RemoveAccount deletes an account, and stores c with it; ErrNotFound when there is none by that
-// name.
+// RemoveAccount deletes an account and its web sessions, and stores c with it; ErrNotFound when
+// there is none by that name.
 func (db *DB) RemoveAccount(name string, c *Change) error {
 	return db.change("remove account "+name, c, func(tx *bolt.Tx) (string, error) {
 		b := tx.Bucket(bAccounts)
 		if b.Get([]byte(name)) == nil {
 			return "", fmt.Errorf("account %q: %w", name, ErrNotFound)
+		}
+		if err := endSessions(tx, name); err != nil {
+			return "", err
 		}
 		return name, b.Delete([]byte(name))
 	})

@@ -58,6 +58,8 @@
 //	               it; PutMarks writes a whole imported sheet in one transaction)
 //	findings       u64 sequence -> JSON attendance.Finding; the id is "F" + 8 digits; a revocation adds
 //	               revoked_by/at/reason to the record and changes nothing else
+//	sessions       hex SHA-256 of a web console session's token -> JSON Session (never the token);
+//	               an account's sessions are deleted with its password change or its removal
 //
 // # The raw record
 //

@@ -18,8 +18,9 @@ var (
 	bFindings = []byte("findings")
 	bAccounts = []byte("accounts")
 	bAudit    = []byte("audit")
+	bSessions = []byte("sessions")
 
-	addedBuckets = [][]byte{bMarks, bFindings, bAccounts, bAudit}
+	addedBuckets = [][]byte{bMarks, bFindings, bAccounts, bAudit, bSessions}
 )
 
 // maxUnit bounds a unit name in keys.

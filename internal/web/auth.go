@@ -8,6 +8,8 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -16,6 +18,7 @@ import (
 
 	"github.com/jinbi/punchd/internal/account"
 	"github.com/jinbi/punchd/internal/audit"
+	"github.com/jinbi/punchd/internal/store"
 )
 
 // Cookie names.
@@ -26,7 +29,7 @@ const (
 )
 
 // session is one logged-in browser. The cookie carries a random token; the server keeps only its
-// hash, so a leaked memory dump or log line does not hand out sessions.
+// hash, so a leaked memory dump, log line or store file does not hand out sessions.
 type session struct {
 	account string
 	role    account.Role
@@ -34,19 +37,36 @@ type session struct {
 	from    string
 	created time.Time
 	seen    time.Time
+	saved   time.Time // seen as last written to the store
 }
 
-// sessions are kept in memory: a restart of punchd logs everyone out, which is acceptable for an
-// office console and keeps session tokens off the disk.
+// SessionStore keeps the console's sessions across restarts of the daemon (*store.DB), under the
+// hash of their token. The store ends an account's sessions when its password changes or it is
+// removed; identify checks that at every request anyway.
+type SessionStore interface {
+	PutSession(key string, s store.Session) error
+	Session(key string) (store.Session, bool, error)
+	DeleteSessions(drop func(key string, s store.Session) bool) (int, error)
+}
+
+// saveSeenEvery is how stale a stored session's last request may be: a session is written at
+// login and then at most this often, not at every request. After a restart it may therefore
+// time out this much earlier than it would have.
+const saveSeenEvery = time.Minute
+
+// sessions are kept in memory and, with a SessionStore, in the store too: a restart of punchd (or
+// the night's power cut) does not log the office out.
 type sessions struct {
 	mu   sync.Mutex
 	m    map[string]*session // sha256(token) hex -> session
 	ttl  time.Duration       // absolute lifetime
 	idle time.Duration       // lifetime without a request
+	db   SessionStore        // nil: memory only
+	log  *slog.Logger
 }
 
-func newSessions(ttl, idle time.Duration) *sessions {
-	return &sessions{m: map[string]*session{}, ttl: ttl, idle: idle}
+func newSessions(ttl, idle time.Duration, db SessionStore, log *slog.Logger) *sessions {
+	return &sessions{m: map[string]*session{}, ttl: ttl, idle: idle, db: db, log: log}
 }
 
 func randomToken() string {
@@ -60,26 +80,39 @@ func tokenKey(tok string) string {
 	return hex.EncodeToString(h[:])
 }
 
-// open starts a session and returns its token.
-func (s *sessions) open(a account.Info, from string, now time.Time) (string, *session) {
+func (ss *session) stored() store.Session {
+	return store.Session{Account: ss.account, Role: string(ss.role), CSRF: ss.csrf, From: ss.from, Created: ss.created, Seen: ss.seen}
+}
+
+// open starts a session and returns its token; with a store, the session is stored before the
+// browser gets its cookie.
+func (s *sessions) open(a account.Info, from string, now time.Time) (string, error) {
 	tok := randomToken()
-	ss := &session{account: a.Name, role: account.Role(a.Role), csrf: randomToken(), from: from, created: now, seen: now}
+	ss := &session{account: a.Name, role: account.Role(a.Role), csrf: randomToken(), from: from, created: now, seen: now, saved: now}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for k, v := range s.m { // sweep expired ones; there are a handful of users
-		if s.expired(v, now) {
+		if s.expired(v.created, v.seen, now) {
 			delete(s.m, k)
 		}
 	}
+	if s.db != nil {
+		if _, err := s.db.DeleteSessions(func(_ string, v store.Session) bool { return s.expired(v.Created, v.Seen, now) }); err != nil {
+			return "", fmt.Errorf("web console: sessions: %w", err)
+		}
+		if err := s.db.PutSession(tokenKey(tok), ss.stored()); err != nil {
+			return "", fmt.Errorf("web console: sessions: %w", err)
+		}
+	}
 	s.m[tokenKey(tok)] = ss
-	return tok, ss
+	return tok, nil
 }
 
-func (s *sessions) expired(ss *session, now time.Time) bool {
-	return now.Sub(ss.created) > s.ttl || now.Sub(ss.seen) > s.idle
+func (s *sessions) expired(created, seen, now time.Time) bool {
+	return now.Sub(created) > s.ttl || now.Sub(seen) > s.idle
 }
 
-// get returns the live session for tok.
+// get returns the live session for tok: kept in memory, or stored before a restart.
 func (s *sessions) get(tok string, now time.Time) (session, bool) {
 	if tok == "" {
 		return session{}, false
@@ -88,21 +121,50 @@ func (s *sessions) get(tok string, now time.Time) (session, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ss, ok := s.m[k]
+	if !ok && s.db != nil {
+		v, found, err := s.db.Session(k)
+		if err != nil {
+			s.log.Error("read a stored session", "err", err)
+		}
+		if found && err == nil {
+			ss = &session{account: v.Account, role: account.Role(v.Role), csrf: v.CSRF, from: v.From, created: v.Created, seen: v.Seen, saved: v.Seen}
+			s.m[k], ok = ss, true
+		}
+	}
 	if !ok {
 		return session{}, false
 	}
-	if s.expired(ss, now) {
-		delete(s.m, k)
+	if s.expired(ss.created, ss.seen, now) {
+		s.drop(k)
 		return session{}, false
 	}
 	ss.seen = now
+	if s.db != nil && now.Sub(ss.saved) >= saveSeenEvery {
+		if err := s.db.PutSession(k, ss.stored()); err != nil {
+			s.log.Error("store a session's last request", "err", err) // it lives on in memory
+		} else {
+			ss.saved = now
+		}
+	}
 	return *ss, true
 }
 
+// close ends the session of tok.
 func (s *sessions) close(tok string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	delete(s.m, tokenKey(tok))
+	s.drop(tokenKey(tok))
+}
+
+// drop forgets the session under key, in memory and in the store. Called with mu held.
+func (s *sessions) drop(k string) {
+	delete(s.m, k)
+	if s.db == nil {
+		return
+	}
+	if _, err := s.db.DeleteSessions(func(key string, _ store.Session) bool { return key == k }); err != nil {
+		s.log.Error("delete a stored session", "err", err)
+	}
 }
 
 // limiter throttles failed logins per client address and per account name: a bucket of Burst
@@ -353,8 +415,12 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		s.errorPage(w, r, http.StatusInternalServerError, err)
 		return
 	}
+	tok, err := s.sessions.open(a, clientAddr(r), now)
+	if err != nil {
+		s.errorPage(w, r, http.StatusInternalServerError, err)
+		return
+	}
 	s.metrics.logins.WithLabelValues("ok").Inc()
-	tok, _ := s.sessions.open(a, clientAddr(r), now)
 	s.setCookie(w, r, sessionCookie, tok, int(s.sessions.ttl/time.Second))
 	s.setCookie(w, r, loginCookie, "", -1)
 	s.log.Info("login", "account", a.Name, "role", a.Role, "from", clientAddr(r))

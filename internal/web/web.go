@@ -74,6 +74,7 @@ type Options struct {
 	AnonymousRead bool
 	SessionTTL    time.Duration // absolute session lifetime; default 12h
 	SessionIdle   time.Duration // lifetime without a request; default 2h
+	Sessions      SessionStore  // keeps the sessions across restarts (the daemon's store); nil: memory only
 	LoginBurst    int           // failed logins allowed per address and per name before throttling; default 5
 	LoginRefill   time.Duration // one more failed login allowed per this; default 1 minute
 	Refresh       time.Duration // the board reloads itself this often; default 60s
@@ -169,7 +170,7 @@ func New(b Backend, a Accounts, o Options) (*Server, error) {
 		o.Refresh = time.Minute
 	}
 	s := &Server{b: b, accounts: a, o: o, log: o.Logger, now: o.Now,
-		sessions: newSessions(o.SessionTTL, o.SessionIdle), limit: newLimiter(o.LoginBurst, o.LoginRefill),
+		sessions: newSessions(o.SessionTTL, o.SessionIdle, o.Sessions, o.Logger), limit: newLimiter(o.LoginBurst, o.LoginRefill),
 		feed: newFeed(o.Prefix, 100)}
 	s.metrics = webMetrics{
 		logins: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "punchd_web_logins_total",

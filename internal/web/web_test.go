@@ -42,6 +42,7 @@ var now = time.Date(2026, 3, 10, 10, 0, 0, 0, cst)
 
 type fixture struct {
 	svc  *service.Service
+	db   *store.DB
 	srv  *httptest.Server
 	web  *web.Server
 	reg  *prometheus.Registry
@@ -92,7 +93,8 @@ func newFixture(t testing.TB, anonymousRead bool) *fixture {
 	}
 	reg := prometheus.NewRegistry()
 	opts := web.Options{Site: "金碧镇", Location: cfg.Location(), Now: clock, Calendar: cal,
-		Prefix: cfg.MQTT.TopicPrefix, Logger: slog.New(slog.DiscardHandler), Metrics: reg, AnonymousRead: anonymousRead, Units: cfg.Units()}
+		Prefix: cfg.MQTT.TopicPrefix, Logger: slog.New(slog.DiscardHandler), Metrics: reg, AnonymousRead: anonymousRead, Units: cfg.Units(),
+		Sessions: db}
 	w, err := web.New(svc, svc, opts)
 	if err != nil {
 		t.Fatal(err)
@@ -101,7 +103,7 @@ func newFixture(t testing.TB, anonymousRead bool) *fixture {
 	w.Register(mux)
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
-	return &fixture{svc: svc, srv: srv, web: w, reg: reg, opts: opts}
+	return &fixture{svc: svc, db: db, srv: srv, web: w, reg: reg, opts: opts}
 }
 
 // adminCtx is the context of a change made by the administrator with punchctl.
