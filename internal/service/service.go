@@ -13,7 +13,10 @@
 // Add the method here (context first, the store and the engine behind it), add it to
 // api.Backend with its route in api.Handler and its api.Client method, and both paths have it.
 // A method that changes what is judged re-judges through the engine, as AddRegistration does, so
-// the corrections go through the outbox whether or not the daemon runs.
+// the corrections go through the outbox whether or not the daemon runs. A method that changes
+// anything records it with s.audit.Change (or Note, for several entries), handing the notes to the
+// store's write method in a store.Change: the change, its audit entry, the entry's message and the
+// events the change raises are one bbolt transaction.
 //
 // All methods are safe for concurrent use (the store and the engine serialise their writes).
 package service
