@@ -21,6 +21,7 @@ import (
 	"strings"
 	"syscall"
 	"time"
+	_ "time/tzdata" // --tz must load where there is no zoneinfo database: Windows, a -trimpath build
 
 	"github.com/jinbi/punchd/device/zk/zksim"
 	"github.com/jinbi/punchd/device/zkpush/pushsim"
