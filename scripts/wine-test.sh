@@ -105,7 +105,7 @@ go build -o "$work/bin/" ./cmd/punchd ./cmd/punchctl
 unset GOOS GOARCH
 "$wine" "$work/bin/punchd.exe" --demo --demo-for 2m --demo-people 5 >"$work/demo.out" 2>"$work/demo.err" &
 demo=$!
-for _ in $(seq 300); do
+for _ in $(seq 600); do
   grep -q '^  status ' "$work/demo.out" 2>/dev/null && break
   kill -0 $demo 2>/dev/null || break
   sleep 0.1
