@@ -64,15 +64,31 @@ url = "zk+tcp://127.0.0.1:4370"
 	if f.cfg, err = config.Load(f.cfgPath); err != nil {
 		t.Fatal(err)
 	}
+	var ps []device.Punch
+	for _, hm := range []string{"08:45", "12:01", "14:29", "18:02"} {
+		tm, err := time.ParseInLocation("2006-01-02 15:04", "2026-03-09 "+hm, bkZone)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ps = append(ps, device.Punch{Clock: "SN1", UserID: "1001", Time: tm, Verify: 1})
+	}
+	f.seed(t, []attendance.Person{
+		{UserID: "1001", Name: "张三", Post: "科员", Unit: "党政办", Tracking: attendance.TrackClock},
+		{UserID: "1002", Name: "李四", Post: "副镇长", Unit: "党政办", Tracking: attendance.TrackClock},
+	}, ps)
+	return f
+}
+
+// seed fills the fixture's store as the daemon would have: the roster, then one pull of clock
+// main (serial SN1) at bkPulledAt bringing ps, judged.
+func (f *bkFixture) seed(t *testing.T, people []attendance.Person, ps []device.Punch) {
+	t.Helper()
 	db, err := store.Open(f.dbPath, store.Options{Location: bkZone, Now: func() time.Time { return bkPulledAt }, NoSync: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	if err := db.PutRoster([]attendance.Person{
-		{UserID: "1001", Name: "张三", Post: "科员", Unit: "党政办", Tracking: attendance.TrackClock},
-		{UserID: "1002", Name: "李四", Post: "副镇长", Unit: "党政办", Tracking: attendance.TrackClock},
-	}, nil); err != nil {
+	if err := db.PutRoster(people, nil); err != nil {
 		t.Fatal(err)
 	}
 	cal, err := f.cfg.NewCalendar()
@@ -86,19 +102,10 @@ url = "zk+tcp://127.0.0.1:4370"
 	if err := eng.Load(ctx); err != nil {
 		t.Fatal(err)
 	}
-	var ps []device.Punch
-	for _, hm := range []string{"08:45", "12:01", "14:29", "18:02"} {
-		tm, err := time.ParseInLocation("2006-01-02 15:04", "2026-03-09 "+hm, bkZone)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ps = append(ps, device.Punch{Clock: "SN1", UserID: "1001", Time: tm, Verify: 1})
-	}
 	if err := eng.Pulled(ctx, pull.Pull{Clock: "main", Info: device.Info{Serial: "SN1", Records: len(ps), RecordCap: 100000},
 		Punches: ps, At: bkPulledAt}); err != nil {
 		t.Fatal(err)
 	}
-	return f
 }
 
 // newFixtureDirs is a fixture's directories: the store and config in a temp dir, the socket in a

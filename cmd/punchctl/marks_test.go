@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -16,9 +15,6 @@ import (
 	"github.com/jinbi/punchd/internal/config"
 	"github.com/jinbi/punchd/internal/event"
 	"github.com/jinbi/punchd/internal/report"
-	"github.com/jinbi/punchd/internal/store"
-	"github.com/jinbi/punchd/sync/ingest"
-	"github.com/jinbi/punchd/sync/pull"
 )
 
 // newUnitsFixture is a township with units, the daemon stopped: 1001 张三 of 党政办 punches the
@@ -65,30 +61,7 @@ secretary = "王支书"
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := store.Open(f.dbPath, store.Options{Location: bkZone, Now: func() time.Time { return bkPulledAt }, NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if err := db.PutRoster(people, nil); err != nil {
-		t.Fatal(err)
-	}
-	cal, err := f.cfg.NewCalendar()
-	if err != nil {
-		t.Fatal(err)
-	}
-	eng := ingest.New(ingest.Config{Site: "jinbi", Prefix: "punchd/jinbi", Location: bkZone, Params: f.cfg.RulesParams(),
-		EventsSince: attendance.Date{Year: 2026, Month: time.March, Day: 1}, Clocks: []string{"main"}},
-		db, cal, func() time.Time { return bkPulledAt }, nil, nil, nil)
-	ctx := context.Background()
-	if err := eng.Load(ctx); err != nil {
-		t.Fatal(err)
-	}
-	ps := []device.Punch{{Clock: "SN1", UserID: "2001", Time: time.Date(2026, 3, 9, 9, 12, 0, 0, bkZone), Verify: 1}}
-	if err := eng.Pulled(ctx, pull.Pull{Clock: "main", Info: device.Info{Serial: "SN1", Records: len(ps), RecordCap: 100000},
-		Punches: ps, At: bkPulledAt}); err != nil {
-		t.Fatal(err)
-	}
+	f.seed(t, people, []device.Punch{{Clock: "SN1", UserID: "2001", Time: time.Date(2026, 3, 9, 9, 12, 0, 0, bkZone), Verify: 1}})
 	return f
 }
 
