@@ -35,7 +35,8 @@ func init() {
 			"punchctl-doctor-PID-*: a connection, then a QoS 1 message published while a persistent subscriber on\n" +
 			"{prefix}/doctor/… is away, which must reach it when it comes back. Whether the broker keeps that message\n" +
 			"across its own restart is on its disk: --broker-conf checks a Mosquitto config (persistence, a\n" +
-			"persistence_location its user can write, autosave_interval, max_queued_messages, and its log for\n" +
+			"persistence_location its user can write, autosave_interval, max_queued_messages, a message_size_limit\n" +
+			"or max_packet_size the monthly files fit under, and its log for\n" +
 			"\"Error saving in-memory database\"); with a broker on this host, the config of the Mosquitto process\n" +
 			"listening on its port is checked (found in /proc), else /etc/mosquitto/mosquitto.conf when it exists.\n" +
 			"See docs/operations.md, \"The broker\".",
@@ -481,6 +482,9 @@ func (c *mosquittoConf) read(path string, depth int) error {
 const (
 	wantMaxQueued    = 10000 // QoS 1 messages queued per offline client
 	wantAutosaveSecs = 300   // the longest a crash of the broker may take back
+	// The monthly files go out as single messages, about 150 bytes a person and month: a
+	// township's fit well under a megabyte.
+	wantMessageBytes = 1 << 20
 )
 
 // mosquitto checks a Mosquitto config for what at-least-once delivery needs of the broker's disk.
@@ -531,6 +535,20 @@ func (d *doctor) mosquitto(path string) {
 		d.report(checkWarn, name, "max_queued_messages %d: a consumer away longer than that many events loses the rest (set %d or more)", queued, wantMaxQueued)
 	} else {
 		d.report(checkOK, name, "max_queued_messages %d", queued)
+	}
+
+	for _, l := range []struct{ key, effect string }{
+		{"message_size_limit", "Mosquitto acknowledges a bigger message and drops it: a monthly file over it reaches nobody"},
+		{"max_packet_size", "Mosquitto disconnects punchd at a bigger message: the outbox waits behind a monthly file over it"},
+	} {
+		key, effect := l.key, l.effect
+		if n, err := strconv.Atoi(c.values[key]); err == nil && n > 0 {
+			if n < wantMessageBytes {
+				d.report(checkWarn, name, "%s %d: %s (unset it, or set %d or more)", key, n, effect, wantMessageBytes)
+			} else {
+				d.report(checkOK, name, "%s %d", key, n)
+			}
+		}
 	}
 
 	if lf := c.values["log_file"]; lf != "" {

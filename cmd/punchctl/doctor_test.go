@@ -138,6 +138,10 @@ func TestDoctorMosquittoConf(t *testing.T) {
 		{"defaults", "persistence true\npersistence_location DIR/\nuser ME\n", "", false,
 			"WARN  broker persistence: autosave_interval 1800 s: a crash or power cut takes back up to that much (set it to 300 or less)\n" +
 				"WARN  broker persistence: max_queued_messages 1000: a consumer away longer than that many events loses the rest (set 10000 or more)\n"},
+		{"message size limits", "persistence true\npersistence_location DIR/\nuser ME\nautosave_interval 60\nmax_queued_messages 0\nmessage_size_limit 65536\nmax_packet_size 2000000\n", "", false,
+			"WARN  broker persistence: message_size_limit 65536: Mosquitto acknowledges a bigger message and drops it: a monthly file over it reaches nobody (unset it, or set 1048576 or more)\n"},
+		{"packet size limit", "persistence true\npersistence_location DIR/\nuser ME\nautosave_interval 60\nmax_queued_messages 0\nmax_packet_size 100000\n", "", false,
+			"WARN  broker persistence: max_packet_size 100000: Mosquitto disconnects punchd at a bigger message: the outbox waits behind a monthly file over it (unset it, or set 1048576 or more)\n"},
 		{"save errors in the log", "persistence true\npersistence_location DIR/\nuser ME\nautosave_interval 60\nmax_queued_messages 0\nlog_dest file DIR/m.log\n",
 			"1700000000: Saving in-memory database to DIR/mosquitto.db.\n1700000001: Error saving in-memory database, unable to open DIR/mosquitto.db.new for writing.\n", true,
 			"ok    broker persistence: max_queued_messages 0\nFAIL  broker persistence: DIR/m.log: 1700000001: Error saving in-memory database, unable to open DIR/mosquitto.db.new for writing.\n"},
