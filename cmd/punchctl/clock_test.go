@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -11,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jinbi/punchd/device/zk/zksim"
+	"github.com/jinbi/punchd/device/zk/zksim/zksimtest"
 	"github.com/jinbi/punchd/internal/punchio"
 )
 
@@ -21,15 +21,7 @@ func startSim(t *testing.T, cfg zksim.Config) (*zksim.Sim, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := zksim.ListenTCP("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { s.ServeTCP(ctx, ln); close(done) }()
-	t.Cleanup(func() { cancel(); <-done })
-	return s, "zk+tcp://" + ln.Addr().String()
+	return s, "zk+tcp://" + zksimtest.ServeTCP(t, s)
 }
 
 func simData(t *testing.T, people, days int) zksim.Data {

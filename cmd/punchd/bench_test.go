@@ -15,6 +15,7 @@ import (
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/jinbi/punchd/device/zk/zksim"
+	"github.com/jinbi/punchd/device/zk/zksim/zksimtest"
 	"github.com/jinbi/punchd/internal/attendance"
 	"github.com/jinbi/punchd/internal/config"
 	"github.com/jinbi/punchd/internal/event"
@@ -38,13 +39,9 @@ func BenchmarkRealtimeLatency(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	ln, err := zksim.ListenTCP("127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
+	clockAddr := zksimtest.ServeTCP(b, sim)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	go sim.ServeTCP(ctx, ln)
 
 	dir := b.TempDir()
 	cfg := config.Default()
@@ -54,7 +51,7 @@ func BenchmarkRealtimeLatency(b *testing.B) {
 	cfg.HTTP.Listen, cfg.Reports.Dir = "127.0.0.1:0", filepath.Join(dir, "reports")
 	cfg.MQTT.Broker, cfg.MQTT.ClientID, cfg.MQTT.TopicPrefix = broker.URL(), "punchd-bench", "punchd/bench"
 	c := config.DefaultClock()
-	c.Name, c.URL, c.PollInterval, c.Realtime = "c1", "zk+tcp://"+ln.Addr().String(), config.Duration(time.Hour), true
+	c.Name, c.URL, c.PollInterval, c.Realtime = "c1", "zk+tcp://"+clockAddr, config.Duration(time.Hour), true
 	cfg.Clock = []config.Clock{c}
 	ready := make(chan Addrs, 1)
 	done := make(chan error, 1)

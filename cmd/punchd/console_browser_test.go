@@ -19,6 +19,7 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"github.com/jinbi/punchd/device/zk/zksim"
+	"github.com/jinbi/punchd/device/zk/zksim/zksimtest"
 	"github.com/jinbi/punchd/internal/api"
 	"github.com/jinbi/punchd/internal/attendance"
 	"github.com/jinbi/punchd/internal/audit"
@@ -66,13 +67,8 @@ func TestConsoleInBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := zksim.ListenTCP("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go sim.ServeTCP(ctx, ln)
+	clockAddr := zksimtest.ServeTCP(t, sim)
+	ctx := context.Background()
 	broker := mqtttest.Start(t)
 
 	// A free port for the console (the daemon logs the one it bound, but the browser needs it first).
@@ -96,7 +92,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	cfg.Unit = []config.Unit{{Name: "党政办", Kind: attendance.UnitOffice}, {Name: "综治办", Kind: attendance.UnitOffice},
 		{Name: "金碧村", Kind: attendance.UnitVillage}}
 	c := config.DefaultClock()
-	c.Name, c.URL, c.PollInterval, c.Realtime = "dangzhengban", "zk+tcp://"+ln.Addr().String(), config.Duration(time.Second), true
+	c.Name, c.URL, c.PollInterval, c.Realtime = "dangzhengban", "zk+tcp://"+clockAddr, config.Duration(time.Second), true
 	cfg.Clock = []config.Clock{c}
 	cfgPath := filepath.Join(dir, "punchd.toml")
 	var tb bytes.Buffer

@@ -14,6 +14,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/jinbi/punchd/device/zk/zksim"
+	"github.com/jinbi/punchd/device/zk/zksim/zksimtest"
 	"github.com/jinbi/punchd/internal/api"
 	"github.com/jinbi/punchd/internal/attendance"
 	"github.com/jinbi/punchd/internal/config"
@@ -56,13 +57,7 @@ func TestKillMidPullAndMidPublish(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := zksim.ListenTCP("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go sim.ServeTCP(ctx, ln)
+	clockAddr := zksimtest.ServeTCP(t, sim)
 	broker := mqtttest.Start(t)
 
 	sub := mqtttest.Subscribe(t, broker.URL(), "punchd/kill/events/#")
@@ -94,7 +89,7 @@ func TestKillMidPullAndMidPublish(t *testing.T) {
 	cfg.MQTT.Broker, cfg.MQTT.ClientID, cfg.MQTT.TopicPrefix = broker.URL(), "punchd-kill", "punchd/kill"
 	cfg.MQTT.Inflight = 4
 	c := config.DefaultClock()
-	c.Name, c.URL, c.PollInterval, c.Realtime = "dangzhengban", "zk+tcp://"+ln.Addr().String(), config.Duration(time.Second), false
+	c.Name, c.URL, c.PollInterval, c.Realtime = "dangzhengban", "zk+tcp://"+clockAddr, config.Duration(time.Second), false
 	cfg.Clock = []config.Clock{c}
 	cfgPath := filepath.Join(dir, "punchd.toml")
 	f, err := os.Create(cfgPath)
