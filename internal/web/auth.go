@@ -112,7 +112,8 @@ func (s *sessions) expired(created, seen, now time.Time) bool {
 	return now.Sub(created) > s.ttl || now.Sub(seen) > s.idle
 }
 
-// get returns the live session for tok: kept in memory, or stored before a restart.
+// get returns the live session for tok: with a store, the one it holds (stored before a restart,
+// or not any more: ended by a password change or the account's removal); else the one in memory.
 func (s *sessions) get(tok string, now time.Time) (session, bool) {
 	if tok == "" {
 		return session{}, false
@@ -121,12 +122,14 @@ func (s *sessions) get(tok string, now time.Time) (session, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ss, ok := s.m[k]
-	if !ok && s.db != nil {
-		v, found, err := s.db.Session(k)
-		if err != nil {
-			s.log.Error("read a stored session", "err", err)
-		}
-		if found && err == nil {
+	if s.db != nil { // the store is the truth: it ends an account's sessions with its password
+		switch v, found, err := s.db.Session(k); {
+		case err != nil:
+			s.log.Error("read a stored session", "err", err) // the one in memory, if any, stands
+		case !found:
+			delete(s.m, k)
+			return session{}, false
+		case !ok:
 			ss = &session{account: v.Account, role: account.Role(v.Role), csrf: v.CSRF, from: v.From, created: v.Created, seen: v.Seen, saved: v.Seen}
 			s.m[k], ok = ss, true
 		}

@@ -128,6 +128,10 @@ func TestSessionsSurviveARestart(t *testing.T) {
 	if left := storedSessions(t, r.f.db); len(left) != 1 {
 		t.Errorf("stored after clerk1's password changed: %+v", left)
 	}
+	// At once, even within the second of the login (the account's change time is in seconds).
+	if code, _ := b.get("/month"); code != http.StatusSeeOther {
+		t.Errorf("clerk1 after the password change = %d", code)
+	}
 	r.restart(t, clock)
 	if code, _ := b.get("/month"); code != http.StatusSeeOther {
 		t.Errorf("clerk1 after the password change and a restart = %d", code)
