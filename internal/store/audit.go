@@ -12,7 +12,7 @@ import (
 )
 
 // AuditID formats a sequence number as an audit entry id ("A00000042").
-func AuditID(seq uint64) string { return fmt.Sprintf("A%08d", seq) }
+func AuditID(seq uint64) string { return auditIDs.format(seq) }
 
 // Change is what a person's change (a registration, a mark, a finding, an account, the roster) is
 // stored with, in the change's own transaction: the audit entries that record it and the events it

@@ -3,7 +3,6 @@ package store
 import (
 	"encoding/json"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -13,16 +12,7 @@ import (
 )
 
 // FindingID formats a sequence number as a finding id ("F00000007").
-func FindingID(seq uint64) string { return fmt.Sprintf("F%08d", seq) }
-
-func parseFindingID(id string) (uint64, error) {
-	digits, ok := strings.CutPrefix(id, "F")
-	n, err := strconv.ParseUint(digits, 10, 64)
-	if !ok || err != nil || n == 0 || len(digits) < 8 {
-		return 0, fmt.Errorf("%w: finding id %q is not F followed by 8 or more digits", ErrInvalid, id)
-	}
-	return n, nil
-}
+func FindingID(seq uint64) string { return findingIDs.format(seq) }
 
 // AddFinding stores a finding of a check on site and returns it with its id. Date, unit, kind, text
 // and RecordedBy are required; a zero RecordedAt becomes Options.Now(). c is stored with it (an
@@ -70,7 +60,7 @@ func (db *DB) AddFinding(f attendance.Finding, c *Change) (attendance.Finding, e
 // RevokeFinding records who revoked a finding, when (at; zero: Options.Now()) and why; the finding
 // itself stays as it was recorded. Revoking twice is an error. c is stored with the revocation.
 func (db *DB) RevokeFinding(id, by, reason string, at time.Time, c *Change) (attendance.Finding, error) {
-	seq, err := parseFindingID(id)
+	seq, err := findingIDs.parse(id)
 	if err != nil {
 		return attendance.Finding{}, fmt.Errorf("store %s: revoke finding: %w", db.path, err)
 	}

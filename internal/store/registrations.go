@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -21,16 +20,7 @@ type revocation struct {
 }
 
 // RegistrationID formats a sequence number as a registration id ("R00000042").
-func RegistrationID(seq uint64) string { return fmt.Sprintf("R%08d", seq) }
-
-func parseRegistrationID(id string) (uint64, error) {
-	digits, ok := strings.CutPrefix(id, "R")
-	n, err := strconv.ParseUint(digits, 10, 64)
-	if !ok || err != nil || n == 0 || len(digits) < 8 {
-		return 0, fmt.Errorf("%w: registration id %q is not R followed by 8 or more digits", ErrInvalid, id)
-	}
-	return n, nil
-}
+func RegistrationID(seq uint64) string { return registrationIDs.format(seq) }
 
 // AddRegistration stores a new registration and returns it with its id. RegisteredBy is
 // required; a zero RegisteredAt becomes Options.Now(); a makeup (补卡) with a zero To gets To =
@@ -75,7 +65,7 @@ func (db *DB) AddRegistration(r attendance.Registration, c *Change) (attendance.
 // unknown id with ErrNotFound. c is stored with the revocation.
 func (db *DB) RevokeRegistration(id, by, reason string, at time.Time, c *Change) (attendance.Registration, error) {
 	var r attendance.Registration
-	seq, err := parseRegistrationID(id)
+	seq, err := registrationIDs.parse(id)
 	if err != nil {
 		return r, fmt.Errorf("store %s: revoke: %w", db.path, err)
 	}
@@ -154,7 +144,7 @@ func overlaps(r attendance.Registration, from, to time.Time) bool {
 func (db *DB) Registration(id string) (attendance.Registration, bool, error) {
 	var r attendance.Registration
 	var ok bool
-	seq, err := parseRegistrationID(id)
+	seq, err := registrationIDs.parse(id)
 	if err != nil {
 		return r, false, fmt.Errorf("store %s: registration: %w", db.path, err)
 	}
