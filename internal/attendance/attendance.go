@@ -290,14 +290,26 @@ const (
 	ViaPhone   Via = "phone"   // 电话
 )
 
-// ParseVia checks how a registration was made; "" (not recorded) is accepted.
+// Label is the way's name in Chinese ("书面", "电话"); "" when it was not recorded.
+func (v Via) Label() string {
+	switch v {
+	case ViaWritten:
+		return "书面"
+	case ViaPhone:
+		return "电话"
+	}
+	return ""
+}
+
+// ParseVia checks how a registration was made, by its name or its Chinese one; "" (not recorded)
+// is accepted.
 func ParseVia(s string) (Via, error) {
 	switch v := Via(strings.TrimSpace(strings.ToLower(s))); v {
 	case ViaWritten, ViaPhone, "":
 		return v, nil
-	case "书面":
+	case Via(ViaWritten.Label()):
 		return ViaWritten, nil
-	case "电话":
+	case Via(ViaPhone.Label()):
 		return ViaPhone, nil
 	}
 	return "", fmt.Errorf("attendance: via %q is not written or phone", s)

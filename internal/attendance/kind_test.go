@@ -21,3 +21,19 @@ func TestKindLabel(t *testing.T) {
 		}
 	}
 }
+
+// TestViaLabel: the Chinese name of each way a registration reaches the office, which ParseVia
+// also reads.
+func TestViaLabel(t *testing.T) {
+	for v, w := range map[Via]string{ViaWritten: "书面", ViaPhone: "电话", "": ""} {
+		if got := v.Label(); got != w {
+			t.Errorf("%q.Label() = %q, want %q", v, got, w)
+		}
+		if w == "" {
+			continue
+		}
+		if got, err := ParseVia(w); err != nil || got != v {
+			t.Errorf("ParseVia(%q) = %q, %v; want %q", w, got, err, v)
+		}
+	}
+}

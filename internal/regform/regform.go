@@ -169,9 +169,9 @@ func How(r attendance.Registration) string {
 	var parts []string
 	switch r.Via {
 	case attendance.ViaWritten:
-		parts = append(parts, "written (书面)")
+		parts = append(parts, "written ("+r.Via.Label()+")")
 	case attendance.ViaPhone:
-		parts = append(parts, "by phone (电话)")
+		parts = append(parts, "by phone ("+r.Via.Label()+")")
 	}
 	if r.ApprovedBy != "" {
 		parts = append(parts, "approved by "+r.ApprovedBy)

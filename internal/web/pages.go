@@ -224,11 +224,8 @@ func (s *Server) renderRegistrations(w http.ResponseWriter, r *http.Request, sta
 // viaLabel says in Chinese how a registration was made and who agreed.
 func viaLabel(r attendance.Registration) string {
 	var parts []string
-	switch r.Via {
-	case attendance.ViaWritten:
-		parts = append(parts, "书面")
-	case attendance.ViaPhone:
-		parts = append(parts, "电话")
+	if l := r.Via.Label(); l != "" {
+		parts = append(parts, l)
 	}
 	if r.ApprovedBy != "" {
 		parts = append(parts, r.ApprovedBy+"批准")
