@@ -155,6 +155,7 @@ metrics="http://127.0.0.1:$hport/metrics"
     [ "${a:-0}" -gt "$pa" ] && pa=$a
     [ "${f:-0}" -gt "$pf" ] && pf=$f
     echo "$pa $pf" >"$work/first.peak"
+    echo "$SECONDS $a $f" >>"$work/first-rss.log" # kept by KEEP_LOGS: the first start over time
     sleep 0.2
   done
 ) &

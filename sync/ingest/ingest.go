@@ -827,6 +827,7 @@ func (e *Engine) judgeDaysLocked(ctx context.Context, b *store.Batch, touched ma
 		k := dayKey{p.UserID, attendance.DateOf(p.Time.In(e.cfg.Location))}
 		byDay[k] = append(byDay[k], p)
 	}
+	since := 0 // keys judged since the store's mapped pages were last given back
 	for len(keys) > 0 {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -852,7 +853,10 @@ func (e *Engine) judgeDaysLocked(ctx context.Context, b *store.Batch, touched ma
 				return nil, fmt.Errorf("commit %d judged days: %w", len(part.Days), err)
 			}
 			b.Punches, b.Days, b.Outbox = nil, nil, nil
-			e.releaseMapped()
+		}
+		if since += n; since >= releaseEvery && len(keys) > 0 {
+			since = 0
+			e.releaseMapped() // a long span reads every person's punches, the whole store
 		}
 	}
 	return final, nil
@@ -865,6 +869,10 @@ const (
 	// dayBatch is how many judged days and messages one transaction takes at most while a long
 	// span is judged (a batch's punches, the pull's watermark and alerts come with the last).
 	dayBatch = 2000
+	// releaseEvery is how many days judged read so much of the store that its mapped pages are
+	// given back (about one person-year; a page fault from the page cache costs less than the
+	// memory).
+	releaseEvery = 400
 )
 
 // judgedDay is one person-day as the rules judged it, with how many punches it had.
