@@ -376,12 +376,48 @@ func Judge(in Input) attendance.Day {
 	return day
 }
 
-// WindowCloses lists, earliest first, the instants at which the judgement of in's day can change
-// with time alone: a slot waiting for its window to close turns final once Now and SyncedUntil
-// have both passed it. With the same punches and registrations, Judge returns the same Day for
-// any two (Now, SyncedUntil) whose earlier instant (Passed) has passed the same number of them;
-// a caller that re-judges open days as time goes by can skip a day until that number changes.
-func WindowCloses(in Input) []time.Time {
+// Closes are the instants at which the judgement of a day can change with time alone
+// (WindowCloses): a slot waiting for its window to close turns final once Now and SyncedUntil
+// have both passed it. A small value, kept per open day by a caller that re-judges open days as
+// time goes by.
+type Closes struct {
+	at [3]int64 // Unix seconds, earliest first
+	n  int
+}
+
+// Times lists the instants, earliest first, in loc.
+func (c Closes) Times(loc *time.Location) []time.Time {
+	out := make([]time.Time, c.n)
+	for i := range out {
+		out[i] = time.Unix(c.at[i], 0).In(loc)
+	}
+	return out
+}
+
+// Passed is how many of the instants Now and SyncedUntil have both passed: the part of the time
+// Judge looks at. With the same punches and registrations, Judge returns the same Day for any two
+// (Now, SyncedUntil) that have passed the same number of them; a caller can skip an open day
+// until that number changes.
+func (c Closes) Passed(syncedUntil, now time.Time) int {
+	if syncedUntil.IsZero() {
+		return 0
+	}
+	at := syncedUntil
+	if now.Before(at) {
+		at = now
+	}
+	n := 0
+	for _, t := range c.at[:c.n] {
+		if at.Unix() >= t { // closes fall on whole seconds
+			n++
+		}
+	}
+	return n
+}
+
+// WindowCloses is the Closes of in's day: noon, the expected pm_in when the state key decides
+// (UseStateKey), and the day's close.
+func WindowCloses(in Input) Closes {
 	loc := in.Loc
 	if loc == nil {
 		loc = time.UTC
@@ -391,32 +427,17 @@ func WindowCloses(in Input) []time.Time {
 		prm = DefaultParams()
 	}
 	b, _ := prm.bounds(in.Schedule)
-	out := []time.Time{in.Date.At(b.Noon, loc)}
+	c := Closes{n: 1}
+	c.at[0] = in.Date.At(b.Noon, loc).Unix()
 	if prm.UseStateKey {
-		if pmIn := in.Date.At(in.Schedule.Expected()[2], loc); pmIn.After(out[0]) {
-			out = append(out, pmIn)
+		if pmIn := in.Date.At(in.Schedule.Expected()[2], loc).Unix(); pmIn > c.at[0] {
+			c.at[c.n] = pmIn
+			c.n++
 		}
 	}
-	return append(out, in.Date.At(b.Close, loc))
-}
-
-// Passed is how many of closes (earliest first, from WindowCloses) Now and SyncedUntil have
-// both passed: the part of the time that Judge looks at.
-func Passed(closes []time.Time, syncedUntil, now time.Time) int {
-	if syncedUntil.IsZero() {
-		return 0
-	}
-	at := syncedUntil
-	if now.Before(at) {
-		at = now
-	}
-	n := 0
-	for _, c := range closes {
-		if !at.Before(c) {
-			n++
-		}
-	}
-	return n
+	c.at[c.n] = in.Date.At(b.Close, loc).Unix()
+	c.n++
+	return c
 }
 
 // judgeMinutes judges slot s whose punch is at t: the minutes late (an arrival) or early (a

@@ -669,11 +669,11 @@ type dayKey struct {
 }
 
 // openDay is a day judged not final yet: its window closes and how many of them had passed
-// (rules.Passed) when it was judged. Until that number changes, or a punch or registration
-// comes, judging it again gives the same day.
+// (rules.Closes.Passed) when it was judged. Until that number changes, or a punch or
+// registration comes, judging it again gives the same day.
 type openDay struct {
 	key    dayKey
-	closes []time.Time
+	closes rules.Closes
 	passed int
 }
 
@@ -809,7 +809,7 @@ func (e *Engine) judgeDaysLocked(ctx context.Context, b *store.Batch, touched ma
 		if !explicit && e.final[k] {
 			continue // final days do not change with time; new punches and registrations come as explicit keys
 		}
-		if o, ok := e.open[k]; ok && !explicit && o.passed == rules.Passed(o.closes, synced, now) {
+		if o, ok := e.open[k]; ok && !explicit && o.passed == o.closes.Passed(synced, now) {
 			final[k.date] = false // still open, judged as it stands
 			continue
 		}
@@ -879,7 +879,7 @@ const (
 type judgedDay struct {
 	day     attendance.Day
 	punches int
-	closes  []time.Time // the window closes of the day (rules.WindowCloses), for the open-day skip
+	closes  rules.Closes // the day's window closes, for the open-day skip
 }
 
 // judgeGroupLocked judges the keys (sorted by date, then user): each person's run of consecutive
@@ -958,7 +958,7 @@ func (e *Engine) recordDayLocked(b *store.Batch, k dayKey, j judgedDay, final ma
 	if day.Final {
 		e.newFinal = append(e.newFinal, k)
 	} else {
-		e.newOpen = append(e.newOpen, openDay{key: k, closes: j.closes, passed: rules.Passed(j.closes, synced, now)})
+		e.newOpen = append(e.newOpen, openDay{key: k, closes: j.closes, passed: j.closes.Passed(synced, now)})
 	}
 	if !day.DayType.IsWorking() && j.punches == 0 {
 		return nil
