@@ -589,7 +589,14 @@ func (e *Engine) Finalise(ctx context.Context) error {
 	if err := e.judgeLocked(ctx, &b, nil, nil, syncedUntil(e.cfg.Clocks, wms)); err != nil {
 		return err
 	}
-	return e.commitLocked(ctx, b)
+	if err := e.commitLocked(ctx, b); err != nil {
+		return err
+	}
+	// Every commit writes its pages afresh (copy on write) wherever the store has free ones, and
+	// reading them back maps them: with many clocks polled each minute the map's resident pages
+	// creep towards the store's size. Give them back with each round of the finaliser.
+	e.releaseMapped()
+	return nil
 }
 
 // Rejudge judges one person's days from..to again, after a registration was added or revoked, and
