@@ -70,7 +70,7 @@ The configuration is a TOML file (see FILES); ` + "`punchctl config check`" + ` 
 				"one line on stderr naming what and where (a configuration error names the key); 2 for a mistake in " +
 				"the command line (an unknown flag or argument, or punchd service off Windows)."},
 			{Title: "Environment", Items: []manpage.Item{
-				{Tag: "GOMEMLIMIT", Text: "the Go runtime's soft memory limit; the unit sets 64MiB."},
+				{Tag: "GOMEMLIMIT", Text: "the Go runtime's soft memory limit; the unit sets 40MiB."},
 			}},
 			{Title: "Files", Items: []manpage.Item{
 				{Tag: config.DefaultPath, Text: "the configuration, shared with punchctl"},

@@ -362,13 +362,9 @@ func (c *Client) streamLog(ctx context.Context, since device.Mark, full bool, fn
 	if !full && since.Count > 0 {
 		return whole()
 	}
-	sn, err := c.serialNumber(ctx)
+	sn, clockNow, err := c.logHeader(ctx)
 	if err != nil {
-		return device.Log{}, fmt.Errorf("read option ~SerialNumber: %w", err)
-	}
-	clockNow, _, err := c.getTime(ctx)
-	if err != nil {
-		return device.Log{}, fmt.Errorf("read time: %w", err)
+		return device.Log{}, err
 	}
 	p, err := c.prepareAttLog(ctx)
 	if err != nil || p.count == 0 {
@@ -633,14 +629,24 @@ type prepErr struct{ error }
 
 func (e *prepErr) Unwrap() error { return e.error }
 
-func (c *Client) readLog(ctx context.Context, since device.Mark, full bool) (device.Log, error) {
+// logHeader reads what a read of the log needs besides the records: the serial number the
+// punches carry and the clock's time the dates are judged against.
+func (c *Client) logHeader(ctx context.Context) (string, time.Time, error) {
 	sn, err := c.serialNumber(ctx)
 	if err != nil {
-		return device.Log{}, fmt.Errorf("read option ~SerialNumber: %w", err)
+		return "", time.Time{}, fmt.Errorf("read option ~SerialNumber: %w", err)
 	}
 	clockNow, _, err := c.getTime(ctx)
 	if err != nil {
-		return device.Log{}, fmt.Errorf("read time: %w", err)
+		return "", time.Time{}, fmt.Errorf("read time: %w", err)
+	}
+	return sn, clockNow, nil
+}
+
+func (c *Client) readLog(ctx context.Context, since device.Mark, full bool) (device.Log, error) {
+	sn, clockNow, err := c.logHeader(ctx)
+	if err != nil {
+		return device.Log{}, err
 	}
 	a, err := c.attLog(ctx, since, full)
 	if err != nil {

@@ -186,6 +186,22 @@ type Input struct {
 	Now           time.Time                 // the judging instant
 }
 
+// zone is the site's zone, UTC when none is given.
+func (in Input) zone() *time.Location {
+	if in.Loc == nil {
+		return time.UTC
+	}
+	return in.Loc
+}
+
+// params are the thresholds, the defaults for the zero Params.
+func (in Input) params() Params {
+	if in.Params == (Params{}) {
+		return DefaultParams()
+	}
+	return in.Params
+}
+
 // punch is a candidate punch of the day.
 type punch struct {
 	t      time.Time
@@ -228,14 +244,7 @@ func Judge(in Input) attendance.Day {
 		day.Status, day.Final = StatusNotJudged, true
 		return day
 	}
-	loc := in.Loc
-	if loc == nil {
-		loc = time.UTC
-	}
-	prm := in.Params
-	if prm == (Params{}) {
-		prm = DefaultParams()
-	}
+	loc, prm := in.zone(), in.params()
 	b, _ := prm.bounds(in.Schedule)
 	at := func(t attendance.TimeOfDay) time.Time { return in.Date.At(t, loc) }
 	open, noon, closeT := at(b.Open), at(b.Noon), at(b.Close)
@@ -418,14 +427,7 @@ func (c Closes) Passed(syncedUntil, now time.Time) int {
 // WindowCloses is the Closes of in's day: noon, the expected pm_in when the state key decides
 // (UseStateKey), and the day's close.
 func WindowCloses(in Input) Closes {
-	loc := in.Loc
-	if loc == nil {
-		loc = time.UTC
-	}
-	prm := in.Params
-	if prm == (Params{}) {
-		prm = DefaultParams()
-	}
+	loc, prm := in.zone(), in.params()
 	b, _ := prm.bounds(in.Schedule)
 	c := Closes{n: 1}
 	c.at[0] = in.Date.At(b.Noon, loc).Unix()
