@@ -1182,6 +1182,7 @@ func (e *Engine) commitLocked(ctx context.Context, b store.Batch) error {
 	for _, o := range e.newOpen {
 		e.open[o.key] = o
 	}
+	from, through := e.from, e.through
 	if e.nextFrom.Before(e.from) {
 		if err := e.db.PutMeta(metaFrom, []byte(e.nextFrom.String())); err != nil {
 			e.log.Warn("save judged-from mark", "err", err)
@@ -1190,20 +1191,24 @@ func (e *Engine) commitLocked(ctx context.Context, b store.Batch) error {
 		}
 	}
 	if e.nextThrough.After(e.through) {
-		for k := range e.final {
-			if !k.date.Before(e.from) && !k.date.After(e.nextThrough) {
-				delete(e.final, k) // inside the judged span: no sweep asks for it again
-			}
-		}
-		for k := range e.open {
-			if !k.date.Before(e.from) && !k.date.After(e.nextThrough) {
-				delete(e.open, k) // not swept any more; an explicit key judges it afresh
-			}
-		}
 		if err := e.db.PutMeta(metaThrough, []byte(e.nextThrough.String())); err != nil {
 			e.log.Warn("save judged-through mark", "err", err)
 		} else {
 			e.through = e.nextThrough
+		}
+	}
+	if e.from != from || e.through != through {
+		// Inside the judged span (history it moved back over, days it moved on over): no sweep
+		// asks for these again; an explicit key judges them afresh.
+		for k := range e.final {
+			if !k.date.Before(e.from) && !k.date.After(e.through) {
+				delete(e.final, k)
+			}
+		}
+		for k := range e.open {
+			if !k.date.Before(e.from) && !k.date.After(e.through) {
+				delete(e.open, k)
+			}
 		}
 	}
 	if len(b.Outbox) > 0 {
