@@ -83,19 +83,29 @@ go test -c -o "$work/bin/" "${plain[@]/#/./}"
 go test -c -overlay "$work/overlay.json" -o "$work/bin/" "${patched[@]/#/./}"
 echo "test binaries built in $((SECONDS - t0))s"
 
-failed=()
+# The test binaries run side by side (they mostly wait: on timeouts, on loopback peers); each
+# from its package's directory, as go test runs one: the tests read testdata/.
+t0=$SECONDS
+pids=()
 for pkg in "${packages[@]}"; do
   exe="$work/bin/$(basename "$pkg").test.exe"
-  start=$SECONDS
-  # From the package's directory, as go test runs a test binary: the tests read testdata/.
-  if (cd "$pkg" && "$wine" "$exe" -test.v -test.count=1 -test.timeout=10m >"$work/out" 2>&1); then
-    echo "ok    $pkg (windows/amd64 under Wine, $((SECONDS - start))s: $(grep -c -- '--- PASS' "$work/out" || true) tests and subtests passed, $(grep -c -- '--- SKIP' "$work/out" || true) skipped)"
+  out="$work/$(basename "$pkg").out"
+  (cd "$pkg" && "$wine" "$exe" -test.v -test.count=1 -test.timeout=10m >"$out" 2>&1; echo $? >"$out.rc") &
+  pids+=($!)
+done
+wait "${pids[@]}"
+failed=()
+for pkg in "${packages[@]}"; do
+  out="$work/$(basename "$pkg").out"
+  if [ "$(cat "$out.rc")" = 0 ]; then
+    echo "ok    $pkg (windows/amd64 under Wine: $(grep -c -- '--- PASS' "$out" || true) tests and subtests passed, $(grep -c -- '--- SKIP' "$out" || true) skipped)"
   else
-    cat "$work/out"
+    cat "$out"
     echo "FAIL  $pkg (windows/amd64 under Wine)"
     failed+=("$pkg")
   fi
 done
+echo "the six test binaries ran in $((SECONDS - t0))s"
 
 # End to end: punchd.exe --demo serves its API on a named pipe; punchctl.exe status finds it there
 # through the demo's config (exit 0, or 1 while the demo's clock is not up yet), and says "daemon not running" (exit 3) for a config whose
