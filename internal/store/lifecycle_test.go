@@ -479,3 +479,47 @@ func TestReleaseMapped(t *testing.T) {
 		t.Fatalf("check after releasing the map: %v", err)
 	}
 }
+
+// ReleaseMapped while commits grow the file (and bbolt remaps it) neither races with the remap nor
+// loses a punch: it gives back the map it holds in place, never a range the map has left.
+func TestReleaseMappedWhileGrowing(t *testing.T) {
+	db := mustOpen(t, filepath.Join(t.TempDir(), "punchd.db"), store.Options{NoSync: true})
+	ctx := context.Background()
+	start := time.Date(2024, 1, 1, 0, 0, 0, 0, shanghai)
+	done := make(chan struct{})
+	released := make(chan int)
+	go func() {
+		n := 0
+		for {
+			select {
+			case <-done:
+				released <- n
+				return
+			default:
+			}
+			if err := db.ReleaseMapped(); err != nil {
+				t.Errorf("release the map: %v", err)
+			}
+			n++
+		}
+	}()
+	var want, got int
+	for i := range 8 {
+		log := officeLog(100, 20, start.AddDate(0, 0, 20*i)) // thousands of punches a batch: the file grows
+		res, err := db.Commit(ctx, store.Batch{Punches: log})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, got = want+len(log), got+res.NewPunches
+	}
+	close(done)
+	if n := <-released; n == 0 {
+		t.Fatal("the map was never released while the store grew")
+	}
+	if got != want {
+		t.Fatalf("stored %d new punches, want %d", got, want)
+	}
+	if err := db.Check(); err != nil {
+		t.Fatalf("check after releasing the map while growing: %v", err)
+	}
+}

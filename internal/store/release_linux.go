@@ -7,7 +7,7 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// releaseMapped tells the kernel the process no longer needs the pages of the store's memory map
+// releaseMapped (called inside a read transaction, which holds the map in place) tells the kernel the process no longer needs the pages of the store's memory map
 // resident (MADV_DONTNEED on the read-only, file-backed map): they stay in the page cache and come
 // back on the next read, but stop counting as this process's memory.
 func releaseMapped(b *bolt.DB, size int64) error {

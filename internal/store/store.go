@@ -257,16 +257,13 @@ func (db *DB) Size() (int64, error) {
 
 // ReleaseMapped gives back the resident pages of the store's memory map after a big read or write
 // (a first start compares and judges a whole year of punches once): they stay cached by the
-// kernel, so a later read costs a page fault, not a disk read. Safe while other calls run.
+// kernel, so a later read costs a page fault, not a disk read. Safe while other calls run: it
+// works inside a read transaction, which keeps bbolt from moving the map (a writer that grows the
+// file remaps it only when no read transaction is open), so the range it gives back is the map's.
 func (db *DB) ReleaseMapped() error {
-	n, err := db.Size()
-	if err != nil {
-		return err
-	}
-	if err := releaseMapped(db.bolt, n); err != nil {
-		return fmt.Errorf("store %s: release the map: %w", db.path, err)
-	}
-	return nil
+	return db.view("release the map", func(tx *bolt.Tx) error {
+		return releaseMapped(tx.DB(), tx.Size())
+	})
 }
 
 // view and update run fn in a transaction and name the operation in errors.
