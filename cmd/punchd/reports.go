@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"time"
 
 	"github.com/jinbi/punchd/internal/attendance"
@@ -90,6 +91,9 @@ func (d *daemon) fileDue(ctx context.Context) error {
 	files, people := f.paths, f.people
 	d.notify()
 	d.log.Info("filed monthly attendance table", "month", month.String(), "files", files, "people", people)
+	// Building the workbooks took tens of megabytes once a month: hand them back now rather than
+	// carry them until the scavenger gets round to it.
+	go debug.FreeOSMemory()
 	return d.db.PutMeta(key, []byte(now.Format(time.RFC3339)))
 }
 
