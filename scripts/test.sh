@@ -44,6 +44,8 @@ go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 for target in linux/amd64 linux/arm64 linux/arm linux/386 linux/loong64 windows/amd64; do
   CGO_ENABLED=0 GOOS=${target%/*} GOARCH=${target#*/} go build ./... || { echo "cross-compiling for $target failed" >&2; exit 1; }
 done
+# and every package's tests compile for windows too (Linux-only bits sit in _linux_test.go files).
+CGO_ENABLED=0 GOOS=windows GOARCH=amd64 go vet ./... || { echo "go vet for windows/amd64 failed" >&2; exit 1; }
 # The pure packages' tests for windows/amd64 under Wine, and punchd.exe + punchctl.exe over the
 # named pipe (it installs wine64 where missing; skips, saying why, only when it cannot).
 bash scripts/wine-test.sh

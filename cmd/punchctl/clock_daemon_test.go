@@ -18,6 +18,7 @@ import (
 	"github.com/jinbi/punchd/device/zk/zksim"
 	"github.com/jinbi/punchd/internal/api"
 	"github.com/jinbi/punchd/internal/config"
+	"github.com/jinbi/punchd/internal/testproc"
 )
 
 // While punchd runs and holds the clock, `clock info|users|dump|time` go through its socket and
@@ -170,7 +171,7 @@ func startPunchd(t *testing.T, path string) {
 	var logs bytes.Buffer
 	cmd := exec.Command(bin, "--config", path)
 	cmd.Stdout, cmd.Stderr = &logs, &logs
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = testproc.DieWithParent()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

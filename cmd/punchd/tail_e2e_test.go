@@ -27,6 +27,7 @@ import (
 	"github.com/jinbi/punchd/internal/config"
 	"github.com/jinbi/punchd/internal/store"
 	"github.com/jinbi/punchd/internal/testlog"
+	"github.com/jinbi/punchd/internal/testproc"
 )
 
 // TestTailReadsExactRealBinaries is issue 12's acceptance of the tail reads, from outside: the
@@ -132,7 +133,7 @@ func tailAcceptance(t *testing.T, bins map[string]string, transport string) {
 	var logsBuf testlog.Buffer
 	daemon := exec.Command(bins["punchd"], "--config", cfgPath)
 	daemon.Stdout, daemon.Stderr = &logsBuf, &logsBuf
-	daemon.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	daemon.SysProcAttr = testproc.DieWithParent()
 	if err := daemon.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -326,7 +327,7 @@ func startZkclock(t *testing.T, bin string, args []string) *exec.Cmd {
 	}
 	var stderr testlog.Buffer
 	cmd.Stderr = &stderr
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = testproc.DieWithParent()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

@@ -27,6 +27,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/jinbi/punchd/internal/testproc"
 )
 
 // Config chooses the broker's security. The zero Config is a plain anonymous listener.
@@ -176,7 +178,7 @@ func (b *Broker) start() error {
 		return fmt.Errorf("already running")
 	}
 	cmd := exec.Command(b.bin, "-c", b.conf)
-	cmd.SysProcAttr = dieWithParent()
+	cmd.SysProcAttr = testproc.DieWithParent()
 	if err := cmd.Start(); err != nil {
 		return err
 	}
