@@ -32,7 +32,7 @@ func genMan(args []string, stdout io.Writer) error {
 
 // manPage is punchd(8).
 func manPage(version string) manpage.Page {
-	fs, _ := newFlags(io.Discard)
+	fs, _ := newFlags()
 	def := config.Default()
 	var fixed []string
 	for _, k := range fixedKeys {

@@ -29,7 +29,7 @@ func TestGenMan(t *testing.T) {
 		t.Fatal(err)
 	}
 	page := string(b)
-	fs, _ := newFlags(io.Discard)
+	fs, _ := newFlags()
 	for _, f := range manpage.Flags(fs) {
 		if !strings.Contains(page, ".B \\-\\-"+manpage.Roff(f.Name)+"\n") && !strings.Contains(page, ".B \\-\\-"+manpage.Roff(f.Name)+" ") {
 			t.Errorf("flag --%s missing from the page", f.Name)

@@ -17,6 +17,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -29,29 +30,68 @@ func main() {
 		os.Exit(code)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
 	err := run(ctx, os.Args[1:], os.Stdout, Options{Stderr: os.Stderr, Reload: hup})
+	stop()
+	signal.Stop(hup)
+	os.Exit(exitCode(err, os.Stderr))
+}
+
+// exitCode is the exit status for run's err, whose one line (and for a usage error, the usage
+// after it) it prints on stderr: 0 ok or -h, 1 failure, 2 usage error.
+func exitCode(err error, stderr io.Writer) int {
 	var ue *usageError
 	switch {
 	case err == nil || errors.Is(err, flag.ErrHelp):
-		return
+		return 0
 	case errors.As(err, &ue):
-		fmt.Fprintln(os.Stderr, "punchd:", err)
-		os.Exit(2)
+		fmt.Fprintf(stderr, "punchd: %v\n%s", err, ue.usage)
+		return 2
 	}
-	fmt.Fprintln(os.Stderr, "punchd:", err)
-	os.Exit(1)
+	fmt.Fprintln(stderr, "punchd:", err)
+	return 1
 }
 
 // usageError is a mistake in the command line: exit status 2.
-type usageError struct{ msg string }
+type usageError struct {
+	msg   string
+	usage string // printed after msg: the command line's usage and flags, or ""
+}
 
 func (e *usageError) Error() string { return e.msg }
 
-func usagef(format string, args ...any) error { return &usageError{fmt.Sprintf(format, args...)} }
+func usagef(format string, args ...any) error { return &usageError{msg: fmt.Sprintf(format, args...)} }
+
+// parseFlags parses args with fs, whose own printing it silences so that a mistake is said once:
+// -h prints usage and fs's flags on stderr and returns flag.ErrHelp; a wrong flag is a usage error
+// carrying them, for exitCode to print after the error.
+func parseFlags(fs *flag.FlagSet, args []string, usage string, stderr io.Writer) error {
+	fs.SetOutput(io.Discard)
+	err := fs.Parse(args)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, flag.ErrHelp):
+		fmt.Fprint(stderr, usageText(fs, usage))
+		return err
+	}
+	return &usageError{msg: err.Error(), usage: usageText(fs, usage)}
+}
+
+// usageText is usage (lines without "usage: ") followed by fs's flags.
+func usageText(fs *flag.FlagSet, usage string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "usage: %s\n", usage)
+	out := fs.Output()
+	fs.SetOutput(&b)
+	fs.PrintDefaults()
+	fs.SetOutput(out)
+	return b.String()
+}
+
+// daemonUsage is punchd's own command line.
+const daemonUsage = "punchd [--config FILE] | --demo | --version\n       " + serviceUsage
 
 // run is main without the process. o carries where the logs go (o.Stderr, also the flags' usage)
 // and o.Reload, on which every value makes the daemon read its configuration again (SIGHUP from
@@ -66,19 +106,12 @@ func run(ctx context.Context, args []string, stdout io.Writer, o Options) error 
 			return serviceCommand(ctx, args[1:], stdout, stderr)
 		}
 	}
-	fs, f := newFlags(stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "usage: punchd [--config FILE] | --demo | --version\n       %s\n", serviceUsage)
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return usagef("%v", err)
+	fs, f := newFlags()
+	if err := parseFlags(fs, args, daemonUsage, stderr); err != nil {
+		return err
 	}
 	if fs.NArg() > 0 {
-		return usagef("unexpected argument %q (flags: --config, --demo; or punchd service ...)", fs.Arg(0))
+		return &usageError{msg: fmt.Sprintf("unexpected argument %q", fs.Arg(0)), usage: usageText(fs, daemonUsage)}
 	}
 	switch {
 	case f.version:
@@ -104,11 +137,12 @@ type flags struct {
 	version    bool
 }
 
-// newFlags is punchd's flag set: what -h prints and the man page lists.
-func newFlags(stderr io.Writer) (*flag.FlagSet, *flags) {
+// newFlags is punchd's flag set: what -h prints and the man page lists. It prints nothing itself
+// (parseFlags).
+func newFlags() (*flag.FlagSet, *flags) {
 	var f flags
 	fs := flag.NewFlagSet("punchd", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs.SetOutput(io.Discard)
 	fs.StringVar(&f.config, "config", config.DefaultPath, "config `file` (TOML)")
 	fs.BoolVar(&f.demo, "demo", false, "run against a simulated clock and an embedded broker in a temp dir")
 	fs.DurationVar(&f.demoFor, "demo-for", 0, "with --demo: stop after this long (default: until Ctrl-C)")

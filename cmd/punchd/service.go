@@ -1,7 +1,9 @@
 package main
 
 import (
+	"errors"
 	"flag"
+	"fmt"
 	"io"
 
 	"github.com/jinbi/punchd/internal/config"
@@ -23,7 +25,6 @@ func parseService(args []string, stderr io.Writer) (serviceRequest, error) {
 	}
 	r := serviceRequest{Action: args[0], Config: config.DefaultPath}
 	fs := flag.NewFlagSet("punchd service "+r.Action, flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	switch r.Action {
 	case "install":
 		fs.StringVar(&r.Config, "config", r.Config, "the config file the service runs with (written from the example if missing)")
@@ -31,8 +32,12 @@ func parseService(args []string, stderr io.Writer) (serviceRequest, error) {
 	default:
 		return serviceRequest{}, usagef("service: unknown action %q (usage: %s)", r.Action, serviceUsage)
 	}
-	if err := fs.Parse(args[1:]); err != nil {
-		return serviceRequest{}, usagef("service %s: %v", r.Action, err)
+	if err := parseFlags(fs, args[1:], serviceUsage, stderr); err != nil {
+		var ue *usageError
+		if errors.As(err, &ue) {
+			ue.msg = fmt.Sprintf("service %s: %s", r.Action, ue.msg)
+		}
+		return serviceRequest{}, err
 	}
 	if fs.NArg() > 0 {
 		return serviceRequest{}, usagef("service %s: unexpected argument %q (usage: %s)", r.Action, fs.Arg(0), serviceUsage)

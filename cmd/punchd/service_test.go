@@ -57,13 +57,39 @@ func TestServiceElsewhere(t *testing.T) {
 	}
 }
 
-// TestUsageErrors: a wrong flag or argument of the daemon, or of gen-man, is a usage error (exit 2) too.
+// TestUsageErrors: a wrong flag or argument of the daemon, of gen-man or of the service commands
+// is a usage error (exit 2), said once on stderr (the flag package does not say it first), then
+// the usage where there is one; -h prints the usage once and exits 0.
 func TestUsageErrors(t *testing.T) {
-	for _, args := range [][]string{{"--no-such-flag"}, {"stray"}, {"gen-man"}, {"gen-man", "a", "b"}} {
-		err := run(context.Background(), args, &bytes.Buffer{}, Options{Stderr: &bytes.Buffer{}})
+	for _, tc := range []struct {
+		args        []string
+		code        int
+		said, usage string // each on stderr exactly once ("" = not asserted)
+	}{
+		{[]string{"--no-such-flag"}, 2, "punchd: flag provided but not defined: -no-such-flag\n", "usage: punchd [--config FILE]"},
+		{[]string{"--demo-for", "soon"}, 2, `punchd: invalid value "soon" for flag -demo-for`, "usage: punchd [--config FILE]"},
+		{[]string{"stray"}, 2, "punchd: unexpected argument \"stray\"\n", "usage: punchd [--config FILE]"},
+		{[]string{"gen-man"}, 2, "punchd: gen-man: want one DIR\n", ""},
+		{[]string{"gen-man", "a", "b"}, 2, "punchd: gen-man: want one DIR\n", ""},
+		{[]string{"service", "start", "--config", "x.toml"}, 2, "punchd: service start: flag provided but not defined: -config\n", "usage: punchd service install"},
+		{[]string{"-h"}, 0, "", "usage: punchd [--config FILE]"},
+	} {
+		var stderr bytes.Buffer
+		err := run(context.Background(), tc.args, &bytes.Buffer{}, Options{Stderr: &stderr})
 		var ue *usageError
-		if !errors.As(err, &ue) {
-			t.Errorf("%q: %v, want a usage error", args, err)
+		if tc.code == 2 && !errors.As(err, &ue) {
+			t.Errorf("%q: %v, want a usage error", tc.args, err)
+		}
+		if code := exitCode(err, &stderr); code != tc.code {
+			t.Errorf("%q: exit status %d, want %d", tc.args, code, tc.code)
+		}
+		for _, want := range []string{tc.said, tc.usage} {
+			if n := strings.Count(stderr.String(), want); want != "" && n != 1 {
+				t.Errorf("%q: stderr has %q %d times, want once:\n%s", tc.args, want, n, stderr.String())
+			}
+		}
+		if tc.said != "" && strings.Count(stderr.String(), strings.TrimPrefix(strings.TrimSuffix(tc.said, "\n"), "punchd: ")) != 1 {
+			t.Errorf("%q: the error is said more than once:\n%s", tc.args, stderr.String())
 		}
 	}
 }
