@@ -27,6 +27,7 @@ type units struct {
 	*service.Service
 	db  *store.DB
 	cfg config.Config
+	eng *ingest.Engine
 }
 
 var conflictDay = attendance.Date{Year: 2026, Month: time.March, Day: 9}
@@ -90,7 +91,7 @@ leader = "李书记"
 		Punches: ps, At: now}); err != nil {
 		t.Fatal(err)
 	}
-	return units{Service: service.New(cfg, db, cal, eng, since, clock), db: db, cfg: cfg}
+	return units{Service: service.New(cfg, db, cal, eng, since, clock), db: db, cfg: cfg, eng: eng}
 }
 
 // clerk is the context of a change made by the clerk 王 on the web console.
@@ -283,5 +284,82 @@ func TestChangesStoredWithTheirAuditEntry(t *testing.T) {
 		if s := stored[i]; s.Action != w.action || s.Target != w.target || s.Who != "wang" || published[i].ID != s.ID {
 			t.Errorf("entry %d: stored %+v, queued %+v; want %s %s by wang", i, s, published[i], w.action, w.target)
 		}
+	}
+}
+
+// A compound-clock punch that arrives after the village's √ for its day (a realtime punch, a clock
+// pulled later) raises the conflict in the commit that stores it, as setting the marks would have;
+// a punch outside working hours or within an approved return does not, and setting the marks
+// again says nothing more.
+func TestPunchAfterMarksRaisesTheConflict(t *testing.T) {
+	u := openUnits(t)
+	ctx := clerk(t)
+	day := conflictDay.AddDays(1) // Tuesday 10 March: no punch of 王五 yet
+	marks := []attendance.DayMark{{Unit: "金碧村", UserID: "2001", Date: day, Mark: attendance.MarkPresent, RecordedBy: "王支书"}}
+	if err := u.SetMarks(ctx, marks); err != nil {
+		t.Fatal(err)
+	}
+	id := event.ID("jinbi", "2001", day, "", attendance.EventConflict)
+	at := func(hh, mm int) device.Punch {
+		return device.Punch{Clock: "SN1", UserID: "2001", Time: time.Date(2026, 3, 10, hh, mm, 0, 0, cst), Verify: 1}
+	}
+	realtime := func(p device.Punch) {
+		t.Helper()
+		if err := u.eng.Realtime(t.Context(), "main", p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	realtime(at(7, 40)) // before working hours
+	if evs, _ := queued(t, u.db); len(evs[id]) != 0 {
+		t.Fatalf("a punch before working hours raised %+v", evs[id])
+	}
+	realtime(at(10, 5))
+	evs, _ := queued(t, u.db)
+	if got := evs[id]; len(got) != 1 || got[0].Rev != 1 || got[0].Retracted || got[0].Kind != attendance.EventConflict ||
+		got[0].Actual == nil || *got[0].Actual != "2026-03-10T10:05:00+08:00" || got[0].Clock != "main" || got[0].Unit != "金碧村" || got[0].Name != "王五" {
+		t.Fatalf("after the punch, conflict %+v: want rev 1 at 10:05 on main", got)
+	}
+	realtime(at(10, 30)) // the conflict stands as it was
+	if err := u.SetMarks(ctx, marks); err != nil {
+		t.Fatal(err)
+	}
+	if evs, _ = queued(t, u.db); len(evs[id]) != 1 {
+		t.Errorf("a later punch and the same marks again queued %+v", evs[id][1:])
+	}
+	if cs, err := u.Conflicts(ctx, day, day); err != nil || len(cs) != 1 || !cs[0].Punch.Equal(at(10, 5).Time) {
+		t.Errorf("Conflicts = %+v %v", cs, err)
+	}
+}
+
+// A pulled punch within an approved return raises nothing; one after it, in the same read, does.
+func TestPulledPunchAfterMarksAndReturn(t *testing.T) {
+	u := openUnits(t)
+	ctx := clerk(t)
+	day := conflictDay.AddDays(1)
+	if err := u.SetMarks(ctx, []attendance.DayMark{{Unit: "金碧村", UserID: "2001", Date: day, Mark: attendance.MarkPresent, RecordedBy: "王支书"}}); err != nil {
+		t.Fatal(err)
+	}
+	r := returnReg()
+	r.From, r.To = time.Date(2026, 3, 10, 8, 30, 0, 0, cst), time.Date(2026, 3, 10, 10, 0, 0, 0, cst)
+	if _, err := u.AddRegistration(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	id := event.ID("jinbi", "2001", day, "", attendance.EventConflict)
+	pulled := func(ps ...device.Punch) {
+		t.Helper()
+		if err := u.eng.Pulled(t.Context(), pull.Pull{Clock: "main", Info: device.Info{Serial: "SN1", Records: 1 + len(ps), RecordCap: 100000},
+			From: 1, Punches: ps, At: now}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pulled(device.Punch{Clock: "SN1", UserID: "2001", Time: time.Date(2026, 3, 10, 9, 30, 0, 0, cst), Verify: 1})
+	if evs, _ := queued(t, u.db); len(evs[id]) != 0 {
+		t.Fatalf("a punch within the return raised %+v", evs[id])
+	}
+	pulled(device.Punch{Clock: "SN1", UserID: "2001", Time: time.Date(2026, 3, 10, 9, 30, 0, 0, cst), Verify: 1},
+		device.Punch{Clock: "SN1", UserID: "2001", Time: time.Date(2026, 3, 10, 10, 20, 0, 0, cst), Verify: 1})
+	evs, _ := queued(t, u.db)
+	if got := evs[id]; len(got) != 1 || got[0].Retracted || got[0].Actual == nil || *got[0].Actual != "2026-03-10T10:20:00+08:00" {
+		t.Fatalf("after the punch past the return, conflict %+v: want rev 1 at 10:20", got)
 	}
 }

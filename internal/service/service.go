@@ -68,18 +68,22 @@ type Service struct {
 }
 
 var (
-	_ api.Backend  = (*Service)(nil)
-	_ api.Accounts = (*Service)(nil)
+	_ api.Backend       = (*Service)(nil)
+	_ api.Accounts      = (*Service)(nil)
+	_ ingest.CrossCheck = (*Service)(nil)
 )
 
 // New returns the service over db. eng must be loaded (ingest.Engine.Load) over the same db and
 // cal; since is the first day events are published for; now stamps registrations (nil: time.Now).
+// eng asks the new service from then on for the cross-check of the days new punches fall on
+// (PunchesArrived): the service of a reloaded configuration replaces the last.
 func New(cfg config.Config, db *store.DB, cal *calendar.Calendar, eng *ingest.Engine, since attendance.Date, now func() time.Time) *Service {
 	if now == nil {
 		now = time.Now
 	}
 	s := &Service{cfg: cfg, db: db, cal: cal, eng: eng, since: since, now: now}
 	s.SetAuditNotify(nil)
+	eng.SetCrossCheck(s)
 	return s
 }
 

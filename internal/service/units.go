@@ -10,11 +10,13 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/jinbi/punchd/device"
 	"github.com/jinbi/punchd/internal/attendance"
 	"github.com/jinbi/punchd/internal/audit"
 	"github.com/jinbi/punchd/internal/event"
 	"github.com/jinbi/punchd/internal/rules"
 	"github.com/jinbi/punchd/internal/store"
+	"github.com/jinbi/punchd/sync/ingest"
 )
 
 // ErrNotKeptByMarks: marks for a unit whose people punch a clock, or for a person not in the unit.
@@ -71,7 +73,7 @@ func (s *Service) SetMarks(ctx context.Context, marks []attendance.DayMark) erro
 	}
 	s.units.Lock()
 	defer s.units.Unlock()
-	events, err := s.unitEvents(marks, attendance.Registration{})
+	events, err := s.unitEvents(marks, attendance.Registration{}, nil)
 	if err != nil {
 		return fmt.Errorf("marks: events: %w", err)
 	}
@@ -244,15 +246,61 @@ func (s *Service) returnEvents(r attendance.Registration) ([]store.OutboxEntry, 
 	if len(marks) == 0 {
 		return nil, nil
 	}
-	return s.unitEvents(marks, r)
+	return s.unitEvents(marks, r, nil)
+}
+
+// PunchesArrived implements ingest.CrossCheck: the cross-check of the marked days new punches fall
+// on, run as SetMarks runs it (unitEvents), its events handed to commit with the punches. A punch
+// read after the village's √ for its day raises the conflict then, not when the marks are set again.
+func (s *Service) PunchesArrived(ctx context.Context, days []ingest.PunchedDay, unstored []device.Punch, commit func([]store.OutboxEntry) error) error {
+	if !slices.ContainsFunc(s.cfg.Units(), func(u attendance.Unit) bool { return u.Kind == attendance.UnitVillage }) || len(days) == 0 {
+		return commit(nil)
+	}
+	s.units.Lock()
+	defer s.units.Unlock()
+	events, err := s.punchedEvents(days, unstored)
+	if err != nil {
+		return fmt.Errorf("cross-check of %d punched days: %w", len(days), err)
+	}
+	return commit(events)
+}
+
+// punchedEvents are the events of the marks on days (sorted by date), the cross-check counting
+// unstored as stored.
+func (s *Service) punchedEvents(days []ingest.PunchedDay, unstored []device.Punch) ([]store.OutboxEntry, error) {
+	type uk struct {
+		user string
+		date attendance.Date
+	}
+	want := make(map[uk]bool, len(days))
+	for _, d := range days {
+		want[uk{d.UserID, d.Date}] = true
+	}
+	all, err := s.db.Marks("", laterDate(days[0].Date, s.since), days[len(days)-1].Date)
+	if err != nil {
+		return nil, err
+	}
+	marks := slices.DeleteFunc(all, func(m attendance.DayMark) bool { return !want[uk{m.UserID, m.Date}] })
+	if len(marks) == 0 {
+		return nil, nil
+	}
+	return s.unitEvents(marks, attendance.Registration{}, unstored)
+}
+
+func laterDate(a, b attendance.Date) attendance.Date {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 // unitEvents are the events a batch of marks raises or retracts, for the days since events_since:
 // village_absent for a village's × day, conflict for a village's √ day the cross-check refutes.
 // An event already published with the same content is not sent again; one that no longer stands
 // is sent once more, retracted. pending, when it has a user id, is a registration about to be
-// stored: the cross-check counts it as stored (replacing the stored one with its id).
-func (s *Service) unitEvents(marks []attendance.DayMark, pending attendance.Registration) ([]store.OutboxEntry, error) {
+// stored: the cross-check counts it as stored (replacing the stored one with its id); so are the
+// punches of unstored, about to be stored with the events.
+func (s *Service) unitEvents(marks []attendance.DayMark, pending attendance.Registration, unstored []device.Punch) ([]store.OutboxEntry, error) {
 	loc := s.cfg.Location()
 	now := s.stamp().In(loc)
 	people, err := s.db.Roster()
@@ -326,6 +374,16 @@ func (s *Service) unitEvents(marks []attendance.DayMark, pending attendance.Regi
 		punches, err := s.db.PunchesFor(k.user, start, end)
 		if err != nil {
 			return nil, err
+		}
+		if n := len(punches); len(unstored) > 0 {
+			for _, p := range unstored {
+				if p.UserID == k.user && !p.Time.Before(start) && p.Time.Before(end) {
+					punches = append(punches, p)
+				}
+			}
+			if len(punches) > n { // in time order as the store gives them: the first in working hours is the conflict's
+				slices.SortStableFunc(punches, func(a, b device.Punch) int { return a.Time.Compare(b.Time) })
+			}
 		}
 		regs, err := s.db.RegistrationsFor(k.user, start, end)
 		if err != nil {

@@ -49,6 +49,25 @@ type Store interface {
 	PutMeta(key string, v []byte) error
 }
 
+// CrossCheck decides the events of the days a village keeps by its marks (internal/service owns
+// that decision): the engine asks it about the days new punches fall on, so that a compound-clock
+// punch read after a village's √ for its day raises the conflict with the punch, not only when the
+// marks are set again.
+type CrossCheck interface {
+	// PunchesArrived calls commit once with the events the punches on days (each a person's
+	// date) raise or retract on days kept by marks — none when no such day — holding what
+	// serialises those events until commit returns. unstored are the new punches commit stores;
+	// the others on those days are in the store already. An error before commit is called leaves
+	// the punches for the engine to commit without those events.
+	PunchesArrived(ctx context.Context, days []PunchedDay, unstored []device.Punch, commit func([]store.OutboxEntry) error) error
+}
+
+// PunchedDay is a person's date that new punches fall on.
+type PunchedDay struct {
+	UserID string
+	Date   attendance.Date
+}
+
 // mapReleaser is a Store that can give back the resident pages of its memory map (*store.DB): a
 // long ingest (a first start reading years of punches) touches the whole store, page by page.
 type mapReleaser interface {
@@ -90,6 +109,8 @@ type Engine struct {
 	met    *Metrics
 	notify func()
 	queued atomic.Int64 // events and corrections queued since New
+
+	cross atomic.Pointer[CrossCheck] // nil: no cross-check asked (SetCrossCheck)
 
 	mu          sync.Mutex
 	roster      map[string]attendance.Person
@@ -146,6 +167,42 @@ func New(cfg Config, db Store, cal rules.Calendar, now func() time.Time, log *sl
 	return &Engine{cfg: cfg, db: db, cal: cal, now: now, log: log, met: met, notify: notify,
 		roster: map[string]attendance.Person{}, names: map[string]string{}, serials: map[string]string{}, noData: map[int]bool{},
 		staged: map[string]*stagedRead{}}
+}
+
+// SetCrossCheck makes the engine ask c about the days new punches fall on, in the commit that
+// stores them (internal/service's New sets itself, each reload's service replacing the last).
+func (e *Engine) SetCrossCheck(c CrossCheck) { e.cross.Store(&c) }
+
+// commitPunchedLocked commits b, which ends the storing of new punches on days, with the events
+// the cross-check of those days queues. A cross-check that fails before committing costs its events,
+// not the punches: they are committed without them (setting the marks again re-runs it).
+func (e *Engine) commitPunchedLocked(ctx context.Context, b store.Batch, days map[dayKey]bool) error {
+	c := e.cross.Load()
+	if c == nil || *c == nil || len(days) == 0 {
+		return e.commitLocked(ctx, b)
+	}
+	pd := make([]PunchedDay, 0, len(days))
+	for k := range days {
+		pd = append(pd, PunchedDay{UserID: k.user, Date: k.date})
+	}
+	slices.SortFunc(pd, func(a, b PunchedDay) int {
+		if c := a.Date.Compare(b.Date); c != 0 {
+			return c
+		}
+		return cmpString(a.UserID, b.UserID)
+	})
+	committed := false
+	err := (*c).PunchesArrived(ctx, pd, b.Punches, func(evs []store.OutboxEntry) error {
+		committed = true
+		b.Outbox = append(b.Outbox, evs...)
+		return e.commitLocked(ctx, b)
+	})
+	if committed {
+		return err
+	}
+	e.log.Warn("cross-check of the punched days against the villages' marks failed; the punches are stored without its events",
+		"days", len(pd), "err", err)
+	return e.commitLocked(ctx, b)
 }
 
 const (
@@ -418,6 +475,7 @@ func (e *Engine) Pulled(ctx context.Context, r pull.Pull) error {
 	}
 	wms[r.Clock] = wm
 
+	punched := e.punchedDays(touched, fresh)
 	b := store.Batch{Punches: fresh, Watermark: &wm}
 	if r.Users != nil {
 		b.Users = &store.ClockUsers{Clock: r.Clock, Users: r.Users}
@@ -432,7 +490,7 @@ func (e *Engine) Pulled(ctx context.Context, r pull.Pull) error {
 		return err
 	}
 	b.Outbox = append(b.Outbox, entries...)
-	if err := e.commitLocked(ctx, b); err != nil {
+	if err := e.commitPunchedLocked(ctx, b, punched); err != nil {
 		return fmt.Errorf("clock %s: commit %d new punches: %w", r.Clock, len(fresh), err)
 	}
 	// After the commit: a lost mark only costs one whole read at the next pull.
@@ -562,14 +620,11 @@ func (e *Engine) Realtime(ctx context.Context, clock string, p device.Punch) err
 	// Only the punch's own day: the open-day sweep belongs to pulls and the finaliser, and keeping it
 	// off this path keeps a late arrival's event within milliseconds of the punch.
 	b := store.Batch{Punches: fresh}
-	touched := map[dayKey]bool{}
-	for _, p := range fresh {
-		touched[dayKey{p.UserID, attendance.DateOf(p.Time.In(e.cfg.Location))}] = true
-	}
+	touched := e.punchedDays(nil, fresh)
 	if _, err := e.judgeDaysLocked(ctx, &b, touched, fresh, syncedUntil(e.cfg.Clocks, wms)); err != nil {
 		return err
 	}
-	if err := e.commitLocked(ctx, b); err != nil {
+	if err := e.commitPunchedLocked(ctx, b, touched); err != nil {
 		return fmt.Errorf("clock %s: commit realtime punch of %s at %s: %w", clock, p.UserID, p.Time.Format(time.RFC3339), err)
 	}
 	e.met.ingested.WithLabelValues(clock, pathRealtime).Add(float64(len(fresh)))
@@ -666,6 +721,19 @@ func (e *Engine) screen(clock string, ps []device.Punch) []device.Punch {
 	for r, n := range bad {
 		e.met.reject(clock, r, n)
 		e.log.Warn("punches rejected", "clock", clock, "reason", r, "count", n)
+	}
+	return out
+}
+
+// punchedDays are the days new punches fall on: those of the punches already stored (keys of
+// stored) and of fresh.
+func (e *Engine) punchedDays(stored map[dayKey]bool, fresh []device.Punch) map[dayKey]bool {
+	out := make(map[dayKey]bool, len(stored)+len(fresh))
+	for k := range stored {
+		out[k] = true
+	}
+	for _, p := range fresh {
+		out[dayKey{p.UserID, attendance.DateOf(p.Time.In(e.cfg.Location))}] = true
 	}
 	return out
 }
