@@ -276,7 +276,11 @@ func (s *Service) punchedEvents(days []ingest.PunchedDay, unstored []device.Punc
 	for _, d := range days {
 		want[uk{d.UserID, d.Date}] = true
 	}
-	all, err := s.db.Marks("", laterDate(days[0].Date, s.since), days[len(days)-1].Date)
+	from, to := laterDate(days[0].Date, s.since), days[len(days)-1].Date
+	if from.After(to) {
+		return nil, nil // no events before events_since
+	}
+	all, err := s.db.Marks("", from, to)
 	if err != nil {
 		return nil, err
 	}
